@@ -1,0 +1,5 @@
+import sys
+
+from rayemr.cli import main
+
+sys.exit(main())

@@ -1,0 +1,121 @@
+"""Local mode and attaching: the one place rayemr starts or joins Ray.
+
+``init()`` joins the cluster named by ``address`` (or Ray's ``RAY_ADDRESS``), or else starts a
+local Ray instance with the CPUs and memory asked for. Every command and job runner calls it,
+so all of them attach to a running cluster instead of starting their own when one is named.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from rayemr.core.errors import ClusterError, ConfigError
+
+log = logging.getLogger(__name__)
+
+#: Ray namespace holding rayemr's named actors (ResourceManager, metastore, ...).
+NAMESPACE = "rayemr"
+
+_started_here = False
+
+
+@dataclass(frozen=True)
+class RuntimeInfo:
+    """What ``init()`` connected to."""
+
+    address: str
+    started_locally: bool
+    num_cpus: float
+    namespace: str = NAMESPACE
+
+
+def _auth_token_file() -> Path:
+    return Path(os.environ.get("RAY_AUTH_TOKEN_PATH", Path.home() / ".ray" / "auth_token"))
+
+
+def _prepare_token_auth() -> None:
+    """Let a second process attach to a token-authenticated local cluster.
+
+    Ray >= 2.60 turns token authentication on for clusters ``ray.init()``/``ray start`` create
+    and stores the token in ``~/.ray/auth_token``; a process attaching to such a cluster must
+    set ``RAY_AUTH_MODE=token`` itself. Do it when a token is there and the user set nothing.
+    """
+    if "RAY_AUTH_MODE" not in os.environ and _auth_token_file().exists():
+        os.environ["RAY_AUTH_MODE"] = "token"
+
+
+def init(
+    address: str | None = None,
+    *,
+    num_cpus: int | None = None,
+    memory: int | None = None,
+    object_store_memory: int | None = None,
+    quiet: bool = True,
+) -> RuntimeInfo:
+    """Start a local Ray instance, or join the running cluster at ``address``.
+
+    ``address`` falls back to ``RAY_ADDRESS``; ``"auto"`` joins the cluster started on this
+    machine with ``ray start``. Without an address a new local instance is started with
+    ``num_cpus`` CPUs (default: all) and ``memory`` bytes of task memory. Calling ``init``
+    when Ray is already initialized in this process returns the current connection.
+    """
+    import ray
+
+    global _started_here
+    if ray.is_initialized():
+        return _info(started=_started_here)
+    address = address or os.environ.get("RAY_ADDRESS") or None
+    kwargs: dict = {
+        "namespace": NAMESPACE,
+        "logging_level": logging.WARNING if quiet else logging.INFO,
+        "log_to_driver": True,
+    }
+    if address:
+        if num_cpus is not None or memory is not None:
+            log.info("joining %s: num_cpus/memory are the cluster's own, ignoring", address)
+        _prepare_token_auth()
+        try:
+            ray.init(address=address, **kwargs)
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            raise ClusterError(
+                f"cannot join the Ray cluster at {address!r}: {exc}",
+                hint="is `ray start --head` running there? unset RAY_ADDRESS to run locally",
+            ) from None
+        _started_here = False
+        return _info(started=False)
+    if num_cpus is not None and num_cpus <= 0:
+        raise ConfigError(f"num_cpus must be positive, got {num_cpus}")
+    kwargs.update(include_dashboard=False, num_cpus=num_cpus)
+    if memory is not None:
+        kwargs["_memory"] = int(memory)
+    if object_store_memory is not None:
+        kwargs["object_store_memory"] = int(object_store_memory)
+    # "local" forces a fresh instance even if RAY_ADDRESS was set to "" or a stale file exists.
+    ray.init(address="local", **kwargs)
+    _started_here = True
+    return _info(started=True)
+
+
+def _info(started: bool) -> RuntimeInfo:
+    import ray
+
+    ctx = ray.get_runtime_context()
+    resources = ray.cluster_resources()
+    return RuntimeInfo(
+        address=ctx.gcs_address,
+        started_locally=started,
+        num_cpus=float(resources.get("CPU", 0.0)),
+        namespace=ctx.namespace or NAMESPACE,
+    )
+
+
+def shutdown() -> None:
+    """Disconnect from Ray (stopping it when this process started it)."""
+    import ray
+
+    global _started_here
+    if ray.is_initialized():
+        ray.shutdown()
+    _started_here = False

@@ -1,0 +1,90 @@
+"""Shared fixtures: one Ray runtime per test session and a real S3 endpoint on loopback.
+
+The S3 endpoint is moto's server on a free loopback port, reached over HTTP exactly as AWS
+is (``AWS_ENDPOINT_URL``); its address and test credentials go into the environment before
+Ray starts, so Ray workers see them too.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+
+import pytest
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+_S3_PORT = _free_port()
+S3_ENDPOINT = f"http://127.0.0.1:{_S3_PORT}"
+
+
+def pytest_configure(config):
+    # Test credentials only: the endpoint is a local moto server, never AWS.
+    os.environ.update({
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing-secret",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": S3_ENDPOINT,
+        "AWS_EC2_METADATA_DISABLED": "true",
+    })
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_S3", "RAY_ADDRESS"):
+        os.environ.pop(name, None)
+    os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """A moto S3 server on loopback for the whole session; yields its endpoint URL."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=_S3_PORT, verbose=False)
+    server.start()
+    yield S3_ENDPOINT
+    server.stop()
+
+
+@pytest.fixture
+def s3_bucket(s3_server):
+    """A fresh, empty bucket on the loopback endpoint; yields its name."""
+    import boto3
+
+    name = f"test-{uuid.uuid4().hex[:12]}"
+    client = boto3.client("s3", endpoint_url=s3_server)
+    client.create_bucket(Bucket=name)
+    yield name
+
+
+@pytest.fixture
+def ray_local():
+    """Ray started once (2 CPUs) and reused; tests that shut it down get a fresh one next."""
+    import rayemr
+
+    info = rayemr.init(num_cpus=2, object_store_memory=512 * 1024**2)
+    yield info
+
+
+@pytest.fixture
+def ray_cluster():
+    """Several Ray nodes on this machine (``ray.cluster_utils.Cluster``), torn down after.
+
+    Shuts down the shared instance first; the next ``ray_local`` user starts a fresh one.
+    Yields the ``Cluster``; add nodes with ``cluster.add_node(num_cpus=...)``.
+    """
+    import ray
+    from ray.cluster_utils import Cluster
+
+    import rayemr
+
+    rayemr.shutdown()
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0})
+    ray.init(address=cluster.address, namespace="rayemr")
+    try:
+        yield cluster
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
