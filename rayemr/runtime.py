@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 from rayemr.core.errors import ClusterError, ConfigError
 
@@ -31,19 +30,24 @@ class RuntimeInfo:
     namespace: str = NAMESPACE
 
 
-def _auth_token_file() -> Path:
-    return Path(os.environ.get("RAY_AUTH_TOKEN_PATH", Path.home() / ".ray" / "auth_token"))
-
-
 def _prepare_token_auth() -> None:
-    """Let a second process attach to a token-authenticated local cluster.
+    """Let this process attach to a token-authenticated cluster named by address.
 
     Ray >= 2.60 turns token authentication on for clusters ``ray.init()``/``ray start`` create
-    and stores the token in ``~/.ray/auth_token``; a process attaching to such a cluster must
-    set ``RAY_AUTH_MODE=token`` itself. Do it when a token is there and the user set nothing.
+    and keeps the token in ``~/.ray/auth_token``, but only switches it on for a process that
+    joins with ``address="auto"``; one naming an explicit address (as ``RAY_ADDRESS`` does)
+    must set ``RAY_AUTH_MODE=token`` itself, and before Ray reads its configuration. Do it
+    when a token is there and the user chose no mode.
     """
-    if "RAY_AUTH_MODE" not in os.environ and _auth_token_file().exists():
-        os.environ["RAY_AUTH_MODE"] = "token"
+    if "RAY_AUTH_MODE" in os.environ:
+        return
+    try:  # Ray's own check: token file, RAY_AUTH_TOKEN or RAY_AUTH_TOKEN_PATH
+        from ray._private.authentication.authentication_token_setup import (
+            maybe_enable_token_auth_if_token_available,
+        )
+    except ImportError:  # older Ray: no token authentication
+        return
+    maybe_enable_token_auth_if_token_available(warn_if_disabled=False)
 
 
 def init(
