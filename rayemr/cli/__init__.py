@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from typing import Sequence
 
@@ -26,6 +27,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"rayemr {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    parser.add_argument(
+        "--address", metavar="ADDR",
+        help="join the Ray cluster at ADDR instead of starting a local one "
+             "(default: $RAY_ADDRESS; 'auto' = the cluster `ray start` runs here)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in SUBCOMMANDS:
         try:
@@ -45,6 +50,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if args.address:
+        os.environ["RAY_ADDRESS"] = args.address  # every runner attaches through rayemr.init()
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
