@@ -2,6 +2,12 @@
 
 A :class:`~rayemr.engine.graph.StageGraph` is a DAG of stages (map over splits, reduce over
 shuffled partitions, with broadcast inputs for map joins). ``rayemr.mapreduce`` plans jobs
-into graphs, ``rayemr.hive`` compiles SQL into graphs, and the driver runs them on Ray in
-YARN containers. :mod:`rayemr.engine.inline` runs a graph in-process (tests, debugging).
+into graphs, ``rayemr.hive`` compiles SQL into graphs, and :func:`run_graph` runs them: on Ray
+in YARN containers (``runner="ray"``) or in this process (``runner="inline"``).
 """
+from __future__ import annotations
+
+from rayemr.engine.driver import GraphResult, JobKilledError, TaskFailedError, run_graph
+from rayemr.engine.schedule import Progress
+
+__all__ = ["GraphResult", "JobKilledError", "Progress", "TaskFailedError", "run_graph"]

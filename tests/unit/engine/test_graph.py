@@ -35,7 +35,8 @@ def test_wordcount_graph_inline():
     res = run_graph_inline(graph)
     rows = sorted(r for t in res.outputs["Stage-2"] for r in zip(*t.to_pydict().values()))
     assert rows == [("a", 3), ("b", 2), ("c", 1)]
-    assert res.counters == {"job": {"words": 6}}
+    assert res.counters["job"] == {"words": 6}
+    assert res.counters["Job Counters"] == {"Launched map tasks": 3, "Launched reduce tasks": 3}
 
 
 def test_broadcast_input_reaches_every_task():

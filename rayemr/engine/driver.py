@@ -1,0 +1,279 @@
+"""The driver: walk a StageGraph, launch attempts, retry, count, commit.
+
+:func:`run_graph` is the engine's entry point for MapReduce jobs and Hive queries. The
+driver loop itself (:func:`drive`) is the same for every launcher: it asks the pure
+:class:`~rayemr.engine.schedule.Schedule` what may run, launches attempts, feeds their
+outcomes back, reports progress, and at the end commits the job's output (every stage
+succeeded) or aborts it (anything failed or the job was cancelled).
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import pyarrow as pa
+
+from rayemr.core.errors import ClusterError, ConfigError, RayEmrError, UserError
+from rayemr.engine.context import merge_counters
+from rayemr.engine.graph import (BroadcastInput, ShuffleInput, SplitInput, Stage,
+                                 StageGraph)
+from rayemr.engine.schedule import Progress, Schedule, TaskKey
+from rayemr.engine.tasks import AttemptOutcome, AttemptSpec, InputSlot
+
+log = logging.getLogger(__name__)
+
+JOB_COUNTERS = "Job Counters"
+
+
+@dataclass
+class GraphResult:
+    """Tables of every ``collect`` stage (in task order) and the merged counters."""
+
+    outputs: dict[str, list[pa.Table]] = field(default_factory=dict)
+    counters: dict[str, dict[str, int]] = field(default_factory=dict)
+    app_id: str | None = None
+    seconds: float = 0.0
+    statuses: dict[str, str] = field(default_factory=dict)
+
+
+class TaskFailedError(ClusterError):
+    """A task failed on every attempt; nothing was committed."""
+
+
+class JobKilledError(ClusterError):
+    """The job was cancelled; nothing was committed."""
+
+
+def _split_text(split: Any) -> str:
+    if split is None:
+        return ""
+    url = getattr(split, "url", None)
+    if url is not None:
+        start = getattr(split, "start", None)
+        length = getattr(split, "length", None)
+        return f"{url}:{start}+{length}" if start is not None else str(url)
+    text = repr(split)
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _needs_whole(graph: StageGraph) -> set[str]:
+    ids = {s.id for s in graph.stages if s.collect}
+    for s in graph.stages:
+        ids.update(i.stage for i in s.inputs if isinstance(i, BroadcastInput))
+    return ids
+
+
+class _Run:
+    """State of one graph run on one launcher."""
+
+    def __init__(self, graph: StageGraph, launcher, conf: dict[str, str], committer: Any,
+                 max_attempts: int, progress: Callable[[Progress], None] | None,
+                 cancel: Callable[[], bool] | None) -> None:
+        self.graph = graph
+        self.launcher = launcher
+        self.conf = tuple(sorted((dict(graph.conf) | conf).items()))
+        self.committer = committer
+        self.schedule = Schedule(graph, max_attempts)
+        self.progress_cb = progress
+        self.cancel = cancel
+        self.whole_ids = _needs_whole(graph)
+        self.blocks: dict[TaskKey, list[Any]] = {}  # partition handles of finished tasks
+        self.whole: dict[TaskKey, Any] = {}
+        self.commits: dict[TaskKey, Any] = {}
+        self.counters: dict[str, dict[str, int]] = {}
+        self.statuses: dict[str, str] = {}
+        self.inflight: dict[Any, tuple[TaskKey, AttemptSpec, list[Any]]] = {}
+        self.last_failure: AttemptOutcome | None = None
+        self._last_line = ""
+
+    def _count(self, name: str, n: int = 1) -> None:
+        merge_counters(self.counters, {JOB_COUNTERS: {name: n}})
+
+    def _slots_and_args(self, stage: Stage, i: int) -> tuple[tuple[InputSlot, ...], list, str]:
+        slots, args, split = [], [], ""
+        for inp in stage.inputs:
+            if isinstance(inp, SplitInput):
+                slots.append(InputSlot(inp.name, "split", 1))
+                args.append(inp.splits[i])
+                split = _split_text(inp.splits[i])
+            elif isinstance(inp, ShuffleInput):
+                up = self.graph.stage(inp.stage)
+                vals = [self.blocks[(up.id, m)][i] for m in range(up.num_tasks)]
+                slots.append(InputSlot(inp.name, "shuffle", len(vals), up.output))
+                args.extend(vals)
+                split = split or f"partition {i} of {up.id}"
+            else:
+                up = self.graph.stage(inp.stage)
+                vals = [self.whole[(up.id, m)] for m in range(up.num_tasks)]
+                slots.append(InputSlot(inp.name, "broadcast", len(vals)))
+                args.extend(vals)
+        return tuple(slots), args, split
+
+    def launch_ready(self) -> None:
+        for key in self.schedule.runnable():
+            stage = self.graph.stage(key[0])
+            slots, args, split = self._slots_and_args(stage, key[1])
+            attempt = self.schedule.launch(key)
+            spec = AttemptSpec(stage.id, key[1], attempt, stage.fn, slots, self.conf,
+                               stage.output, stage.id in self.whole_ids, self.committer, split)
+            handles = self.launcher.launch(spec, args)
+            self.inflight[handles[0]] = (key, spec, handles[1:])
+            self._count(f"Launched {stage.kind} tasks")
+
+    def on_done(self, handle: Any) -> None:
+        key, spec, rest = self.inflight.pop(handle)
+        outcome = self.launcher.outcome(spec, handle)
+        stage = self.graph.stage(key[0])
+        if outcome.ok:
+            self.schedule.succeeded(key)
+            merge_counters(self.counters, outcome.counters)
+            if outcome.status:
+                self.statuses[f"{stage.id}-{key[1]:05d}"] = outcome.status
+            n = stage.output.num_partitions if stage.output else 0
+            self.blocks[key] = rest[:n]
+            if spec.return_whole:
+                self.whole[key] = rest[n]
+            if outcome.commit is not None:
+                self.commits[key] = outcome.commit
+            return
+        self._count(f"Failed {stage.kind} task attempts")
+        self.last_failure = outcome
+        retry = self.schedule.failed(key, outcome.retriable)
+        log.warning("%s attempt %d failed (%s: %s)%s", f"{stage.id}-{key[1]:05d}",
+                    spec.attempt, outcome.error_type, outcome.error_message,
+                    ", retrying" if retry else "")
+
+    def report(self) -> None:
+        if self.progress_cb is None:
+            return
+        p = self.schedule.progress()
+        line = p.line()
+        if line != self._last_line:
+            self._last_line = line
+            self.progress_cb(p)
+
+    def loop(self) -> None:
+        self.report()
+        while True:
+            if self.cancel is not None and self.cancel():
+                self.schedule.kill()
+                self.launcher.cancel(list(self.inflight))
+                self.inflight.clear()
+                break
+            self.launch_ready()
+            if self.schedule.failed_task is not None:
+                self.launcher.cancel(list(self.inflight))
+                self.inflight.clear()
+                break
+            if self.schedule.succeeded_all:
+                break
+            if not self.inflight:
+                raise ClusterError(f"{self.graph.name}: nothing runnable and nothing running")
+            for handle in self.launcher.wait(list(self.inflight), timeout=0.5):
+                self.on_done(handle)
+            self.report()
+
+    def failure(self) -> RayEmrError:
+        if self.schedule.killed:
+            return JobKilledError(f"{self.graph.name}: job killed; nothing was committed")
+        rec = self.schedule.failed_task
+        out = self.last_failure
+        assert rec is not None and out is not None
+        if isinstance(out.error, UserError):
+            err = out.error  # the input is wrong: the message names file and offset
+            return err
+        where = f" reading {out.split}" if out.split else ""
+        msg = (f"{self.graph.name}: task {rec.task_id} of stage {rec.stage_id} failed on "
+               f"attempt {out.attempt + 1} of {rec.attempts}{where}: {out.error_type}: "
+               f"{out.error_message}; nothing was committed")
+        err = TaskFailedError(msg)
+        err.task_id, err.stage_id, err.attempt, err.split = (
+            rec.task_id, rec.stage_id, out.attempt, out.split)
+        err.user_traceback = out.traceback
+        return err
+
+
+def drive(graph: StageGraph, launcher, *, conf: dict[str, str] | None = None,
+          committer: Any = None, max_attempts: int = 4,
+          progress: Callable[[Progress], None] | None = None,
+          cancel: Callable[[], bool] | None = None) -> GraphResult:
+    """Run ``graph`` to completion on ``launcher`` (the loop every runner shares)."""
+    t0 = time.perf_counter()
+    run = _Run(graph, launcher, dict(conf or {}), committer, max_attempts, progress, cancel)
+    if committer is not None:
+        committer.setup_job()
+    try:
+        run.loop()
+        if not run.schedule.succeeded_all:
+            raise run.failure()
+        result = GraphResult(counters=run.counters, statuses=run.statuses)
+        for stage in graph.stages:
+            if stage.collect:
+                result.outputs[stage.id] = launcher.fetch(
+                    [run.whole[(stage.id, i)] for i in range(stage.num_tasks)])
+        if committer is not None:
+            keys = sorted(run.commits, key=lambda k: (
+                [s.id for s in graph.stages].index(k[0]), k[1]))
+            committer.commit_job([run.commits[k] for k in keys])
+        result.seconds = time.perf_counter() - t0
+        return result
+    except BaseException as exc:
+        if committer is not None:
+            try:
+                committer.abort_job()
+            except Exception:  # noqa: BLE001 -- keep the job's own error
+                log.exception("aborting the output of %s failed", graph.name)
+        if isinstance(exc, RayEmrError):
+            exc.counters = run.counters
+        raise
+    finally:
+        launcher.close()
+
+
+RUNNERS = ("inline", "ray")
+
+
+def run_graph(graph: StageGraph, *, runner: str = "ray", conf: dict[str, str] | None = None,
+              queue: str = "default", app_name: str | None = None,
+              progress: Callable[[Progress], None] | None = None, max_attempts: int = 4,
+              committer: Any = None, cancel: Callable[[], bool] | None = None,
+              yarn: bool | None = None) -> GraphResult:
+    """Run a StageGraph and return the tables of its ``collect`` stages and its counters.
+
+    ``runner="inline"`` runs every task in this process, one after another (tests,
+    debugging). ``runner="ray"`` runs on the Ray cluster this process is connected to
+    (starting a local one if none): as a YARN application in queue ``queue`` with one
+    container per task attempt when ``rayemr.yarn`` is available (``yarn=None``: when it is
+    importable; ``True``: required; ``False``: plain Ray tasks).
+
+    A failed attempt is retried up to ``max_attempts`` attempts in all; a task failing for
+    good raises :class:`TaskFailedError` naming stage, task, attempt and split (or the
+    input's own :class:`UserError`, e.g. a malformed record), with ``.counters`` attached.
+    ``committer`` (a ``rayemr.fs.OutputCommitter``) is set up first, committed only when every
+    stage succeeded, aborted otherwise. ``cancel()`` is polled; returning True kills the job.
+    """
+    if runner not in RUNNERS:
+        raise ConfigError(f"unknown runner {runner!r}; use one of {', '.join(RUNNERS)}")
+    if max_attempts < 1:
+        raise ConfigError(f"max_attempts must be at least 1, got {max_attempts}")
+    kwargs = dict(conf=conf, committer=committer, max_attempts=max_attempts,
+                  progress=progress, cancel=cancel)
+    if runner == "inline":
+        from rayemr.engine.launchers import InlineLauncher
+
+        return drive(graph, InlineLauncher(), **kwargs)
+    import rayemr
+
+    rayemr.init()
+    from rayemr.engine import yarn_runner
+
+    if yarn is not False and yarn_runner.available():
+        return yarn_runner.run_on_yarn(graph, queue=queue, app_name=app_name or graph.name,
+                                       **kwargs)
+    if yarn:
+        raise ConfigError("rayemr.yarn is not available; run with yarn=False")
+    from rayemr.engine.launchers import RayLauncher
+
+    return drive(graph, RayLauncher(), **kwargs)

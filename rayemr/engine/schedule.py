@@ -1,0 +1,167 @@
+"""Which task attempt runs next: the driver's pure core (no Ray, no I/O).
+
+Every task of a :class:`~rayemr.engine.graph.StageGraph` moves through a small state machine
+(a transition table, as in the scheduler of dask/distributed): PENDING -> RUNNING ->
+SUCCEEDED, or RUNNING -> PENDING again to retry a failed attempt, or RUNNING -> FAILED when
+its attempts are used up (or the error is the user's input, which no retry fixes). A stage's
+tasks become runnable when every upstream stage has SUCCEEDED. The driver feeds events in and
+asks what to launch; unit tests drive it without a cluster.
+"""
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from enum import Enum
+
+from rayemr.core.errors import InvalidStateTransition
+from rayemr.engine.graph import StageGraph
+
+
+class TaskState(Enum):
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    KILLED = "KILLED"
+
+
+_T = TaskState
+TRANSITIONS: dict[tuple[TaskState, TaskState], str] = {
+    (_T.PENDING, _T.RUNNING): "launch",
+    (_T.RUNNING, _T.SUCCEEDED): "attempt succeeded",
+    (_T.RUNNING, _T.PENDING): "attempt failed, retry",
+    (_T.RUNNING, _T.FAILED): "attempt failed for good",
+    (_T.PENDING, _T.KILLED): "job killed",
+    (_T.RUNNING, _T.KILLED): "job killed",
+}
+
+TaskKey = tuple[str, int]
+
+
+@dataclass
+class TaskRecord:
+    stage_id: str
+    index: int
+    state: TaskState = TaskState.PENDING
+    attempts: int = 0  # attempts launched so far; the running one is attempts - 1
+    failures: int = 0
+    log: deque = field(default_factory=lambda: deque(maxlen=16))
+
+    @property
+    def task_id(self) -> str:
+        return f"{self.stage_id}-{self.index:05d}"
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Completion per stage kind, as Hadoop prints it: ``map 60% reduce 10%``."""
+
+    map: float
+    reduce: float
+    stages: tuple[tuple[str, int, int], ...]  # (stage id, done, total)
+
+    def line(self) -> str:
+        return f"map {int(self.map * 100)}% reduce {int(self.reduce * 100)}%"
+
+
+class Schedule:
+    """Task states of one graph run."""
+
+    def __init__(self, graph: StageGraph, max_attempts: int = 4) -> None:
+        if max_attempts < 1:
+            raise ValueError(f"max_attempts must be >= 1, got {max_attempts}")
+        self.graph = graph
+        self.max_attempts = max_attempts
+        self.tasks: dict[TaskKey, TaskRecord] = {
+            (s.id, i): TaskRecord(s.id, i) for s in graph.stages for i in range(s.num_tasks)}
+        self._kind = {s.id: s.kind for s in graph.stages}
+        self.failed_task: TaskRecord | None = None
+        self.killed = False
+
+    # -- transitions -------------------------------------------------------------------
+    def _move(self, rec: TaskRecord, to: TaskState) -> None:
+        event = TRANSITIONS.get((rec.state, to))
+        if event is None:
+            raise InvalidStateTransition("task", rec.task_id, rec.state, to)
+        rec.log.append((rec.state.name, to.name, event))
+        rec.state = to
+
+    def launch(self, key: TaskKey) -> int:
+        """Mark the task running; returns the attempt number to launch."""
+        rec = self.tasks[key]
+        self._move(rec, TaskState.RUNNING)
+        rec.attempts += 1
+        return rec.attempts - 1
+
+    def succeeded(self, key: TaskKey) -> None:
+        self._move(self.tasks[key], TaskState.SUCCEEDED)
+
+    def failed(self, key: TaskKey, retriable: bool = True) -> bool:
+        """Record a failed attempt; True when the task will be retried."""
+        rec = self.tasks[key]
+        rec.failures += 1
+        if retriable and rec.attempts < self.max_attempts and not self.killed:
+            self._move(rec, TaskState.PENDING)
+            return True
+        self._move(rec, TaskState.FAILED)
+        if self.failed_task is None:
+            self.failed_task = rec
+        return False
+
+    def kill(self) -> None:
+        self.killed = True
+        for rec in self.tasks.values():
+            if rec.state in (TaskState.PENDING, TaskState.RUNNING):
+                self._move(rec, TaskState.KILLED)
+
+    # -- queries -----------------------------------------------------------------------
+    def stage_done(self, stage_id: str) -> bool:
+        stage = self.graph.stage(stage_id)
+        return all(self.tasks[(stage_id, i)].state is TaskState.SUCCEEDED
+                   for i in range(stage.num_tasks))
+
+    def runnable(self) -> list[TaskKey]:
+        """Pending tasks whose upstream stages all succeeded, in plan order."""
+        if self.failed_task is not None or self.killed:
+            return []
+        out: list[TaskKey] = []
+        for stage in self.graph.stages:
+            if not all(self.stage_done(up) for up in stage.upstream):
+                continue
+            out.extend((stage.id, i) for i in range(stage.num_tasks)
+                       if self.tasks[(stage.id, i)].state is TaskState.PENDING)
+        return out
+
+    @property
+    def running(self) -> list[TaskKey]:
+        return [k for k, r in self.tasks.items() if r.state is TaskState.RUNNING]
+
+    @property
+    def finished(self) -> bool:
+        """Every task succeeded, or one failed/was killed and nothing is still running."""
+        if all(r.state is TaskState.SUCCEEDED for r in self.tasks.values()):
+            return True
+        if self.failed_task is not None or self.killed:
+            return not self.running
+        return False
+
+    @property
+    def succeeded_all(self) -> bool:
+        return all(r.state is TaskState.SUCCEEDED for r in self.tasks.values())
+
+    def progress(self) -> Progress:
+        totals = {"map": [0, 0], "reduce": [0, 0]}
+        stages = []
+        for stage in self.graph.stages:
+            done = sum(self.tasks[(stage.id, i)].state is TaskState.SUCCEEDED
+                       for i in range(stage.num_tasks))
+            stages.append((stage.id, done, stage.num_tasks))
+            t = totals[self._kind[stage.id]]
+            t[0] += done
+            t[1] += stage.num_tasks
+        frac = {k: (v[0] / v[1] if v[1] else 1.0) for k, v in totals.items()}
+        return Progress(frac["map"], frac["reduce"], tuple(stages))
+
+    def story(self, key: TaskKey) -> list[tuple[str, str, str]]:
+        """The task's recent transitions, for debugging."""
+        return list(self.tasks[key].log)
