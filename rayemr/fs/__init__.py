@@ -1,1 +1,29 @@
-"""rayemr.fs."""
+"""EMRFS: rayemr's storage layer (the only package that talks to storage).
+
+- ``EmrfsConfig`` — S3 settings on top of what botocore finds (``emrfs-site`` overrides).
+- ``resolve(url)`` — ``(fsspec filesystem, path)`` for ``s3://``/``s3a://``/``s3n://``,
+  ``file://``/plain paths and ``memory://``; ``arrow_filesystem(url)`` — pyarrow's native one.
+- ``list_inputs`` — files under paths/globs, hidden (``_*``, ``.*``) skipped, sorted.
+- ``compute_splits`` / ``Split`` — text byte ranges, whole compressed files, Parquet row groups.
+- ``read_text_batches`` — lines of a split (LineRecordReader rule) as Arrow batches.
+- ``read_parquet_split`` — a Parquet split as an Arrow table.
+- ``OutputCommitter`` — Hadoop's commit protocol; on S3 through pending multipart uploads.
+"""
+from __future__ import annotations
+
+from rayemr.fs.committer import OutputCommitter, PendingUpload, TaskCommit
+from rayemr.fs.config import EmrfsConfig
+from rayemr.fs.errors import storage_errors
+from rayemr.fs.listing import FileStatus, is_hidden, list_inputs
+from rayemr.fs.parquet import read_parquet_split
+from rayemr.fs.resolve import arrow_filesystem, clear_cache, parse_url, resolve
+from rayemr.fs.s3 import reset_s3_stats, s3_stats
+from rayemr.fs.splits import Split, compute_splits, plan_splits
+from rayemr.fs.text import read_text_batches
+
+__all__ = [
+    "EmrfsConfig", "FileStatus", "OutputCommitter", "PendingUpload", "Split", "TaskCommit",
+    "arrow_filesystem", "clear_cache", "compute_splits", "is_hidden", "list_inputs",
+    "parse_url", "plan_splits", "read_parquet_split", "read_text_batches", "reset_s3_stats",
+    "resolve", "s3_stats", "storage_errors",
+]

@@ -1,0 +1,139 @@
+"""Large sequential reads: byte ranges with read-ahead, and decompressed whole-file streams.
+
+A text split is read as a few big ranged reads (``read_block_size``, 16 MiB by default),
+fetched ahead on a small thread pool so the network and line splitting overlap. Past the
+split's end only the tail of the last line is needed, so reads there start small and grow.
+"""
+from __future__ import annotations
+
+import bz2
+import gzip
+import io
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Iterator
+
+from rayemr.core.errors import UnsupportedError
+
+#: Blocks fetched ahead of the one being split into lines.
+READ_AHEAD = 3
+_TAIL_FIRST = 64 * 1024
+_pool: ThreadPoolExecutor | None = None
+
+
+def _executor() -> ThreadPoolExecutor:
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=READ_AHEAD + 1,
+                                   thread_name_prefix="rayemr-fs-read")
+    return _pool
+
+
+class RangeReader:
+    """``read(offset, n)`` on one file of an fsspec filesystem (local files use one handle)."""
+
+    def __init__(self, fs, path: str) -> None:
+        self.fs = fs
+        self.path = path
+        self._local = None
+        if getattr(fs, "protocol", None) in ("file", ("file", "local")) or \
+                type(fs).__name__ == "LocalFileSystem":
+            self._local = open(path, "rb", buffering=0)  # noqa: SIM115 - closed in close()
+
+    def read(self, offset: int, n: int) -> bytes:
+        if n <= 0:
+            return b""
+        if self._local is not None:
+            return _pread(self._local, offset, n)
+        return self.fs.cat_file(self.path, start=offset, end=offset + n)
+
+    def close(self) -> None:
+        if self._local is not None:
+            self._local.close()
+            self._local = None
+
+
+def _pread(f, offset: int, n: int) -> bytes:
+    import os
+
+    chunks = []
+    while n > 0:
+        chunk = os.pread(f.fileno(), n, offset)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        offset += len(chunk)
+        n -= len(chunk)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def iter_ranges(reader: RangeReader, begin: int, end: int, file_size: int, block: int
+                ) -> Iterator[tuple[int, bytes]]:
+    """(offset, bytes) blocks from begin up to end with read-ahead, then growing tail reads.
+
+    The consumer stops iterating once it has what it needs; blocks past end are read only
+    on demand, smallest first, because usually only a line's tail lies there.
+    """
+    pool = _executor()
+    pending: list[tuple[int, Future]] = []
+    next_off = begin
+    stop = min(end, file_size)
+    try:
+        while True:
+            while len(pending) < READ_AHEAD and next_off < stop:
+                n = min(block, stop - next_off)
+                pending.append((next_off, pool.submit(reader.read, next_off, n)))
+                next_off += n
+            if not pending:
+                break
+            off, fut = pending.pop(0)
+            yield off, fut.result()
+        tail = _TAIL_FIRST
+        while next_off < file_size:
+            n = min(tail, file_size - next_off)
+            data = reader.read(next_off, n)
+            if not data:
+                break
+            yield next_off, data
+            next_off += len(data)
+            tail = min(tail * 4, block)
+    finally:
+        for _, fut in pending:
+            fut.cancel()
+
+
+def iter_decompressed(fs, path: str, codec: str, block: int) -> Iterator[tuple[int, bytes]]:
+    """(offset in the decompressed stream, bytes) blocks of a whole compressed file."""
+    raw = fs.open(path, "rb", block_size=block)
+    try:
+        stream = _decompressor(raw, codec)
+        offset = 0
+        while True:
+            data = stream.read(block)
+            if not data:
+                break
+            yield offset, data
+            offset += len(data)
+    finally:
+        raw.close()
+
+
+def _decompressor(raw, codec: str):
+    try:
+        import pyarrow as pa
+
+        if pa.Codec.is_available(codec):
+            return pa.CompressedInputStream(pa.PythonFile(raw, mode="r"), codec)
+    except ImportError:  # pragma: no cover - pyarrow is a dependency
+        pass
+    if codec == "gzip":
+        return gzip.GzipFile(fileobj=raw)
+    if codec == "bz2":
+        return bz2.BZ2File(raw)
+    if codec == "zstd":
+        try:
+            import zstandard
+        except ImportError:
+            raise UnsupportedError("zstd input needs pyarrow with zstd or the zstandard "
+                                   "package (pip install zstandard)") from None
+        return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(raw))
+    raise UnsupportedError(f"compression codec {codec!r} is not supported")

@@ -1,0 +1,142 @@
+"""EMRFS's S3 filesystem: s3fs configured from an ``EmrfsConfig``, plus request counters.
+
+``s3://``, ``s3a://`` and ``s3n://`` name the same object, as on EMR. Every S3 request goes
+through botocore's retry handler (mode and attempts from the config); retries are counted in
+process-wide counters (``s3_stats()``) and logged at INFO with the operation and the object,
+never with credentials.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+import fsspec
+from s3fs import S3FileSystem
+
+from rayemr.fs.config import EmrfsConfig
+
+log = logging.getLogger("rayemr.fs.s3")
+
+S3_SCHEMES = ("s3", "s3a", "s3n")
+
+_lock = threading.Lock()
+_stats = {"requests": 0, "attempts": 0, "retries": 0, "errors": 0}
+
+
+def s3_stats() -> dict[str, int]:
+    """Counters of this process: S3 API ``requests``, HTTP ``attempts``, ``retries``, ``errors``."""
+    with _lock:
+        return dict(_stats)
+
+
+def reset_s3_stats() -> None:
+    with _lock:
+        for key in _stats:
+            _stats[key] = 0
+
+
+def _count(key: str, n: int = 1) -> None:
+    with _lock:
+        _stats[key] += n
+
+
+def _on_before_call(**_: Any) -> None:
+    _count("requests")
+
+
+def _on_before_send(**_: Any) -> None:
+    _count("attempts")
+
+
+def _on_after_call(http_response=None, parsed=None, model=None, context=None, **_: Any) -> None:
+    retries = 0
+    if isinstance(parsed, dict):
+        retries = int(parsed.get("ResponseMetadata", {}).get("RetryAttempts", 0) or 0)
+    if retries:
+        _count("retries", retries)
+        params = (context or {}).get("rayemr_target", "")
+        log.info("S3 %s%s succeeded after %d retr%s", getattr(model, "name", "request"),
+                 params, retries, "y" if retries == 1 else "ies")
+
+
+def _on_after_call_error(exception=None, model=None, context=None, **_: Any) -> None:
+    _count("errors")
+    response = getattr(exception, "response", None) or {}
+    retries = int(response.get("ResponseMetadata", {}).get("RetryAttempts", 0) or 0)
+    if retries:
+        _count("retries", retries)
+        log.warning("S3 %s failed after %d retries: %s", getattr(model, "name", "request"),
+                    retries, type(exception).__name__)
+
+
+def _on_provide_params(params=None, context=None, model=None, **_: Any) -> None:
+    if isinstance(params, dict) and context is not None and "Bucket" in params:
+        context["rayemr_target"] = f" s3://{params['Bucket']}/{params.get('Key', '')}"
+
+
+class EmrfsS3FileSystem(S3FileSystem):
+    """s3fs with EMRFS's URL schemes and retry accounting. Build it with ``rayemr.fs.resolve``."""
+
+    protocol = S3_SCHEMES
+    # botocore does the retrying (configured mode and attempts, counted); s3fs's own loop
+    # gets one extra round for failures botocore cannot retry (a body cut mid-read).
+    retries = 2
+
+    async def set_session(self, refresh: bool = False, kwargs: dict | None = None):
+        fresh = self._s3 is None or refresh
+        client = await super().set_session(refresh=refresh, kwargs=kwargs or {})
+        if fresh or not getattr(client, "_rayemr_hooks", False):
+            events = client.meta.events
+            events.register("provide-client-params.s3", _on_provide_params,
+                            unique_id="rayemr-params")
+            events.register("before-call.s3", _on_before_call, unique_id="rayemr-call")
+            events.register("before-send.s3", _on_before_send, unique_id="rayemr-send")
+            events.register("after-call.s3", _on_after_call, unique_id="rayemr-after")
+            events.register("after-call-error.s3", _on_after_call_error,
+                            unique_id="rayemr-error")
+            client._rayemr_hooks = True
+        return client
+
+    _connect = set_session
+
+    def __repr__(self) -> str:  # never show storage options (they may hold keys)
+        return f"<EmrfsS3FileSystem endpoint={self.endpoint_url!r}>"
+
+
+def s3fs_options(config: EmrfsConfig) -> dict[str, Any]:
+    """Keyword arguments for ``EmrfsS3FileSystem`` from a config (may contain secrets)."""
+    s3_conf: dict[str, Any] = {}
+    if config.path_style is not None:
+        s3_conf["addressing_style"] = "path" if config.path_style else "virtual"
+    config_kwargs: dict[str, Any] = {
+        "retries": {"mode": config.retry_mode, "max_attempts": config.max_attempts},
+        "max_pool_connections": config.max_connections,
+    }
+    if s3_conf:
+        config_kwargs["s3"] = s3_conf
+    client_kwargs: dict[str, Any] = {}
+    if config.region:
+        client_kwargs["region_name"] = config.region
+    options: dict[str, Any] = {
+        "endpoint_url": config.effective_endpoint(),
+        "config_kwargs": config_kwargs,
+        "client_kwargs": client_kwargs,
+        "s3_additional_kwargs": config.write_kwargs(),
+        "default_block_size": config.multipart_part_size,
+        "max_concurrency": max(1, min(config.max_connections, 16)),
+        "skip_instance_cache": True,
+        "use_listings_cache": False,
+    }
+    if config.access_key:
+        options.update(key=config.access_key, secret=config.secret_key,
+                       token=config.session_token)
+    if config.profile:
+        options["profile"] = config.profile
+    return options
+
+
+def register_schemes() -> None:
+    """Let fsspec itself open ``s3a://`` and ``s3n://`` URLs (``fsspec.open``, DuckDB)."""
+    for scheme in ("s3a", "s3n"):
+        fsspec.register_implementation(scheme, EmrfsS3FileSystem, clobber=True)

@@ -1,0 +1,173 @@
+"""Text splits and the LineRecordReader rule, on local files and memory://."""
+from __future__ import annotations
+
+import bz2
+import gzip
+
+import pyarrow as pa
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from rayemr.core.errors import ConfigError, InputNotFoundError
+from rayemr.fs import EmrfsConfig, compute_splits, plan_splits, read_text_batches
+from rayemr.fs.listing import FileStatus
+from rayemr.fs.splits import text_ranges
+
+
+def read_all(url, split_size, config=None, batch_rows=1000, binary=False):
+    rows = []
+    for split in compute_splits(url, split_size=split_size, config=config):
+        for batch in read_text_batches(split, config=config, batch_rows=batch_rows,
+                                       binary=binary):
+            assert batch.schema.names == ["offset", "line"]
+            rows.extend(zip(batch.column(0).to_pylist(), batch.column(1).to_pylist()))
+    return rows
+
+
+def expected_lines(data: bytes):
+    """Reference: (offset, line) of every line, LF or CRLF terminated, last may lack LF."""
+    out, pos = [], 0
+    while pos < len(data):
+        nl = data.find(b"\n", pos)
+        end = len(data) if nl < 0 else nl
+        line = data[pos:end]
+        if nl >= 0 and line.endswith(b"\r"):
+            line = line[:-1]
+        out.append((pos, line))
+        pos = len(data) if nl < 0 else nl + 1
+    return out
+
+
+def test_text_ranges_follow_hadoop_slop():
+    assert text_ranges(100, 50) == [(0, 50), (50, 50)]
+    assert text_ranges(105, 50) == [(0, 50), (50, 55)]  # 55/50 <= 1.1: one last split
+    assert text_ranges(120, 50) == [(0, 50), (50, 50), (100, 20)]
+    assert text_ranges(0, 50) == []
+    with pytest.raises(ConfigError):
+        text_ranges(10, 0)
+
+
+def test_plan_splits_formats():
+    files = [FileStatus("/d/a.txt", 250), FileStatus("/d/b.gz", 300),
+             FileStatus("/d/c.parquet", 1000), FileStatus("/d/empty.txt", 0)]
+    splits = plan_splits(files, 100, {"/d/c.parquet": [40, 40, 40, 200]})
+    text = [s for s in splits if s.format == "text"]
+    assert [(s.start, s.length) for s in text] == [(0, 100), (100, 100), (200, 50)]
+    comp = [s for s in splits if s.format == "compressed"]
+    assert [(s.url, s.start, s.length) for s in comp] == [("/d/b.gz", 0, 300)]
+    assert comp[0].codec == "gzip"
+    pq = [s.row_groups for s in splits if s.format == "parquet"]
+    assert pq == [(0, 1), (2,), (3,)]
+
+
+def test_crlf_no_trailing_newline_and_long_lines(tmp_path):
+    data = b"short\r\n" + b"x" * 500 + b"\nmid\r\n\r\n\nend-without-newline"
+    path = tmp_path / "t.txt"
+    path.write_bytes(data)
+    want = [(o, l.decode()) for o, l in expected_lines(data)]
+    for split_size in (1, 2, 3, 7, 50, 499, 501, 10_000):
+        assert read_all(str(path), split_size) == want, split_size
+
+
+def test_split_starting_exactly_at_a_line_start_owns_it(tmp_path):
+    path = tmp_path / "t.txt"
+    path.write_bytes(b"aaaa\nbbbb\ncccc\n")
+    splits = compute_splits(str(path), split_size=5)
+    per_split = [[r["line"] for b in read_text_batches(s) for r in b.to_pylist()]
+                 for s in splits]
+    assert per_split == [["aaaa"], ["bbbb"], ["cccc"]]
+
+
+def test_small_read_blocks_and_batches(tmp_path):
+    lines = [f"line {i} " + "z" * (i % 37) for i in range(5000)]
+    data = ("\n".join(lines) + "\n").encode()
+    path = tmp_path / "big.txt"
+    path.write_bytes(data)
+    config = EmrfsConfig(read_block_size=4096)
+    rows = read_all(f"file://{path}", 20_000, config=config, batch_rows=333)
+    assert [l for _, l in rows] == lines
+    assert [o for o, _ in rows] == [o for o, _ in expected_lines(data)]
+
+
+def test_binary_and_invalid_utf8(tmp_path):
+    data = b"ok\n\xff\xfebad\n"
+    path = tmp_path / "b.txt"
+    path.write_bytes(data)
+    assert [l for _, l in read_all(str(path), 100, binary=True)] == [b"ok", b"\xff\xfebad"]
+    lines = [l for _, l in read_all(str(path), 100)]
+    assert lines[0] == "ok" and lines[1].endswith("bad") and "\ufffd" in lines[1]
+
+
+@pytest.mark.parametrize("suffix,compress", [(".gz", gzip.compress), (".bz2", bz2.compress),
+                                             (".zst", None)])
+def test_compressed_files_are_one_split(tmp_path, suffix, compress):
+    data = "".join(f"row {i}\r\n" for i in range(20000)).encode() + b"tail"
+    if compress is None:
+        import pyarrow as pa
+
+        compress = lambda d: pa.compress(d, codec="zstd", asbytes=True)  # noqa: E731
+        # pa.compress makes a raw frame; write a proper stream via CompressedOutputStream
+        sink = pa.BufferOutputStream()
+        with pa.CompressedOutputStream(sink, "zstd") as out:
+            out.write(data)
+        blob = sink.getvalue().to_pybytes()
+    else:
+        blob = compress(data)
+    path = tmp_path / f"c{suffix}"
+    path.write_bytes(blob)
+    splits = compute_splits(str(path), split_size=1000)
+    assert len(splits) == 1 and splits[0].format == "compressed"
+    rows = read_all(str(path), 1000)
+    assert [l for _, l in rows] == [f"row {i}" for i in range(20000)] + ["tail"]
+
+
+def test_concatenated_gzip_members(tmp_path):
+    path = tmp_path / "multi.gz"
+    path.write_bytes(gzip.compress(b"a\nb\n") + gzip.compress(b"c\nd\n"))
+    assert [l for _, l in read_all(str(path), 10)] == ["a", "b", "c", "d"]
+
+
+def test_memory_filesystem(tmp_path):
+    import fsspec
+
+    mem = fsspec.filesystem("memory")
+    mem.pipe_file("/unit-text/x.txt", b"1\n2\n3")
+    assert [l for _, l in read_all("memory://unit-text/x.txt", 2)] == ["1", "2", "3"]
+    mem.rm("/unit-text", recursive=True)
+
+
+def test_missing_input_names_the_url(tmp_path):
+    with pytest.raises(InputNotFoundError) as err:
+        compute_splits(str(tmp_path / "nope"))
+    assert str(tmp_path / "nope") in str(err.value)
+
+
+def test_batches_are_arrow_string(tmp_path):
+    path = tmp_path / "s.txt"
+    path.write_bytes(b"a\nb\n")
+    split = compute_splits(str(path))[0]
+    batch = next(read_text_batches(split))
+    assert batch.schema.field("line").type == pa.string()
+    assert batch.schema.field("offset").type == pa.int64()
+
+
+lines_strategy = st.lists(
+    st.text(alphabet=st.sampled_from("ab \r\té"), max_size=30), max_size=40)
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=lines_strategy, trailing=st.booleans(), crlf=st.booleans(),
+       split_size=st.integers(min_value=1, max_value=200),
+       block=st.integers(min_value=1, max_value=64))
+def test_property_every_line_exactly_once_in_order(tmp_path_factory, lines, trailing, crlf,
+                                                   split_size, block):
+    sep = "\r\n" if crlf else "\n"
+    text = sep.join(lines) + (sep if trailing and lines else "")
+    data = text.encode()
+    path = tmp_path_factory.mktemp("prop") / "f.txt"
+    path.write_bytes(data)
+    config = EmrfsConfig(read_block_size=block)
+    got = read_all(str(path), split_size, config=config, binary=True)
+    assert got == expected_lines(data)
