@@ -35,9 +35,8 @@ class ClusterState(str, Enum):
 
 S = ClusterState
 CLUSTER_TRANSITIONS: Mapping[tuple[ClusterState, ClusterState], frozenset[str]] = {
-    (S.STARTING, S.BOOTSTRAPPING): frozenset({"services_started"}),
-    (S.BOOTSTRAPPING, S.WAITING): frozenset({"bootstrapped"}),
-    (S.BOOTSTRAPPING, S.RUNNING): frozenset({"bootstrapped"}),
+    (S.STARTING, S.BOOTSTRAPPING): frozenset({"provisioned"}),
+    (S.BOOTSTRAPPING, S.WAITING): frozenset({"services_started"}),
     (S.WAITING, S.RUNNING): frozenset({"step_started"}),
     (S.RUNNING, S.WAITING): frozenset({"steps_done"}),
     (S.STARTING, S.TERMINATING): frozenset({"start_failed", "terminate"}),

@@ -49,12 +49,10 @@ NOT_SUPPORTED = frozenset({
     "hudi-defaults", "recordserver-env", "ranger-kms-site",
 })
 
-#: Built-in defaults, as a freshly created EMR cluster would have them.
+#: Built-in defaults. Components apply their own defaults for anything not given (the
+#: ResourceManager's is one ``default`` queue with the whole cluster, as Hadoop ships it).
 DEFAULTS: Mapping[str, Mapping[str, str]] = MappingProxyType({
-    "capacity-scheduler": MappingProxyType({
-        "yarn.scheduler.capacity.root.queues": "default",
-        "yarn.scheduler.capacity.root.default.capacity": "100",
-    }),
+    "capacity-scheduler": MappingProxyType({}),
     "yarn-site": MappingProxyType({}),
     "mapred-site": MappingProxyType({}),
     "hive-site": MappingProxyType({}),
@@ -133,6 +131,10 @@ class ClusterConfig:
         default_factory=lambda: MappingProxyType(
             {(c, k): "default" for c, props in DEFAULTS.items() for k in props}))
 
+    def __reduce__(self):  # mapping proxies do not pickle; configs cross Ray
+        return (_rebuild_config, ({k: dict(v) for k, v in self.properties.items()},
+                                  dict(self.sources)))
+
     def classification(self, name: str) -> dict[str, str]:
         """The properties of one classification (a copy; empty when none were given)."""
         _check_known(name, where="lookup")
@@ -184,6 +186,10 @@ class ClusterConfig:
             entry = {"Classification": "hadoop-env",
                      "Configurations": [{"Classification": "export", "Properties": dict(props)}]}
         return parse_configurations([entry], source=source, base=self)
+
+
+def _rebuild_config(props: dict, sources: dict) -> ClusterConfig:
+    return ClusterConfig(properties=_freeze(props), sources=MappingProxyType(sources))
 
 
 def _looks_secret(key: str) -> bool:
@@ -370,16 +376,14 @@ def _check_queue_tree(props: Mapping[str, str], path: str) -> None:
 
 
 def _yarn_validator() -> Callable[[dict], Any] | None:
-    """The YARN layer's capacity-scheduler parser, once it exists."""
+    """The YARN layer's capacity-scheduler parser (it has the last word on queues)."""
     try:
-        from rayemr.yarn import queues  # type: ignore[attr-defined]
+        from rayemr.yarn.config import CapacitySchedulerConfig
     except ImportError:
         return None
-    for name in ("parse_capacity_scheduler", "from_properties", "parse_queues"):
-        fn = getattr(queues, name, None)
-        if callable(fn):
-            return _wrap_user_errors("capacity-scheduler", fn)
-    return None
+    return _wrap_user_errors(
+        "capacity-scheduler",
+        lambda props: CapacitySchedulerConfig.from_properties(props, source="capacity-scheduler"))
 
 
 def _validate_emrfs(props: Mapping[str, str]) -> None:

@@ -20,10 +20,10 @@ QUEUES = {
 }
 
 
-def test_defaults_have_a_default_queue():
+def test_defaults_are_empty_and_components_fill_in():
     cfg = ClusterConfig()
-    assert cfg.get("capacity-scheduler", "yarn.scheduler.capacity.root.queues") == "default"
-    assert cfg.source("capacity-scheduler", "yarn.scheduler.capacity.root.queues") == "default"
+    assert cfg.classification("capacity-scheduler") == {}
+    assert cfg.explain() == [] and cfg.to_emr_json() == []
 
 
 def test_values_and_where_they_came_from():

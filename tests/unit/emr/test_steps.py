@@ -99,8 +99,8 @@ def test_final_step_states_have_no_way_out():
 
 def test_cluster_transitions():
     st = ClusterStatus("j-1", clock=lambda: 5.0)
-    st.move(ClusterState.BOOTSTRAPPING, "services_started")
-    st.move(ClusterState.WAITING, "bootstrapped")
+    st.move(ClusterState.BOOTSTRAPPING, "provisioned")
+    st.move(ClusterState.WAITING, "services_started")
     st.move(ClusterState.RUNNING, "step_started")
     with pytest.raises(InvalidStateTransition, match="RUNNING to TERMINATED"):
         st.move(ClusterState.TERMINATED, "terminated")

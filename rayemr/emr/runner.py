@@ -1,0 +1,206 @@
+"""Running one step: its command line, its process, its logs.
+
+``step_command`` turns a step into the command EMR would run (pure, unit-tested):
+
+- COMMAND: the arguments as given (``rayemr ...`` runs this installation's rayemr);
+- HIVE: ``rayemr hive -f SCRIPT --hivevar K=V ... --hiveconf k=v ...`` with the cluster's
+  ``hive-site``/``core-site`` values as ``--hiveconf`` (the step's own win);
+- MAPREDUCE: ``rayemr mr JOBFILE ARGS... --conf k=v`` with ``mapred-site``/``core-site``.
+
+``StepProcess`` runs it as a subprocess in the step's own folder, writes ``stdout``,
+``stderr`` and ``controller`` there, can be killed (the whole process group), and uploads the
+three files to ``<log-uri>/<cluster-id>/steps/<step-id>/`` as EMR lays them out.
+"""
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+from rayemr.core.errors import RayEmrError
+from rayemr.emr import storage
+from rayemr.emr.configurations import ClusterConfig
+from rayemr.emr.steps import StepSpec, StepType
+
+APP_ID = re.compile(rb"application_\d+_\d+")
+#: Seconds between log uploads while a step runs.
+UPLOAD_EVERY_S = 15.0
+KILL_GRACE_S = 5.0
+
+
+def rayemr_command() -> list[str]:
+    """This installation's ``rayemr`` command (the same Python environment)."""
+    return [sys.executable, "-m", "rayemr.cli"]
+
+
+def _conf_pairs(flag: str, *maps: Mapping[str, str]) -> list[str]:
+    merged: dict[str, str] = {}
+    for m in maps:
+        merged.update(m)
+    out: list[str] = []
+    for k in sorted(merged):
+        out += [flag, f"{k}={merged[k]}"]
+    return out
+
+
+@dataclass(frozen=True)
+class StepInputs:
+    """Local copies of a step's remote files (Hive script, job file)."""
+
+    hive_script: str | None = None
+    job_file: str | None = None
+
+
+def step_command(spec: StepSpec, config: ClusterConfig, inputs: StepInputs = StepInputs(),
+                 *, database: str | None = None) -> list[str]:
+    """The command line that runs ``spec`` on this cluster."""
+    if spec.type is StepType.COMMAND:
+        args = list(spec.args)
+        if args[0] == "rayemr":
+            return rayemr_command() + args[1:]
+        return args
+    if spec.type is StepType.HIVE:
+        cmd = rayemr_command() + ["hive", "-f", inputs.hive_script or spec.hive_script]
+        for k, v in spec.hive_vars.items():
+            cmd += ["--hivevar", f"{k}={v}"]
+        cmd += _conf_pairs("--hiveconf", config.classification("core-site"),
+                           config.classification("hive-site"), spec.hive_conf)
+        if database:
+            cmd += ["--database", database]
+        return cmd
+    job = inputs.job_file or spec.args[0]
+    return (rayemr_command() + ["mr", job, *spec.args[1:]]
+            + _conf_pairs("--conf", config.classification("core-site"),
+                          config.classification("mapred-site")))
+
+
+def application_ids(*chunks: bytes) -> list[str]:
+    seen: list[str] = []
+    for chunk in chunks:
+        for m in APP_ID.findall(chunk):
+            app = m.decode()
+            if app not in seen:
+                seen.append(app)
+    return seen
+
+
+class StepProcess:
+    """One step's subprocess, its log files, and their upload."""
+
+    def __init__(self, step_id: str, cmd: Sequence[str], workdir: str, env: Mapping[str, str],
+                 *, log_prefix: str | None, emrfs: Any = None) -> None:
+        self.step_id = step_id
+        self.cmd = list(cmd)
+        self.workdir = workdir
+        self.env = dict(env)
+        self.log_prefix = log_prefix
+        self.emrfs = emrfs
+        self._proc: subprocess.Popen | None = None
+        self._killed = threading.Event()
+        self._lock = threading.Lock()
+        os.makedirs(workdir, exist_ok=True)
+        self.paths = {name: os.path.join(workdir, name)
+                      for name in ("stdout", "stderr", "controller")}
+        self._controller: list[str] = []
+
+    def note(self, line: str) -> None:
+        self._controller.append(f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} {line}")
+        with open(self.paths["controller"], "w") as f:
+            f.write("\n".join(self._controller) + "\n")
+
+    def run(self) -> int:
+        """Run to the end; returns the exit code (negative: killed by that signal)."""
+        self.note("INFO startExec " + " ".join(_redact(a) for a in self.cmd))
+        try:
+            with open(self.paths["stdout"], "wb") as out, open(self.paths["stderr"], "wb") as err:
+                with self._lock:
+                    if self._killed.is_set():
+                        self.note("INFO step cancelled before it started")
+                        return -signal.SIGTERM
+                    self._proc = subprocess.Popen(
+                        self.cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
+                        cwd=self.workdir, env=self.env, start_new_session=True)
+                code = self._wait()
+        except OSError as exc:
+            with open(self.paths["stderr"], "ab") as err:
+                err.write(f"cannot start {self.cmd[0]}: {exc}\n".encode())
+            code = 127
+        self.note(f"INFO exit code {code}" + (" (killed)" if self._killed.is_set() else ""))
+        self.upload()
+        return code
+
+    def _wait(self) -> int:
+        assert self._proc is not None
+        last = time.monotonic()
+        while True:
+            try:
+                return self._proc.wait(timeout=1.0)
+            except subprocess.TimeoutExpired:
+                if self.log_prefix and time.monotonic() - last > UPLOAD_EVERY_S:
+                    self.upload()
+                    last = time.monotonic()
+
+    def kill(self) -> None:
+        """Stop the step: SIGTERM to its process group, SIGKILL after a grace period."""
+        with self._lock:
+            self._killed.set()
+            proc = self._proc
+        if proc is None or proc.poll() is not None:
+            return
+        self.note("INFO cancelling: SIGTERM to the step's processes")
+        _signal_group(proc, signal.SIGTERM)
+
+        def escalate() -> None:
+            try:
+                proc.wait(timeout=KILL_GRACE_S)
+            except subprocess.TimeoutExpired:
+                _signal_group(proc, signal.SIGKILL)
+        threading.Thread(target=escalate, daemon=True).start()
+
+    @property
+    def killed(self) -> bool:
+        return self._killed.is_set()
+
+    def output(self) -> tuple[bytes, bytes]:
+        return _read(self.paths["stdout"]), _read(self.paths["stderr"])
+
+    def application_ids(self) -> list[str]:
+        return application_ids(*self.output())
+
+    def upload(self) -> None:
+        """Copy the step's logs to the log URI (errors are noted, never raised)."""
+        if not self.log_prefix:
+            return
+        for name, path in self.paths.items():
+            try:
+                storage.write_bytes(storage.join(self.log_prefix, name), _read(path), self.emrfs)
+            except RayEmrError as exc:  # the step's outcome must not depend on log upload
+                self._controller.append(f"WARN cannot upload {name}: {exc}")
+
+
+def _signal_group(proc: subprocess.Popen, sig: int) -> None:
+    try:
+        os.killpg(proc.pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _read(path: str) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except FileNotFoundError:
+        return b""
+
+
+_SECRET_ARG = re.compile(r"(?i)(secret|password|token|access\.key)[^=]*=")
+
+
+def _redact(arg: str) -> str:
+    return arg.split("=", 1)[0] + "=****" if _SECRET_ARG.search(arg) else arg
