@@ -408,8 +408,18 @@ def _wrap_user_errors(cls: str, fn: Callable[[dict], Any]) -> Callable[[dict], A
     return call
 
 
+def _validate_yarn_site(props: Mapping[str, str]) -> None:
+    try:
+        from rayemr.yarn import YarnConfig
+    except ImportError:
+        return
+    site = {k: v for k, v in props.items() if not k.startswith("yarn.scheduler.capacity.")}
+    _wrap_user_errors("yarn-site", YarnConfig.from_properties)(site)
+
+
 _VALIDATORS: dict[str, Callable[[Mapping[str, str]], None]] = {
     "capacity-scheduler": _validate_capacity,
+    "yarn-site": _validate_yarn_site,
     "emrfs-site": _validate_emrfs,
 }
 

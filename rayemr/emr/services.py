@@ -39,18 +39,13 @@ def _call_with_supported(fn, **kwargs):
 
 
 def yarn_config(config: ClusterConfig) -> Any:
-    """The YARN layer's own configuration object built from the cluster's classifications."""
+    """The YARN layer's own configuration built from ``yarn-site`` + ``capacity-scheduler``."""
     try:
-        from rayemr.yarn import config as yconf
+        from rayemr.yarn import YarnConfig
     except ImportError:
         return None
     props = {**config.classification("yarn-site"), **config.classification("capacity-scheduler")}
-    for name in ("YarnConfig", "RMConfig", "ResourceManagerConfig"):
-        cls = getattr(yconf, name, None)
-        if cls is not None and hasattr(cls, "from_properties"):
-            return cls.from_properties(props)
-    return yconf.CapacitySchedulerConfig.from_properties(
-        config.classification("capacity-scheduler"), source="capacity-scheduler")
+    return YarnConfig.from_properties(props)
 
 
 def start_yarn(config: ClusterConfig) -> ServiceStatus:
