@@ -410,6 +410,13 @@ class _PendingS3Writer(io.RawIOBase):
             raise
         super().close()
 
+    def __del__(self) -> None:
+        # A writer dropped without close() produced nothing: no network calls from the
+        # garbage collector (it may run on the I/O loop's thread); abort_job cleans up.
+        if not self.closed:
+            self._failed = True
+            io.RawIOBase.close(self)
+
     def __exit__(self, exc_type, exc, tb):
         if exc_type is not None:
             self.abort()
