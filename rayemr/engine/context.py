@@ -81,7 +81,7 @@ class _CountingFile:
 
     def write(self, data) -> int:
         n = self._f.write(data)
-        self._ctx.increment_counter("File System Counters", "BYTES_WRITTEN", len(data))
+        self._ctx.increment_counter("File System Counters", "Bytes written", len(data))
         return n if n is not None else len(data)
 
     def __getattr__(self, name):

@@ -1,0 +1,83 @@
+"""``rayemr mr JOBFILE INPUT... -o OUTPUT [job args]``: run a MapReduce job file.
+
+The file may define a rayemr job (``rayemr.mapreduce.MRJob`` / ``BatchJob``) or an mrjob job
+(``mrjob.job.MRJob``), which runs unchanged. Options rayemr knows are taken first; everything
+else (inputs and the job's own arguments) goes to the job's argument parser.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "mr", help="run a MapReduce job file (rayemr or mrjob)",
+        description="Run a MapReduce job file. Inputs and the job's own options follow it.",
+        usage="rayemr mr JOBFILE INPUT... [-o OUTPUT] [-r inline|local|ray] "
+              "[--num-reducers N] [--queue Q] [--conf K=V] [job args]")
+    add_run_options(p)
+    p.add_argument("jobfile", help="Python file defining the job class")
+    p.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    p.set_defaults(func=main)
+
+
+def add_run_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-r", "--runner", choices=("inline", "local", "ray"), default="local",
+                   help="inline (this process), local (Ray on this machine, default) or ray "
+                        "(the cluster at --address / $RAY_ADDRESS)")
+    p.add_argument("-o", "--output-dir", dest="output_dir", metavar="OUTPUT")
+    p.add_argument("--num-reducers", type=int, default=None)
+    p.add_argument("--queue", default="default")
+    p.add_argument("--conf", "-D", "--jobconf", dest="conf", action="append", default=[],
+                   metavar="KEY=VALUE")
+    p.add_argument("--max-attempts", type=int, default=None)
+    p.add_argument("--skip-bad-records", action="store_true", default=None)
+    p.add_argument("--overwrite", action="store_true", default=None)
+    p.add_argument("--class", dest="job_class", default=None,
+                   help="job class to run when the file defines several")
+    p.add_argument("-q", "--quiet", action="store_true")
+
+
+def main(args: argparse.Namespace, extra: list[str] | None = None) -> int:
+    from rayemr.mapreduce import compat
+    from rayemr.mapreduce.runner import (JobRunner, format_counters, parse_conf,
+                                         progress_printer)
+    from rayemr.core.errors import RayEmrError
+
+    if extra is None:  # rayemr's options may also follow the job file and its inputs
+        again = argparse.ArgumentParser(add_help=False)
+        add_run_options(again)
+        args, extra = again.parse_known_args(list(args.rest or []), namespace=args)
+    cls = compat.load_job_file(args.jobfile, args.job_class)
+    job = cls(args=extra)
+    if compat.is_mrjob_job(job):
+        job._rayemr_args = extra
+    err = sys.stderr
+    name = cls.__name__
+    inputs = list(getattr(job.options, "args", []) or [])
+    runner = JobRunner(job, runner=args.runner, inputs=inputs, output_dir=args.output_dir,
+                       num_reducers=args.num_reducers, queue=args.queue,
+                       conf=parse_conf(args.conf), max_attempts=args.max_attempts,
+                       skip_bad_records=args.skip_bad_records, overwrite=args.overwrite,
+                       progress=None if args.quiet else progress_printer(err, name))
+    with runner:
+        try:
+            runner.run()
+        except RayEmrError:
+            if runner._counters and not args.quiet:
+                err.write(format_counters(runner._counters) + "\n")
+            tb = getattr(runner.error, "user_traceback", "")
+            if tb:
+                err.write(tb if tb.endswith("\n") else tb + "\n")
+            raise
+        if not args.quiet:
+            err.write(format_counters(runner._counters) + "\n")
+        if args.output_dir is None:
+            out = sys.stdout.buffer
+            for chunk in runner.cat_output():
+                out.write(chunk)
+            out.flush()
+        elif not args.quiet:
+            err.write(f"{name}: output in {args.output_dir}\n")
+    return 0

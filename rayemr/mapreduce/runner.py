@@ -1,0 +1,248 @@
+"""Running a job: input splits, plan, engine, committer, output, counters, progress.
+
+``JobRunner`` is mrjob's runner shape: a context manager with ``run()``, ``cat_output()``,
+``counters()``; ``job.make_runner()`` makes one. ``run_job_cli`` is ``MyJob.run()``'s body.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+import time
+from typing import Any, Callable, Iterator, TextIO
+
+from rayemr.core.errors import ConfigError, RayEmrError, UserError
+from rayemr.engine.schedule import Progress
+from rayemr.mapreduce import compat
+
+CONF_SKIP_BAD = "rayemr.mapreduce.skip-bad-records"
+CONF_SPLIT_SIZE = "mapreduce.input.fileinputformat.split.maxsize"
+CONF_MAX_ATTEMPTS = "mapreduce.map.maxattempts"
+CONF_REDUCES = "mapreduce.job.reduces"
+
+
+def parse_conf(pairs: list[str] | None) -> dict[str, str]:
+    out = {}
+    for item in pairs or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--conf {item!r}: expected KEY=VALUE")
+        out[key.strip()] = value
+    return out
+
+
+def format_counters(counters: dict[str, dict[str, int]]) -> str:
+    """Hadoop's end-of-job counter listing."""
+    n = sum(len(c) for c in counters.values())
+    lines = [f"Counters: {n}"]
+    for group in sorted(counters):
+        lines.append(f"\t{group}")
+        for name in sorted(counters[group]):
+            lines.append(f"\t\t{name}={counters[group][name]}")
+    return "\n".join(lines)
+
+
+def progress_printer(stream: TextIO, name: str) -> Callable[[Progress], None]:
+    t0 = time.monotonic()
+
+    def show(p: Progress) -> None:
+        stream.write(f"  {time.monotonic() - t0:6.1f}s {name}: {p.line()}\n")
+        stream.flush()
+
+    return show
+
+
+class JobRunner:
+    """Runs one job (rayemr ``MRJob``, ``BatchJob`` or ``mrjob.job.MRJob``)."""
+
+    def __init__(self, job: Any, *, runner: str | None = None, inputs: list[str] | None = None,
+                 output_dir: str | None = None, num_reducers: int | None = None,
+                 queue: str | None = None, conf: dict[str, str] | None = None,
+                 max_attempts: int | None = None, skip_bad_records: bool | None = None,
+                 overwrite: bool | None = None, progress: Callable[[Progress], None] | None
+                 = None, fs_config: Any = None) -> None:
+        opts = getattr(job, "options", None)
+        self.job = job
+        self.runner = runner or _opt(opts, "runner", "inline")
+        if self.runner not in ("inline", "local", "ray"):
+            raise ConfigError(f"-r {self.runner}: use inline, local or ray")
+        self.inputs = list(inputs if inputs is not None else _opt(opts, "args", []))
+        out = output_dir if output_dir is not None else _opt(opts, "output_dir", None)
+        self._tmp_output = None
+        if out is None:
+            self._tmp_output = tempfile.mkdtemp(prefix="rayemr-output-")
+            out = os.path.join(self._tmp_output, "output")
+        self.output_dir = out
+        self.conf = compat.jobconf(job) | parse_conf(_opt(opts, "conf", [])) | dict(conf or {})
+        self.num_reducers = num_reducers or _opt(opts, "num_reducers", None)
+        self.queue = queue or _opt(opts, "queue", "default")
+        attempts = max_attempts or _opt(opts, "max_attempts", None) or \
+            self.conf.get(CONF_MAX_ATTEMPTS) or 4
+        try:
+            self.max_attempts = int(attempts)
+        except ValueError:
+            raise ConfigError(f"{CONF_MAX_ATTEMPTS}={attempts!r}: not a number") from None
+        skip = skip_bad_records if skip_bad_records is not None else (
+            _opt(opts, "skip_bad_records", False)
+            or self.conf.get(CONF_SKIP_BAD, "").lower() == "true"
+            or bool(getattr(job, "SKIP_BAD_RECORDS", False)))
+        self.skip_bad_records = bool(skip)
+        self.overwrite = bool(overwrite if overwrite is not None
+                              else _opt(opts, "overwrite", False))
+        self.progress = progress
+        self.fs_config = fs_config
+        self.result = None
+        self.error: BaseException | None = None
+        self._counters: dict[str, dict[str, int]] = {}
+
+    # -- context manager ---------------------------------------------------------------
+    def __enter__(self) -> "JobRunner":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.cleanup()
+
+    def cleanup(self) -> None:
+        if self._tmp_output:
+            shutil.rmtree(self._tmp_output, ignore_errors=True)
+            self._tmp_output = None
+
+    # -- planning ----------------------------------------------------------------------
+    def _splits(self) -> list[Any]:
+        from rayemr.fs import compute_splits
+
+        if not self.inputs:
+            raise UserError("no input: name one or more input paths or URLs")
+        size = self.conf.get(CONF_SPLIT_SIZE)
+        return compute_splits(self.inputs, split_size=int(size) if size else None,
+                              config=self.fs_config)
+
+    def _default_reducers(self) -> int:
+        if CONF_REDUCES in self.conf:
+            return int(self.conf[CONF_REDUCES])
+        if self.runner == "inline":
+            return 1
+        import ray
+
+        cpus = int(ray.cluster_resources().get("CPU", 1)) if ray.is_initialized() else 1
+        return max(1, min(8, cpus))
+
+    def plan(self):
+        """(StageGraph, committer) of this run."""
+        from rayemr.fs import OutputCommitter
+        from rayemr.mapreduce.batch import BatchJob, plan_batch_job
+
+        splits = self._splits()
+        committer = OutputCommitter(self.output_dir, config=self.fs_config,
+                                    overwrite=self.overwrite)
+        reducers = self.num_reducers or self._default_reducers()
+        name = type(self.job).__name__
+        if isinstance(self.job, BatchJob):
+            graph = plan_batch_job(self.job, splits, num_reducers=reducers,
+                                   fs_config=self.fs_config, conf=self.conf)
+            return graph, committer
+        from rayemr.mapreduce.files import load_files
+        from rayemr.mapreduce.planner import plan_streaming_job
+        from rayemr.mapreduce.tasks import JobOptions
+
+        source = compat.JobSource.of(self.job)
+        options = JobOptions(skip_bad_records=self.skip_bad_records,
+                             output_format=getattr(self.job, "OUTPUT_FORMAT", "text"),
+                             files=load_files(self.job.files()), fs_config=self.fs_config)
+        partitioner = bool(getattr(self.job, "has_partitioner", lambda: False)())
+        graph = plan_streaming_job(name, source, self.job._steps_desc(), splits,
+                                   num_reducers=reducers,
+                                   sort_values=compat.sort_values(self.job),
+                                   partitioner=partitioner, options=options, conf=self.conf)
+        return graph, committer
+
+    # -- running -----------------------------------------------------------------------
+    def run(self) -> "JobRunner":
+        from rayemr.engine import run_graph
+
+        if self.runner in ("local", "ray"):
+            import rayemr
+
+            address = _opt(getattr(self.job, "options", None), "address", None)
+            if self.runner == "local" and not address:
+                rayemr.init(address=os.environ.get("RAY_ADDRESS") or None)
+            else:
+                rayemr.init(address=address)
+        graph, committer = self.plan()
+        try:
+            self.result = run_graph(
+                graph, runner="inline" if self.runner == "inline" else "ray",
+                conf=self.conf, queue=self.queue, app_name=graph.name,
+                progress=self.progress, max_attempts=self.max_attempts, committer=committer)
+        except RayEmrError as exc:
+            self._counters = getattr(exc, "counters", {}) or {}
+            self.error = exc
+            raise
+        self._counters = self.result.counters
+        return self
+
+    def counters(self) -> list[dict[str, dict[str, int]]]:
+        """The job's counters (mrjob returns one dict per step; here one for the job)."""
+        return [self._counters]
+
+    def output_files(self) -> list[str]:
+        from rayemr.fs import list_inputs
+
+        return [s.url for s in list_inputs([self.output_dir], config=self.fs_config)]
+
+    def cat_output(self) -> Iterator[bytes]:
+        """The output's bytes, part by part (feed to ``job.parse_output``)."""
+        from rayemr.fs import resolve
+
+        for url in self.output_files():
+            fs, path = resolve(url, self.fs_config)
+            with fs.open(path, "rb") as f:
+                while True:
+                    chunk = f.read(1 << 20)
+                    if not chunk:
+                        break
+                    yield chunk
+
+
+def _opt(opts: Any, name: str, default: Any) -> Any:
+    value = getattr(opts, name, None) if opts is not None else None
+    return default if value is None else value
+
+
+def run_job_cli(job: Any, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """``MyJob.run()``: run, show progress and counters, print output when no -o was given."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    quiet = bool(_opt(getattr(job, "options", None), "quiet", False))
+    name = type(job).__name__
+    try:
+        runner = JobRunner(job, progress=None if quiet else progress_printer(err, name))
+    except RayEmrError as exc:
+        err.write(f"{name}: {exc}\n")
+        return exc.exit_code
+    with runner:
+        try:
+            runner.run()
+        except RayEmrError as exc:
+            if not quiet and runner._counters:
+                err.write(format_counters(runner._counters) + "\n")
+            err.write(f"{name}: job failed: {exc}\n")
+            tb = getattr(exc, "user_traceback", "")
+            if tb:
+                err.write(tb if tb.endswith("\n") else tb + "\n")
+            return exc.exit_code
+        if not quiet:
+            err.write(format_counters(runner._counters) + "\n")
+        cat = _opt(getattr(job, "options", None), "cat_output", None)
+        if cat or (cat is None and runner._tmp_output):
+            buf = getattr(out, "buffer", None)
+            for chunk in runner.cat_output():
+                if buf is not None:
+                    buf.write(chunk)
+                else:
+                    out.write(chunk.decode("utf-8", "replace"))
+            out.flush()
+        elif not quiet:
+            err.write(f"{name}: output in {runner.output_dir}\n")
+    return 0

@@ -1,0 +1,296 @@
+"""Record streams between a task's parts: lines, or (key, value) pairs plus their protocol.
+
+Inside one task, data flows mapper -> combiner -> shuffle encoder, or reducer -> next
+step's mapper -> ... as Python pairs. Where mrjob would write lines with one protocol and read
+them back with another, pairs take the same round trip here -- except values of types the
+protocols give back unchanged (``ROUNDTRIP_TYPES``), which skip it. Shell steps see lines.
+"""
+from __future__ import annotations
+
+import itertools
+import os
+import subprocess
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Iterator
+
+import pyarrow as pa
+
+from rayemr.core.errors import ClusterError
+from rayemr.mapreduce.protocol import join_line, roundtrip_types, split_line
+
+
+@dataclass
+class Stream:
+    """Either ``lines`` (bytes without newline) or ``pairs`` encoded later by ``proto``."""
+
+    kind: str  # "lines" | "pairs"
+    items: Iterable[Any]
+    proto: Any = None
+
+    def lines(self) -> Iterator[bytes]:
+        if self.kind == "lines":
+            return iter(self.items)
+        write = self.proto.write
+        return (write(k, v) for k, v in self.items)
+
+    def pairs(self, read_proto: Any) -> Iterator[tuple[Any, Any]]:
+        """The items as pairs decoded by ``read_proto`` (round trip where needed)."""
+        if self.kind == "lines":
+            read = read_proto.read
+            return (read(line) for line in self.items)
+        rt = _shared_roundtrip(self.proto, read_proto)
+        if object in rt:
+            return iter(self.items)
+        write, read = self.proto.write, read_proto.read
+        return (kv if (type(kv[0]) in rt and type(kv[1]) in rt) else read(write(*kv))
+                for kv in self.items)
+
+
+def _shared_roundtrip(write_proto: Any, read_proto: Any) -> frozenset:
+    if type(write_proto) is not type(read_proto):
+        return frozenset()
+    return frozenset(roundtrip_types(write_proto))
+
+
+def roundtrip_pair(write_proto: Any, read_proto: Any) -> Callable[[Any, Any], tuple[Any, Any]]:
+    write, read = write_proto.write, read_proto.read
+    return lambda k, v: read(write(k, v))
+
+
+# -- shell steps -------------------------------------------------------------------------
+def run_command(cmd: str, lines: Iterable[bytes], cwd: str | None, what: str) -> list[bytes]:
+    """Pipe lines through a shell command (mapper_cmd, *_pre_filter); its output lines."""
+    data = b"".join(line + b"\n" for line in lines)
+    env = dict(os.environ)
+    proc = subprocess.run(cmd, shell=True, input=data, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, cwd=cwd, env=env)
+    # grep exits 1 when nothing matched: an empty result, not a failure
+    if proc.returncode != 0 and not (proc.returncode == 1 and not proc.stdout
+                                     and cmd.lstrip().startswith(("grep", "egrep", "fgrep"))):
+        tail = proc.stderr.decode("utf-8", "replace").strip()[-500:]
+        raise ClusterError(f"{what} command {cmd!r} exited with {proc.returncode}: {tail}")
+    out = proc.stdout.split(b"\n")
+    if out and out[-1] == b"":
+        out.pop()
+    return [line.rstrip(b"\r") for line in out]
+
+
+# -- combining ---------------------------------------------------------------------------
+_GROUP_LIMIT = 1_000_000  # values held before a combiner pass (Hadoop's spill)
+
+
+def group_pairs(pairs: Iterable[tuple[Any, Any]], rt: frozenset, write_proto: Any,
+                read_proto: Any, limit: int = _GROUP_LIMIT
+                ) -> Iterator[list[tuple[Any, list[Any]]]]:
+    """Batches of (key, values) grouped in memory, keys/values round-tripped as mrjob would.
+
+    Keys of different types that compare equal (1, 1.0, True) stay apart, as their encodings
+    differ. Unhashable keys are grouped by their encoding.
+    """
+    groups: dict[Any, list[Any]] = {}
+    keys: dict[Any, Any] = {}
+    n = 0
+    rtrip = roundtrip_pair(write_proto, read_proto)
+    all_ok = object in rt
+    for k, v in pairs:
+        tk = type(k)
+        gk = k if tk is str else (tk, k)
+        try:
+            lst = groups.get(gk)
+        except TypeError:  # unhashable key: group by its encoding
+            gk = ("__encoded__", split_line(write_proto.write(k, v))[0])
+            k, v = rtrip(k, v)
+            lst = groups.get(gk)
+        if lst is None:
+            groups[gk] = lst = []
+            keys[gk] = k
+        lst.append(v)
+        n += 1
+        if n >= limit:
+            yield _finish_groups(groups, keys, rt, all_ok, rtrip)
+            groups, keys, n = {}, {}, 0
+    if groups:
+        yield _finish_groups(groups, keys, rt, all_ok, rtrip)
+
+
+def _finish_groups(groups, keys, rt, all_ok, rtrip) -> list[tuple[Any, list[Any]]]:
+    out = []
+    for gk, values in groups.items():
+        key = keys[gk]
+        if all_ok:
+            out.append((key, values))
+            continue
+        if type(key) not in rt:
+            key = rtrip(key, None)[0]
+        if not set(map(type, values)) <= rt:
+            values = [rtrip(None, v)[1] for v in values]
+        out.append((key, values))
+    return out
+
+
+def pairs_of_groups(groups: list[tuple[Any, list[Any]]]) -> Iterator[tuple[Any, Any]]:
+    for key, values in groups:
+        for v in values:
+            yield key, v
+
+
+# -- encoding for the shuffle ------------------------------------------------------------
+class PairEncoder:
+    """Encodes pairs into ``key``/``value`` binary columns (the bytes mrjob sorts by)."""
+
+    _CACHE_LIMIT = 200_000
+
+    def __init__(self, proto: Any, partitioner: Callable[[Any], int] | None = None) -> None:
+        self.proto = proto
+        self.dumps = getattr(proto, "_dumps", None) if _separable(proto) else None
+        self.partitioner = partitioner
+        self.keys: list[bytes] = []
+        self.values: list[bytes | None] = []
+        self.parts: list[int] = []
+        self.batches: list[pa.RecordBatch] = []
+        self._kcache: dict[Any, bytes] = {}
+        self._vcache: dict[Any, bytes] = {}
+        self.count = 0
+
+    def add_pairs(self, pairs: Iterable[tuple[Any, Any]]) -> None:
+        keys, values, parts = self.keys, self.values, self.parts
+        part_of = self.partitioner
+        if self.dumps is not None:
+            dumps, kc, vc = self.dumps, self._kcache, self._vcache
+            for k, v in pairs:
+                tk = type(k)
+                ck = k if tk is str else (tk, k)
+                try:
+                    kb = kc[ck]
+                except KeyError:
+                    kb = kc[ck] = dumps(k)
+                except TypeError:
+                    kb = dumps(k)
+                tv = type(v)
+                if tv is int or tv is str or v is None or tv is bool:
+                    cv = (tv, v)
+                    try:
+                        vb = vc[cv]
+                    except KeyError:
+                        vb = vc[cv] = dumps(v)
+                else:
+                    vb = dumps(v)
+                keys.append(kb)
+                values.append(vb)
+                if part_of is not None:
+                    parts.append(part_of(k))
+            if len(kc) > self._CACHE_LIMIT:
+                kc.clear()
+            if len(vc) > self._CACHE_LIMIT:
+                vc.clear()
+        else:
+            write = self.proto.write
+            for k, v in pairs:
+                kb, vb = split_line(write(k, v))
+                keys.append(kb)
+                values.append(vb)
+                if part_of is not None:
+                    parts.append(part_of(k))
+        if len(keys) >= 1_000_000:
+            self._flush()
+
+    def add_lines(self, lines: Iterable[bytes]) -> None:
+        for line in lines:
+            kb, vb = split_line(line)
+            self.keys.append(kb)
+            self.values.append(vb)
+            if self.partitioner is not None:
+                self.parts.append(self.partitioner(kb))
+
+    def _flush(self) -> None:
+        if not self.keys:
+            return
+        cols = [pa.array(self.keys, pa.binary()), pa.array(self.values, pa.binary())]
+        names = ["key", "value"]
+        if self.partitioner is not None:
+            cols.append(pa.array(self.parts, pa.int32()))
+            names.append("__partition__")
+        self.count += len(self.keys)
+        self.batches.append(pa.RecordBatch.from_arrays(cols, names))
+        self.keys, self.values, self.parts = [], [], []
+
+    def table(self) -> pa.Table:
+        self._flush()
+        schema = [("key", pa.binary()), ("value", pa.binary())]
+        if self.partitioner is not None:
+            schema.append(("__partition__", pa.int32()))
+        return pa.Table.from_batches(self.batches, schema=pa.schema(schema))
+
+
+def _separable(proto: Any) -> bool:
+    """Whether ``write(k, v) == _dumps(k) + TAB + _dumps(v)`` (mrjob's key-caching kind)."""
+    from rayemr.mapreduce.protocol import _KeyValueProtocol
+
+    if isinstance(proto, _KeyValueProtocol):
+        return True
+    return any(c.__name__ == "_KeyCachingProtocol" and c.__module__ == "mrjob.protocol"
+               for c in type(proto).__mro__) and type(proto).write is _mrjob_write()
+
+
+def _mrjob_write():
+    try:
+        from mrjob.protocol import _KeyCachingProtocol
+    except ImportError:  # pragma: no cover
+        return None
+    return _KeyCachingProtocol.write
+
+
+# -- reading the shuffle -----------------------------------------------------------------
+def grouped_lines(table: pa.Table) -> Iterator[tuple[bytes, list[bytes | None]]]:
+    """(key bytes, [rest bytes...]) runs of a sorted shuffle partition."""
+    n = table.num_rows
+    if n == 0:
+        return
+    import numpy as np
+    import pyarrow.compute as pc
+
+    kcol = table.column("key")
+    kcol = kcol.combine_chunks() if isinstance(kcol, pa.ChunkedArray) else kcol
+    if n > 1:
+        change = pc.not_equal(kcol.slice(1), kcol.slice(0, n - 1))
+        starts = np.concatenate([[0], np.flatnonzero(
+            change.to_numpy(zero_copy_only=False)) + 1, [n]])
+    else:
+        starts = np.array([0, 1])
+    keys = kcol.take(pa.array(starts[:-1])).to_pylist()
+    values = table.column("value").to_pylist()
+    bounds = starts.tolist()
+    for i, kb in enumerate(keys):
+        yield kb, values[bounds[i]:bounds[i + 1]]
+
+
+def decoded_pairs(groups: Iterable[tuple[bytes, list[bytes | None]]], proto: Any,
+                  on_group: Callable[[int], None] | None = None
+                  ) -> Iterator[tuple[Any, Any]]:
+    """Pairs of sorted groups decoded by ``proto``: the key once per group."""
+    loads = getattr(proto, "_loads", None) if _separable(proto) else None
+    read = proto.read
+    for kb, vals in groups:
+        if on_group is not None:
+            on_group(len(vals))
+        if loads is not None:
+            key = loads(kb)
+            for vb in vals:
+                yield key, loads(vb)
+        else:
+            key = read(join_line(kb, vals[0]))[0]
+            for vb in vals:
+                yield key, read(join_line(kb, vb))[1]
+
+
+def lines_of_groups(groups: Iterable[tuple[bytes, list[bytes | None]]]) -> Iterator[bytes]:
+    for kb, vals in groups:
+        for vb in vals:
+            yield join_line(kb, vb)
+
+
+def regroup_lines(lines: Iterable[bytes]) -> Iterator[tuple[bytes, list[bytes | None]]]:
+    """Group consecutive lines by key bytes (after a reducer pre-filter)."""
+    split = (split_line(line) for line in lines)
+    for kb, run in itertools.groupby(split, key=lambda kv: kv[0]):
+        yield kb, [vb for _, vb in run]
