@@ -1,0 +1,264 @@
+"""The ApplicationMaster actor and the ``AMRMClient`` it hands to ``am_main``.
+
+The AM is a detached Ray actor started in the application's first container (pinned to that
+container's node). It calls ``am_main(amrm_client, payload)``; the client asks the
+ResourceManager for containers in batches (one ``allocate`` heartbeat returns every grant made
+since the last one) and runs work in a container by submitting a Ray task straight from the AM,
+pinned to the container's node with the container's CPU and memory: no actor hop per
+container. A container's task finishing completes the container at the next heartbeat.
+
+The AM actor itself takes no Ray CPU (``num_cpus=0``): it mostly waits, and YARN's default
+resource calculator accounts an AM container by memory only, so on a 2-core laptop both cores
+stay free for tasks. Its memory is accounted by the ResourceManager.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any, Callable, Iterable
+
+import ray
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+from rayemr.core.errors import ClusterError, RayEmrError, UserError
+from rayemr.yarn.records import AllocateResponse, Container, ContainerRequest, ContainerStatus
+from rayemr.yarn.states import ContainerState, FinalStatus
+
+log = logging.getLogger(__name__)
+MiB = 1024 * 1024
+RM_NAME = "rayemr_yarn_resourcemanager"
+NAMESPACE = "rayemr"
+#: How long an AM keeps retrying the ResourceManager while it restarts.
+RM_RETRY_S = 120.0
+
+
+def am_actor_name(app_id: str) -> str:
+    return f"rayemr_am_{app_id}"
+
+
+def call_rm(method: str, *args, timeout: float = RM_RETRY_S, **kwargs):
+    """Call the ResourceManager, riding out a restart; re-raise its errors unwrapped."""
+    deadline = time.monotonic() + timeout
+    delay = 0.05
+    while True:
+        try:
+            rm = ray.get_actor(RM_NAME, namespace=NAMESPACE)
+            return ray.get(getattr(rm, method).remote(*args, **kwargs))
+        except ray.exceptions.RayTaskError as exc:
+            cause = getattr(exc, "cause", None)
+            if isinstance(cause, RayEmrError):
+                raise cause from None
+            raise
+        except (ray.exceptions.RayActorError, ValueError) as exc:
+            if isinstance(exc, ValueError) and "Failed to look up actor" not in str(exc):
+                raise
+            if time.monotonic() > deadline:
+                raise ClusterError(f"the ResourceManager is unavailable ({exc.__class__.__name__})",
+                                   hint="is YARN started? rayemr.yarn.start()") from None
+            time.sleep(delay)
+            delay = min(1.0, delay * 2)
+
+
+class AMRMClient:
+    """What ``am_main`` receives: ask for containers, run work in them, finish."""
+
+    def __init__(self, app_id: str, am_container: Container | None = None) -> None:
+        self.app_id = app_id
+        self.am_container = am_container
+        self.killed = False
+        self.final_status: FinalStatus | None = None
+        self.diagnostics = ""
+        self._lock = threading.RLock()
+        self._live: dict[str, Container] = {}
+        self._refs: dict[str, ray.ObjectRef] = {}
+        self._launched: list[str] = []
+        self._release: list[str] = []
+        self._outstanding: dict[tuple, int] = {}
+        self._asks: dict[tuple, ContainerRequest] = {}
+        self._remotes: dict = {}
+
+    # -- heartbeat --------------------------------------------------------------------------
+    def allocate(self, asks: Iterable[ContainerRequest] = (), release: Iterable[str] = (),
+                 progress: float | None = None) -> AllocateResponse:
+        """Send new asks and releases; get every container granted since the last call."""
+        asks = list(asks)
+        with self._lock:
+            done = self._finished_containers()
+            release = [c for c in release if c in self._live] + self._release
+            self._release = []
+            launched, self._launched = self._launched, []
+            for ask in asks:
+                self._outstanding[ask.key] = max(0, self._outstanding.get(ask.key, 0) + ask.count)
+                self._asks[ask.key] = ask
+            resp = call_rm("allocate", self.app_id, asks, release, done, launched, progress)
+            if resp.resync:
+                call_rm("resync", self.app_id, list(self._live.values()), self._pending_asks())
+                resp = call_rm("allocate", self.app_id, [], [], [], [], progress)
+            for cid in list(release) + list(done):
+                self._live.pop(cid, None)
+                self._refs.pop(cid, None)
+            for c in resp.allocated:
+                self._live[c.container_id] = c
+                if c.request_key in self._outstanding:
+                    self._outstanding[c.request_key] = max(0, self._outstanding[c.request_key] - 1)
+            for st in resp.completed:
+                self._live.pop(st.container_id, None)
+                self._refs.pop(st.container_id, None)
+            if resp.killed:
+                self.killed = True
+            own = tuple(ContainerStatus(cid, ContainerState.COMPLETED, 0, "", "") for cid in done)
+            if own:
+                resp = AllocateResponse(resp.allocated, own + resp.completed, resp.lost_nodes,
+                                        resp.killed, resp.available, resp.num_cluster_nodes)
+            return resp
+
+    def _pending_asks(self) -> list[ContainerRequest]:
+        out = []
+        for key, n in self._outstanding.items():
+            if n > 0:
+                a = self._asks[key]
+                out.append(ContainerRequest(a.resource, n, a.priority, a.nodes, a.relax_locality))
+        return out
+
+    def _finished_containers(self) -> list[str]:
+        if not self._refs:
+            return []
+        by_ref = {ref: cid for cid, ref in self._refs.items()}
+        ready, _ = ray.wait(list(by_ref), num_returns=len(by_ref), timeout=0, fetch_local=False)
+        return [by_ref[r] for r in ready]
+
+    def release(self, container_ids: Iterable[str]) -> None:
+        """Give containers back at the next heartbeat (unused ones, or to stop early)."""
+        with self._lock:
+            for cid in container_ids:
+                if cid in self._live:
+                    self._release.append(cid)
+
+    # -- running work -----------------------------------------------------------------------
+    def launch(self, container: Container, fn: Callable, *args, num_returns: int = 1,
+               **kwargs) -> Any:
+        """Run ``fn(*args, **kwargs)`` as a Ray task in ``container``; returns its ObjectRef(s).
+
+        The task is pinned to the container's node (hard affinity) and takes the container's
+        CPU and memory. One task per container; the container completes when the task ends.
+        """
+        with self._lock:
+            if self.killed:
+                raise ClusterError(f"application {self.app_id} was killed; not launching more work")
+            cid = container.container_id
+            if cid not in self._live:
+                raise UserError(f"container {cid} is not held by {self.app_id} (never granted, "
+                                "released, completed or lost)")
+            if cid in self._refs:
+                raise UserError(f"container {cid} already runs a task; ask for another container")
+            remote = self._remote(fn)
+            res = container.resource
+            opts: dict = {
+                "num_cpus": res.vcores, "num_returns": num_returns, "max_retries": 0,
+                "scheduling_strategy": NodeAffinitySchedulingStrategy(container.node_id, soft=False),
+            }
+            if res.memory_mb:
+                opts["memory"] = res.memory_mb * MiB
+            refs = remote.options(**opts).remote(*args, **kwargs)
+            self._refs[cid] = refs[0] if isinstance(refs, list) else refs
+            self._launched.append(cid)
+            return refs
+
+    def _remote(self, fn: Callable):
+        if isinstance(fn, ray.remote_function.RemoteFunction):
+            return fn
+        remote = self._remotes.get(fn)
+        if remote is None:
+            remote = self._remotes[fn] = ray.remote(fn)
+        return remote
+
+    @property
+    def running(self) -> dict[str, Container]:
+        """Containers held now, by id."""
+        return dict(self._live)
+
+    # -- ending -----------------------------------------------------------------------------
+    def finish(self, final_status: FinalStatus | str = FinalStatus.SUCCEEDED,
+               diagnostics: str = "") -> None:
+        """Unregister: the application ends with ``final_status`` and its containers go."""
+        with self._lock:
+            if self.final_status is not None:
+                return
+            self.final_status = FinalStatus(final_status)
+            self.diagnostics = diagnostics
+        call_rm("finish", self.app_id, self.final_status.value, diagnostics)
+
+    def _on_killed(self) -> None:
+        with self._lock:
+            self.killed = True
+            refs = list(self._refs.values())
+        for ref in refs:
+            try:
+                ray.cancel(ref, force=True)
+            except Exception:  # already finished
+                pass
+
+
+class ApplicationMaster:
+    """The AM actor: runs ``am_main`` once and keeps its result for the client."""
+
+    def __init__(self, app_id: str, container: Container, retention_s: float = 600.0) -> None:
+        self.app_id, self.container, self.retention_s = app_id, container, retention_s
+        self.client = AMRMClient(app_id, container)
+        self._done = threading.Event()
+        self._result: tuple[str, Any] = ("err", ClusterError(f"{app_id} has not run"))
+        self._started = False
+
+    def run(self, blob: bytes) -> bool:
+        """Unpickle ``(am_main, payload)`` and run ``am_main(client, payload)`` once."""
+        if self._started:
+            return False
+        self._started = True
+        try:
+            am_main, payload = ray.cloudpickle.loads(blob)
+            value = am_main(self.client, payload)
+            self._result = ("ok", value)
+            status = FinalStatus.KILLED if self.client.killed else FinalStatus.SUCCEEDED
+            diag = "killed" if self.client.killed else ""
+        except BaseException as exc:  # noqa: BLE001 - reported to the client
+            self._result = ("err", _picklable(exc))
+            status = FinalStatus.KILLED if self.client.killed else FinalStatus.FAILED
+            diag = f"{type(exc).__name__}: {exc}"
+        try:
+            if self.client.final_status is None:
+                self.client.finish(status, diag[:4000])
+        finally:
+            self._done.set()
+            threading.Timer(self.retention_s, self._exit).start()
+        return True
+
+    def wait_done(self) -> bool:
+        self._done.wait()
+        return True
+
+    def take_result(self, release: bool = False) -> tuple[str, Any]:
+        self._done.wait()
+        if release:
+            threading.Timer(0.5, self._exit).start()
+        return self._result
+
+    def on_killed(self, reason: str) -> None:
+        self.client._on_killed()
+
+    def ping(self) -> str:
+        return self.app_id
+
+    def _exit(self) -> None:
+        try:
+            ray.kill(ray.get_runtime_context().current_actor)
+        except Exception:  # pragma: no cover - already gone
+            pass
+
+
+def _picklable(exc: BaseException) -> BaseException:
+    try:
+        ray.cloudpickle.loads(ray.cloudpickle.dumps(exc))
+        return exc
+    except Exception:
+        return ClusterError(f"{type(exc).__name__}: {exc}")

@@ -1,0 +1,194 @@
+"""Starting YARN on a Ray cluster and the client applications are submitted through.
+
+``start()`` finds or starts the ResourceManager (a detached, restartable named actor on the
+head node, namespace ``rayemr``); the RM starts a NodeManager on every Ray node.
+``YarnClient`` submits applications and follows them; ``result()`` returns what the
+application's ``am_main`` returned (or raises what it raised).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable
+
+import ray
+
+from rayemr.core.errors import ClusterError, InputNotFoundError, UserError
+from rayemr.yarn.app_master import NAMESPACE, RM_NAME, am_actor_name, call_rm
+from rayemr.yarn.records import ApplicationReport, ApplicationSpec, NodeReport, current_groups, current_user
+from rayemr.yarn.settings import YarnConfig
+from rayemr.yarn.states import AppState
+
+
+@dataclass(frozen=True)
+class YarnHandle:
+    """What ``start()`` returns: the RM actor and where its REST API listens."""
+
+    resource_manager: Any
+    rest_url: str
+    cluster_ts: int
+    state_dir: str
+
+    def client(self) -> YarnClient:
+        return YarnClient()
+
+
+def _ensure_ray() -> None:
+    if not ray.is_initialized():
+        import rayemr
+
+        rayemr.init()
+
+
+def start(config: object = None) -> YarnHandle:
+    """Find or start the ResourceManager and NodeManagers; idempotent.
+
+    ``config``: a :class:`YarnConfig`, a ``CapacitySchedulerConfig``, a dict of
+    ``yarn-site``/``capacity-scheduler`` properties, or a file. If YARN is already running
+    and a config is given, its queues are refreshed (``yarn rmadmin -refreshQueues``).
+    """
+    _ensure_ray()
+    cfg = YarnConfig.load(config)
+    try:
+        rm = ray.get_actor(RM_NAME, namespace=NAMESPACE)
+        existed = True
+    except ValueError:
+        rm = ray.remote(_rm_class()).options(
+            name=RM_NAME, namespace=NAMESPACE, lifetime="detached", get_if_exists=True,
+            num_cpus=0, max_restarts=-1, max_task_retries=0, max_concurrency=64,
+            resources={"node:__internal_head__": 0.001}).remote(cfg)
+        existed = False
+    info = _unwrap(lambda: ray.get(rm.ready.remote(), timeout=120))
+    if existed and config is not None:
+        _unwrap(lambda: ray.get(rm.refresh_queues.remote(cfg.scheduler)))
+    return YarnHandle(rm, info["rest_url"], info["cluster_ts"], info["state_dir"])
+
+
+def _rm_class():
+    from rayemr.yarn.resource_manager import ResourceManager
+
+    return ResourceManager
+
+
+def stop() -> None:
+    """Stop YARN: ApplicationMasters, NodeManagers and the ResourceManager (state cleared)."""
+    if not ray.is_initialized():
+        return
+    try:
+        rm = ray.get_actor(RM_NAME, namespace=NAMESPACE)
+    except ValueError:
+        rm = None
+    if rm is not None:
+        try:
+            ray.get(rm.shutdown.remote(True), timeout=30)
+        except Exception:
+            pass
+        ray.kill(rm, no_restart=True)
+    for entry in ray.util.list_named_actors(all_namespaces=True):
+        name, ns = entry["name"], entry["namespace"]
+        if ns == NAMESPACE and (name.startswith("rayemr_am_") or name.startswith("rayemr_nm_")):
+            try:
+                ray.kill(ray.get_actor(name, namespace=ns), no_restart=True)
+            except ValueError:
+                pass
+
+
+def _unwrap(fn: Callable):
+    try:
+        return fn()
+    except ray.exceptions.RayTaskError as exc:
+        cause = getattr(exc, "cause", None)
+        if isinstance(cause, Exception) and not isinstance(cause, ray.exceptions.RayError):
+            raise cause from None
+        raise
+
+
+class YarnClient:
+    """Submit applications and follow them (``yarn application ...`` from Python)."""
+
+    def __init__(self, user: str | None = None) -> None:
+        _ensure_ray()
+        self.user = user or current_user()
+        self._results: dict[str, tuple[str, Any]] = {}
+
+    def submit(self, spec: ApplicationSpec, am_main: Callable, payload: Any = None) -> str:
+        """Submit; once admitted, the AM runs ``am_main(amrm_client, payload)``."""
+        if not isinstance(spec, ApplicationSpec):
+            raise UserError(f"submit needs an ApplicationSpec, got {type(spec).__name__}")
+        if not callable(am_main):
+            raise UserError("submit needs a callable am_main(amrm_client, payload)")
+        try:
+            blob = ray.cloudpickle.dumps((am_main, payload))
+        except Exception as exc:
+            raise UserError(f"cannot serialize am_main/payload of {spec.name!r}: {exc}") from None
+        return call_rm("submit", spec, blob)
+
+    def status(self, app_id: str) -> ApplicationReport:
+        return call_rm("status", app_id)
+
+    def list(self, states: Iterable[AppState | str] | None = None,
+             queue: str | None = None) -> list[ApplicationReport]:
+        if states is not None:
+            try:
+                states = [AppState(str(getattr(s, "value", s)).upper()) for s in states]
+            except ValueError as exc:
+                raise UserError(f"unknown application state: {exc}",
+                                hint="states: " + ", ".join(s.value for s in AppState)) from None
+        return call_rm("list_apps", states, queue)
+
+    def kill(self, app_id: str) -> None:
+        call_rm("kill", app_id, self.user, current_groups(self.user))
+
+    def wait(self, app_id: str, timeout: float | None = None) -> ApplicationReport:
+        """Block until the application is FINISHED, FAILED or KILLED; returns its report."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            step = 2.0 if deadline is None else max(0.0, min(2.0, deadline - time.monotonic()))
+            report = call_rm("wait_final", app_id, step)
+            if report.state.final:
+                return report
+            if deadline is not None and time.monotonic() >= deadline:
+                raise TimeoutError(f"application {app_id} still {report.state.value} after "
+                                   f"{timeout:g} s")
+
+    def result(self, app_id: str, timeout: float | None = None) -> Any:
+        """``am_main``'s return value; raises its error, or ClusterError if killed/failed."""
+        if app_id in self._results:
+            return _deliver(app_id, self._results[app_id])
+        report = self.wait(app_id, timeout)
+        try:
+            am = ray.get_actor(am_actor_name(app_id), namespace=NAMESPACE)
+            outcome = ray.get(am.take_result.remote(True), timeout=60)
+        except (ValueError, ray.exceptions.RayActorError):
+            if report.state.value == "KILLED":
+                raise ClusterError(f"application {app_id} was killed: {report.diagnostics}") from None
+            raise ClusterError(f"application {app_id} {report.state.value}: "
+                               f"{report.diagnostics or 'its result is no longer available'}") from None
+        if report.state.value == "KILLED" and outcome[0] == "ok":
+            outcome = ("err", ClusterError(f"application {app_id} was killed: {report.diagnostics}"))
+        self._results[app_id] = outcome
+        return _deliver(app_id, outcome)
+
+    def nodes(self) -> list[NodeReport]:
+        return call_rm("nodes")
+
+    def queue(self, name: str) -> dict:
+        return call_rm("queue_info", name)
+
+    def scheduler(self) -> dict:
+        return call_rm("scheduler_info")
+
+    def metrics(self) -> dict:
+        return call_rm("metrics")
+
+
+def _deliver(app_id: str, outcome: tuple[str, Any]) -> Any:
+    kind, value = outcome
+    if kind == "ok":
+        return value
+    if isinstance(value, BaseException):
+        raise value
+    raise ClusterError(f"application {app_id} failed: {value}")
+
+
+__all__ = ["YarnClient", "YarnHandle", "start", "stop", "InputNotFoundError"]

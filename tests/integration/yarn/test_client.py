@@ -1,0 +1,59 @@
+"""The contract API end to end on local Ray: submit, result, status, list, kill, errors."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+import rayemr.yarn as yarn
+from rayemr.core.errors import InputNotFoundError, UserError
+from rayemr.yarn import ApplicationSpec, AppState, FinalStatus, Resource
+
+from . import programs
+
+
+def test_submit_runs_am_main_in_containers_and_returns_its_result(yarn_local):
+    client = yarn.YarnClient()
+    app_id = client.submit(ApplicationSpec("squares", tags=("t1",)), programs.run_tasks, {"n": 12})
+    assert app_id.startswith(f"application_{yarn_local.cluster_ts}_")
+    assert client.result(app_id, timeout=120) == sum(i * i for i in range(12))
+    report = client.status(app_id)
+    assert report.state == AppState.FINISHED
+    assert report.final_status == FinalStatus.SUCCEEDED
+    assert report.running_containers == 0 and report.allocated.memory_mb == 0
+    assert app_id in [r.app_id for r in client.list(states=["FINISHED"])]
+    assert app_id not in [r.app_id for r in client.list(states=["RUNNING"])]
+
+
+def test_am_main_error_is_raised_by_result_and_app_fails(yarn_local):
+    client = yarn.YarnClient()
+    app_id = client.submit(ApplicationSpec("bad"), programs.fail, 42)
+    with pytest.raises(ValueError, match="bad record 42"):
+        client.result(app_id, timeout=120)
+    report = client.status(app_id)
+    assert report.state == AppState.FAILED and "bad record 42" in report.diagnostics
+
+
+def test_kill_releases_containers_and_second_kill_is_a_clear_error(yarn_local):
+    client = yarn.YarnClient()
+    app_id = client.submit(ApplicationSpec("sleeper"), programs.sleep_forever, {"n": 2})
+    deadline = time.time() + 60
+    while client.status(app_id).running_containers < 3 and time.time() < deadline:
+        assert client.status(app_id).state in (AppState.ACCEPTED, AppState.RUNNING)
+        time.sleep(0.1)
+    assert client.status(app_id).running_containers == 3  # AM + 2
+    client.kill(app_id)
+    report = client.status(app_id)
+    assert report.state == AppState.KILLED and report.running_containers == 0
+    with pytest.raises(UserError, match="already KILLED"):
+        client.kill(app_id)
+    with pytest.raises(InputNotFoundError, match="application_0_9999"):
+        client.kill("application_0_9999")
+
+
+def test_submit_errors_name_the_queue_and_resource(yarn_local):
+    client = yarn.YarnClient()
+    with pytest.raises(InputNotFoundError, match="nosuchqueue"):
+        client.submit(ApplicationSpec("x", queue="nosuchqueue"), programs.fail)
+    with pytest.raises(UserError, match="larger than any node"):
+        client.submit(ApplicationSpec("x", am_resource=Resource(1, 10**9)), programs.fail)
