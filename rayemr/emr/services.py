@@ -51,11 +51,13 @@ def yarn_config(config: ClusterConfig) -> Any:
 def start_yarn(config: ClusterConfig) -> ServiceStatus:
     try:
         import rayemr.yarn as yarn
+
+        start = getattr(yarn, "start", None)
     except ImportError:
         return ServiceStatus("YARN", "NOT_INSTALLED")
-    start = getattr(yarn, "start", None)
     if start is None:
         return ServiceStatus("YARN", "NOT_INSTALLED", "rayemr.yarn.start is not available")
+    existed = _yarn_running()
     try:
         handle = _call_with_supported(
             start, config=yarn_config(config),
@@ -65,8 +67,26 @@ def start_yarn(config: ClusterConfig) -> ServiceStatus:
         raise
     except Exception as exc:  # noqa: BLE001 - report any start failure as the cluster's
         raise ClusterError(f"YARN did not start: {type(exc).__name__}: {exc}") from None
-    return ServiceStatus("YARN", "RUNNING", "ResourceManager and NodeManagers",
-                         started_here=True, handle=handle)
+    rest = getattr(handle, "rest_url", "")
+    return ServiceStatus("YARN", "RUNNING", "ResourceManager and NodeManagers"
+                         + (f"; REST API {rest}" if rest else "")
+                         + ("; already running, queues refreshed" if existed else ""),
+                         started_here=not existed, handle=handle)
+
+
+def _yarn_running() -> bool:
+    """Whether a ResourceManager runs already (then the cluster must not stop it)."""
+    try:
+        import ray
+
+        from rayemr.yarn.client import NAMESPACE, RM_NAME
+    except ImportError:
+        return False
+    try:
+        ray.get_actor(RM_NAME, namespace=NAMESPACE)
+        return True
+    except ValueError:
+        return False
 
 
 def stop_yarn(status: ServiceStatus) -> None:

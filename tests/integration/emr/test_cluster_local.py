@@ -1,0 +1,150 @@
+"""An EMR cluster in local mode: configurations, bootstrap actions, steps, logs, termination."""
+from __future__ import annotations
+
+import sys
+import time
+
+import pytest
+
+from rayemr.core.errors import ClusterError
+from rayemr.emr import Cluster
+
+QUEUES = {"Classification": "capacity-scheduler", "Properties": {
+    "yarn.scheduler.capacity.root.queues": "prod,dev",
+    "yarn.scheduler.capacity.root.prod.capacity": "70",
+    "yarn.scheduler.capacity.root.dev.capacity": "30"}}
+ENV = {"Classification": "hadoop-env", "Configurations": [
+    {"Classification": "export", "Properties": {"GREETING": "hello-from-hadoop-env"}}]}
+PY = sys.executable
+
+
+def states(steps):
+    return {s["Name"]: s["Status"]["State"] for s in steps}
+
+
+def cmd(name, script, action="CONTINUE"):
+    return {"Type": "COMMAND", "Name": name, "ActionOnFailure": action,
+            "Args": ["bash", "-c", script]}
+
+
+def test_steps_action_on_failure_and_logs_in_s3(ray_local, s3, s3_bucket, tmp_path):
+    s3.put_object(Bucket=s3_bucket, Key="bootstrap/setup.sh",
+                  Body=b"#!/bin/bash\necho \"setup $1 $2 on $RAYEMR_NODE_ID\"\n"
+                       b"echo $1 >> " + str(tmp_path).encode() + b"/bootstrap-ran\n")
+    log_uri = f"s3://{s3_bucket}/logs"
+    with Cluster(name="local-test", configurations=[QUEUES, ENV], log_uri=log_uri,
+                 work_dir=str(tmp_path / "work"),
+                 bootstrap_actions=[f"Path=s3://{s3_bucket}/bootstrap/setup.sh,Args=[one,two]"]
+                 ) as cluster:
+        desc = cluster.describe()["Cluster"]
+        assert desc["Status"]["State"] == "WAITING"
+        (node,) = desc["Nodes"]
+        assert node["State"] == "RUNNING" and node["BootstrapActions"][0]["ExitCode"] == 0
+        assert "setup one two on" in node["BootstrapActions"][0]["Stdout"]
+        assert (tmp_path / "bootstrap-ran").read_text() == "one\n"
+        # capacity-scheduler reached the ResourceManager
+        from rayemr.yarn import YarnClient
+
+        assert YarnClient().queue("prod")  # known queue
+        ids = cluster.add_steps([
+            cmd("env", "echo $GREETING; echo on stderr >&2"),
+            cmd("fails-continue", "echo about to fail; exit 3"),
+            cmd("after-continue", "echo still running"),
+            cmd("fails-cancel-and-wait", "exit 4", "CANCEL_AND_WAIT"),
+            cmd("never-runs", "echo should not run"),
+        ])
+        steps = cluster.wait(ids, timeout=120)
+        assert states(steps) == {
+            "env": "COMPLETED", "fails-continue": "FAILED", "after-continue": "COMPLETED",
+            "fails-cancel-and-wait": "FAILED", "never-runs": "CANCELLED"}
+        failed = cluster.describe_step(ids[1])["Step"]
+        assert failed["Status"]["FailureDetails"]["LogFile"] == (
+            f"{log_uri}/{cluster.id}/steps/{ids[1]}/stderr")
+        assert "exit code 3" in failed["Status"]["StateChangeReason"]["Message"]
+        # logs are in S3 in EMR's layout
+        def log(step_id, name):
+            return s3.get_object(Bucket=s3_bucket, Key=f"logs/{cluster.id}/steps/{step_id}/"
+                                 f"{name}")["Body"].read().decode()
+        assert log(ids[0], "stdout") == "hello-from-hadoop-env\n"
+        assert log(ids[0], "stderr") == "on stderr\n"
+        assert "exit code 3" in log(ids[1], "controller")
+        assert "about to fail" in log(ids[1], "stdout")
+        boot = s3.get_object(Bucket=s3_bucket, Key=f"logs/{cluster.id}/node/{node['NodeId']}/"
+                             f"bootstrap-actions/1/stdout")["Body"].read().decode()
+        assert boot.startswith("setup one two")
+        # CANCEL_AND_WAIT leaves the cluster waiting for more work
+        assert cluster.state == "WAITING"
+        (later,) = cluster.add_steps([cmd("later", "true")])
+        assert states(cluster.wait([later], timeout=60)) == {"later": "COMPLETED"}
+        final = cluster.terminate()
+        assert final["Cluster"]["Status"]["State"] == "TERMINATED"
+    summary = s3.get_object(Bucket=s3_bucket, Key=f"logs/{cluster.id}/cluster.json")
+    assert b'"TERMINATED"' in summary["Body"].read()
+
+
+def test_cancel_a_running_step(ray_local, tmp_path):
+    with Cluster(work_dir=str(tmp_path), applications=["Hadoop"]) as cluster:
+        slow, after = cluster.add_steps([cmd("slow", "sleep 60"), cmd("after", "true")])
+        deadline = time.monotonic() + 30
+        while cluster.describe_step(slow)["Step"]["Status"]["State"] != "RUNNING":
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        t0 = time.monotonic()
+        (res,) = cluster.cancel_steps([slow])
+        assert res["Status"] == "SUBMITTED"
+        steps = cluster.wait([slow, after], timeout=60)
+        assert time.monotonic() - t0 < 30
+        assert states(steps) == {"slow": "CANCELLED", "after": "COMPLETED"}
+        (again,) = cluster.cancel_steps([slow])
+        assert again["Status"] == "FAILED" and "CANCELLED" in again["Reason"]
+
+
+def test_terminate_cluster_on_failure(ray_local, tmp_path):
+    with Cluster(work_dir=str(tmp_path)) as cluster:
+        ids = cluster.add_steps([cmd("fatal", "exit 1", "TERMINATE_CLUSTER"),
+                                 cmd("next", "true")])
+        cluster.wait_terminated(timeout=60)
+        desc = cluster.describe()["Cluster"]
+        assert desc["Status"]["State"] == "TERMINATED_WITH_ERRORS"
+        assert ids[0] in desc["Status"]["StateChangeReason"]["Message"]
+        assert states(cluster.list_steps()) == {"fatal": "FAILED", "next": "CANCELLED"}
+        with pytest.raises(Exception, match="takes no more steps"):
+            cluster.add_steps([cmd("x", "true")])
+
+
+def test_auto_terminate_and_idle_timeout(ray_local, tmp_path):
+    c1 = Cluster(work_dir=str(tmp_path / "a"), keep_alive=False,
+                 steps=[cmd("only", "true")]).start()
+    try:
+        desc = c1.wait_terminated(timeout=60)["Cluster"]
+        assert desc["Status"]["State"] == "TERMINATED"
+        assert desc["Status"]["StateChangeReason"]["Message"] == "Steps completed"
+        assert states(c1.list_steps()) == {"only": "COMPLETED"}
+    finally:
+        c1.close()
+    with Cluster(work_dir=str(tmp_path / "b"), idle_timeout=1.5) as c2:
+        desc = c2.wait_terminated(timeout=60)["Cluster"]
+        assert desc["Status"]["State"] == "TERMINATED"
+        assert "idle" in desc["Status"]["StateChangeReason"]["Message"]
+
+
+def test_failing_bootstrap_on_the_master_fails_the_start_and_keeps_output(ray_local, tmp_path):
+    script = tmp_path / "bad.sh"
+    script.write_text("echo partial output; echo 'disk not ready' >&2; exit 7\n")
+    cluster = Cluster(work_dir=str(tmp_path / "w"), log_uri=str(tmp_path / "logs"),
+                      bootstrap_actions=[{"Name": "prepare", "ScriptBootstrapAction": {
+                          "Path": str(script)}}])
+    try:
+        with pytest.raises(ClusterError, match="bootstrap action 'prepare' failed.*disk not "
+                                               "ready"):
+            cluster.start()
+        desc = cluster.describe()["Cluster"]
+        assert desc["Status"]["State"] == "TERMINATED_WITH_ERRORS"
+        (node,) = desc["Nodes"]
+        assert node["State"] == "BOOTSTRAP_FAILED"
+        assert node["BootstrapActions"][0]["ExitCode"] == 7
+        assert node["BootstrapActions"][0]["Stdout"] == "partial output\n"
+        kept = tmp_path / "logs" / cluster.id / "node" / node["NodeId"] / "bootstrap-actions"
+        assert (kept / "1" / "stderr").read_text() == "disk not ready\n"
+    finally:
+        cluster.close()
