@@ -1,0 +1,454 @@
+"""DDL and SHOW/DESCRIBE handlers: ``handler(session, statement, **_) -> StatementResult``."""
+from __future__ import annotations
+
+import fnmatch
+import getpass
+from typing import Optional
+
+import pyarrow as pa
+
+from rayemr.core.errors import InputNotFoundError, OutputExistsError, UnsupportedError, UserError
+from rayemr.hive import describe as desc
+from rayemr.hive import storage
+from rayemr.hive.api import Column, StatementResult
+from rayemr.hive.metastore.models import (
+    JSON_SERDES, LAZY_SIMPLE_SERDE, OPEN_CSV_SERDE, ORC_SERDE, PARQUET_SERDE, Database,
+    FieldSchema, Partition, StorageFormat, Table, escape_path_value)
+from rayemr.hive.sql import statements as st
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no login name in some containers
+        return "hive"
+
+
+def rows_result(columns: list[tuple[str, str]], rows: list[tuple]) -> StatementResult:
+    data = {name: pa.array([r[i] for r in rows], pa.string())
+            for i, (name, _) in enumerate(columns)}
+    table = pa.table(data) if columns else None
+    return StatementResult(columns=tuple(Column(n, t) for n, t in columns), table=table,
+                           has_result_set=True)
+
+
+def _like(pattern: Optional[str], names: list[str]) -> list[str]:
+    if not pattern:
+        return names
+    alts = [p.strip().lower().replace("%", "*") for p in pattern.split("|")]
+    return [n for n in names if any(fnmatch.fnmatchcase(n, a) for a in alts)]
+
+
+# -- databases -------------------------------------------------------------------------------
+
+def create_database(s, stmt: st.CreateDatabase, **_) -> StatementResult:
+    location = storage.normalize_location(stmt.location) or storage.join(
+        s.metastore.warehouse, f"{stmt.name.lower()}.db")
+    if stmt.name.lower() in s.metastore.list_databases():
+        if stmt.if_not_exists:
+            return StatementResult()
+        raise OutputExistsError(f"Database {stmt.name.lower()} already exists")
+    s.metastore.create_database(Database(stmt.name.lower(), location, stmt.comment, _user(),
+                                         stmt.properties), stmt.if_not_exists)
+    storage.makedirs(location)
+    return StatementResult()
+
+
+def drop_database(s, stmt: st.DropDatabase, **_) -> StatementResult:
+    name = stmt.name.lower()
+    if name not in s.metastore.list_databases():
+        if stmt.if_exists:
+            return StatementResult()
+        raise InputNotFoundError(f"Database does not exist: {name}")
+    tables = s.metastore.list_tables(name)
+    if tables and not stmt.cascade:
+        raise UserError(f"Database {name} is not empty. One or more tables exist; use "
+                        "DROP DATABASE ... CASCADE")
+    for t in tables:
+        _drop_table_data(s.metastore.get_table(name, t))
+    db = s.metastore.get_database(name)
+    s.metastore.drop_database(name, cascade=True)
+    if db.location.startswith(s.metastore.warehouse):
+        storage.delete(db.location)
+    if s.database == name:
+        s.database = "default"
+    return StatementResult()
+
+
+def show_databases(s, stmt: st.ShowDatabases, **_) -> StatementResult:
+    names = _like(stmt.like, s.metastore.list_databases())
+    return rows_result([("database_name", "string")], [(n,) for n in names])
+
+
+def describe_database(s, stmt: st.DescribeDatabase, **_) -> StatementResult:
+    db = s.metastore.get_database(stmt.name)
+    cols = [("db_name", "string"), ("comment", "string"), ("location", "string"),
+            ("owner_name", "string"), ("owner_type", "string"), ("parameters", "string")]
+    params = ",".join(f"{k}={v}" for k, v in db.properties) if stmt.extended else ""
+    return rows_result(cols, [(db.name, db.comment, db.location, db.owner or "hive", "USER",
+                               params)])
+
+
+# -- tables ----------------------------------------------------------------------------------
+
+def storage_format(row_format: Optional[st.RowFormat], stored_as: Optional[str],
+                   default: str = "textfile") -> StorageFormat:
+    props = dict(row_format.properties) if row_format else {}
+    serde = row_format.serde if row_format else None
+    if serde:
+        low = serde.lower()
+        if serde == OPEN_CSV_SERDE or low.endswith("opencsvserde"):
+            kind = "csv"
+        elif serde in JSON_SERDES or low.endswith("jsonserde"):
+            kind = "json"
+        elif serde == PARQUET_SERDE or "parquet" in low:
+            kind = "parquet"
+        elif serde == ORC_SERDE or low.endswith("orcserde"):
+            kind = "orc"
+        elif serde == LAZY_SIMPLE_SERDE or low.endswith("lazysimpleserde"):
+            kind = "text"
+        else:
+            raise UnsupportedError(f"SerDe {serde} is not supported; use LazySimpleSerDe, "
+                                   "OpenCSVSerde, JsonSerDe, PARQUET or ORC")
+        if stored_as and stored_as.lower() in ("parquet", "orc") and kind == "text":
+            kind = stored_as.lower()
+        return StorageFormat.of(kind, props, serde)
+    kind = (stored_as or default).lower()
+    if kind in ("parquet", "orc") and props:
+        props = {}
+    return StorageFormat.of(kind, props)
+
+
+def _columns(defs) -> tuple[FieldSchema, ...]:
+    return tuple(FieldSchema(c.name, c.type, c.comment) for c in defs)
+
+
+def table_location(s, db: str, name: str) -> str:
+    dbo = s.metastore.get_database(db)
+    if db == "default":
+        return storage.join(s.metastore.warehouse, name)
+    return storage.join(dbo.location, name)
+
+
+def create_table(s, stmt: st.CreateTable, cancel=None, progress=None, **_) -> StatementResult:
+    db, name = s.qualify(stmt.name)
+    s.metastore.get_database(db)
+    if s.metastore.table_exists(db, name):
+        if stmt.if_not_exists:
+            return StatementResult()
+        raise OutputExistsError(f"Table already exists: {db}.{name}")
+    location = storage.normalize_location(stmt.location) or table_location(s, db, name)
+    table_type = "EXTERNAL_TABLE" if stmt.external else "MANAGED_TABLE"
+    if stmt.like is not None:
+        src = s.table(stmt.like)
+        if src.is_view:
+            raise UnsupportedError("CREATE TABLE LIKE a view is not supported")
+        table = src.evolve(database=db, name=name, location=location, table_type=table_type,
+                           properties=stmt.properties or (), owner=_user(), create_time=_now())
+        s.metastore.create_table(table)
+        storage.makedirs(location)
+        return StatementResult()
+    store = storage_format(stmt.row_format, stmt.stored_as,
+                           s.hiveconf.get("hive.default.fileformat", "TextFile"))
+    if stmt.as_select is not None:
+        from rayemr.hive import dml
+
+        if stmt.partition_keys:
+            raise UnsupportedError("CREATE TABLE AS SELECT with PARTITIONED BY is not "
+                                   "supported; create the table, then INSERT")
+        if stmt.external:
+            raise UserError("CREATE EXTERNAL TABLE AS SELECT is not allowed (Hive: CTAS "
+                            "creates a managed table)")
+        return dml.create_table_as(s, db, name, stmt, store, location, cancel=cancel,
+                                   progress=progress)
+    if not stmt.columns:
+        raise UserError(f"table {db}.{name}: no columns given")
+    table = Table(db, name, _columns(stmt.columns), _columns(stmt.partition_keys), table_type,
+                  location, store, stmt.properties, stmt.comment, _user(), _now())
+    s.metastore.create_table(table)
+    storage.makedirs(location)
+    return StatementResult()
+
+
+def _now() -> int:
+    import time
+    return int(time.time())
+
+
+def _drop_table_data(table: Table) -> None:
+    if table.table_type == "MANAGED_TABLE" and table.location:
+        props = {k.lower(): v.lower() for k, v in table.properties}
+        if props.get("external.table.purge") != "false":
+            storage.delete(table.location)
+
+
+def drop_table(s, stmt: st.DropTable, **_) -> StatementResult:
+    db, name = s.qualify(stmt.name)
+    if not s.metastore.table_exists(db, name):
+        if stmt.if_exists:
+            return StatementResult()
+        s.metastore.get_database(db)
+        raise InputNotFoundError(f"Table not found: {db}.{name}")
+    table = s.metastore.get_table(db, name)
+    if stmt.view and not table.is_view:
+        raise UserError(f"Cannot drop a table with DROP VIEW: {db}.{name}")
+    if not stmt.view and table.is_view:
+        raise UserError(f"Cannot drop a view with DROP TABLE: {db}.{name}")
+    s.metastore.drop_table(db, name)
+    _drop_table_data(table)
+    return StatementResult()
+
+
+def create_view(s, stmt: st.CreateView, **_) -> StatementResult:
+    from rayemr.hive import dml
+
+    db, name = s.qualify(stmt.name)
+    exists = s.metastore.table_exists(db, name)
+    if exists and stmt.if_not_exists:
+        return StatementResult()
+    if exists and not stmt.or_replace:
+        raise OutputExistsError(f"Table already exists: {db}.{name}")
+    if exists and not s.metastore.get_table(db, name).is_view:
+        raise UserError(f"{db}.{name} is a table, not a view")
+    query = stmt.query
+    cols = dml.query_schema(s, query)
+    if stmt.columns:
+        if len(stmt.columns) != len(cols):
+            raise UserError(f"view {db}.{name}: {len(stmt.columns)} column names for a query "
+                            f"returning {len(cols)} columns")
+        query = (f"SELECT {', '.join(f'`{c.name}` AS `{n}`' for c, n in zip(cols, stmt.columns))}"
+                 f" FROM ({query}) `__view_source`")
+        cols = [Column(n, c.hive_type) for c, n in zip(cols, stmt.columns)]
+    table = Table(db, name, tuple(FieldSchema(c.name, c.hive_type) for c in cols),
+                  table_type="VIRTUAL_VIEW", comment=stmt.comment, owner=_user(),
+                  create_time=_now(), view_text=query)
+    if exists:
+        s.metastore.alter_table(db, name, table)
+    else:
+        s.metastore.create_table(table)
+    return StatementResult()
+
+
+def _spec_values(table: Table, spec: st.PartSpec, *, partial: bool = False
+                 ) -> tuple[Optional[str], ...]:
+    keys = [k.name for k in table.partition_keys]
+    if not keys:
+        raise UserError(f"table {table.qualified_name} is not partitioned")
+    given = {k.lower(): v for k, v in spec}
+    unknown = [k for k in given if k not in keys]
+    if unknown:
+        raise UserError(f"{unknown[0]} is not a partition column of {table.qualified_name}")
+    if not partial and (set(given) != set(keys) or any(v is None for v in given.values())):
+        raise UserError(f"partition spec {dict(given)} must give a value for each of "
+                        f"{keys} of {table.qualified_name}")
+    return tuple(given.get(k) for k in keys)
+
+
+def partition_location(table: Table, values: tuple[str, ...]) -> str:
+    return storage.join(table.location, "/".join(
+        f"{k.name}={escape_path_value(v)}" for k, v in zip(table.partition_keys, values)))
+
+
+def alter_table(s, stmt: st.AlterTable, **_) -> StatementResult:
+    db, name = s.qualify(stmt.name)
+    table = s.metastore.get_table(db, name)
+    a = stmt.action
+    if table.is_view and a not in ("rename", "set_properties"):
+        raise UserError(f"{db}.{name} is a view; use ALTER VIEW ... AS")
+    if a == "add_partitions":
+        parts = []
+        for spec, loc in zip(stmt.partitions, stmt.locations):
+            vals = _spec_values(table, spec)
+            location = storage.normalize_location(loc) or partition_location(table, vals)
+            parts.append(Partition(vals, location))
+        if not stmt.if_not_exists:
+            existing = {p.values for p in s.metastore.list_partitions(db, name)}
+            for p in parts:
+                if p.values in existing:
+                    raise OutputExistsError(
+                        f"Partition already exists: {p.name(table.partition_keys)}")
+        s.metastore.add_partitions(db, name, parts)
+        for p in parts:
+            if not any(loc for loc in stmt.locations):
+                storage.makedirs(p.location)
+        return StatementResult()
+    if a == "drop_partitions":
+        existing = s.metastore.list_partitions(db, name)
+        victims = []
+        for spec in stmt.partitions:
+            vals = _spec_values(table, spec, partial=True)
+            match = [p for p in existing
+                     if all(v is None or v == pv for v, pv in zip(vals, p.values))]
+            if not match and not stmt.if_exists:
+                raise InputNotFoundError(f"No partition matches {dict(spec)} in "
+                                         f"{table.qualified_name}")
+            victims.extend(match)
+        s.metastore.drop_partitions(db, name, [p.values for p in victims])
+        if not table.is_external:
+            for p in victims:
+                storage.delete(p.location)
+        return StatementResult()
+    if a == "rename":
+        ndb, nname = s.qualify(stmt.new_name)
+        new_loc = table.location
+        if table.table_type == "MANAGED_TABLE" and table.location == table_location(s, db, name):
+            new_loc = table_location(s, ndb, nname)
+        new = table.evolve(database=ndb, name=nname, location=new_loc)
+        s.metastore.alter_table(db, name, new)
+        if new_loc != table.location and storage.exists(table.location):
+            from rayemr import fs as emrfs
+
+            fs, src = emrfs.resolve(table.location)
+            _, dst = emrfs.resolve(new_loc)
+            fs.mv(src, dst, recursive=True)
+            for p in s.metastore.list_partitions(ndb, nname):
+                if p.location.startswith(table.location + "/"):
+                    moved = Partition(p.values, new_loc + p.location[len(table.location):])
+                    s.metastore.drop_partitions(ndb, nname, [p.values])
+                    s.metastore.add_partitions(ndb, nname, [moved])
+        return StatementResult()
+    if a == "add_columns":
+        new = table.evolve(columns=table.columns + _columns(stmt.columns))
+        s.metastore.alter_table(db, name, new)
+        return StatementResult()
+    if a == "replace_columns":
+        s.metastore.alter_table(db, name, table.evolve(columns=_columns(stmt.columns)))
+        return StatementResult()
+    if a == "change_column":
+        old = stmt.old_column.lower()
+        if not any(c.name == old for c in table.columns):
+            raise UserError(f"Invalid column reference '{old}' in table {table.qualified_name}")
+        newc = _columns(stmt.columns)[0]
+        cols = tuple(newc if c.name == old else c for c in table.columns)
+        s.metastore.alter_table(db, name, table.evolve(columns=cols))
+        return StatementResult()
+    if a == "set_properties":
+        props = dict(table.properties) | dict(stmt.properties)
+        upd = {}
+        if props.get("EXTERNAL", "").upper() in ("TRUE", "FALSE"):
+            upd["table_type"] = ("EXTERNAL_TABLE" if props.pop("EXTERNAL").upper() == "TRUE"
+                                 else "MANAGED_TABLE")
+        comment = props.pop("comment", None)
+        if comment is not None:
+            upd["comment"] = comment
+        s.metastore.alter_table(db, name, table.evolve(properties=tuple(sorted(props.items())),
+                                                       **upd))
+        return StatementResult()
+    if a == "unset_properties":
+        props = {k: v for k, v in table.properties if k not in dict(stmt.properties)}
+        s.metastore.alter_table(db, name, table.evolve(properties=tuple(sorted(props.items()))))
+        return StatementResult()
+    if a == "set_serde_properties":
+        props = table.storage.props | dict(stmt.properties)
+        store = table.storage.__class__(table.storage.kind, table.storage.serde,
+                                        table.storage.input_format, table.storage.output_format,
+                                        tuple(sorted(props.items())))
+        s.metastore.alter_table(db, name, table.evolve(storage=store))
+        return StatementResult()
+    if a == "set_location":
+        s.metastore.alter_table(db, name, table.evolve(
+            location=storage.normalize_location(stmt.location)))
+        return StatementResult()
+    if a == "set_fileformat":
+        store = storage_format(None, stmt.location)
+        s.metastore.alter_table(db, name, table.evolve(storage=store))
+        return StatementResult()
+    if a == "set_partition_location":
+        vals = _spec_values(table, stmt.partitions[0])
+        s.metastore.drop_partitions(db, name, [vals])
+        s.metastore.add_partitions(db, name, [Partition(
+            vals, storage.normalize_location(stmt.location))])
+        return StatementResult()
+    if a == "rename_partition":
+        old = _spec_values(table, stmt.partitions[0])
+        new = _spec_values(table, stmt.partitions[1])
+        parts = {p.values: p for p in s.metastore.list_partitions(db, name)}
+        if old not in parts:
+            raise InputNotFoundError(f"partition {dict(stmt.partitions[0])} does not exist")
+        loc = partition_location(table, new)
+        if storage.exists(parts[old].location):
+            from rayemr import fs as emrfs
+            fs, src = emrfs.resolve(parts[old].location)
+            _, dst = emrfs.resolve(loc)
+            fs.mv(src, dst, recursive=True)
+        s.metastore.drop_partitions(db, name, [old])
+        s.metastore.add_partitions(db, name, [Partition(new, loc)])
+        return StatementResult()
+    raise UnsupportedError(f"ALTER TABLE {a.replace('_', ' ')} is not supported")
+
+
+def msck_repair(s, stmt: st.MsckRepair, **_) -> StatementResult:
+    db, name = s.qualify(stmt.name)
+    table = s.metastore.get_table(db, name)
+    if not table.partition_keys:
+        raise UserError(f"Table {table.qualified_name} is not partitioned")
+    keys = [k.name for k in table.partition_keys]
+    found = storage.partition_dirs(table.location, keys)
+    known = {p.values for p in s.metastore.list_partitions(db, name)}
+    new = [Partition(vals, loc) for vals, loc in found if vals not in known]
+    s.metastore.add_partitions(db, name, new)
+    log = []
+    if new:
+        names = [p.name(table.partition_keys) for p in new]
+        log.append("Partitions not in metastore:\t" + "\t".join(
+            f"{name}:{n}" for n in names))
+        log.extend(f"Repair: Added partition to metastore {name}:{n}" for n in names)
+    return StatementResult(log=log, rows_affected=len(new))
+
+
+def show_tables(s, stmt: st.ShowTables, **_) -> StatementResult:
+    db = (stmt.db or s.database).lower()
+    names = s.metastore.list_tables(db)
+    if stmt.views:
+        names = [n for n in names if s.metastore.get_table(db, n).is_view]
+    return rows_result([("tab_name", "string")], [(n,) for n in _like(stmt.like, names)])
+
+
+def show_partitions(s, stmt: st.ShowPartitions, **_) -> StatementResult:
+    table = s.table(stmt.name)
+    if not table.partition_keys:
+        raise UserError(f"Table {table.qualified_name} is not a partitioned table")
+    parts = s.metastore.list_partitions(table.database, table.name)
+    if stmt.partition:
+        vals = _spec_values(table, stmt.partition, partial=True)
+        parts = [p for p in parts if all(v is None or v == pv for v, pv in zip(vals, p.values))]
+    names = sorted(p.name(table.partition_keys) for p in parts)
+    return rows_result([("partition", "string")], [(n,) for n in names])
+
+
+def show_create_table(s, stmt: st.ShowCreateTable, **_) -> StatementResult:
+    table = s.table(stmt.name)
+    return rows_result([("createtab_stmt", "string")],
+                       [(line,) for line in desc.show_create_table(table)])
+
+
+def show_columns(s, stmt: st.ShowColumns, **_) -> StatementResult:
+    table = s.table(stmt.name)
+    return rows_result([("field", "string")], [(c.name,) for c in table.all_columns])
+
+
+def show_tblproperties(s, stmt: st.ShowTblProperties, **_) -> StatementResult:
+    table = s.table(stmt.name)
+    props = dict(table.properties)
+    props.setdefault("transient_lastDdlTime", str(table.create_time))
+    return rows_result([("prpt_name", "string"), ("prpt_value", "string")],
+                       sorted(props.items()))
+
+
+def show_functions(s, stmt: st.ShowFunctions, **_) -> StatementResult:
+    from rayemr.hive.sql.dialect import HIVE_FUNCTIONS
+
+    return rows_result([("tab_name", "string")],
+                       [(n,) for n in _like(stmt.like, sorted(HIVE_FUNCTIONS))])
+
+
+def describe(s, stmt: st.Describe, **_) -> StatementResult:
+    table = s.table(stmt.name)
+    cols = [("col_name", "string"), ("data_type", "string"), ("comment", "string")]
+    if stmt.formatted or stmt.extended:
+        num_files = total = None
+        if not table.is_view:
+            files = storage.list_files(table.location)
+            num_files, total = len(files), sum(f.size for f in files)
+        return rows_result(cols, desc.describe_formatted(table, num_files, total))
+    return rows_result(cols, desc.describe(table, stmt.column))

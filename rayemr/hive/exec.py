@@ -1,0 +1,431 @@
+"""The DuckDB executor: the one module of rayemr.hive that imports duckdb.
+
+Task functions of Hive stages call into here: scan a split of a table (DuckDB reads Parquet
+itself, with projection and filter pushdown; text, CSV and JSON lines come from EMRFS's
+record reader and are parsed with Hive's rules in SQL; ORC through pyarrow), run a SQL
+fragment over Arrow inputs, evaluate partition filters, serialise rows as Hive text.
+"""
+from __future__ import annotations
+
+import re
+from typing import Iterable, Optional, Sequence
+
+import duckdb
+import pyarrow as pa
+
+from rayemr.core.errors import ClusterError, UnsupportedError, UserError
+from rayemr.hive.plan import FileSplit, ScanSpec
+from rayemr.hive.types import duckdb_type, parse_type
+
+HIVE_DEFAULT_PARTITION = "__HIVE_DEFAULT_PARTITION__"
+
+
+def connect(threads: int = 1) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(config={"threads": max(1, int(threads))})
+    return con
+
+
+def sql_str(s: str) -> str:
+    """A DuckDB string literal for ``s`` (control characters through chr())."""
+    if s == "":
+        return "''"
+    parts, buf = [], []
+    for ch in s:
+        if ord(ch) < 32 or ord(ch) == 127:
+            if buf:
+                parts.append("'" + "".join(buf).replace("'", "''") + "'")
+                buf = []
+            parts.append(f"chr({ord(ch)})")
+        else:
+            buf.append(ch)
+    if buf:
+        parts.append("'" + "".join(buf).replace("'", "''") + "'")
+    return parts[0] if len(parts) == 1 else "(" + " || ".join(parts) + ")"
+
+
+def ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def translate_error(err: Exception, where: str = "") -> Exception:
+    """A DuckDB error as rayemr's: bad SQL/types are user errors, the rest cluster errors."""
+    text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    text = re.sub(r"^(Binder|Parser|Conversion|Catalog|Invalid Input|Not implemented) Error: ",
+                  "", text)
+    prefix = f"{where}: " if where else ""
+    if isinstance(err, duckdb.NotImplementedException):
+        return UnsupportedError(f"{prefix}not supported: {text}")
+    if isinstance(err, duckdb.CatalogException):
+        m = re.search(r"(Scalar|Aggregate|Table) Function with name (\w+) does not exist", text)
+        if m:
+            return UnsupportedError(f"{prefix}unknown or unsupported function {m.group(2)}")
+        return UserError(f"{prefix}{text}")
+    if isinstance(err, (duckdb.BinderException, duckdb.ConversionException,
+                        duckdb.ParserException, duckdb.InvalidInputException,
+                        duckdb.TypeMismatchException, duckdb.OutOfRangeException)):
+        if "No function matches" in text or "Cannot compare" in text or "Cannot mix" in text:
+            return UserError(f"{prefix}type mismatch: {text}")
+        return UserError(f"{prefix}{text}")
+    return ClusterError(f"{prefix}{text}")
+
+
+def run_sql(sql: str, tables: dict[str, pa.Table], threads: int = 1) -> pa.Table:
+    con = connect(threads)
+    try:
+        for name, table in tables.items():
+            con.register(name, table)
+        return con.sql(sql).to_arrow_table()
+    except duckdb.Error as err:
+        raise translate_error(err) from None
+    finally:
+        con.close()
+
+
+# -- scans ----------------------------------------------------------------------------------
+
+def _partition_exprs(spec: ScanSpec, split: FileSplit) -> dict[str, str]:
+    out = {}
+    for (key, typ), value in zip(spec.partition_keys, split.partition_values):
+        if value is None or value == HIVE_DEFAULT_PARTITION:
+            out[key] = f"CAST(NULL AS {duckdb_type(typ)})"
+        else:
+            out[key] = f"TRY_CAST({sql_str(value)} AS {duckdb_type(typ)})"
+    return out
+
+
+def _project(spec: ScanSpec, data_exprs: dict[str, str], split: FileSplit) -> str:
+    exprs = dict(data_exprs) | _partition_exprs(spec, split)
+    cols = spec.columns or ()
+    if not cols:
+        return "1 AS __row"
+    return ", ".join(f"{exprs[c]} AS {ident(c)}" for c in cols)
+
+
+def _filter_clause(spec: ScanSpec) -> str:
+    return f" WHERE {spec.filter}" if spec.filter else ""
+
+
+def scan_split(spec: ScanSpec, split: FileSplit, threads: int = 1, counters=None) -> pa.Table:
+    """Read one split of a table: needed columns, Hive types, pushed filters applied."""
+    if not split.url:
+        return empty_scan(spec)
+    kind = spec.storage.kind
+    try:
+        if kind == "parquet":
+            return _scan_parquet(spec, split, threads)
+        if kind == "orc":
+            return _scan_arrow(spec, split, _read_orc(split, spec), threads)
+        if kind == "csv":
+            return _scan_csv(spec, split, threads)
+        return _scan_lines(spec, split, threads)
+    except duckdb.Error as err:
+        raise translate_error(err, f"reading {spec.table} ({split.url})") from None
+
+
+def empty_scan(spec: ScanSpec) -> pa.Table:
+    from rayemr.hive.types import arrow_type
+
+    types = dict(spec.schema) | dict(spec.partition_keys)
+    if not spec.columns:
+        return pa.table({"__row": pa.array([], pa.int32())})
+    return pa.table({c: pa.array([], arrow_type(types[c])) for c in spec.columns})
+
+
+def _typed_exprs(spec: ScanSpec, available: Optional[set[str]] = None) -> dict[str, str]:
+    out = {}
+    for name, typ in spec.schema:
+        if available is not None and name not in available:
+            out[name] = f"CAST(NULL AS {duckdb_type(typ)})"
+        else:
+            out[name] = f"CAST({ident(name)} AS {duckdb_type(typ)})"
+    return out
+
+
+def _scan_parquet(spec: ScanSpec, split: FileSplit, threads: int) -> pa.Table:
+    from rayemr import fs as emrfs
+
+    con = connect(threads)
+    try:
+        fs, path = emrfs.resolve(split.url)
+        parsed = emrfs.parse_url(split.url)
+        if parsed.kind == "local":
+            source = path
+        else:
+            con.register_filesystem(fs)
+            proto = fs.protocol[0] if isinstance(fs.protocol, (tuple, list)) else fs.protocol
+            source = f"{proto}://{path}"
+        names = {r[0].lower() for r in con.execute(
+            f"DESCRIBE SELECT * FROM read_parquet({sql_str(source)})").fetchall()}
+        if split.row_groups:
+            table = _read_row_groups(split, spec, names)
+            con.register("__rg", table)
+            source_sql = "__rg"
+        else:
+            source_sql = f"read_parquet({sql_str(source)})"
+        inner = ", ".join(f"{e} AS {ident(c)}" for c, e in _typed_exprs(spec, names).items())
+        sql = (f"SELECT {_project(spec, {c: ident(c) for c, _ in spec.schema}, split)} "
+               f"FROM (SELECT {inner} FROM {source_sql}){_filter_clause(spec)}")
+        return con.sql(sql).to_arrow_table()
+    finally:
+        con.close()
+
+
+def _read_row_groups(split: FileSplit, spec: ScanSpec, names: set[str]) -> pa.Table:
+    import pyarrow.parquet as pq
+
+    from rayemr import fs as emrfs
+
+    afs, path = emrfs.arrow_filesystem(split.url)
+    cols = [c for c in spec.columns if c in names and c not in dict(spec.partition_keys)]
+    with afs.open_input_file(path) as f:
+        pf = pq.ParquetFile(f)
+        file_cols = {n.lower(): n for n in pf.schema_arrow.names}
+        read = [file_cols[c] for c in cols if c in file_cols] or None
+        t = pf.read_row_groups(list(split.row_groups), columns=read)
+    return t.rename_columns([n.lower() for n in t.column_names])
+
+
+def _read_orc(split: FileSplit, spec: ScanSpec) -> pa.Table:
+    import pyarrow.orc as orc
+
+    from rayemr import fs as emrfs
+
+    afs, path = emrfs.arrow_filesystem(split.url)
+    with afs.open_input_file(path) as f:
+        t = orc.ORCFile(f).read()
+    return t.rename_columns([n.lower() for n in t.column_names])
+
+
+def _scan_arrow(spec: ScanSpec, split: FileSplit, table: pa.Table, threads: int) -> pa.Table:
+    con = connect(threads)
+    try:
+        con.register("__src", table)
+        names = set(table.column_names)
+        inner = ", ".join(f"{e} AS {ident(c)}" for c, e in _typed_exprs(spec, names).items())
+        sql = (f"SELECT {_project(spec, {c: ident(c) for c, _ in spec.schema}, split)} "
+               f"FROM (SELECT {inner} FROM __src){_filter_clause(spec)}")
+        return con.sql(sql).to_arrow_table()
+    finally:
+        con.close()
+
+
+def _read_lines(spec: ScanSpec, split: FileSplit) -> pa.Table:
+    from rayemr import fs as emrfs
+
+    fsplit = emrfs.Split(split.url, split.start, split.length or split.size, split.size,
+                         split.format or "text")
+    batches = list(emrfs.read_text_batches(fsplit))
+    if batches:
+        t = pa.Table.from_batches(batches)
+    else:
+        t = pa.table({"offset": pa.array([], pa.int64()), "line": pa.array([], pa.string())})
+    skip = int(dict(spec.properties).get("skip.header.line.count", "0") or 0)
+    if skip > 0 and split.start == 0:
+        t = t.slice(min(skip, t.num_rows))
+    footer = int(dict(spec.properties).get("skip.footer.line.count", "0") or 0)
+    if footer > 0:
+        t = t.slice(0, max(0, t.num_rows - footer))
+    return t.select(["line"])
+
+
+def _null_format(spec: ScanSpec) -> str:
+    props = dict(spec.properties)
+    return spec.storage.prop("serialization.null.format",
+                             props.get("serialization.null.format", "\\N"))
+
+
+def _text_field(raw: str, typ: str, spec: ScanSpec, level: int = 0) -> str:
+    """SQL turning the raw string ``raw`` into a value of Hive type ``typ``."""
+    t = parse_type(typ)
+    if t.name == "array":
+        delim = _collection_delim(spec, level)
+        item = _text_field("__x", str(t.children[0]), spec, level + 1)
+        return (f"CASE WHEN {raw} IS NULL THEN NULL ELSE list_transform("
+                f"string_split({raw}, {sql_str(delim)}), __x -> {item}) END")
+    if t.name == "map":
+        delim = _collection_delim(spec, level)
+        kd = _mapkey_delim(spec, level)
+        k = _text_field(f"split_part(__e, {sql_str(kd)}, 1)", str(t.children[0]), spec, level + 2)
+        v = _text_field(f"NULLIF(substr(__e, strpos(__e, {sql_str(kd)}) + 1), '')",
+                        str(t.children[1]), spec, level + 2)
+        return (f"CASE WHEN {raw} IS NULL THEN NULL ELSE map_from_entries(list_transform("
+                f"string_split({raw}, {sql_str(delim)}), __e -> {{'k': {k}, 'v': {v}}})) END")
+    if t.name == "struct":
+        delim = _collection_delim(spec, level)
+        parts = ", ".join(
+            f"{sql_str(f)}: {_text_field(f'string_split({raw}, {sql_str(delim)})[{i + 1}]', str(c), spec, level + 1)}"
+            for i, (f, c) in enumerate(zip(t.fields, t.children)))
+        return f"CASE WHEN {raw} IS NULL THEN NULL ELSE {{{parts}}} END"
+    if t.name in ("string", "varchar", "char"):
+        return raw
+    if t.name == "boolean":
+        return (f"CASE lower({raw}) WHEN 'true' THEN true WHEN 'false' THEN false "
+                "ELSE NULL END")
+    if t.name in ("tinyint", "smallint", "int", "bigint", "float", "double", "decimal"):
+        return f"TRY_CAST(NULLIF(trim({raw}), '') AS {duckdb_type(t)})"
+    return f"TRY_CAST({raw} AS {duckdb_type(t)})"
+
+
+def _collection_delim(spec: ScanSpec, level: int) -> str:
+    if level == 0:
+        return spec.storage.prop("collection.delim", spec.storage.prop("colelction.delim",
+                                                                      "\x02"))
+    return chr(2 + level)
+
+
+def _mapkey_delim(spec: ScanSpec, level: int) -> str:
+    if level == 0:
+        return spec.storage.prop("mapkey.delim", "\x03")
+    return chr(3 + level)
+
+
+def _scan_lines(spec: ScanSpec, split: FileSplit, threads: int) -> pa.Table:
+    lines = _read_lines(spec, split)
+    con = connect(threads)
+    try:
+        con.register("__lines", lines)
+        null = _null_format(spec)
+        exprs: dict[str, str] = {}
+        if spec.storage.kind == "json":
+            for name, typ in spec.schema:
+                t = parse_type(typ)
+                path = sql_str("$." + '"' + name + '"')
+                if t.is_complex:
+                    raw = f"TRY_CAST(json_extract(line, {path}) AS {duckdb_type(t)})"
+                    exprs[name] = raw
+                else:
+                    exprs[name] = _text_field(f"json_extract_string(line, {path})", typ, spec)
+            src = "(SELECT line FROM __lines WHERE json_valid(line) AND trim(line) <> '')"
+        else:
+            delim = spec.storage.prop("field.delim", spec.storage.prop(
+                "serialization.format", "\x01"))
+            if delim.isdigit() and len(delim) > 1 or delim == "1":
+                delim = chr(int(delim))
+            for i, (name, typ) in enumerate(spec.schema):
+                raw = f"__f[{i + 1}]"
+                raw = f"CASE WHEN {raw} = {sql_str(null)} THEN NULL ELSE {raw} END"
+                exprs[name] = _text_field(raw, typ, spec)
+            src = f"(SELECT string_split(line, {sql_str(delim)}) AS __f FROM __lines)"
+        inner = ", ".join(f"{e} AS {ident(c)}" for c, e in exprs.items())
+        sql = (f"SELECT {_project(spec, {c: ident(c) for c, _ in spec.schema}, split)} "
+               f"FROM (SELECT {inner} FROM {src}){_filter_clause(spec)}")
+        return con.sql(sql).to_arrow_table()
+    finally:
+        con.close()
+
+
+def _scan_csv(spec: ScanSpec, split: FileSplit, threads: int) -> pa.Table:
+    from rayemr import fs as emrfs
+
+    props = spec.storage.props
+    sep = props.get("separatorChar", ",")
+    quote = props.get("quoteChar", '"')
+    esc = props.get("escapeChar", "\\")
+    skip = int(dict(spec.properties).get("skip.header.line.count", "0") or 0)
+    con = connect(threads)
+    try:
+        fs, path = emrfs.resolve(split.url)
+        if emrfs.parse_url(split.url).kind == "local":
+            source = path
+        else:
+            con.register_filesystem(fs)
+            proto = fs.protocol[0] if isinstance(fs.protocol, (tuple, list)) else fs.protocol
+            source = f"{proto}://{path}"
+        columns = "{" + ", ".join(f"{sql_str(f'c{i}')}: 'VARCHAR'"
+                                  for i in range(len(spec.schema))) + "}"
+        reader = (f"read_csv({sql_str(source)}, delim={sql_str(sep)}, quote={sql_str(quote)}, "
+                  f"escape={sql_str(esc)}, header=false, skip={skip}, columns={columns}, "
+                  "auto_detect=false, null_padding=true, strict_mode=false, "
+                  "allow_quoted_nulls=false, nullstr=[])")
+        exprs = {name: _text_field(f"c{i}", typ, spec) for i, (name, typ) in
+                 enumerate(spec.schema)}
+        inner = ", ".join(f"{e} AS {ident(c)}" for c, e in exprs.items())
+        sql = (f"SELECT {_project(spec, {c: ident(c) for c, _ in spec.schema}, split)} "
+               f"FROM (SELECT {inner} FROM {reader}){_filter_clause(spec)}")
+        return con.sql(sql).to_arrow_table()
+    finally:
+        con.close()
+
+
+# -- partitions ------------------------------------------------------------------------------
+
+def select_partitions(filter_sql: str, keys: Sequence[tuple[str, str]],
+                      values: Sequence[Sequence[Optional[str]]]) -> list[int]:
+    """Indexes of the partitions whose key values satisfy ``filter_sql``."""
+    if not values:
+        return []
+    data = {"__idx": pa.array(range(len(values)), pa.int64())}
+    for i, (k, _) in enumerate(keys):
+        data[f"__raw_{k}"] = pa.array(
+            [None if v[i] in (None, HIVE_DEFAULT_PARTITION) else v[i] for v in values],
+            pa.string())
+    casts = ", ".join(f"TRY_CAST(__raw_{k} AS {duckdb_type(t)}) AS {ident(k)}" for k, t in keys)
+    sql = f"SELECT __idx FROM (SELECT __idx, {casts} FROM __parts) WHERE {filter_sql}"
+    out = run_sql(sql, {"__parts": pa.table(data)})
+    return sorted(out.column(0).to_pylist())
+
+
+def eval_partition_values(exprs_sql: Sequence[str]) -> list[Optional[str]]:
+    """Evaluate constant partition-value expressions to strings."""
+    if not exprs_sql:
+        return []
+    sql = "SELECT " + ", ".join(f"CAST(({e}) AS VARCHAR)" for e in exprs_sql)
+    row = run_sql(sql, {}).to_pylist()[0]
+    return list(row.values())
+
+
+# -- output ----------------------------------------------------------------------------------
+
+def cast_to_schema(table: pa.Table, columns: Sequence[tuple[str, str]],
+                   what: str = "") -> pa.Table:
+    """Cast query output positionally to a table's Hive column types (INSERT semantics)."""
+    if table.num_columns != len(columns):
+        raise UserError(
+            f"{what}: the query returns {table.num_columns} columns but the target has "
+            f"{len(columns)}")
+    src = [f"__c{i}" for i in range(table.num_columns)]
+    renamed = table.rename_columns(src)
+    exprs = []
+    for s, (name, typ) in zip(src, columns):
+        exprs.append(f"TRY_CAST({ident(s)} AS {duckdb_type(typ)}) AS {ident(name)}")
+    return run_sql(f"SELECT {', '.join(exprs)} FROM __t", {"__t": renamed})
+
+
+def text_lines(table: pa.Table, field_delim: str = "\x01", null: str = "\\N",
+               collection_delim: str = "\x02", mapkey_delim: str = "\x03") -> bytes:
+    """Rows as Hive delimited text (LazySimpleSerDe), one line each."""
+    if table.num_rows == 0:
+        return b""
+    exprs = []
+    for i, f in enumerate(table.schema):
+        c = ident(f"__c{i}")
+        exprs.append(f"coalesce({_to_text(c, f.type, collection_delim, mapkey_delim)}, "
+                     f"{sql_str(null)})")
+    sql = (f"SELECT concat_ws({sql_str(field_delim)}, {', '.join(exprs)}) AS line FROM __t")
+    renamed = table.rename_columns([f"__c{i}" for i in range(table.num_columns)])
+    lines = run_sql(sql, {"__t": renamed}).column(0).to_pylist()
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _to_text(c: str, t: pa.DataType, cd: str, md: str) -> str:
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        return (f"array_to_string(list_transform({c}, __x -> coalesce("
+                f"{_to_text('__x', t.value_type, chr(4), chr(5))}, '\\N')), {sql_str(cd)})")
+    if pa.types.is_map(t):
+        return (f"array_to_string(list_transform(map_entries({c}), __e -> "
+                f"CAST(__e.key AS VARCHAR) || {sql_str(md)} || coalesce(CAST(__e.value AS "
+                f"VARCHAR), '\\N')), {sql_str(cd)})")
+    if pa.types.is_struct(t):
+        fields = ", ".join(f"coalesce(CAST({c}.{ident(t.field(i).name)} AS VARCHAR), '\\N')"
+                           for i in range(t.num_fields))
+        return f"concat_ws({sql_str(cd)}, {fields})"
+    if pa.types.is_boolean(t):
+        return f"CASE WHEN {c} THEN 'true' WHEN NOT {c} THEN 'false' END"
+    return f"CAST({c} AS VARCHAR)"
+
+
+def concat(tables: Iterable[pa.Table]) -> pa.Table:
+    tables = [t for t in tables if t is not None]
+    if not tables:
+        return pa.table({})
+    return pa.concat_tables(tables, promote_options="permissive")

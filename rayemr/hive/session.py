@@ -1,0 +1,351 @@
+"""HiveSession: one Hive session (current database, SET properties, hivevars).
+
+``execute`` substitutes variables, parses the statement (DDL and session commands with
+rayemr's own parser, queries with sqlglot), and dispatches on the statement's type to a
+handler in :mod:`rayemr.hive.ddl` or :mod:`rayemr.hive.dml`, or runs the query here:
+compile → splits (partition pruning) → StageGraph → engine → Arrow result.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+import time
+from typing import Any, Optional
+
+import pyarrow as pa
+
+from rayemr.core.errors import RayEmrError, UnsupportedError, UserError
+from rayemr.hive.api import Column, ProgressCallback, StatementResult
+from rayemr.hive.metastore import MetastoreStore, open_metastore
+from rayemr.hive.plan import FileSplit, QueryPlan, ScanSpec
+from rayemr.hive.sql import statements as st
+from rayemr.hive.sql.compile import compile_query
+from rayemr.hive.sql.lexer import split_statements
+from rayemr.hive.sql.parser import parse_statement
+from rayemr.hive.types import hive_type_of_arrow
+
+log = logging.getLogger(__name__)
+
+#: Session defaults (Hive's names); SET changes them, RESET restores them.
+DEFAULT_CONF: dict[str, str] = {
+    "hive.exec.dynamic.partition": "true",
+    "hive.exec.dynamic.partition.mode": "strict",
+    "hive.auto.convert.join": "true",
+    "hive.mapjoin.smalltable.filesize": "25000000",
+    "mapreduce.job.reduces": "-1",
+    "mapreduce.job.queuename": "default",
+    "hive.default.fileformat": "TextFile",
+    "hive.cli.print.header": "false",
+    "hive.map.aggr": "true",
+}
+
+_VAR = re.compile(r"\$\{(?:(hivevar|hiveconf|env|system):)?([^}]+)\}")
+
+
+class HiveSession:
+    """A Hive session over a metastore; ``execute`` runs one statement.
+
+    ``runner``: ``"ray"`` (stages run as applications on the Ray cluster, through YARN
+    when available) or ``"inline"`` (in this process; tests and quick local work). Defaults
+    to ``$RAYEMR_HIVE_RUNNER`` or ``"ray"``.
+    """
+
+    def __init__(self, metastore: MetastoreStore | None = None, *, database: str = "default",
+                 hiveconf: dict[str, str] | None = None, hivevars: dict[str, str] | None = None,
+                 runner: str | None = None, metastore_path: str | None = None,
+                 warehouse: str | None = None) -> None:
+        self.metastore = metastore or open_metastore(metastore_path, warehouse)
+        self.hiveconf: dict[str, str] = dict(DEFAULT_CONF) | dict(hiveconf or {})
+        self.hivevars: dict[str, str] = dict(hivevars or {})
+        self.runner = runner or os.environ.get("RAYEMR_HIVE_RUNNER") or "ray"
+        if self.runner not in ("ray", "inline"):
+            raise UserError(f"unknown Hive runner {self.runner!r}; use 'ray' or 'inline'")
+        self.metastore.get_database(database)
+        self.database = database.lower()
+        self.closed = False
+        self._lock = threading.RLock()
+        self.last_counters: dict[str, dict[str, int]] = {}
+
+    def __repr__(self) -> str:
+        return f"HiveSession(database={self.database!r}, runner={self.runner!r})"
+
+    # -- statements ----------------------------------------------------------------------------
+    def substitute(self, sql: str) -> str:
+        """Replace ``${hivevar:x}``, ``${hiveconf:x}``, ``${env:X}`` and ``${x}``."""
+        def repl(m: re.Match) -> str:
+            ns, name = m.group(1), m.group(2)
+            if ns == "hivevar":
+                return self.hivevars.get(name, m.group(0))
+            if ns == "hiveconf":
+                return self.hiveconf.get(name, m.group(0))
+            if ns in ("env", "system"):
+                return os.environ.get(name, m.group(0))
+            if name in self.hivevars:
+                return self.hivevars[name]
+            return self.hiveconf.get(name, m.group(0))
+
+        for _ in range(10):  # values may refer to other variables
+            new = _VAR.sub(repl, sql)
+            if new == sql:
+                break
+            sql = new
+        return sql
+
+    def execute(self, sql: str, *, cancel: threading.Event | None = None,
+                progress: ProgressCallback | None = None) -> StatementResult:
+        if self.closed:
+            raise UserError("the session is closed")
+        text = self.substitute(sql).strip().rstrip(";").strip()
+        stmt = parse_statement(text)
+        with self._lock:
+            return self.run_statement(stmt, text, cancel=cancel, progress=progress)
+
+    def execute_script(self, script: str, **kwargs) -> list[StatementResult]:
+        return [self.execute(s, **kwargs) for s in split_statements(script)]
+
+    def run_statement(self, stmt: object, text: str, *, cancel=None, progress=None
+                      ) -> StatementResult:
+        from rayemr.hive import ddl, dml
+
+        handler = _HANDLERS.get(type(stmt))
+        if handler is None:
+            raise UnsupportedError(f"statement not supported: {type(stmt).__name__}")
+        module = {"ddl": ddl, "dml": dml, "session": self}[handler[0]]
+        fn = getattr(module, handler[1])
+        if handler[0] == "session":
+            return fn(stmt, text=text, cancel=cancel, progress=progress)
+        return fn(self, stmt, cancel=cancel, progress=progress)
+
+    def close(self) -> None:
+        self.closed = True
+
+    # -- helpers used by handlers ----------------------------------------------------------------
+    def qualify(self, name: st.TableName) -> tuple[str, str]:
+        return (name.db or self.database).lower(), name.name.lower()
+
+    def table(self, name: st.TableName):
+        return self.metastore.get_table(*self.qualify(name))
+
+    def num_reducers(self) -> int:
+        try:
+            n = int(self.hiveconf.get("mapreduce.job.reduces", "-1"))
+        except ValueError:
+            raise UserError("mapreduce.job.reduces must be an integer") from None
+        return n if n > 0 else 2
+
+    def queue(self) -> str:
+        return (self.hiveconf.get("tez.queue.name") or
+                self.hiveconf.get("mapreduce.job.queuename") or "default")
+
+    # -- queries -------------------------------------------------------------------------------
+    def compile(self, text: str) -> QueryPlan:
+        from rayemr.hive.sql.transform import plan_transform_or_none
+
+        plan = plan_transform_or_none(text, self.metastore.get_table, self.database)
+        if plan is not None:
+            return plan
+        plan = compile_query(text, self.metastore.get_table, self.database)
+        if self.hiveconf.get("hive.map.aggr", "true").lower() == "true":
+            from rayemr.hive.sql.aggregate import plan_partial_aggregation
+
+            plan = plan_partial_aggregation(plan, text, self.metastore.get_table, self.database)
+        return plan
+
+    def splits_for(self, scan: ScanSpec, log_lines: list[str] | None = None
+                   ) -> list[FileSplit]:
+        from rayemr.hive import exec as hexec, storage
+
+        table = self.metastore.get_table(*scan.table.split(".", 1))
+        kind = table.storage.kind
+        if not table.partition_keys:
+            return storage.table_splits(table.location, kind)
+        parts = self.metastore.list_partitions(table.database, table.name)
+        chosen = list(range(len(parts)))
+        if scan.partition_filter:
+            chosen = hexec.select_partitions(scan.partition_filter, scan.partition_keys,
+                                             [p.values for p in parts])
+        if log_lines is not None:
+            log_lines.append(f"{scan.table}: {len(chosen)} of {len(parts)} partitions "
+                             "selected")
+        out: list[FileSplit] = []
+        for i in chosen:
+            out.extend(storage.table_splits(parts[i].location, kind, parts[i].values))
+        return out
+
+    def run_query(self, text: str, *, cancel=None, progress=None, log_lines=None
+                  ) -> tuple[pa.Table, tuple[Column, ...]]:
+        from rayemr.hive import exec as hexec
+        from rayemr.hive.planner import build_graph
+
+        log_lines = log_lines if log_lines is not None else []
+        t0 = time.perf_counter()
+        plan = self.compile(text)
+        if plan.transform:
+            from rayemr.hive.sql.transform import run_transform
+
+            table = run_transform(self, plan, cancel=cancel, progress=progress,
+                                  log_lines=log_lines)
+        else:
+            splits = {s.id: self.splits_for(s, log_lines) for s in plan.scans}
+            graph = build_graph(plan, splits, name=_app_name(text), reducers=self.num_reducers())
+            result = self.run_graph(graph, cancel=cancel, progress=progress,
+                                    log_lines=log_lines)
+            table = hexec.concat(result.outputs[graph.stages[-1].id])
+        if table.num_columns == len(plan.columns):
+            table = table.rename_columns(list(plan.columns))
+        cols = tuple(Column(f.name, hive_type_of_arrow(f.type)) for f in table.schema)
+        log_lines.append(f"Time taken: {time.perf_counter() - t0:.3f} seconds, Fetched: "
+                         f"{table.num_rows} row(s)")
+        return table, cols
+
+    def run_graph(self, graph, *, cancel=None, progress=None, log_lines=None, committer=None):
+        from rayemr.engine import run_graph
+
+        conf = {k: v for k, v in self.hiveconf.items()}
+        if self.runner == "inline":
+            conf.setdefault("rayemr.hive.task.threads", str(min(2, os.cpu_count() or 1)))
+
+        def on_progress(p) -> None:
+            line = f"{time.strftime('%Y-%m-%d %H:%M:%S')} {p.line()}"
+            if log_lines is not None:
+                log_lines.append(line)
+            if progress is not None:
+                try:
+                    progress((p.map + p.reduce) / 2, line)
+                except Exception:  # noqa: BLE001 - a front end's callback must not kill a query
+                    log.debug("progress callback failed", exc_info=True)
+
+        cancelled = (lambda: cancel.is_set()) if cancel is not None else None
+        try:
+            result = run_graph(graph, runner=self.runner, conf=conf, queue=self.queue(),
+                               app_name=graph.name, progress=on_progress, cancel=cancelled,
+                               committer=committer, max_attempts=_attempts(self.hiveconf))
+        except RayEmrError:
+            raise
+        self.last_counters = result.counters
+        if log_lines is not None:
+            for group, counters in sorted(result.counters.items()):
+                for name, value in sorted(counters.items()):
+                    log_lines.append(f"  {group}.{name}={value}")
+        return result
+
+    # -- session statements ----------------------------------------------------------------------
+    def _query(self, stmt: st.Query, *, text: str, cancel=None, progress=None) -> StatementResult:
+        logs: list[str] = []
+        table, cols = self.run_query(stmt.text, cancel=cancel, progress=progress, log_lines=logs)
+        return StatementResult(columns=cols, table=table, has_result_set=True, log=logs)
+
+    def _use(self, stmt: st.Use, **_) -> StatementResult:
+        self.metastore.get_database(stmt.name)
+        self.database = stmt.name.lower()
+        return StatementResult()
+
+    def _set(self, stmt: st.SetProperty, **_) -> StatementResult:
+        if stmt.key is None:
+            rows = [f"{k}={v}" for k, v in sorted(self.hiveconf.items())]
+            rows += [f"hivevar:{k}={v}" for k, v in sorted(self.hivevars.items())]
+            return _lines_result("set", rows)
+        key = stmt.key
+        if stmt.value is None:
+            if key.startswith("hivevar:"):
+                v = self.hivevars.get(key[8:])
+            else:
+                v = self.hiveconf.get(key.removeprefix("hiveconf:"))
+            return _lines_result("set", [f"{key}={v}" if v is not None else
+                                         f"{key} is undefined"])
+        if key.startswith("hivevar:"):
+            self.hivevars[key[8:]] = stmt.value
+        else:
+            key = key.removeprefix("hiveconf:")
+            if key == "rayemr.hive.runner":
+                if stmt.value not in ("ray", "inline"):
+                    raise UserError(f"rayemr.hive.runner must be 'ray' or 'inline', "
+                                    f"got {stmt.value!r}")
+                self.runner = stmt.value
+            self.hiveconf[key] = stmt.value
+        return StatementResult()
+
+    def _reset(self, stmt: st.Reset, **_) -> StatementResult:
+        if not stmt.keys:
+            self.hiveconf = dict(DEFAULT_CONF)
+        for k in stmt.keys:
+            if k in DEFAULT_CONF:
+                self.hiveconf[k] = DEFAULT_CONF[k]
+            else:
+                self.hiveconf.pop(k, None)
+        return StatementResult()
+
+    def _explain(self, stmt: st.Explain, **_) -> StatementResult:
+        from rayemr.hive.planner import build_graph, explain
+
+        inner = stmt.statement
+        if isinstance(inner, (st.Insert, st.CreateTable, st.InsertDirectory)):
+            query = inner.query if not isinstance(inner, st.CreateTable) else inner.as_select
+            if not query:
+                raise UnsupportedError("EXPLAIN supports queries, INSERT and CREATE TABLE AS")
+        elif isinstance(inner, st.Query):
+            query = inner.text
+        else:
+            raise UnsupportedError(f"EXPLAIN of {type(inner).__name__} is not supported")
+        plan = self.compile(query)
+        if plan.transform:
+            from rayemr.hive.sql.transform import explain_transform
+
+            return _lines_result("Explain", explain_transform(plan))
+        splits = {s.id: self.splits_for(s) for s in plan.scans}
+        graph = build_graph(plan, splits, name="explain", reducers=self.num_reducers())
+        return _lines_result("Explain", explain(plan, graph))
+
+    def _noop(self, stmt, **_) -> StatementResult:
+        return StatementResult()
+
+
+def _attempts(conf: dict[str, str]) -> int:
+    try:
+        return max(1, int(conf.get("mapreduce.map.maxattempts", "4")))
+    except ValueError:
+        return 4
+
+
+def _app_name(text: str) -> str:
+    one = " ".join(text.split())
+    return one if len(one) <= 60 else one[:57] + "..."
+
+
+def _lines_result(column: str, lines: list[str]) -> StatementResult:
+    table = pa.table({column: pa.array(lines, pa.string())})
+    return StatementResult(columns=(Column(column, "string"),), table=table,
+                           has_result_set=True)
+
+
+_HANDLERS: dict[type, tuple[str, str]] = {
+    st.Query: ("session", "_query"),
+    st.Use: ("session", "_use"),
+    st.SetProperty: ("session", "_set"),
+    st.Reset: ("session", "_reset"),
+    st.Explain: ("session", "_explain"),
+    st.Noop: ("session", "_noop"),
+    st.CreateDatabase: ("ddl", "create_database"),
+    st.DropDatabase: ("ddl", "drop_database"),
+    st.ShowDatabases: ("ddl", "show_databases"),
+    st.DescribeDatabase: ("ddl", "describe_database"),
+    st.CreateTable: ("ddl", "create_table"),
+    st.DropTable: ("ddl", "drop_table"),
+    st.CreateView: ("ddl", "create_view"),
+    st.AlterTable: ("ddl", "alter_table"),
+    st.MsckRepair: ("ddl", "msck_repair"),
+    st.ShowTables: ("ddl", "show_tables"),
+    st.ShowPartitions: ("ddl", "show_partitions"),
+    st.ShowCreateTable: ("ddl", "show_create_table"),
+    st.ShowColumns: ("ddl", "show_columns"),
+    st.ShowTblProperties: ("ddl", "show_tblproperties"),
+    st.ShowFunctions: ("ddl", "show_functions"),
+    st.Describe: ("ddl", "describe"),
+    st.TruncateTable: ("dml", "truncate_table"),
+    st.LoadData: ("dml", "load_data"),
+    st.Insert: ("dml", "insert"),
+    st.MultiInsert: ("dml", "multi_insert"),
+    st.InsertDirectory: ("dml", "insert_directory"),
+}

@@ -1,0 +1,308 @@
+"""Compile a HiveQL query into a :class:`~rayemr.hive.plan.QueryPlan`.
+
+Pipeline (each step a small function): parse (Hive dialect) → name result columns as Hive
+does (``_c0``...) → expand views → resolve tables against the metastore → qualify columns
+(sqlglot's optimizer) → per base-table reference: columns used and pushable filters (WHERE
+conjuncts of the table's own scope and ON conditions of the joins that bring it in, never
+into the null-supplying side of an outer join) → rewrite table references to scan ids →
+Hive→DuckDB fixes → DuckDB SQL. Pure: no storage, no DuckDB.
+"""
+from __future__ import annotations
+
+from typing import Callable, Optional
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import OptimizeError, ParseError, TokenError
+from sqlglot.optimizer.qualify import qualify
+from sqlglot.optimizer.scope import Scope, traverse_scope
+
+from rayemr.core.errors import InputNotFoundError, UnsupportedError, UserError
+from rayemr.hive.metastore.models import Table
+from rayemr.hive.plan import QueryPlan, ScanSpec
+from rayemr.hive.sql.lexer import HiveParseError
+from rayemr.hive.sql import dialect
+
+TableLookup = Callable[[str, str], Table]
+
+_MAX_VIEW_DEPTH = 16
+
+
+def parse_hive(text: str) -> exp.Expression:
+    """Parse one Hive statement with sqlglot; syntax errors name line and column."""
+    try:
+        tree = sqlglot.parse_one(text, read="hive")
+    except ParseError as err:
+        e = err.errors[0] if err.errors else {}
+        desc = (e.get("description") or str(err)).split(". Line")[0]
+        near = e.get("highlight") or ""
+        raise HiveParseError(f"{desc}" + (f" near {near!r}" if near else ""),
+                             e.get("line") or 1, e.get("col") or 0) from None
+    except TokenError as err:
+        raise HiveParseError(str(err).split("\n")[0], 1, 0) from None
+    if tree is None:
+        raise HiveParseError("empty statement", 1, 0)
+    return tree
+
+
+def compile_query(text: str, lookup: TableLookup, database: str,
+                  tree: exp.Expression | None = None) -> QueryPlan:
+    tree = tree if tree is not None else parse_hive(text)
+    if not isinstance(tree, exp.Query):
+        raise UnsupportedError(f"not a query: {text.strip().split()[0].upper()}")
+    dialect.reject_unsupported(tree)
+    name_result_columns(tree)
+    tree = expand_views(tree, lookup, database)
+    tables = resolve_tables(tree, lookup, database)
+    tree = qualify_tree(tree, tables, database)
+    scans, tree = plan_scans(tree, tables)
+    dialect.to_duckdb(tree)
+    columns = tuple(tree.named_selects)
+    final_sql = tree.sql("duckdb")
+    return QueryPlan(scans=tuple(scans), final_sql=final_sql, columns=columns)
+
+
+def cte_names(tree: exp.Expression) -> set[str]:
+    return {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
+
+
+def base_tables(tree: exp.Expression) -> list[exp.Table]:
+    ctes = cte_names(tree)
+    out = []
+    for t in tree.find_all(exp.Table):
+        if not isinstance(t.this, exp.Identifier):
+            continue  # table functions, UNNEST
+        if not t.args.get("db") and t.name.lower() in ctes:
+            continue
+        out.append(t)
+    return out
+
+
+def name_result_columns(tree: exp.Expression) -> None:
+    """Hive names unaliased result expressions ``_c<position>``."""
+    selects = [tree] if isinstance(tree, exp.Select) else []
+    if isinstance(tree, exp.SetOperation):
+        left = tree
+        while isinstance(left, exp.SetOperation):
+            left = left.this
+        if isinstance(left, exp.Select):
+            selects = [left]
+    for sel in selects:
+        new = []
+        for i, e in enumerate(sel.expressions):
+            if isinstance(e, (exp.Alias, exp.Column, exp.Star)) or (
+                    isinstance(e, exp.Dot) and isinstance(e.expression, exp.Star)):
+                new.append(e)
+            else:
+                new.append(exp.alias_(e, f"_c{i}"))
+        sel.set("expressions", new)
+
+
+def _table_key(t: exp.Table, database: str) -> tuple[str, str]:
+    return ((t.db or database).lower(), t.name.lower())
+
+
+def expand_views(tree: exp.Expression, lookup: TableLookup, database: str,
+                 depth: int = 0) -> exp.Expression:
+    for t in base_tables(tree):
+        db, name = _table_key(t, database)
+        table = _lookup(lookup, db, name)
+        if not table.is_view:
+            continue
+        if depth >= _MAX_VIEW_DEPTH:
+            raise UserError(f"view {db}.{name} is nested too deeply (recursive view?)")
+        inner = parse_hive(table.view_text)
+        inner = expand_views(inner, lookup, db, depth + 1)
+        _qualify_db(inner, db)
+        alias = t.alias or name
+        sub = exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier(alias)))
+        if t is tree:
+            return inner
+        t.replace(sub)
+    return tree
+
+
+def _qualify_db(tree: exp.Expression, db: str) -> None:
+    """Tables in a view's text without a database belong to the view's database."""
+    for t in base_tables(tree):
+        if not t.args.get("db"):
+            t.set("db", exp.to_identifier(db))
+
+
+def _lookup(lookup: TableLookup, db: str, name: str) -> Table:
+    try:
+        return lookup(db, name)
+    except InputNotFoundError:
+        raise InputNotFoundError(f"Table not found: {db}.{name}",
+                                 hint="check the name with SHOW TABLES") from None
+
+
+def resolve_tables(tree: exp.Expression, lookup: TableLookup, database: str
+                   ) -> dict[tuple[str, str], Table]:
+    tables: dict[tuple[str, str], Table] = {}
+    for t in base_tables(tree):
+        key = _table_key(t, database)
+        if key not in tables:
+            tables[key] = _lookup(lookup, *key)
+    return tables
+
+
+def qualify_tree(tree: exp.Expression, tables: dict[tuple[str, str], Table], database: str
+                 ) -> exp.Expression:
+    schema: dict = {}
+    for (db, name), table in tables.items():
+        schema.setdefault(db, {})[name] = {c.name: c.type for c in table.all_columns}
+    try:
+        return qualify(tree, schema=schema, dialect="hive", db=database,
+                       quote_identifiers=False, validate_qualify_columns=True,
+                       )
+    except OptimizeError as err:
+        msg = str(err).split(". Line")[0].split("\n")[0]
+        if "could not be resolved" in msg or "Unknown column" in msg:
+            col = msg.split("'")[1] if "'" in msg else msg
+            raise UserError(f"Invalid column reference '{col}'",
+                            hint="check the column names with DESCRIBE") from None
+        if "Ambiguous" in msg or "ambiguous" in msg:
+            raise UserError(f"Ambiguous column reference: {msg}") from None
+        raise UserError(f"cannot resolve query: {msg}") from None
+
+
+# -- scans ----------------------------------------------------------------------------------
+
+def _source_of(scope: Scope, alias: str) -> Optional[exp.Expression]:
+    s: Optional[Scope] = scope
+    while s is not None:
+        if alias in s.selected_sources:
+            return s.selected_sources[alias][1]
+        s = s.parent
+    return None
+
+
+def _null_supplied(select: exp.Select) -> set[str]:
+    """Aliases of sources on the null-supplying side of an outer join in ``select``."""
+    frm = select.args.get("from") or select.args.get("from_")
+    seen = [frm.this.alias_or_name] if frm is not None else []
+    out: set[str] = set()
+    for j in select.args.get("joins") or []:
+        side = (j.side or "").upper()
+        name = j.this.alias_or_name
+        if side == "LEFT":
+            out.add(name)
+        elif side == "RIGHT":
+            out.update(seen)
+        elif side == "FULL":
+            out.update(seen)
+            out.add(name)
+        seen.append(name)
+    return out
+
+
+def _conjuncts(e: Optional[exp.Expression]) -> list[exp.Expression]:
+    if e is None:
+        return []
+    return list(e.flatten()) if isinstance(e, exp.And) else [e]
+
+
+_VOLATILE = ("RAND", "RANDOM", "UUID", "REFLECT", "JAVA_METHOD")
+
+
+def _pushable(cond: exp.Expression) -> bool:
+    if cond.find(exp.Subquery, exp.Exists, exp.AggFunc, exp.Window, exp.Select):
+        return False
+    for f in cond.find_all(exp.Func):
+        if f.sql_name().upper() in _VOLATILE or isinstance(f, exp.Rand):
+            return False
+    return True
+
+
+def plan_scans(tree: exp.Expression, tables: dict[tuple[str, str], Table]
+               ) -> tuple[list[ScanSpec], exp.Expression]:
+    scopes = traverse_scope(tree)
+    base_ids = {id(t) for t in base_tables(tree)}
+    # one scan per base-table reference, numbered in plan (source text) order
+    refs: list[exp.Table] = [t for t in tree.find_all(exp.Table) if id(t) in base_ids]
+    refs.sort(key=lambda t: _position(t))
+    index = {id(t): i for i, t in enumerate(refs)}
+    used: dict[int, set[str]] = {id(t): set() for t in refs}
+    filters: dict[int, list[exp.Expression]] = {id(t): [] for t in refs}
+
+    for scope in scopes:
+        for col in scope.columns:
+            if not col.table:
+                continue
+            src = _source_of(scope, col.table)
+            if isinstance(src, exp.Table) and id(src) in used:
+                used[id(src)].add(col.name.lower())
+        sel = scope.expression
+        if not isinstance(sel, exp.Select):
+            continue
+        local = {alias: src for alias, (node, src) in scope.selected_sources.items()
+                 if isinstance(src, exp.Table) and id(src) in used}
+        if not local:
+            continue
+        nullable = _null_supplied(sel)
+        cands: list[tuple[exp.Expression, Optional[str]]] = [
+            (c, None) for c in _conjuncts((sel.args.get("where") or exp.Where()).this)]
+        for j in sel.args.get("joins") or []:
+            side = (j.side or "").upper()
+            kind = (j.kind or "").upper()
+            target = j.this.alias_or_name
+            if side in ("RIGHT", "FULL"):
+                continue
+            for c in _conjuncts(j.args.get("on")):
+                cands.append((c, target if side == "LEFT" or kind in ("SEMI", "ANTI") else None))
+        for cond, only in cands:
+            if not _pushable(cond):
+                continue
+            aliases = {c.table for c in cond.find_all(exp.Column)}
+            if len(aliases) != 1:
+                continue
+            alias = aliases.pop()
+            if alias not in local or (only is not None and alias != only):
+                continue
+            if only is None and alias in nullable:
+                continue
+            if any(c.table != alias for c in cond.find_all(exp.Column)):
+                continue
+            filters[id(local[alias])].append(cond)
+
+    scans: list[ScanSpec] = []
+    for t in refs:
+        key = (t.db.lower(), t.name.lower())
+        table = tables[key]
+        sid = f"scan{index[id(t)]}"
+        needed = used[id(t)]
+        pkeys = {k.name for k in table.partition_keys}
+        cols = tuple(c.name for c in table.all_columns if c.name in needed)
+        data_f, part_f = [], []
+        for cond in filters[id(t)]:
+            rendered = _render_unqualified(cond)
+            data_f.append(rendered)
+            if {c.name.lower() for c in cond.find_all(exp.Column)} <= pkeys:
+                part_f.append(rendered)
+        scans.append(ScanSpec(
+            id=sid, table=table.qualified_name, location=table.location,
+            storage=table.storage,
+            schema=tuple((c.name, c.type) for c in table.columns), columns=cols,
+            partition_keys=tuple((c.name, c.type) for c in table.partition_keys),
+            filter=" AND ".join(f"({f})" for f in data_f) or None,
+            partition_filter=" AND ".join(f"({f})" for f in part_f) or None,
+            properties=table.properties))
+    for t in refs:
+        alias = t.alias or t.name
+        t.replace(exp.Table(this=exp.to_identifier(f"scan{index[id(t)]}"),
+                            alias=exp.TableAlias(this=exp.to_identifier(alias))))
+    return scans, tree
+
+
+def _position(node: exp.Expression) -> tuple:
+    meta = node.this.meta if isinstance(node.this, exp.Identifier) else {}
+    return (meta.get("line", 0), meta.get("col", 0), meta.get("start", 0))
+
+
+def _render_unqualified(cond: exp.Expression) -> str:
+    c = cond.copy()
+    for col in c.find_all(exp.Column):
+        col.set("table", None)
+    dialect.to_duckdb(c)
+    return c.sql("duckdb")

@@ -1,0 +1,195 @@
+"""Hive's storage operations, all through EMRFS (``rayemr.fs``).
+
+Table folders: listing a table's or partition's files as scan splits, finding partition
+folders (``key=value``) for MSCK REPAIR, creating and deleting folders, moving loaded files.
+"""
+from __future__ import annotations
+
+import posixpath
+import uuid
+from typing import Optional
+
+from rayemr import fs as emrfs
+from rayemr.core.errors import InputNotFoundError
+from rayemr.hive.metastore.models import unescape_path_value
+from rayemr.hive.plan import FileSplit
+
+#: Text files larger than this are cut into byte-range splits (Hive's mapred.max.split.size).
+DEFAULT_SPLIT_SIZE = 128 * 1024 * 1024
+
+
+def join(url: str, *parts: str) -> str:
+    out = url.rstrip("/")
+    for p in parts:
+        out += "/" + p.strip("/")
+    return out
+
+
+def list_files(url: str, recursive: bool = True) -> list[emrfs.FileStatus]:
+    """Visible files under ``url``; a missing folder is an empty table, not an error."""
+    try:
+        return emrfs.list_inputs(url, recursive=recursive)
+    except InputNotFoundError:
+        return []
+    except FileNotFoundError:
+        return []
+
+
+def table_splits(url: str, kind: str, partition_values: tuple = (),
+                 split_size: int = DEFAULT_SPLIT_SIZE, recursive: bool = True
+                 ) -> list[FileSplit]:
+    out = []
+    for f in list_files(url, recursive=recursive):
+        if f.size == 0:
+            continue
+        compressed = f.url.endswith((".gz", ".bz2", ".zst", ".deflate", ".snappy"))
+        if kind in ("text", "json") and not compressed and f.size > split_size:
+            start = 0
+            while start < f.size:
+                length = min(split_size, f.size - start)
+                out.append(FileSplit(f.url, partition_values, f.size, start, length, "text"))
+                start += length
+        else:
+            out.append(FileSplit(f.url, partition_values, f.size, 0, f.size,
+                                 "compressed" if compressed else
+                                 ("parquet" if kind == "parquet" else "text")))
+    return out
+
+
+def exists(url: str) -> bool:
+    fs, path = emrfs.resolve(url)
+    return fs.exists(path)
+
+
+def makedirs(url: str) -> None:
+    fs, path = emrfs.resolve(url)
+    if emrfs.parse_url(url).kind != "s3":
+        fs.makedirs(path, exist_ok=True)
+
+
+def delete(url: str) -> None:
+    fs, path = emrfs.resolve(url)
+    if fs.exists(path):
+        fs.rm(path, recursive=True)
+
+
+def delete_contents(url: str) -> None:
+    fs, path = emrfs.resolve(url)
+    try:
+        entries = fs.ls(path, detail=False)
+    except FileNotFoundError:
+        return
+    for e in entries:
+        fs.rm(e, recursive=True)
+
+
+def partition_dirs(url: str, keys: list[str]) -> list[tuple[tuple[str, ...], str]]:
+    """``key=value`` folders under ``url`` for the partition ``keys`` in order (MSCK REPAIR)."""
+    fs, root = emrfs.resolve(url)
+    parsed = emrfs.parse_url(url)
+    found: list[tuple[tuple[str, ...], str]] = []
+
+    def walk(path: str, depth: int, values: tuple[str, ...]) -> None:
+        if depth == len(keys):
+            found.append((values, parsed.to_url(path)))
+            return
+        try:
+            entries = fs.ls(path, detail=True)
+        except FileNotFoundError:
+            return
+        for e in entries:
+            if e.get("type") != "directory":
+                continue
+            name = posixpath.basename(e["name"].rstrip("/"))
+            if "=" not in name:
+                continue
+            k, v = name.split("=", 1)
+            if k.lower() != keys[depth]:
+                continue
+            walk(e["name"].rstrip("/"), depth + 1, values + (unescape_path_value(v),))
+
+    walk(root.rstrip("/"), 0, ())
+    return sorted(found)
+
+
+def move_into(src_url: str, dst_dir: str, overwrite_names: bool = False) -> list[str]:
+    """Move a file or the files of a folder into ``dst_dir`` (LOAD DATA); returns new URLs.
+
+    A name already present in ``dst_dir`` gets a ``_copy_N`` suffix, as Hive does.
+    """
+    sfs, spath = emrfs.resolve(src_url)
+    dfs, dpath = emrfs.resolve(dst_dir)
+    parsed = emrfs.parse_url(dst_dir)
+    if not sfs.exists(spath):
+        raise InputNotFoundError(f"Invalid path '{src_url}': No files matching path")
+    files = [f.url for f in list_files(src_url)] if sfs.isdir(spath) else [src_url]
+    if not files:
+        raise InputNotFoundError(f"Invalid path '{src_url}': No files matching path")
+    makedirs(dst_dir)
+    same_fs = type(sfs) is type(dfs)
+    out = []
+    for f in files:
+        _, fpath = emrfs.resolve(f)
+        name = posixpath.basename(fpath)
+        target = f"{dpath.rstrip('/')}/{name}"
+        n = 1
+        base, ext = posixpath.splitext(name)
+        while dfs.exists(target) and not overwrite_names:
+            target = f"{dpath.rstrip('/')}/{base}_copy_{n}{ext}"
+            n += 1
+        if same_fs:
+            sfs.mv(fpath, target)
+        else:
+            with sfs.open(fpath, "rb") as r, dfs.open(target, "wb") as w:
+                while True:
+                    chunk = r.read(8 * 1024 * 1024)
+                    if not chunk:
+                        break
+                    w.write(chunk)
+            sfs.rm(fpath)
+        out.append(parsed.to_url(target))
+    return out
+
+
+def copy_into(src_url: str, dst_dir: str) -> list[str]:
+    """Copy a file or a folder's files into ``dst_dir`` (LOAD DATA LOCAL keeps the source)."""
+    sfs, spath = emrfs.resolve(src_url)
+    dfs, dpath = emrfs.resolve(dst_dir)
+    parsed = emrfs.parse_url(dst_dir)
+    if not sfs.exists(spath):
+        raise InputNotFoundError(f"Invalid path '{src_url}': No files matching path")
+    files = [f.url for f in list_files(src_url)] if sfs.isdir(spath) else [src_url]
+    makedirs(dst_dir)
+    out = []
+    for f in files:
+        _, fpath = emrfs.resolve(f)
+        name = posixpath.basename(fpath)
+        target = f"{dpath.rstrip('/')}/{name}"
+        n = 1
+        base, ext = posixpath.splitext(name)
+        while dfs.exists(target):
+            target = f"{dpath.rstrip('/')}/{base}_copy_{n}{ext}"
+            n += 1
+        with sfs.open(fpath, "rb") as r, dfs.open(target, "wb") as w:
+            w.write(r.read())
+        out.append(parsed.to_url(target))
+    return out
+
+
+def staging_url(table_dir: str) -> str:
+    """A hidden folder inside a table folder (skipped by readers) for an INSERT's output."""
+    return join(table_dir, f".hive-staging_{uuid.uuid4().hex[:12]}")
+
+
+def committer(url: str, overwrite: bool) -> emrfs.OutputCommitter:
+    return emrfs.OutputCommitter(url, overwrite=overwrite)
+
+
+def normalize_location(url: Optional[str]) -> Optional[str]:
+    if url is None:
+        return None
+    url = url.strip()
+    if "://" not in url and not url.startswith("/"):
+        import os
+        url = os.path.abspath(url)
+    return url.rstrip("/") if len(url) > 1 else url
