@@ -308,9 +308,16 @@ def text_lines(cols: list[pa.Array]) -> bytes:
         joined = pc.binary_join_element_wise(
             pc.utf8_slice_codeunits(joined, 0, -1), pa.scalar(""), "\n")
     joined = joined.combine_chunks() if isinstance(joined, pa.ChunkedArray) else joined
-    offsets = joined.offsets
-    start, end = offsets[0].as_py(), offsets[-1].as_py()
-    return joined.buffers()[2].to_pybytes()[start:end]
+    if len(joined) == 0:
+        return b""
+    import numpy as np
+
+    large = pa.types.is_large_string(joined.type)
+    width = 8 if large else 4
+    bufs = joined.buffers()
+    off = np.frombuffer(bufs[1], dtype=np.int64 if large else np.int32, count=len(joined) + 1,
+                        offset=joined.offset * width)
+    return bytes(memoryview(bufs[2])[int(off[0]):int(off[-1])])
 
 
 def _text(col: pa.Array) -> pa.Array:

@@ -128,6 +128,8 @@ class _Task:
     def run(self, inputs: dict[str, Any]) -> pa.Table | None:
         c = self.chain
         if c.start == "split":
+            url = getattr(inputs["split"], "url", "")
+            os.environ["mapreduce_map_input_file"] = os.environ["map_input_file"] = url
             stream = self.map_side(c.first, self.read_split(inputs["split"], c.first))
         else:
             stream = self.reduce_side(c.first, inputs["shuffle"])
