@@ -105,8 +105,7 @@ def filesystem_for(parsed: ParsedUrl, config: EmrfsConfig | None = None):
     config = config or _DEFAULT
     if parsed.kind == "s3":
         endpoint = config.effective_endpoint()
-        return _cached(("s3", config, endpoint),
-                       lambda: EmrfsS3FileSystem(**s3fs_options(config)))
+        return _cached(("s3", config, endpoint), lambda: _s3(config))
     if parsed.kind == "memory":
         from fsspec.implementations.memory import MemoryFileSystem
 
@@ -114,6 +113,12 @@ def filesystem_for(parsed: ParsedUrl, config: EmrfsConfig | None = None):
     from fsspec.implementations.local import LocalFileSystem
 
     return _cached(("local",), lambda: LocalFileSystem(auto_mkdir=True))
+
+
+def _s3(config: EmrfsConfig) -> EmrfsS3FileSystem:
+    fs = EmrfsS3FileSystem(**s3fs_options(config))
+    fs.multipart_threshold = config.multipart_threshold
+    return fs
 
 
 def resolve(url: str, config: EmrfsConfig | None = None):

@@ -13,6 +13,7 @@ from typing import Any
 
 import fsspec
 from s3fs import S3FileSystem
+from s3fs.core import S3File
 
 from rayemr.fs.config import EmrfsConfig
 
@@ -100,8 +101,47 @@ class EmrfsS3FileSystem(S3FileSystem):
 
     _connect = set_session
 
+    #: Files smaller than this go up in one PUT; larger ones as multipart uploads.
+    multipart_threshold = 64 * 2**20
+
+    def _open(self, path, mode="rb", **kwargs):
+        f = super()._open(path, mode, **kwargs)
+        if "r" not in mode and type(f) is S3File:
+            f.__class__ = EmrfsS3File  # same object, threshold-aware buffering
+        return f
+
     def __repr__(self) -> str:  # never show storage options (they may hold keys)
         return f"<EmrfsS3FileSystem endpoint={self.endpoint_url!r}>"
+
+
+class EmrfsS3File(S3File):
+    """s3fs's writer, but multipart only from ``multipart_threshold`` bytes on.
+
+    s3fs starts a multipart upload as soon as one part (block) is buffered; EMRFS, like
+    S3A, buffers up to the threshold and sends a smaller file in a single PUT.
+    """
+
+    def _threshold(self) -> int:
+        return max(getattr(self.fs, "multipart_threshold", 0), self.blocksize)
+
+    def flush(self, force: bool = False):
+        if (not force and self.offset is None and self.buffer is not None
+                and self.buffer.tell() < self._threshold()):
+            return None  # below the threshold: keep buffering
+        return super().flush(force)
+
+    def _upload_chunk(self, final: bool = False):
+        if (final and self.mpu is None and self.autocommit and not self.append_block
+                and self.tell() < self._threshold()):
+            self.commit()  # no parts: s3fs's one-shot PUT (or an empty object)
+            return False
+        return super()._upload_chunk(final)
+
+    def _initiate_upload(self):
+        if (self.autocommit and not self.append_block and self.forced
+                and self.tell() < self._threshold()):
+            return None  # closing a file below the threshold: one PUT at commit
+        return super()._initiate_upload()
 
 
 def s3fs_options(config: EmrfsConfig) -> dict[str, Any]:

@@ -172,3 +172,19 @@ def test_committer_s3_overwrite(client, s3_bucket):
     c.commit_job([c.commit_task(0, 0)])
     assert keys(client, s3_bucket, "ow/") == ["ow/_SUCCESS", "ow/part-0"]
     assert client.get_object(Bucket=s3_bucket, Key="ow/part-0")["Body"].read() == b"new0"
+
+
+def test_multipart_threshold_and_part_size(client, s3_bucket):
+    cfg = EmrfsConfig.from_properties({"fs.s3.multipart.threshold": "12M",
+                                       "fs.s3.multipart.part.size": "5M"})
+    fs, _ = resolve(f"s3://{s3_bucket}/", cfg)
+    sizes = {"small": 7 * 2**20, "large": 13 * 2**20 + 5, "empty": 0}
+    for name, size in sizes.items():
+        with fs.open(f"{s3_bucket}/mp/{name}", "wb") as f:
+            for i in range(0, size, 2**20):
+                f.write(b"m" * min(2**20, size - i))
+    etags = {n: client.head_object(Bucket=s3_bucket, Key=f"mp/{n}")["ETag"] for n in sizes}
+    assert "-" not in etags["small"] and "-" not in etags["empty"]  # one PUT below threshold
+    assert "-" in etags["large"]  # multipart at/above the threshold
+    for name, size in sizes.items():
+        assert client.head_object(Bucket=s3_bucket, Key=f"mp/{name}")["ContentLength"] == size
