@@ -415,7 +415,10 @@ class SchedulerCore:
 
     # -- application lifecycle --------------------------------------------------------------
     def am_launched(self, app_id: str) -> None:
+        """The AM actor runs (idempotent: an AM may report before its launch is confirmed)."""
         app = self._app(app_id)
+        if app.state != AppState.ACCEPTED:
+            return
         app.transition(AppState.RUNNING, "AM_LAUNCHED", self.clock)
         app.start_time = self.clock()
         self._out.append(AppChanged(app_id))
@@ -436,6 +439,9 @@ class SchedulerCore:
         status = FinalStatus(final_status)
         if app.state.final:
             return  # killed meanwhile: the kill wins
+        if app.am_container is None:
+            raise UserError(f"application {app_id} has no running ApplicationMaster to finish")
+        self.am_launched(app_id)
         state = {FinalStatus.SUCCEEDED: AppState.FINISHED, FinalStatus.KILLED: AppState.KILLED,
                  FinalStatus.FAILED: AppState.FAILED,
                  FinalStatus.UNDEFINED: AppState.FINISHED}[status]
