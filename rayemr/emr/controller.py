@@ -381,6 +381,9 @@ class ClusterController:
         address = _gcs_address()
         if address:
             env["RAY_ADDRESS"] = address
+        mode = _auth_mode()
+        if mode:
+            env["RAY_AUTH_MODE"] = mode
         env.update(RAYEMR_CLUSTER_ID=self.cluster_id, RAYEMR_STEP_ID=step_id,
                    PYTHONUNBUFFERED="1")
         return env
@@ -493,6 +496,22 @@ def _gcs_address() -> str:
 
         return ray.get_runtime_context().gcs_address
     except Exception:  # noqa: BLE001 - not in Ray
+        return ""
+
+
+def _auth_mode() -> str:
+    """This cluster's authentication mode, for step processes joining it.
+
+    A process that finds a token file switches token authentication on by itself; on a
+    cluster running without it, its tasks could then not reach it. Say the mode explicitly.
+    """
+    try:
+        from ray._raylet import AuthenticationMode, get_authentication_mode
+    except ImportError:  # Ray without token authentication
+        return ""
+    try:
+        return "token" if get_authentication_mode() == AuthenticationMode.TOKEN else "disabled"
+    except Exception:  # noqa: BLE001
         return ""
 
 

@@ -75,9 +75,12 @@ def step_command(spec: StepSpec, config: ClusterConfig, inputs: StepInputs = Ste
             cmd += ["--database", database]
         return cmd
     job = inputs.job_file or spec.args[0]
-    return (rayemr_command() + ["mr", job, *spec.args[1:]]
-            + _conf_pairs("--conf", config.classification("core-site"),
-                          config.classification("mapred-site")))
+    mapred = config.classification("mapred-site")
+    cmd = rayemr_command() + ["mr", job, *spec.args[1:]]
+    queue = mapred.get("mapreduce.job.queuename")
+    if queue and "--queue" not in spec.args:
+        cmd += ["--queue", queue]
+    return cmd + _conf_pairs("--conf", config.classification("core-site"), mapred)
 
 
 def application_ids(*chunks: bytes) -> list[str]:

@@ -1,0 +1,80 @@
+"""An EMR cluster over three Ray nodes on one machine: bootstrap actions run once per node,
+also on a node that joins later; a node whose bootstrap fails is marked and its output kept."""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from rayemr.emr import Cluster
+
+HERE = Path(__file__).parent
+
+
+def _wait_for(predicate, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return predicate()
+
+
+@pytest.mark.slow
+def test_bootstrap_once_per_node_and_on_late_nodes(ray_cluster, tmp_path):
+    for _ in range(2):
+        ray_cluster.add_node(num_cpus=1)
+    ray_cluster.wait_for_nodes()
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    script = tmp_path / "mark.sh"
+    script.write_text(
+        "#!/bin/bash\n"
+        f"echo \"$1\" >> {markers}/$RAYEMR_NODE_ID\n"
+        f"if [ -e {tmp_path}/fail-next ]; then echo 'no GPU driver here' >&2; exit 9; fi\n")
+    mr_input = tmp_path / "visits"
+    mr_input.mkdir()
+    (mr_input / "000000_0").write_text("u1\x01home\x013\nu2\x01home\x015\nu1\x01cart\x017\n")
+    with Cluster(name="three-nodes", work_dir=str(tmp_path / "work"),
+                 log_uri=str(tmp_path / "logs"),
+                 bootstrap_actions=[{"Path": str(script), "Args": ["booted"]}]) as cluster:
+        desc = cluster.describe()["Cluster"]
+        nodes = desc["Nodes"]
+        assert len(nodes) == 3 and all(n["State"] == "RUNNING" for n in nodes)
+        files = sorted(p.name for p in markers.iterdir())
+        assert files == sorted(n["NodeId"] for n in nodes)
+        assert all((markers / f).read_text() == "booted\n" for f in files)  # once per node
+
+        ids = cluster.add_steps([
+            {"Type": "COMMAND", "Name": "hello", "Args": ["echo", "hello"]},
+            {"Type": "MAPREDUCE", "Name": "visits",
+             "Args": [str(HERE / "data" / "visits_by_page.py"), str(mr_input),
+                      "-o", str(tmp_path / "out")]},
+        ])
+        steps = cluster.wait(ids, timeout=180)
+        assert {s["Name"]: s["Status"]["State"] for s in steps} == {
+            "hello": "COMPLETED", "visits": "COMPLETED"}, cluster.step_output(ids[1])["stderr"]
+        out = "".join(p.read_text() for p in sorted((tmp_path / "out").glob("part-*")))
+        assert sorted(out.splitlines()) == ["cart\t7", "home\t8"]
+
+        # a node joining later is bootstrapped too
+        ray_cluster.add_node(num_cpus=1)
+        assert _wait_for(lambda: len(list(markers.iterdir())) == 4)
+        # ... and one whose bootstrap fails is marked, with its output kept
+        (tmp_path / "fail-next").touch()
+        ray_cluster.add_node(num_cpus=1)
+        assert _wait_for(lambda: any(
+            n["State"] == "BOOTSTRAP_FAILED" for n in cluster.describe()["Cluster"]["Nodes"]))
+        nodes = cluster.describe()["Cluster"]["Nodes"]
+        (bad,) = [n for n in nodes if n["State"] == "BOOTSTRAP_FAILED"]
+        assert "no GPU driver here" in bad["StateChangeReason"]
+        assert bad["BootstrapActions"][0]["ExitCode"] == 9
+        kept = (tmp_path / "logs" / cluster.id / "node" / bad["NodeId"] / "bootstrap-actions"
+                / "1" / "stderr")
+        assert kept.read_text() == "no GPU driver here\n"
+        assert sum(n["State"] == "RUNNING" for n in nodes) == 4
+        assert cluster.state == "WAITING"
+        for f in markers.iterdir():
+            assert f.read_text() == "booted\n"  # still once per node

@@ -1,0 +1,83 @@
+"""Step command lines and log handling (no Ray)."""
+from __future__ import annotations
+
+import sys
+
+from rayemr.emr.configurations import parse_configurations
+from rayemr.emr.runner import StepInputs, StepProcess, application_ids, step_command
+from rayemr.emr.steps import StepSpec
+
+CONF = parse_configurations([
+    {"Classification": "hive-site", "Properties": {"hive.exec.reducers.max": "5"}},
+    {"Classification": "mapred-site", "Properties": {"mapreduce.job.reduces": "3",
+                                                     "mapreduce.job.queuename": "etl"}},
+    {"Classification": "core-site", "Properties": {"fs.s3.maxRetries": "7"}},
+])
+RAYEMR = [sys.executable, "-m", "rayemr.cli"]
+
+
+def test_hive_step_command_carries_hive_site_and_vars():
+    spec = StepSpec.from_any({"Type": "HIVE", "Args": [
+        "-f", "s3://b/q.q", "-d", "IN=s3://b/in", "--hiveconf", "hive.exec.reducers.max=9"]})
+    cmd = step_command(spec, CONF, StepInputs(hive_script="/tmp/q.q"))
+    assert cmd[:6] == RAYEMR + ["hive", "-f", "/tmp/q.q"]
+    assert cmd[cmd.index("--hivevar") + 1] == "IN=s3://b/in"
+    confs = [cmd[i + 1] for i, a in enumerate(cmd) if a == "--hiveconf"]
+    assert "hive.exec.reducers.max=9" in confs  # the step's own value wins
+    assert "hive.exec.reducers.max=5" not in confs
+    assert "fs.s3.maxRetries=7" in confs
+
+
+def test_mapreduce_step_command_carries_mapred_site_and_queue():
+    spec = StepSpec.from_any({"Type": "MAPREDUCE", "Args": ["s3://b/job.py", "s3://b/in",
+                                                           "-o", "s3://b/out"]})
+    cmd = step_command(spec, CONF, StepInputs(job_file="/tmp/job.py"))
+    assert cmd[:6] == RAYEMR + ["mr", "/tmp/job.py", "s3://b/in"]
+    assert cmd[cmd.index("--queue") + 1] == "etl"
+    assert "mapreduce.job.reduces=3" in cmd
+    spec2 = StepSpec.from_any({"Type": "MAPREDUCE", "Args": ["j.py", "--queue", "adhoc"]})
+    assert step_command(spec2, CONF).count("--queue") == 1
+
+
+def test_command_step_uses_this_rayemr():
+    spec = StepSpec.from_any({"Type": "COMMAND", "Args": ["rayemr", "fs", "ls", "/"]})
+    assert step_command(spec, CONF) == RAYEMR + ["fs", "ls", "/"]
+    spec = StepSpec.from_any({"Type": "COMMAND", "Args": ["echo", "x"]})
+    assert step_command(spec, CONF) == ["echo", "x"]
+
+
+def test_application_ids_found_once_in_order():
+    assert application_ids(b"Submitted application_17_0002\n", b"application_17_0001 "
+                           b"application_17_0002") == ["application_17_0002",
+                                                       "application_17_0001"]
+
+
+def test_step_process_logs_and_exit_code(tmp_path):
+    proc = StepProcess("s-1", ["bash", "-c", "echo out; echo err >&2; exit 5"],
+                       str(tmp_path / "w"), {"PATH": "/usr/bin:/bin"},
+                       log_prefix=str(tmp_path / "logs"))
+    assert proc.run() == 5
+    assert (tmp_path / "logs" / "stdout").read_text() == "out\n"
+    assert (tmp_path / "logs" / "stderr").read_text() == "err\n"
+    assert "exit code 5" in (tmp_path / "logs" / "controller").read_text()
+
+
+def test_secrets_are_not_written_to_the_controller_log(tmp_path):
+    proc = StepProcess("s-1", ["true", "fs.s3a.secret.key=hunter2"], str(tmp_path), {},
+                       log_prefix=None)
+    proc.run()
+    assert "hunter2" not in (tmp_path / "controller").read_text()
+
+
+def test_killing_a_step_stops_its_children(tmp_path):
+    import threading
+    import time
+
+    proc = StepProcess("s-1", ["bash", "-c", "sleep 30 & wait"], str(tmp_path), {},
+                       log_prefix=None)
+    t = threading.Thread(target=proc.run)
+    t.start()
+    time.sleep(0.5)
+    proc.kill()
+    t.join(timeout=15)
+    assert not t.is_alive() and proc.killed
