@@ -45,7 +45,18 @@ def _load_module(path: str, source: str) -> types.ModuleType:
     except BaseException:
         sys.modules.pop(name, None)
         raise
+    _pickle_by_value(mod)
     return mod
+
+
+def _pickle_by_value(mod: types.ModuleType) -> None:
+    """Let Ray ship classes of a job file to workers that cannot import it."""
+    for name in ("ray.cloudpickle", "cloudpickle"):
+        try:
+            cp = importlib.import_module(name)
+            cp.register_pickle_by_value(mod)
+        except Exception:  # noqa: BLE001 -- not installed, or too old
+            pass
 
 
 def job_classes(module: types.ModuleType) -> list[type]:
