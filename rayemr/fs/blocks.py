@@ -68,19 +68,23 @@ def _pread(f, offset: int, n: int) -> bytes:
 
 def iter_ranges(reader: RangeReader, begin: int, end: int, file_size: int, block: int
                 ) -> Iterator[tuple[int, bytes]]:
-    """(offset, bytes) blocks from begin up to end with read-ahead, then growing tail reads.
+    """(offset, bytes) blocks from begin to a little past end with read-ahead, then tail reads.
 
-    The consumer stops iterating once it has what it needs; blocks past end are read only
-    on demand, smallest first, because usually only a line's tail lies there.
+    The consumer stops iterating once it has what it needs; blocks further past end are read
+    only on demand, smallest first, because usually only a line's tail lies there.
     """
     pool = _executor()
     pending: list[tuple[int, Future]] = []
     next_off = begin
-    stop = min(end, file_size)
+    # The last ranged read also covers the first bytes past the split, where the last owned
+    # line usually ends: one request instead of a separate small one for the tail.
+    stop = min(end + _TAIL_FIRST, file_size)
     try:
         while True:
             while len(pending) < READ_AHEAD and next_off < stop:
                 n = min(block, stop - next_off)
+                if stop - next_off - n < min(_TAIL_FIRST, block // 4):
+                    n = stop - next_off  # no tiny last request
                 pending.append((next_off, pool.submit(reader.read, next_off, n)))
                 next_off += n
             if not pending:

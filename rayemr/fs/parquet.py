@@ -8,6 +8,8 @@ then filters rows.
 """
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from typing import Sequence
 
 import pyarrow as pa
@@ -23,12 +25,35 @@ _FORMAT = ds.ParquetFileFormat(
     default_fragment_scan_options=ds.ParquetFragmentScanOptions(pre_buffer=True))
 
 
+#: Whole-file fragments with their footer parsed, so further splits of the same file read
+#: no footer again: (url, file size, mtime, config) -> fragment. Only splits that carry the
+#: listed mtime use it (a rewritten file has a new one). Small and bounded.
+_FOOTERS: OrderedDict[tuple, ds.ParquetFileFragment] = OrderedDict()
+_FOOTERS_MAX = 64
+_lock = threading.Lock()
+
+
 def parquet_fragment(split: Split, config: EmrfsConfig | None = None) -> ds.ParquetFileFragment:
     """The dataset fragment for a split (its row groups of its file) on the native filesystem."""
     if split.format != "parquet":
         raise UserError(f"{split}: is a {split.format} split, not Parquet")
-    fs, path = arrow_filesystem(split.url, config)
-    return _FORMAT.make_fragment(path, filesystem=fs, row_groups=list(split.row_groups))
+    if split.mtime is None:
+        fs, path = arrow_filesystem(split.url, config)
+        return _FORMAT.make_fragment(path, filesystem=fs, row_groups=list(split.row_groups))
+    key = (split.url, split.file_size, split.mtime, config)
+    with _lock:
+        whole = _FOOTERS.get(key)
+        if whole is not None:
+            _FOOTERS.move_to_end(key)
+    if whole is None:
+        fs, path = arrow_filesystem(split.url, config)
+        whole = _FORMAT.make_fragment(path, filesystem=fs, file_size=split.file_size or None)
+        whole.ensure_complete_metadata()
+        with _lock:
+            _FOOTERS[key] = whole
+            while len(_FOOTERS) > _FOOTERS_MAX:
+                _FOOTERS.popitem(last=False)
+    return whole.subset(row_group_ids=list(split.row_groups))
 
 
 def read_parquet_split(split: Split, columns: Sequence[str] | None = None, filter=None,

@@ -38,6 +38,8 @@ class Split:
     format: Format = "text"
     #: Parquet row-group indices this split reads (empty for text).
     row_groups: tuple[int, ...] = field(default=())
+    #: The file's modification time when listed (identifies the version that was split).
+    mtime: float | None = field(default=None, compare=False)
 
     @property
     def end(self) -> int:
@@ -110,15 +112,18 @@ def plan_splits(files: Iterable[FileStatus], split_size: int,
     for status in files:
         fmt = format or detect_format(status.url)
         if fmt == "compressed" or (fmt == "text" and codec_for(status.url)):
-            splits.append(Split(status.url, 0, status.size, status.size, "compressed"))
+            splits.append(Split(status.url, 0, status.size, status.size, "compressed",
+                                mtime=status.mtime))
         elif fmt == "parquet":
             sizes = row_group_sizes.get(status.url, ())
             groups = group_row_groups(sizes, split_size)
             for rows in groups:
-                splits.append(Split(status.url, 0, status.size, status.size, "parquet", rows))
+                splits.append(Split(status.url, 0, status.size, status.size, "parquet", rows,
+                                    status.mtime))
         elif status.size > 0:
             for start, length in text_ranges(status.size, split_size):
-                splits.append(Split(status.url, start, length, status.size, "text"))
+                splits.append(Split(status.url, start, length, status.size, "text",
+                                    mtime=status.mtime))
     return splits
 
 
