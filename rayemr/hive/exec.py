@@ -63,7 +63,8 @@ def translate_error(err: Exception, where: str = "") -> Exception:
     if isinstance(err, (duckdb.BinderException, duckdb.ConversionException,
                         duckdb.ParserException, duckdb.InvalidInputException,
                         duckdb.TypeMismatchException, duckdb.OutOfRangeException)):
-        if "No function matches" in text or "Cannot compare" in text or "Cannot mix" in text:
+        if any(k in text for k in ("No function matches", "Cannot compare", "Cannot mix",
+                                   "Could not choose a best candidate", "Could not convert")):
             return UserError(f"{prefix}type mismatch: {text}")
         return UserError(f"{prefix}{text}")
     return ClusterError(f"{prefix}{text}")
@@ -241,7 +242,7 @@ def _text_field(raw: str, typ: str, spec: ScanSpec, level: int = 0) -> str:
         delim = _collection_delim(spec, level)
         item = _text_field("__x", str(t.children[0]), spec, level + 1)
         return (f"CASE WHEN {raw} IS NULL THEN NULL ELSE list_transform("
-                f"string_split({raw}, {sql_str(delim)}), __x -> {item}) END")
+                f"string_split({raw}, {sql_str(delim)}), lambda __x: {item}) END")
     if t.name == "map":
         delim = _collection_delim(spec, level)
         kd = _mapkey_delim(spec, level)
@@ -249,7 +250,7 @@ def _text_field(raw: str, typ: str, spec: ScanSpec, level: int = 0) -> str:
         v = _text_field(f"NULLIF(substr(__e, strpos(__e, {sql_str(kd)}) + 1), '')",
                         str(t.children[1]), spec, level + 2)
         return (f"CASE WHEN {raw} IS NULL THEN NULL ELSE map_from_entries(list_transform("
-                f"string_split({raw}, {sql_str(delim)}), __e -> {{'k': {k}, 'v': {v}}})) END")
+                f"string_split({raw}, {sql_str(delim)}), lambda __e: {{'k': {k}, 'v': {v}}})) END")
     if t.name == "struct":
         delim = _collection_delim(spec, level)
         parts = ", ".join(
@@ -409,10 +410,10 @@ def text_lines(table: pa.Table, field_delim: str = "\x01", null: str = "\\N",
 
 def _to_text(c: str, t: pa.DataType, cd: str, md: str) -> str:
     if pa.types.is_list(t) or pa.types.is_large_list(t):
-        return (f"array_to_string(list_transform({c}, __x -> coalesce("
+        return (f"array_to_string(list_transform({c}, lambda __x: coalesce("
                 f"{_to_text('__x', t.value_type, chr(4), chr(5))}, '\\N')), {sql_str(cd)})")
     if pa.types.is_map(t):
-        return (f"array_to_string(list_transform(map_entries({c}), __e -> "
+        return (f"array_to_string(list_transform(map_entries({c}), lambda __e: "
                 f"CAST(__e.key AS VARCHAR) || {sql_str(md)} || coalesce(CAST(__e.value AS "
                 f"VARCHAR), '\\N')), {sql_str(cd)})")
     if pa.types.is_struct(t):

@@ -36,6 +36,8 @@ def parse_hive(text: str) -> exp.Expression:
         e = err.errors[0] if err.errors else {}
         desc = (e.get("description") or str(err)).split(". Line")[0]
         near = e.get("highlight") or ""
+        if desc.startswith("Required keyword") or desc.startswith("Expected"):
+            desc = "cannot recognize input"
         raise HiveParseError(f"{desc}" + (f" near {near!r}" if near else ""),
                              e.get("line") or 1, e.get("col") or 0) from None
     except TokenError as err:
@@ -52,6 +54,7 @@ def compile_query(text: str, lookup: TableLookup, database: str,
         raise UnsupportedError(f"not a query: {text.strip().split()[0].upper()}")
     dialect.reject_unsupported(tree)
     name_result_columns(tree)
+    dialect.pre_qualify(tree)
     tree = expand_views(tree, lookup, database)
     tables = resolve_tables(tree, lookup, database)
     tree = qualify_tree(tree, tables, database)
@@ -112,6 +115,8 @@ def expand_views(tree: exp.Expression, lookup: TableLookup, database: str,
         if depth >= _MAX_VIEW_DEPTH:
             raise UserError(f"view {db}.{name} is nested too deeply (recursive view?)")
         inner = parse_hive(table.view_text)
+        name_result_columns(inner)
+        dialect.pre_qualify(inner)
         inner = expand_views(inner, lookup, db, depth + 1)
         _qualify_db(inner, db)
         alias = t.alias or name
@@ -174,6 +179,8 @@ def _source_of(scope: Scope, alias: str) -> Optional[exp.Expression]:
     while s is not None:
         if alias in s.selected_sources:
             return s.selected_sources[alias][1]
+        if alias in s.sources:
+            return s.sources[alias]
         s = s.parent
     return None
 
@@ -236,7 +243,7 @@ def plan_scans(tree: exp.Expression, tables: dict[tuple[str, str], Table]
         sel = scope.expression
         if not isinstance(sel, exp.Select):
             continue
-        local = {alias: src for alias, (node, src) in scope.selected_sources.items()
+        local = {alias: src for alias, src in scope.sources.items()
                  if isinstance(src, exp.Table) and id(src) in used}
         if not local:
             continue

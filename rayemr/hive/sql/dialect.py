@@ -1,7 +1,8 @@
 """Hive semantics sqlglot's hive→duckdb transpiler does not carry over, fixed on the tree.
 
-Each fix is a small function over the sqlglot tree, applied in ``FIXES`` order just before
-DuckDB SQL is generated.
+Two ordered tuples of small passes, each ``fix(tree) -> None`` mutating the tree:
+``PRE_QUALIFY`` runs on the Hive tree before names are resolved (Hive-only syntax such as
+``WITH ROLLUP`` and ``GROUPING__ID``), ``FIXES`` just before DuckDB SQL is generated.
 """
 from __future__ import annotations
 
@@ -17,41 +18,191 @@ def reject_unsupported(tree: exp.Expression) -> None:
             raise UnsupportedError(f"function {node.name} is not supported")
 
 
-def _fix_tree(tree: exp.Expression) -> None:
-    for fix in FIXES:
+def pre_qualify(tree: exp.Expression) -> None:
+    for fix in PRE_QUALIFY:
         fix(tree)
 
 
 def to_duckdb(tree: exp.Expression) -> None:
     """Rewrite ``tree`` in place so that its DuckDB SQL has Hive's meaning."""
-    _fix_tree(tree)
+    for fix in FIXES:
+        fix(tree)
 
 
-def _noop(tree: exp.Expression) -> None:
-    return None
+# -- before qualification ---------------------------------------------------------------------
+
+def _group_columns(group: exp.Group) -> list[exp.Expression]:
+    cols = list(group.expressions)
+    for key in ("rollup", "cube"):
+        for r in group.args.get(key) or []:
+            cols.extend(r.expressions)
+    return cols
 
 
-FIXES = (_noop,)
+def _grouping_id(tree: exp.Expression) -> None:
+    """``GROUPING__ID`` is ``GROUPING(<group by columns>)`` (Hive >= 2.3 bit order)."""
+    for sel in list(tree.find_all(exp.Select)):
+        group = sel.args.get("group")
+        for col in list(sel.find_all(exp.Column)):
+            if col.name.lower() != "grouping__id" or col.table:
+                continue
+            if col.find_ancestor(exp.Select) is not sel:
+                continue
+            if group is None:
+                raise UnsupportedError("GROUPING__ID needs GROUP BY")
+            args = [c.copy() for c in _group_columns(group)]
+            node = exp.Anonymous(this="GROUPING", expressions=args)
+            if isinstance(col.parent, (exp.Select,)) or col.parent is sel:
+                col.replace(exp.alias_(node, "grouping__id"))
+            else:
+                col.replace(node)
+
+
+def _rollup_cube_sets(tree: exp.Expression) -> None:
+    """``GROUP BY a, b WITH ROLLUP|CUBE`` and ``GROUP BY a, b GROUPING SETS (...)``."""
+    for group in list(tree.find_all(exp.Group)):
+        cols = list(group.expressions)
+        if group.args.get("rollup") and cols and not group.args["rollup"][0].expressions:
+            group.set("rollup", [exp.Rollup(expressions=[c.copy() for c in cols])])
+            group.set("expressions", [])
+        elif group.args.get("cube") and cols and not group.args["cube"][0].expressions:
+            group.set("cube", [exp.Cube(expressions=[c.copy() for c in cols])])
+            group.set("expressions", [])
+        elif group.args.get("grouping_sets") and cols:
+            group.set("expressions", [])
+
+
+def _sort_by(tree: exp.Expression) -> None:
+    """SORT BY / CLUSTER BY sort each reducer's rows; one final reducer makes it ORDER BY."""
+    for sel in list(tree.find_all(exp.Select)):
+        sort = sel.args.get("sort")
+        cluster = sel.args.get("cluster")
+        if sel.args.get("order") is None:
+            if sort is not None:
+                sel.set("order", exp.Order(expressions=[e.copy() for e in sort.expressions]))
+            elif cluster is not None:
+                sel.set("order", exp.Order(expressions=[
+                    exp.Ordered(this=e.copy(), desc=False) for e in cluster.expressions]))
+        for key in ("sort", "cluster", "distribute"):
+            sel.set(key, None)
+
+
+PRE_QUALIFY = (_grouping_id, _rollup_cube_sets, _sort_by)
+
+
+# -- before generating DuckDB SQL --------------------------------------------------------------
+
+def _errors(tree: exp.Expression) -> None:
+    for node in list(tree.find_all(exp.Anonymous)):
+        name = node.name.upper()
+        if name == "RAISE_ERROR":
+            node.replace(exp.Anonymous(this="ERROR", expressions=node.expressions))
+        elif name == "ASSERT_TRUE" and node.expressions:
+            node.replace(exp.Case(ifs=[exp.If(this=node.expressions[0].copy(),
+                                              true=exp.Null())],
+                                  default=exp.Anonymous(this="ERROR", expressions=[
+                                      exp.Literal.string("ASSERT_TRUE(): assertion failed.")])))
+
+
+def _unix_timestamp(tree: exp.Expression) -> None:
+    """Hive's unix_timestamp is a BIGINT, and NULL (not an error) when parsing fails."""
+    for node in list(tree.find_all(exp.StrToUnix)):
+        this = node.this
+        if isinstance(this, exp.CurrentTimestamp) or this is None:
+            inner: exp.Expression = exp.TimeToUnix(this=exp.CurrentTimestamp())
+        else:
+            inner = exp.TimeToUnix(this=exp.StrToTime(this=this.copy(),
+                                                      format=node.args.get("format"),
+                                                      safe=True))
+        node.replace(exp.Cast(this=inner, to=exp.DataType.build("BIGINT")))
+
+
+def _percentile(tree: exp.Expression) -> None:
+    """Hive's percentile interpolates (DuckDB's quantile_cont)."""
+    for node in list(tree.find_all(exp.Quantile)):
+        node.replace(exp.Anonymous(this="QUANTILE_CONT", expressions=[
+            node.this.copy(), node.args["quantile"].copy()]))
+
+
+def _pmod(tree: exp.Expression) -> None:
+    for node in list(tree.find_all(exp.Anonymous)):
+        if node.name.upper() == "PMOD" and len(node.expressions) == 2:
+            a, b = (e.copy() for e in node.expressions)
+            node.replace(exp.Mod(this=exp.Paren(this=exp.Add(
+                this=exp.Paren(this=exp.Mod(this=a, expression=b)), expression=b.copy())),
+                expression=b.copy()))
+
+
+def _date_add(tree: exp.Expression) -> None:
+    """Hive's date_add/date_sub return DATE, not TIMESTAMP."""
+    for node in list(tree.find_all(exp.TsOrDsAdd)):
+        if isinstance(node.parent, exp.Cast):
+            continue
+        node.replace(exp.Cast(this=node.copy(), to=exp.DataType.build("DATE")))
+
+
+def _lateral_views(tree: exp.Expression) -> None:
+    """LATERAL VIEW [OUTER] explode/posexplode as DuckDB lateral joins with a named alias."""
+    import sqlglot
+
+    for sel in list(tree.find_all(exp.Select)):
+        laterals = sel.args.get("laterals") or []
+        if not laterals:
+            continue
+        joins = list(sel.args.get("joins") or [])
+        for lat in laterals:
+            fn = lat.this
+            alias = lat.args.get("alias")
+            name = alias.name if alias else "__lv"
+            cols = [c.name for c in (alias.columns if alias else [])]
+            outer = bool(lat.args.get("outer")) or type(fn).__name__ == "ExplodeOuter"
+            arg = fn.this if fn.this is not None else (fn.expressions or [None])[0]
+            if arg is None:
+                raise UnsupportedError(f"LATERAL VIEW {fn.sql('hive')} is not supported")
+            a = arg.sql("duckdb")
+            q = lambda c: exp.to_identifier(c).sql("duckdb")  # noqa: E731
+            if isinstance(fn, exp.Posexplode):
+                pos, val = (cols + ["pos", "val"])[:2] if len(cols) < 2 else cols[:2]
+                body = (f"SELECT unnest(range(len({a}))) AS {q(pos)}, unnest({a}) AS {q(val)}")
+            elif isinstance(fn, exp.Explode):
+                if len(cols) == 2:
+                    body = (f"SELECT unnest(map_keys({a})) AS {q(cols[0])}, "
+                            f"unnest(map_values({a})) AS {q(cols[1])}")
+                else:
+                    body = f"SELECT unnest({a}) AS {q((cols or ['col'])[0])}"
+            else:
+                raise UnsupportedError(f"LATERAL VIEW {type(fn).__name__.lower()} is not "
+                                       "supported; use explode or posexplode")
+            kind = "LEFT JOIN" if outer else "CROSS JOIN"
+            on = " ON TRUE" if outer else ""
+            stub = sqlglot.parse_one(f"SELECT 1 FROM __x {kind} LATERAL ({body}) AS {q(name)}{on}",
+                                     read="duckdb")
+            joins.extend(stub.args["joins"])
+        sel.set("laterals", None)
+        sel.set("joins", joins)
+
+
+FIXES = (_errors, _unix_timestamp, _percentile, _pmod, _date_add, _lateral_views)
 
 #: Hive built-in functions rayemr runs (SHOW FUNCTIONS).
 HIVE_FUNCTIONS = (
-    "abs", "acos", "add_months", "array", "array_contains", "ascii", "asin", "atan", "avg",
-    "base64", "bin", "cast", "cbrt", "ceil", "ceiling", "coalesce", "collect_list",
-    "collect_set", "concat", "concat_ws", "conv", "corr", "cos", "count", "covar_pop",
-    "covar_samp", "current_date", "current_timestamp", "date_add", "date_format", "date_sub",
-    "datediff", "day", "dayofmonth", "dayofweek", "decode", "degrees", "dense_rank", "e",
-    "exp", "explode", "first_value", "floor", "format_number", "from_unixtime",
-    "from_utc_timestamp", "get_json_object", "greatest", "hash", "hex", "hour", "if", "in",
-    "initcap", "inline", "instr", "isnotnull", "isnull", "lag", "last_day", "last_value",
-    "lcase", "lead", "least", "length", "like", "ln", "locate", "log", "log10", "log2",
-    "lower", "lpad", "ltrim", "map", "map_keys", "map_values", "max", "md5", "min",
-    "minute", "month", "months_between", "named_struct", "negative", "next_day", "ntile",
-    "nvl", "percent_rank", "percentile", "percentile_approx", "pmod", "posexplode",
-    "positive", "pow", "power", "quarter", "radians", "rand", "rank", "regexp",
-    "regexp_extract", "regexp_replace", "repeat", "reverse", "rlike", "round", "row_number",
-    "rpad", "rtrim", "second", "sha1", "sha2", "sign", "sin", "size", "sort_array", "space",
-    "split", "sqrt", "stddev", "stddev_pop", "stddev_samp", "str_to_map", "struct", "substr",
-    "substring", "sum", "tan", "to_date", "to_utc_timestamp", "translate", "trim", "trunc",
-    "ucase", "unbase64", "unix_timestamp", "upper", "var_pop", "var_samp", "variance",
-    "weekofyear", "when", "year",
+    "abs", "acos", "add_months", "array", "array_contains", "ascii", "asin", "assert_true",
+    "atan", "avg", "base64", "bin", "cast", "cbrt", "ceil", "ceiling", "coalesce",
+    "collect_list", "collect_set", "concat", "concat_ws", "conv", "corr", "cos", "count",
+    "covar_pop", "covar_samp", "current_date", "current_timestamp", "date_add", "date_format",
+    "date_sub", "datediff", "day", "dayofmonth", "dayofweek", "decode", "degrees",
+    "dense_rank", "e", "exp", "explode", "first_value", "floor", "format_number",
+    "from_unixtime", "from_utc_timestamp", "get_json_object", "greatest", "hash", "hex",
+    "hour", "if", "in", "initcap", "inline", "instr", "isnotnull", "isnull", "lag",
+    "last_day", "last_value", "lcase", "lead", "least", "length", "like", "ln", "locate",
+    "log", "log10", "log2", "lower", "lpad", "ltrim", "map", "map_keys", "map_values", "max",
+    "md5", "min", "minute", "month", "months_between", "named_struct", "negative",
+    "next_day", "ntile", "nvl", "percent_rank", "percentile", "percentile_approx", "pmod",
+    "posexplode", "positive", "pow", "power", "quarter", "radians", "raise_error", "rand",
+    "rank", "regexp", "regexp_extract", "regexp_replace", "repeat", "reverse", "rlike",
+    "round", "row_number", "rpad", "rtrim", "second", "sha1", "sha2", "sign", "sin", "size",
+    "sort_array", "space", "split", "sqrt", "stddev", "stddev_pop", "stddev_samp",
+    "str_to_map", "struct", "substr", "substring", "sum", "tan", "to_date",
+    "to_utc_timestamp", "translate", "trim", "trunc", "ucase", "unbase64", "unix_timestamp",
+    "upper", "var_pop", "var_samp", "variance", "weekofyear", "when", "year",
 )
