@@ -33,6 +33,31 @@ _FOOTERS_MAX = 64
 _lock = threading.Lock()
 
 
+def whole_file_fragment(url: str, file_size: int, mtime: float | None,
+                        config: EmrfsConfig | None = None) -> ds.ParquetFileFragment:
+    """A whole file's fragment with its footer parsed (cached per file version)."""
+    key = (url, file_size, mtime, config)
+    with _lock:
+        whole = _FOOTERS.get(key)
+        if whole is not None:
+            _FOOTERS.move_to_end(key)
+            return whole
+    fs, path = arrow_filesystem(url, config)
+    whole = _FORMAT.make_fragment(path, filesystem=fs, file_size=file_size or None)
+    whole.ensure_complete_metadata()
+    if mtime is not None:
+        with _lock:
+            _FOOTERS[key] = whole
+            while len(_FOOTERS) > _FOOTERS_MAX:
+                _FOOTERS.popitem(last=False)
+    return whole
+
+
+def clear_footer_cache() -> None:
+    with _lock:
+        _FOOTERS.clear()
+
+
 def parquet_fragment(split: Split, config: EmrfsConfig | None = None) -> ds.ParquetFileFragment:
     """The dataset fragment for a split (its row groups of its file) on the native filesystem."""
     if split.format != "parquet":
@@ -40,19 +65,7 @@ def parquet_fragment(split: Split, config: EmrfsConfig | None = None) -> ds.Parq
     if split.mtime is None:
         fs, path = arrow_filesystem(split.url, config)
         return _FORMAT.make_fragment(path, filesystem=fs, row_groups=list(split.row_groups))
-    key = (split.url, split.file_size, split.mtime, config)
-    with _lock:
-        whole = _FOOTERS.get(key)
-        if whole is not None:
-            _FOOTERS.move_to_end(key)
-    if whole is None:
-        fs, path = arrow_filesystem(split.url, config)
-        whole = _FORMAT.make_fragment(path, filesystem=fs, file_size=split.file_size or None)
-        whole.ensure_complete_metadata()
-        with _lock:
-            _FOOTERS[key] = whole
-            while len(_FOOTERS) > _FOOTERS_MAX:
-                _FOOTERS.popitem(last=False)
+    whole = whole_file_fragment(split.url, split.file_size, split.mtime, config)
     return whole.subset(row_group_ids=list(split.row_groups))
 
 

@@ -127,24 +127,24 @@ def plan_splits(files: Iterable[FileStatus], split_size: int,
     return splits
 
 
-def parquet_row_group_sizes(url: str, config: EmrfsConfig | None = None) -> list[int]:
-    """Compressed byte size of each row group, from the Parquet footer."""
-    import pyarrow.parquet as pq
+def parquet_row_group_sizes(status: FileStatus, config: EmrfsConfig | None = None
+                            ) -> list[int]:
+    """Compressed byte size of each row group, from the Parquet footer (kept for the reads)."""
+    from rayemr.fs.parquet import whole_file_fragment
 
-    from rayemr.fs.resolve import arrow_filesystem
-
-    fs, path = arrow_filesystem(url, config)
-    with storage_errors(url):
-        with fs.open_input_file(path) as f:
-            try:
-                meta = pq.ParquetFile(f).metadata
-            except Exception as exc:  # noqa: BLE001 - pyarrow raises ArrowInvalid and OSError
-                if "Parquet magic bytes" in str(exc) or "Parquet file size" in str(exc):
-                    raise UserError(f"{url}: not a Parquet file") from None
-                raise
-            return [sum(meta.row_group(i).column(c).total_compressed_size
-                        for c in range(meta.num_columns))
-                    for i in range(meta.num_row_groups)]
+    with storage_errors(status.url):
+        try:
+            meta = whole_file_fragment(status.url, status.size, status.mtime, config).metadata
+        except UserError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - pyarrow raises ArrowInvalid and OSError
+            text = str(exc)
+            if "magic bytes" in text or "Parquet file size" in text or "footer" in text:
+                raise UserError(f"{status.url}: not a Parquet file") from None
+            raise
+        return [sum(meta.row_group(i).column(c).total_compressed_size
+                    for c in range(meta.num_columns))
+                for i in range(meta.num_row_groups)]
 
 
 def compute_splits(urls: str | Iterable[str], split_size: int | None = None,
@@ -163,5 +163,5 @@ def compute_splits(urls: str | Iterable[str], split_size: int | None = None,
     row_groups = {}
     for status in files:
         if (format or detect_format(status.url)) == "parquet":
-            row_groups[status.url] = parquet_row_group_sizes(status.url, config)
+            row_groups[status.url] = parquet_row_group_sizes(status, config)
     return plan_splits(files, int(size), row_groups, format)

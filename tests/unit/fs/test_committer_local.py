@@ -114,3 +114,17 @@ def test_memory_committer_and_parquet_split(tmp_path):
     import fsspec
 
     fsspec.filesystem("memory").rm("/unit-commit", recursive=True)
+
+
+def test_parquet_rewritten_file_is_read_fresh_and_bad_parquet(tmp_path):
+    path = tmp_path / "t.parquet"
+    pq.write_table(pa.table({"x": [1, 2, 3]}), path)
+    first = compute_splits(str(path))
+    assert read_parquet_split(first[0]).column("x").to_pylist() == [1, 2, 3]
+    os.utime(path, (1, 1))  # a different version of the file: new mtime
+    pq.write_table(pa.table({"x": [7, 8, 9, 10]}), path)
+    second = compute_splits(str(path))
+    assert read_parquet_split(second[0]).column("x").to_pylist() == [7, 8, 9, 10]
+    (tmp_path / "bad.parquet").write_bytes(b"this is not parquet at all")
+    with pytest.raises(UserError, match="not a Parquet file"):
+        compute_splits(str(tmp_path / "bad.parquet"))
