@@ -1,0 +1,211 @@
+"""One HiveServer2 operation: a statement or a metadata call, its state, result and log.
+
+States follow ``TOperationState``; the allowed moves are a table, anything else raises
+``InvalidStateTransition``. A cancel that races with completion is settled under the lock:
+whichever comes first wins and the other is ignored, so a cancelled operation never turns
+FINISHED. Each operation keeps a bounded log of its transitions for debugging.
+"""
+from __future__ import annotations
+
+import collections
+import enum
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Callable
+
+from TCLIService import ttypes
+
+from rayemr.core.errors import InvalidStateTransition, RayEmrError
+from rayemr.hive.api import Column, StatementResult
+from rayemr.hive.server import rowset
+
+S = ttypes.TOperationState
+
+
+class OpState(enum.IntEnum):
+    INITIALIZED = S.INITIALIZED_STATE
+    PENDING = S.PENDING_STATE
+    RUNNING = S.RUNNING_STATE
+    FINISHED = S.FINISHED_STATE
+    CANCELED = S.CANCELED_STATE
+    CLOSED = S.CLOSED_STATE
+    ERROR = S.ERROR_STATE
+
+
+_TERMINAL = {OpState.FINISHED, OpState.CANCELED, OpState.ERROR, OpState.CLOSED}
+TRANSITIONS: frozenset[tuple[OpState, OpState]] = frozenset({
+    (OpState.INITIALIZED, OpState.PENDING), (OpState.INITIALIZED, OpState.RUNNING),
+    (OpState.INITIALIZED, OpState.CANCELED), (OpState.INITIALIZED, OpState.CLOSED),
+    (OpState.PENDING, OpState.RUNNING), (OpState.PENDING, OpState.CANCELED),
+    (OpState.PENDING, OpState.CLOSED), (OpState.PENDING, OpState.ERROR),
+    (OpState.RUNNING, OpState.FINISHED), (OpState.RUNNING, OpState.ERROR),
+    (OpState.RUNNING, OpState.CANCELED), (OpState.RUNNING, OpState.CLOSED),
+    (OpState.FINISHED, OpState.CLOSED), (OpState.ERROR, OpState.CLOSED),
+    (OpState.CANCELED, OpState.CLOSED),
+})
+
+
+@dataclass(frozen=True)
+class OpError:
+    sql_state: str
+    message: str
+    error_code: int = 0
+
+
+def describe_error(exc: BaseException) -> OpError:
+    """The one-line message and SQL state a client sees for ``exc``."""
+    if isinstance(exc, RayEmrError):
+        text, state = str(exc), exc.sql_state
+    else:
+        text, state = f"{type(exc).__name__}: {exc}", "HY000"
+    line = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    return OpError(state, line[:4000])
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+Runner = Callable[[threading.Event, Callable[[float, str], None]], StatementResult]
+
+
+class Operation:
+    """State, result cursor and log of one operation; thread-safe."""
+
+    def __init__(self, op_type: int, *, has_result_set: bool, statement: str = "") -> None:
+        self.guid = uuid.uuid4().bytes
+        self.secret = uuid.uuid4().bytes
+        self.op_type = op_type
+        self.statement = statement
+        self.has_result_set = has_result_set
+        self.cancel_event = threading.Event()
+        self.state = OpState.INITIALIZED
+        self.result: StatementResult | None = None
+        self.error: OpError | None = None
+        self.progress = 0.0
+        self.started = _now_ms()
+        self.completed = 0
+        self.history: collections.deque = collections.deque(maxlen=32)
+        self._log: list[str] = []
+        self._log_pos = 0
+        self._row_pos = 0
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+
+    @property
+    def handle(self) -> ttypes.TOperationHandle:
+        return ttypes.TOperationHandle(
+            operationId=ttypes.THandleIdentifier(guid=self.guid, secret=self.secret),
+            operationType=self.op_type, hasResultSet=self.has_result_set)
+
+    # -- state ------------------------------------------------------------------------------
+    def _move(self, to: OpState, event: str) -> None:
+        if (self.state, to) not in TRANSITIONS:
+            raise InvalidStateTransition("operation", self.guid.hex(), self.state, to, event)
+        self.history.append((time.time(), self.state.name, to.name, event))
+        self.state = to
+        if to in _TERMINAL:
+            self.completed = self.completed or _now_ms()
+            self._done.set()
+
+    def mark_pending(self) -> None:
+        with self._lock:
+            self._move(OpState.PENDING, "submit")
+
+    def run(self, runner: Runner) -> None:
+        """Run ``runner(cancel, progress)`` here; record its result or error."""
+        with self._lock:
+            if self.state in _TERMINAL:
+                return  # cancelled or closed before it could start
+            self._move(OpState.RUNNING, "start")
+        try:
+            result = runner(self.cancel_event, self._on_progress)
+        except BaseException as exc:  # noqa: BLE001 - every failure becomes an error status
+            with self._lock:
+                if self.state == OpState.RUNNING:
+                    self.error = describe_error(exc)
+                    self._log.append(f"FAILED: {self.error.message}")
+                    self._move(OpState.ERROR, "failed")
+            if not isinstance(exc, Exception):
+                raise
+            return
+        with self._lock:
+            if self.state != OpState.RUNNING:
+                return  # cancelled while running: drop the result
+            self.result = result
+            self._log.extend(result.log or ())
+            self.has_result_set = bool(result.has_result_set)
+            self.progress = 1.0
+            self._move(OpState.FINISHED, "done")
+
+    def finish_with(self, result: StatementResult) -> None:
+        """Complete a metadata operation whose result is already known."""
+        self.run(lambda cancel, progress: result)
+
+    def _on_progress(self, fraction: float, message: str) -> None:
+        with self._lock:
+            try:
+                self.progress = min(1.0, max(self.progress, float(fraction)))
+            except (TypeError, ValueError):
+                pass
+            if message and (not self._log or self._log[-1] != message):
+                self._log.append(str(message))
+
+    def cancel(self) -> None:
+        self.cancel_event.set()
+        with self._lock:
+            if self.state in (OpState.INITIALIZED, OpState.PENDING, OpState.RUNNING):
+                self._log.append("Operation cancelled")
+                self._move(OpState.CANCELED, "cancel")
+
+    def close(self) -> None:
+        self.cancel_event.set()
+        with self._lock:
+            if self.state != OpState.CLOSED:
+                self._move(OpState.CLOSED, "close")
+            self.result = None  # free the rows now
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self._done.wait(timeout)
+
+    # -- results ----------------------------------------------------------------------------
+    @property
+    def columns(self) -> tuple[Column, ...]:
+        return self.result.columns if self.result is not None else ()
+
+    def fetch(self, max_rows: int, orientation: int) -> ttypes.TRowSet:
+        """The next page of rows (FETCH_FIRST rewinds); an empty page ends the result."""
+        with self._lock:
+            result = self.result
+            if orientation == ttypes.TFetchOrientation.FETCH_FIRST:
+                self._row_pos = 0
+            start = self._row_pos
+            total = result.table.num_rows if result is not None and result.table is not None else 0
+            count = max(0, min(max_rows, total - start))
+            self._row_pos = start + count
+        columns = result.columns if result is not None else ()
+        table = result.table if result is not None else None
+        return rowset.to_rowset(table, columns, start, count)
+
+    def fetch_log(self, max_rows: int, orientation: int) -> ttypes.TRowSet:
+        with self._lock:
+            if orientation == ttypes.TFetchOrientation.FETCH_FIRST:
+                self._log_pos = 0
+            start = self._log_pos
+            lines = self._log[start:start + max(0, max_rows)]
+            self._log_pos = start + len(lines)
+        return rowset.string_rowset(lines, start)
+
+    def progress_update(self) -> ttypes.TProgressUpdateResp:
+        done = self.state in (OpState.FINISHED,)
+        status = (ttypes.TJobExecutionStatus.COMPLETE if done else
+                  ttypes.TJobExecutionStatus.IN_PROGRESS if self.state == OpState.RUNNING else
+                  ttypes.TJobExecutionStatus.NOT_AVAILABLE)
+        pct = round(self.progress * 100.0, 1)
+        return ttypes.TProgressUpdateResp(
+            headerNames=["STAGE", "STATUS", "PROGRESS"],
+            rows=[["query", OpState(self.state).name, f"{pct}%"]],
+            progressedPercentage=self.progress, status=status,
+            footerSummary=f"{pct}% done", startTime=self.started)
