@@ -113,12 +113,16 @@ class JobSource:
     path: str = ""
     source: str = ""
     module: str = ""
+    #: The class itself, for classes defined inside functions (pickled by value).
+    klass: Any = None
 
     @classmethod
     def of(cls, job: Any) -> "JobSource":
         klass = type(job)
         args = tuple(getattr(job, "_args", None) or _mrjob_args(job))
         mod = klass.__module__
+        if "<locals>" in klass.__qualname__:
+            return cls(klass.__qualname__, args, klass=klass)
         importable = (mod != "__main__" and not mod.startswith(_MODULE_PREFIX)
                       and _importable(mod))
         if importable:
@@ -131,6 +135,8 @@ class JobSource:
         return cls(klass.__qualname__, args, path=os.path.abspath(path), source=source)
 
     def job_class(self) -> type:
+        if self.klass is not None:
+            return self.klass
         if self.module:
             obj: Any = importlib.import_module(self.module)
         else:
