@@ -193,7 +193,7 @@ def drop_table(s, stmt: st.DropTable, **_) -> StatementResult:
     if stmt.view and not table.is_view:
         raise UserError(f"Cannot drop a table with DROP VIEW: {db}.{name}")
     if not stmt.view and table.is_view:
-        raise UserError(f"Cannot drop a view with DROP TABLE: {db}.{name}")
+        raise UserError(f"Cannot drop a view with DROP TABLE: {db}.{name}; use DROP VIEW")
     s.metastore.drop_table(db, name)
     _drop_table_data(table)
     return StatementResult()

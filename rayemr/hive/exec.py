@@ -337,7 +337,7 @@ def _scan_csv(spec: ScanSpec, split: FileSplit, threads: int) -> pa.Table:
         reader = (f"read_csv({sql_str(source)}, delim={sql_str(sep)}, quote={sql_str(quote)}, "
                   f"escape={sql_str(esc)}, header=false, skip={skip}, columns={columns}, "
                   "auto_detect=false, null_padding=true, strict_mode=false, "
-                  "allow_quoted_nulls=false, nullstr=[])")
+                  "allow_quoted_nulls=false, nullstr=chr(0))")
         exprs = {name: _text_field(f"c{i}", typ, spec) for i, (name, typ) in
                  enumerate(spec.schema)}
         inner = ", ".join(f"{e} AS {ident(c)}" for c, e in exprs.items())

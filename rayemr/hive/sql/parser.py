@@ -419,6 +419,8 @@ class _Parser:
             elif self.accept("AS"):
                 kw["as_select"] = self.rest()
                 break
+            elif self.accept("STORED", "ROW", "PARTITIONED", "CLUSTERED"):
+                raise self.error(f"unexpected after {self.toks[self.i - 1].value.upper()}")
             else:
                 raise self.error()
         return st.CreateTable(name, external, ine, columns, temporary=temporary, **kw)
