@@ -94,6 +94,7 @@ def _cluster_from_args(args, *, keep_alive: bool, hs2_port: int | None):
         applications=_applications(args.applications),
         hiveserver2_port=hs2_port,
         work_dir=args.work_dir,
+        num_cpus=getattr(args, "num_cpus", None),
     )
 
 
@@ -268,6 +269,8 @@ def register(subparsers) -> None:
                    help="terminate once the steps are done")
     p.add_argument("--hiveserver2-port", type=int, default=None,
                    help="also serve HiveServer2 on loopback at this port")
+    p.add_argument("--num-cpus", type=int, default=None,
+                   help="local mode: CPUs of the local Ray instance (default: all)")
     p.set_defaults(func=cmd_create_cluster)
 
     p = sub.add_parser("start-services", help="the head node's long-lived cluster "
