@@ -6,7 +6,7 @@ follow plan order, so EXPLAIN output is stable.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Optional
 
 from rayemr.hive.metastore.models import StorageFormat
@@ -79,3 +79,5 @@ class QueryPlan:
     columns: tuple[str, ...]
     agg: Optional[AggPlan] = None
     transform: tuple = ()
+    #: the qualified sqlglot tree over scan ids, before DuckDB fixes (read-only; copy it)
+    tree: object = field(default=None, compare=False, repr=False)

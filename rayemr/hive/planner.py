@@ -26,7 +26,10 @@ def build_graph(plan: QueryPlan, splits: dict[str, Sequence[FileSplit]], name: s
     n = 1
     scan_stage: dict[str, str] = {}
     agg = plan.agg
-    for scan in plan.scans:
+    ordered = list(plan.scans)
+    if agg is not None:  # the streamed scan reads the broadcast scans: it goes last
+        ordered.sort(key=lambda sc: sc.id == agg.scan_id)
+    for scan in ordered:
         sp = tuple(splits.get(scan.id) or ()) or (FileSplit(""),)
         sid = stage_name(n)
         n += 1

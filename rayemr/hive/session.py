@@ -146,12 +146,17 @@ class HiveSession:
         plan = plan_transform_or_none(text, self.metastore.get_table, self.database)
         if plan is not None:
             return plan
-        plan = compile_query(text, self.metastore.get_table, self.database)
-        if self.hiveconf.get("hive.map.aggr", "true").lower() == "true":
-            from rayemr.hive.sql.aggregate import plan_partial_aggregation
+        return compile_query(text, self.metastore.get_table, self.database)
 
-            plan = plan_partial_aggregation(plan, text, self.metastore.get_table, self.database)
-        return plan
+    def physical(self, plan: QueryPlan, splits: dict[str, list[FileSplit]]) -> QueryPlan:
+        """Choose map-side aggregation and map joins from the scans' sizes."""
+        if self.hiveconf.get("hive.map.aggr", "true").lower() != "true":
+            return plan
+        from rayemr.hive.sql.aggregate import plan_partial_aggregation
+
+        sizes = {sid: sum(sp.length or sp.size for sp in s) for sid, s in splits.items()}
+        joins = self.hiveconf.get("hive.auto.convert.join", "true").lower() == "true"
+        return plan_partial_aggregation(plan, sizes, broadcast_ok=joins)
 
     def splits_for(self, scan: ScanSpec, log_lines: list[str] | None = None
                    ) -> list[FileSplit]:
@@ -189,6 +194,7 @@ class HiveSession:
                                   log_lines=log_lines)
         else:
             splits = {s.id: self.splits_for(s, log_lines) for s in plan.scans}
+            plan = self.physical(plan, splits)
             graph = build_graph(plan, splits, name=_app_name(text), reducers=self.num_reducers())
             result = self.run_graph(graph, cancel=cancel, progress=progress,
                                     log_lines=log_lines)
@@ -295,6 +301,7 @@ class HiveSession:
 
             return _lines_result("Explain", explain_transform(plan))
         splits = {s.id: self.splits_for(s) for s in plan.scans}
+        plan = self.physical(plan, splits)
         graph = build_graph(plan, splits, name="explain", reducers=self.num_reducers())
         return _lines_result("Explain", explain(plan, graph))
 

@@ -1,8 +1,184 @@
-"""Map-side partial aggregation (Hive's hive.map.aggr) for single-table aggregate queries."""
+"""Map-side partial aggregation with map joins (Hive's hive.map.aggr + hive.auto.convert.join).
+
+For a query that is one aggregate (GROUP BY or a global aggregate) over inner joins of base
+tables with decomposable aggregates (SUM, COUNT, MIN, MAX, AVG), the largest table is
+streamed: each map task joins its split with the other (broadcast) scans and aggregates
+partially; partial states are hash-partitioned on the group keys; reduce tasks merge them;
+a last step applies HAVING, the select expressions, ORDER BY and LIMIT. Anything else keeps
+the plain plan.
+"""
 from __future__ import annotations
 
-from rayemr.hive.plan import QueryPlan
+from dataclasses import replace
+from typing import Optional
+
+from sqlglot import exp
+
+from rayemr.hive.plan import AggPlan, QueryPlan
+from rayemr.hive.sql import dialect
+
+#: the Select argument holding FROM ("from_" in recent sqlglot, "from" before)
+_FROM = "from_" if "from_" in exp.Select.arg_types else "from"
+
+_MERGE = {exp.Sum: "SUM", exp.Count: "SUM", exp.Min: "MIN", exp.Max: "MAX"}
 
 
-def plan_partial_aggregation(plan: QueryPlan, text: str, lookup, database: str) -> QueryPlan:
-    return plan
+def plan_partial_aggregation(plan: QueryPlan, sizes: dict[str, int] | None = None,
+                             broadcast_ok: bool = True) -> QueryPlan:
+    tree = plan.tree
+    if not isinstance(tree, exp.Select) or not plan.scans:
+        return plan
+    try:
+        agg = _plan(tree.copy(), plan, sizes or {}, broadcast_ok)
+    except _Bail:
+        return plan
+    return replace(plan, agg=agg)
+
+
+class _Bail(Exception):
+    pass
+
+
+def _check_shape(sel: exp.Select, scan_ids: set[str]) -> list[str]:
+    if sel.args.get("with") or sel.args.get("laterals") or sel.args.get("distinct"):
+        raise _Bail()
+    if sel.find(exp.Window, exp.Subquery, exp.Exists, exp.Union, exp.Lateral, exp.Unnest):
+        raise _Bail()
+    for node in sel.find_all(exp.Select):
+        if node is not sel:
+            raise _Bail()
+    group = sel.args.get("group")
+    if group is not None and any(group.args.get(k) for k in ("rollup", "cube", "grouping_sets",
+                                                              "totals")):
+        raise _Bail()
+    frm = sel.args.get(_FROM)
+    if frm is None or not isinstance(frm.this, exp.Table):
+        raise _Bail()
+    names = [frm.this.name]
+    for j in sel.args.get("joins") or []:
+        if (j.side or "") or (j.kind or "").upper() not in ("", "INNER", "CROSS"):
+            raise _Bail()
+        if not isinstance(j.this, exp.Table):
+            raise _Bail()
+        names.append(j.this.name)
+    if any(n not in scan_ids for n in names) or len(set(names)) != len(names):
+        raise _Bail()
+    return names
+
+
+def _plan(sel: exp.Select, plan: QueryPlan, sizes: dict[str, int], broadcast_ok: bool
+          ) -> AggPlan:
+    scan_ids = {s.id for s in plan.scans}
+    names = _check_shape(sel, scan_ids)
+    if len(names) != len(plan.scans):
+        raise _Bail()
+    if len(names) > 1 and not broadcast_ok:
+        raise _Bail()
+    streamed = max(names, key=lambda n: (sizes.get(n, 0), -names.index(n)))
+    group = sel.args.get("group")
+    keys = list(group.expressions) if group is not None else []
+    aggs: list[exp.AggFunc] = []
+    holders = list(sel.expressions) + [sel.args.get("having"), sel.args.get("order")]
+    for h in holders:
+        if h is None:
+            continue
+        for node in h.find_all(exp.AggFunc):
+            if any(node is a for a in aggs):
+                continue
+            if node.find_ancestor(exp.AggFunc) is not None:
+                raise _Bail()
+            aggs.append(node)
+    if not aggs and not keys:
+        raise _Bail()
+    partial_cols: list[exp.Expression] = []
+    merged: list[exp.Expression] = []
+    replacement: dict[int, exp.Expression] = {}
+    for k, node in enumerate(aggs):
+        if isinstance(node, exp.Count) and (node.find(exp.Distinct) or node.args.get("distinct")):
+            raise _Bail()
+        if type(node) in _MERGE:
+            partial_cols.append(exp.alias_(node.copy(), f"__p{k}"))
+            merged.append(exp.alias_(exp.Anonymous(this=_MERGE[type(node)],
+                                                   expressions=[exp.column(f"__p{k}")]),
+                                     f"__a{k}"))
+            replacement[id(node)] = exp.column(f"__a{k}")
+        elif isinstance(node, exp.Avg):
+            arg = node.this.copy()
+            partial_cols.append(exp.alias_(exp.Sum(this=arg), f"__p{k}s"))
+            partial_cols.append(exp.alias_(exp.Count(this=arg.copy()), f"__p{k}c"))
+            merged.append(exp.alias_(exp.Sum(this=exp.column(f"__p{k}s")), f"__a{k}s"))
+            merged.append(exp.alias_(exp.Sum(this=exp.column(f"__p{k}c")), f"__a{k}c"))
+            replacement[id(node)] = exp.Div(
+                this=exp.Cast(this=exp.column(f"__a{k}s"), to=exp.DataType.build("DOUBLE")),
+                expression=exp.Anonymous(this="NULLIF", expressions=[
+                    exp.column(f"__a{k}c"), exp.Literal.number(0)]))
+        else:
+            raise _Bail()
+    key_cols = [f"__g{i}" for i in range(len(keys))]
+
+    reps = [replacement[id(a)] for a in aggs]
+
+    def swap(n: exp.Expression) -> exp.Expression:
+        for node, rep in zip(aggs, reps):
+            if n == node:
+                return rep.copy()
+        for i, key in enumerate(keys):
+            if n == key:
+                return exp.column(key_cols[i])
+        return n
+
+    def rewrite(e: exp.Expression) -> exp.Expression:
+        e = e.copy().transform(swap)
+        if any(c.table for c in e.find_all(exp.Column)):
+            raise _Bail()  # a base column outside aggregates and group keys
+        return e
+
+    top = exp.Select(expressions=[rewrite(e) for e in sel.expressions])
+    top.set(_FROM, exp.From(this=exp.to_table("reduced")))
+    having = sel.args.get("having")
+    if having is not None:
+        top.set("where", exp.Where(this=rewrite(having.this)))
+    order = sel.args.get("order")
+    if order is not None:
+        top.set("order", exp.Order(expressions=[_rewrite_ordered(o, rewrite, sel)
+                                                for o in order.expressions]))
+    if sel.args.get("limit") is not None:
+        top.set("limit", sel.args["limit"].copy())
+
+    partial = exp.Select(expressions=[exp.alias_(k.copy(), key_cols[i])
+                                      for i, k in enumerate(keys)] + partial_cols)
+    partial.set(_FROM, sel.args[_FROM].copy())
+    if sel.args.get("joins"):
+        partial.set("joins", [j.copy() for j in sel.args["joins"]])
+    if sel.args.get("where") is not None:
+        partial.set("where", sel.args["where"].copy())
+    if keys:
+        partial.set("group", exp.Group(expressions=[k.copy() for k in keys]))
+
+    final = exp.Select(expressions=[exp.column(c) for c in key_cols] + merged)
+    final.set(_FROM, exp.From(this=exp.to_table("partials")))
+    if keys:
+        final.set("group", exp.Group(expressions=[exp.column(c) for c in key_cols]))
+    return AggPlan(scan_id=streamed, partial_sql=_duck(partial), keys=tuple(key_cols),
+                   final_sql=_duck(final), top_sql=_duck(top),
+                   broadcast=tuple(n for n in names if n != streamed))
+
+
+def _rewrite_ordered(o: exp.Expression, rewrite, sel: exp.Select) -> exp.Expression:
+    o = o.copy()
+    inner = o.this
+    # ORDER BY an output alias stays as is (the top select defines it)
+    if isinstance(inner, exp.Column) and not inner.table and \
+            inner.name in {s.alias_or_name for s in sel.expressions}:
+        return o
+    o.set("this", rewrite(inner))
+    return o
+
+
+def _duck(tree: exp.Expression) -> str:
+    dialect.to_duckdb(tree)
+    return tree.sql("duckdb")
+
+
+def describe(agg: Optional[AggPlan]) -> str:
+    return "" if agg is None else f"partial aggregate over {agg.scan_id}"

@@ -59,10 +59,11 @@ def compile_query(text: str, lookup: TableLookup, database: str,
     tables = resolve_tables(tree, lookup, database)
     tree = qualify_tree(tree, tables, database)
     scans, tree = plan_scans(tree, tables)
+    logical = tree.copy()
     dialect.to_duckdb(tree)
     columns = tuple(tree.named_selects)
     final_sql = tree.sql("duckdb")
-    return QueryPlan(scans=tuple(scans), final_sql=final_sql, columns=columns)
+    return QueryPlan(scans=tuple(scans), final_sql=final_sql, columns=columns, tree=logical)
 
 
 def cte_names(tree: exp.Expression) -> set[str]:
