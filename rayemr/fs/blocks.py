@@ -29,14 +29,14 @@ def _executor() -> ThreadPoolExecutor:
 
 
 class RangeReader:
-    """``read(offset, n)`` on one file of an fsspec filesystem (local files use one handle)."""
+    """``read(offset, n)`` on one file: a local handle, pyarrow's native S3 file, or fsspec."""
 
-    def __init__(self, fs, path: str) -> None:
+    def __init__(self, fs, path: str, arrow_file=None) -> None:
         self.fs = fs
         self.path = path
         self._local = None
-        if getattr(fs, "protocol", None) in ("file", ("file", "local")) or \
-                type(fs).__name__ == "LocalFileSystem":
+        self._arrow = arrow_file  # a pyarrow RandomAccessFile; read_at releases the GIL
+        if arrow_file is None and type(fs).__name__ == "LocalFileSystem":
             self._local = open(path, "rb", buffering=0)  # noqa: SIM115 - closed in close()
 
     def read(self, offset: int, n: int) -> bytes:
@@ -44,12 +44,17 @@ class RangeReader:
             return b""
         if self._local is not None:
             return _pread(self._local, offset, n)
+        if self._arrow is not None:
+            return self._arrow.read_at(n, offset)
         return self.fs.cat_file(self.path, start=offset, end=offset + n)
 
     def close(self) -> None:
         if self._local is not None:
             self._local.close()
             self._local = None
+        if self._arrow is not None:
+            self._arrow.close()
+            self._arrow = None
 
 
 def _pread(f, offset: int, n: int) -> bytes:
@@ -83,7 +88,7 @@ def iter_ranges(reader: RangeReader, begin: int, end: int, file_size: int, block
         while True:
             while len(pending) < READ_AHEAD and next_off < stop:
                 n = min(block, stop - next_off)
-                if stop - next_off - n < min(_TAIL_FIRST, block // 4):
+                if stop - next_off - n <= min(_TAIL_FIRST, block // 4):
                     n = stop - next_off  # no tiny last request
                 pending.append((next_off, pool.submit(reader.read, next_off, n)))
                 next_off += n

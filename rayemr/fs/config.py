@@ -66,6 +66,7 @@ _KEYS: dict[str, str] = {
     "fs.s3.block.size": "split_size",
     "fs.s3a.block.size": "split_size",
     "fs.s3.read.block.size": "read_block_size",
+    "fs.s3.read.native": "native_reads",
     "fs.s3.profile": "profile",
     "fs.s3a.aws.profile": "profile",
     "fs.s3.access.key": "access_key",
@@ -140,6 +141,8 @@ class EmrfsConfig:
     split_size: int = 128 * MiB
     #: Size of the ranged reads a text split is read with.
     read_block_size: int = 16 * MiB
+    #: Read text splits from S3 with pyarrow's native client (C++, no GIL) instead of s3fs.
+    native_reads: bool = True
     profile: str | None = None
     access_key: str | None = field(default=None, repr=False)
     secret_key: str | None = field(default=None, repr=False)
@@ -256,7 +259,7 @@ class EmrfsConfig:
 def _convert(name: str, key: str, value: Any) -> Any:
     if name in ("multipart_threshold", "multipart_part_size", "split_size", "read_block_size"):
         return parse_size(key, value)
-    if name == "path_style":
+    if name in ("path_style", "native_reads"):
         return _parse_bool(key, value)
     if name == "max_attempts":
         return _parse_int(key, value, 1)

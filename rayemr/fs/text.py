@@ -23,7 +23,8 @@ from rayemr.core.errors import UserError
 from rayemr.fs.blocks import RangeReader, iter_decompressed, iter_ranges
 from rayemr.fs.config import EmrfsConfig
 from rayemr.fs.errors import storage_errors
-from rayemr.fs.resolve import resolve
+from rayemr.fs.resolve import arrow_filesystem, resolve
+from rayemr.fs.s3 import S3_SCHEMES
 from rayemr.fs.splits import Split, codec_for
 
 DEFAULT_BATCH_ROWS = 65536
@@ -59,7 +60,11 @@ def read_text_batches(split: Split, config: EmrfsConfig | None = None,
             return
         if split.length <= 0:
             return
-        reader = RangeReader(fs, path)
+        arrow_file = None
+        if config.native_reads and split.url.split("://", 1)[0].lower() in S3_SCHEMES:
+            afs, apath = arrow_filesystem(split.url, config)
+            arrow_file = afs.open_input_file(apath)
+        reader = RangeReader(fs, path, arrow_file)
         try:
             begin = split.start - 1 if split.start > 0 else 0
             blocks = iter_ranges(reader, begin, split.end, split.file_size, block)

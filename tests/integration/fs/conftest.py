@@ -89,10 +89,12 @@ class _Handler(BaseHTTPRequestHandler):
             conn.close()
             raise
         self.send_response(resp.status, resp.reason)
+        head = self.command == "HEAD"  # a HEAD answer keeps the object's Content-Length
         for key, value in resp.getheaders():
-            if key.lower() not in _HOP and key.lower() != "content-length":
+            if key.lower() not in _HOP and (head or key.lower() != "content-length"):
                 self.send_header(key, value)
-        self.send_header("Content-Length", str(len(data)))
+        if not head:
+            self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(data)
