@@ -84,7 +84,8 @@ class _Run:
         self.commits: dict[TaskKey, Any] = {}
         self.counters: dict[str, dict[str, int]] = {}
         self.statuses: dict[str, str] = {}
-        self.inflight: dict[Any, tuple[TaskKey, AttemptSpec, list[Any]]] = {}
+        self.inflight: dict[Any, tuple[TaskKey, AttemptSpec]] = {}
+        self.placed: dict[TaskKey, Any] = {}  # where each finished task's blocks live
         self.last_failure: AttemptOutcome | None = None
         self._last_line = ""
 
@@ -118,12 +119,12 @@ class _Run:
             attempt = self.schedule.launch(key)
             spec = AttemptSpec(stage.id, key[1], attempt, stage.fn, slots, self.conf,
                                stage.output, stage.id in self.whole_ids, self.committer, split)
-            handles = self.launcher.launch(spec, args)
-            self.inflight[handles[0]] = (key, spec, handles[1:])
+            handle = self.launcher.launch(spec, args)
+            self.inflight[handle] = (key, spec)
             self._count(f"Launched {stage.kind} tasks")
 
     def on_done(self, handle: Any) -> None:
-        key, spec, rest = self.inflight.pop(handle)
+        key, spec = self.inflight.pop(handle)
         outcome = self.launcher.outcome(spec, handle)
         stage = self.graph.stage(key[0])
         if outcome.ok:
@@ -131,6 +132,8 @@ class _Run:
             merge_counters(self.counters, outcome.counters)
             if outcome.status:
                 self.statuses[f"{stage.id}-{key[1]:05d}"] = outcome.status
+            rest = self.launcher.blocks(handle)
+            self.placed[key] = self.launcher.location(handle)
             n = stage.output.num_partitions if stage.output else 0
             self.blocks[key] = rest[:n]
             if spec.return_whole:
@@ -144,6 +147,21 @@ class _Run:
         log.warning("%s attempt %d failed (%s: %s)%s", f"{stage.id}-{key[1]:05d}",
                     spec.attempt, outcome.error_type, outcome.error_message,
                     ", retrying" if retry else "")
+
+    def on_lost_nodes(self, nodes: set[str]) -> None:
+        """Finished tasks whose blocks lived on lost nodes run again if still needed."""
+        for key, node in list(self.placed.items()):
+            if node not in nodes:
+                continue
+            stage = self.graph.stage(key[0])
+            needed = any(not self.schedule.stage_done(c.id) for c in self.graph.consumers(
+                stage.id))
+            if needed:
+                log.warning("%s-%05d: its output was on lost node %s; running it again",
+                            key[0], key[1], node)
+                self.schedule.output_lost(key)
+                self.placed.pop(key, None)
+                self._count(f"Re-run {stage.kind} tasks (output lost)")
 
     def report(self) -> None:
         if self.progress_cb is None:
@@ -173,6 +191,9 @@ class _Run:
                 raise ClusterError(f"{self.graph.name}: nothing runnable and nothing running")
             for handle in self.launcher.wait(list(self.inflight), timeout=0.5):
                 self.on_done(handle)
+            lost = self.launcher.lost_nodes()
+            if lost:
+                self.on_lost_nodes(lost)
             self.report()
 
     def failure(self) -> RayEmrError:
@@ -269,7 +290,7 @@ def run_graph(graph: StageGraph, *, runner: str = "ray", conf: dict[str, str] | 
     rayemr.init()
     from rayemr.engine import yarn_runner
 
-    if yarn is not False and yarn_runner.available():
+    if yarn is True or (yarn is None and yarn_runner.enabled()):
         return yarn_runner.run_on_yarn(graph, queue=queue, app_name=app_name or graph.name,
                                        **kwargs)
     if yarn:

@@ -1,9 +1,9 @@
 """Where task attempts run: in this process, as Ray tasks, or in YARN containers.
 
 A launcher turns an :class:`~rayemr.engine.tasks.AttemptSpec` plus its argument values (Ray
-object refs for shuffle blocks) into handles: the first is the attempt's outcome, the rest its
-output blocks. The driver only waits on outcome handles; blocks stay where they were made
-(Ray's object store) until a downstream task takes them as arguments.
+object refs for shuffle blocks) into an :class:`Attempt` handle. The driver waits on
+handles, reads each finished attempt's small outcome, and hands its output blocks (object
+refs that stay in Ray's object store) to downstream tasks as arguments.
 """
 from __future__ import annotations
 
@@ -13,118 +13,165 @@ from typing import Any, Protocol, Sequence
 from rayemr.engine.tasks import AttemptOutcome, AttemptSpec, execute_attempt
 
 
+class Attempt:
+    """A launched (or queued) attempt: its outcome ref, output block refs, and node."""
+
+    __slots__ = ("spec", "args", "outcome_ref", "block_refs", "node_id", "container")
+
+    def __init__(self, spec: AttemptSpec, args: Sequence[Any]) -> None:
+        self.spec = spec
+        self.args = list(args)
+        self.outcome_ref: Any = None
+        self.block_refs: list[Any] = []
+        self.node_id: str | None = None
+        self.container: Any = None
+
+    def started(self, refs: Any) -> None:
+        refs = refs if isinstance(refs, list) else [refs]
+        self.outcome_ref, self.block_refs = refs[0], refs[1:]
+        self.args = []
+
+
 class Launcher(Protocol):
-    def launch(self, spec: AttemptSpec, args: Sequence[Any]) -> list[Any]: ...
+    def launch(self, spec: AttemptSpec, args: Sequence[Any]) -> Attempt: ...
 
-    def wait(self, handles: Sequence[Any], timeout: float) -> list[Any]: ...
+    def wait(self, handles: Sequence[Attempt], timeout: float) -> list[Attempt]: ...
 
-    def outcome(self, spec: AttemptSpec, handle: Any) -> AttemptOutcome: ...
+    def outcome(self, spec: AttemptSpec, handle: Attempt) -> AttemptOutcome: ...
 
-    def fetch(self, handles: Sequence[Any]) -> list[Any]: ...
+    def blocks(self, handle: Attempt) -> list[Any]: ...
 
-    def cancel(self, handles: Sequence[Any]) -> None: ...
+    def location(self, handle: Attempt) -> str | None: ...
+
+    def lost_nodes(self) -> set[str]: ...
+
+    def fetch(self, blocks: Sequence[Any]) -> list[Any]: ...
+
+    def cancel(self, handles: Sequence[Attempt]) -> None: ...
 
     def close(self) -> None: ...
 
 
 def system_failure(spec: AttemptSpec, exc: BaseException) -> AttemptOutcome:
     """An attempt lost to the system (worker or node died, object lost): retriable."""
+    text = str(exc).strip()
     return AttemptOutcome(spec.stage_id, spec.task_index, spec.attempt, False, {},
                           error=None, error_type=type(exc).__name__,
-                          error_message=str(exc).strip().splitlines()[0] if str(exc) else "",
-                          traceback=str(exc), retriable=True, split=spec.split)
+                          error_message=text.splitlines()[0] if text else "",
+                          traceback=text, retriable=True, split=spec.split)
 
 
-class _Value:
-    __slots__ = ("value",)
-
-    def __init__(self, value: Any) -> None:
-        self.value = value
+def ray_attempt(fn, spec: AttemptSpec, *values):
+    """The Ray task body: the stage function travels once per stage as an object ref."""
+    return execute_attempt(dataclasses.replace(spec, fn=fn), *values)
 
 
 class InlineLauncher:
     """Runs each attempt to completion in this process when it is launched."""
 
-    def launch(self, spec: AttemptSpec, args: Sequence[Any]) -> list[Any]:
-        values = [a.value if isinstance(a, _Value) else a for a in args]
-        out = execute_attempt(spec, *values)
-        if spec.num_returns == 1:
-            return [_Value(out)]
-        return [_Value(v) for v in out]
+    def launch(self, spec: AttemptSpec, args: Sequence[Any]) -> Attempt:
+        out = execute_attempt(spec, *args)
+        handle = Attempt(spec, ())
+        handle.started(list(out) if spec.num_returns > 1 else [out])
+        return handle
 
-    def wait(self, handles: Sequence[Any], timeout: float) -> list[Any]:
+    def wait(self, handles: Sequence[Attempt], timeout: float) -> list[Attempt]:
         return list(handles)
 
-    def outcome(self, spec: AttemptSpec, handle: Any) -> AttemptOutcome:
-        return handle.value
+    def outcome(self, spec: AttemptSpec, handle: Attempt) -> AttemptOutcome:
+        return handle.outcome_ref
 
-    def fetch(self, handles: Sequence[Any]) -> list[Any]:
-        return [h.value for h in handles]
+    def blocks(self, handle: Attempt) -> list[Any]:
+        return handle.block_refs
 
-    def cancel(self, handles: Sequence[Any]) -> None:
+    def location(self, handle: Attempt) -> str | None:
+        return None
+
+    def lost_nodes(self) -> set[str]:
+        return set()
+
+    def fetch(self, blocks: Sequence[Any]) -> list[Any]:
+        return list(blocks)
+
+    def cancel(self, handles: Sequence[Attempt]) -> None:
         pass
 
     def close(self) -> None:
         pass
 
 
-def _ray_attempt(fn, spec: AttemptSpec, *values):
-    return execute_attempt(dataclasses.replace(spec, fn=fn), *values)
+class RayTasks:
+    """Shared Ray plumbing: stage functions put once, waiting, outcomes, cancelling."""
 
-
-class RayLauncher:
-    """Each attempt is a Ray task (1 CPU); Ray retries it when its worker or node dies and
-    rebuilds lost shuffle blocks from lineage."""
-
-    def __init__(self, num_cpus: float = 1, system_retries: int = 3) -> None:
+    def __init__(self) -> None:
         import ray
 
         self._ray = ray
-        self._remote = ray.remote(_ray_attempt)
-        self._num_cpus = num_cpus
-        self._retries = system_retries
-        self._fn_refs: dict[int, Any] = {}
+        self._fn_refs: dict[int, tuple[Any, Any]] = {}
 
-    def _fn_ref(self, fn) -> Any:
+    def fn_ref(self, fn) -> Any:
         ref = self._fn_refs.get(id(fn))
         if ref is None:
             ref = self._fn_refs[id(fn)] = (self._ray.put(fn), fn)
         return ref[0]
 
-    def launch(self, spec: AttemptSpec, args: Sequence[Any]) -> list[Any]:
-        fn_ref = self._fn_ref(spec.fn)
-        refs = self._remote.options(
-            num_returns=spec.num_returns, num_cpus=self._num_cpus,
-            max_retries=self._retries, retry_exceptions=False,
-            name=f"{spec.stage_id}-{spec.task_index:05d}_{spec.attempt}",
-        ).remote(fn_ref, dataclasses.replace(spec, fn=None), *args)
-        return [refs] if spec.num_returns == 1 else list(refs)
-
-    def wait(self, handles: Sequence[Any], timeout: float) -> list[Any]:
-        if not handles:
+    def wait(self, handles: Sequence[Attempt], timeout: float) -> list[Attempt]:
+        started = {h.outcome_ref: h for h in handles if h.outcome_ref is not None}
+        if not started:
             return []
-        ready, _ = self._ray.wait(list(handles), num_returns=1, timeout=timeout,
-                                  fetch_local=True)
+        refs = list(started)
+        ready, _ = self._ray.wait(refs, num_returns=1, timeout=timeout, fetch_local=True)
         if ready:
-            more, _ = self._ray.wait(list(handles), num_returns=len(handles), timeout=0)
-            return more
-        return []
+            ready, _ = self._ray.wait(refs, num_returns=len(refs), timeout=0)
+        return [started[r] for r in ready]
 
-    def outcome(self, spec: AttemptSpec, handle: Any) -> AttemptOutcome:
+    def outcome(self, spec: AttemptSpec, handle: Attempt) -> AttemptOutcome:
         try:
-            return self._ray.get(handle)
+            return self._ray.get(handle.outcome_ref)
         except self._ray.exceptions.RayError as exc:
             return system_failure(spec, exc)
 
-    def fetch(self, handles: Sequence[Any]) -> list[Any]:
-        return self._ray.get(list(handles))
+    def blocks(self, handle: Attempt) -> list[Any]:
+        return handle.block_refs
 
-    def cancel(self, handles: Sequence[Any]) -> None:
+    def location(self, handle: Attempt) -> str | None:
+        return handle.node_id
+
+    def lost_nodes(self) -> set[str]:
+        return set()
+
+    def fetch(self, blocks: Sequence[Any]) -> list[Any]:
+        return self._ray.get(list(blocks))
+
+    def cancel(self, handles: Sequence[Attempt]) -> None:
         for h in handles:
+            if h.outcome_ref is None:
+                continue
             try:
-                self._ray.cancel(h, force=True)
+                self._ray.cancel(h.outcome_ref, force=True)
             except Exception:  # noqa: BLE001 -- already finished or gone
                 pass
 
     def close(self) -> None:
         self._fn_refs.clear()
+
+
+class RayLauncher(RayTasks):
+    """Each attempt is a Ray task (1 CPU); Ray retries it when its worker or node dies and
+    rebuilds lost shuffle blocks from lineage."""
+
+    def __init__(self, num_cpus: float = 1, system_retries: int = 3) -> None:
+        super().__init__()
+        self._remote = self._ray.remote(ray_attempt)
+        self._num_cpus = num_cpus
+        self._retries = system_retries
+
+    def launch(self, spec: AttemptSpec, args: Sequence[Any]) -> Attempt:
+        handle = Attempt(spec, ())
+        refs = self._remote.options(
+            num_returns=spec.num_returns, num_cpus=self._num_cpus,
+            max_retries=self._retries, retry_exceptions=False,
+            name=f"{spec.stage_id}-{spec.task_index:05d}_{spec.attempt}",
+        ).remote(self.fn_ref(spec.fn), dataclasses.replace(spec, fn=None), *args)
+        handle.started(list(refs) if spec.num_returns > 1 else [refs])
+        return handle

@@ -31,6 +31,7 @@ TRANSITIONS: dict[tuple[TaskState, TaskState], str] = {
     (_T.RUNNING, _T.SUCCEEDED): "attempt succeeded",
     (_T.RUNNING, _T.PENDING): "attempt failed, retry",
     (_T.RUNNING, _T.FAILED): "attempt failed for good",
+    (_T.SUCCEEDED, _T.PENDING): "output lost with its node, run again",
     (_T.PENDING, _T.KILLED): "job killed",
     (_T.RUNNING, _T.KILLED): "job killed",
 }
@@ -95,6 +96,10 @@ class Schedule:
 
     def succeeded(self, key: TaskKey) -> None:
         self._move(self.tasks[key], TaskState.SUCCEEDED)
+
+    def output_lost(self, key: TaskKey) -> None:
+        """A finished task's output is gone (its node died): it must run again."""
+        self._move(self.tasks[key], TaskState.PENDING)
 
     def failed(self, key: TaskKey, retriable: bool = True) -> bool:
         """Record a failed attempt; True when the task will be retried."""
