@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import collections
 import enum
+import logging
 import threading
 import time
 import uuid
@@ -21,6 +22,7 @@ from rayemr.core.errors import InvalidStateTransition, RayEmrError
 from rayemr.hive.api import Column, StatementResult
 from rayemr.hive.server import rowset
 
+log = logging.getLogger(__name__)
 S = ttypes.TOperationState
 
 
@@ -123,6 +125,9 @@ class Operation:
         try:
             result = runner(self.cancel_event, self._on_progress)
         except BaseException as exc:  # noqa: BLE001 - every failure becomes an error status
+            if not isinstance(exc, RayEmrError):
+                log.error("operation %s failed unexpectedly", self.guid.hex()[:8],
+                          exc_info=True)
             with self._lock:
                 if self.state == OpState.RUNNING:
                     self.error = describe_error(exc)

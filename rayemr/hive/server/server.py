@@ -8,7 +8,6 @@ truncated frame, an oversized length — costs at most that one connection.
 """
 from __future__ import annotations
 
-import inspect
 import logging
 import socket
 import threading
@@ -34,18 +33,28 @@ CONTAINER_LIMIT = 1_000_000
 
 
 def default_session_factory(options: dict | None = None) -> Callable[[SessionRequest], Session]:
-    """Open a ``rayemr.hive.session.HiveSession`` per Thrift session."""
+    """Open a ``rayemr.hive.session.HiveSession`` per Thrift session, all sharing one metastore.
+
+    ``options``: ``metastore_path``, ``warehouse``, ``runner`` (``ray``/``inline``).
+    """
     options = dict(options or {})
+    unknown = set(options) - {"metastore_path", "warehouse", "runner"}
+    if unknown:
+        raise ConfigError(f"unknown session options: {', '.join(sorted(unknown))}")
+    shared: dict = {}
+    lock = threading.Lock()
 
     def factory(req: SessionRequest) -> Session:
+        from rayemr.hive.metastore import open_metastore
         from rayemr.hive.session import HiveSession
 
-        params = inspect.signature(HiveSession).parameters
-        wanted = {"user": req.user, "database": req.database or None,
-                  "hiveconf": dict(req.hiveconf), "hivevars": dict(req.hivevars)}
-        kwargs = {k: v for k, v in wanted.items() if k in params and v is not None}
-        kwargs.update(options)
-        return HiveSession(**kwargs)
+        with lock:
+            if "metastore" not in shared:
+                shared["metastore"] = open_metastore(options.get("metastore_path"),
+                                                     options.get("warehouse"))
+        return HiveSession(shared["metastore"], database=req.database or "default",
+                           hiveconf=dict(req.hiveconf), hivevars=dict(req.hivevars),
+                           runner=options.get("runner"))
 
     return factory
 
