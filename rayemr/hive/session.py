@@ -67,6 +67,8 @@ class HiveSession:
         self.closed = False
         self._lock = threading.RLock()
         self.last_counters: dict[str, dict[str, int]] = {}
+        #: files the last query scanned (after partition pruning), for tests and EXPLAIN-ish checks
+        self.last_inputs: list[str] = []
 
     def __repr__(self) -> str:
         return f"HiveSession(database={self.database!r}, runner={self.runner!r})"
@@ -194,6 +196,7 @@ class HiveSession:
                                   log_lines=log_lines)
         else:
             splits = {s.id: self.splits_for(s, log_lines) for s in plan.scans}
+            self.last_inputs = sorted({sp.url for ss in splits.values() for sp in ss})
             plan = self.physical(plan, splits)
             graph = build_graph(plan, splits, name=_app_name(text), reducers=self.num_reducers())
             result = self.run_graph(graph, cancel=cancel, progress=progress,
