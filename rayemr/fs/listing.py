@@ -62,6 +62,8 @@ def _walk(fs, root: str) -> list[dict]:
     root = root.rstrip("/")
     for path, info in fs.find(root, detail=True, withdirs=False).items():
         rel = path[len(root):].lstrip("/") if path.startswith(root) else path
+        if not rel or path.endswith("/"):
+            continue  # the directory itself, or an S3 "dir/" marker object
         if any(part.startswith(("_", ".")) for part in rel.split("/") if part):
             continue
         if info.get("type") == "directory":
@@ -86,7 +88,7 @@ def list_inputs(urls: str | Iterable[str], config: EmrfsConfig | None = None,
                 matches = fs.glob(parsed.path, detail=True)
                 infos = []
                 for path, info in sorted(matches.items()):
-                    if is_hidden(path):
+                    if is_hidden(path) or path.endswith("/"):
                         continue
                     if info.get("type") == "directory":
                         infos.extend(_walk(fs, path) if recursive else [])

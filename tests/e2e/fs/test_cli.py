@@ -134,3 +134,24 @@ def test_no_credentials(tmp_path):
     assert proc.stderr.strip() == ("rayemr fs: s3://b/k: no usable AWS credentials found "
                                    "(check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, "
                                    "~/.aws/credentials or the instance role)")
+
+
+def test_mkdir_and_endpoint_property_on_s3(s3_server, s3_bucket, tmp_path, capsys, monkeypatch):
+    from rayemr.fs import clear_cache, list_inputs
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # wrong; -D fixes it
+    clear_cache()
+    try:
+        ep = f"fs.s3.endpoint={s3_server}"
+        assert run(capsys, "-D", ep, "mkdir", f"s3://{s3_bucket}/dir")[0] == 0
+        (tmp_path / "x.txt").write_text("x\n")
+        assert run(capsys, "-D", ep, "put", str(tmp_path / "x.txt"), f"s3://{s3_bucket}/dir/")[0] == 0
+        code, out, _ = run(capsys, "-D", ep, "ls", f"s3://{s3_bucket}/dir")
+        assert code == 0 and f"s3://{s3_bucket}/dir/x.txt" in out
+        code, _, err = run(capsys, "-D", "fs.s3.maxRetries=0", "ls",
+                           f"s3://{s3_bucket}/dir")  # the wrong endpoint
+        assert code != 0 and "cannot connect" in err and len(err.strip().splitlines()) == 1
+    finally:
+        monkeypatch.undo()
+        clear_cache()
+    assert [s.url for s in list_inputs(f"s3://{s3_bucket}/dir")] == [f"s3://{s3_bucket}/dir/x.txt"]
