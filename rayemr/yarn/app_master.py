@@ -33,8 +33,9 @@ NAMESPACE = "rayemr"
 RM_RETRY_S = 120.0
 
 
-def am_actor_name(app_id: str) -> str:
-    return f"rayemr_am_{app_id}"
+def am_actor_name(node_id: str, unique: str) -> str:
+    """AM actors are started ahead of need (one warm spare per node), so named by node."""
+    return f"rayemr_am_{node_id[:16]}_{unique}"
 
 
 def call_rm(method: str, *args, timeout: float = RM_RETRY_S, **kwargs):
@@ -63,9 +64,11 @@ def call_rm(method: str, *args, timeout: float = RM_RETRY_S, **kwargs):
 class AMRMClient:
     """What ``am_main`` receives: ask for containers, run work in them, finish."""
 
-    def __init__(self, app_id: str, am_container: Container | None = None) -> None:
+    def __init__(self, app_id: str, am_container: Container | None = None,
+                 am_actor: str = "") -> None:
         self.app_id = app_id
         self.am_container = am_container
+        self.am_actor = am_actor
         self.killed = False
         self.final_status: FinalStatus | None = None
         self.diagnostics = ""
@@ -102,11 +105,13 @@ class AMRMClient:
                 self._live[c.container_id] = c
                 if c.request_key in self._outstanding:
                     self._outstanding[c.request_key] = max(0, self._outstanding[c.request_key] - 1)
+            if resp.killed:
+                self._on_killed()
             for st in resp.completed:
                 self._live.pop(st.container_id, None)
-                self._refs.pop(st.container_id, None)
-            if resp.killed:
-                self.killed = True
+                ref = self._refs.pop(st.container_id, None)
+                if ref is not None and st.state == ContainerState.KILLED:
+                    _cancel(ref)  # the RM ended the container: stop what runs in it
             own = tuple(ContainerStatus(cid, ContainerState.COMPLETED, 0, "", "") for cid in done)
             if own:
                 resp = AllocateResponse(resp.allocated, own + resp.completed, resp.lost_nodes,
@@ -187,34 +192,42 @@ class AMRMClient:
                 return
             self.final_status = FinalStatus(final_status)
             self.diagnostics = diagnostics
-        call_rm("finish", self.app_id, self.final_status.value, diagnostics)
+        call_rm("finish", self.app_id, self.final_status.value, diagnostics, self.am_actor)
 
     def _on_killed(self) -> None:
         with self._lock:
             self.killed = True
             refs = list(self._refs.values())
         for ref in refs:
-            try:
-                ray.cancel(ref, force=True)
-            except Exception:  # already finished
-                pass
+            _cancel(ref)
+
+
+def _cancel(ref) -> None:
+    try:
+        ray.cancel(ref, force=True)
+    except Exception:  # already finished
+        pass
 
 
 class ApplicationMaster:
-    """The AM actor: runs ``am_main`` once and keeps its result for the client."""
+    """The AM actor: started ahead of need, then assigned one application's ``am_main``."""
 
-    def __init__(self, app_id: str, container: Container, retention_s: float = 600.0) -> None:
-        self.app_id, self.container, self.retention_s = app_id, container, retention_s
-        self.client = AMRMClient(app_id, container)
+    def __init__(self, name: str = "") -> None:
+        self.name = name
+        self.app_id = ""
+        self.client: AMRMClient | None = None
+        self.retention_s = 600.0
         self._done = threading.Event()
-        self._result: tuple[str, Any] = ("err", ClusterError(f"{app_id} has not run"))
+        self._result: tuple[str, Any] = ("err", ClusterError("the ApplicationMaster has not run"))
         self._started = False
 
-    def run(self, blob: bytes) -> bool:
-        """Unpickle ``(am_main, payload)`` and run ``am_main(client, payload)`` once."""
+    def run(self, app_id: str, container: Container, blob: bytes, retention_s: float) -> bool:
+        """Unpickle ``(am_main, payload)`` and run ``am_main(client, payload)``, once."""
         if self._started:
             return False
         self._started = True
+        self.app_id, self.retention_s = app_id, retention_s
+        self.client = AMRMClient(app_id, container, self.name)
         try:
             am_main, payload = ray.cloudpickle.loads(blob)
             value = am_main(self.client, payload)
@@ -244,10 +257,11 @@ class ApplicationMaster:
         return self._result
 
     def on_killed(self, reason: str) -> None:
-        self.client._on_killed()
+        if self.client is not None:
+            self.client._on_killed()
 
     def ping(self) -> str:
-        return self.app_id
+        return self.name
 
     def _exit(self) -> None:
         try:

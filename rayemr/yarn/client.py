@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterable
 import ray
 
 from rayemr.core.errors import ClusterError, InputNotFoundError, UserError
-from rayemr.yarn.app_master import NAMESPACE, RM_NAME, am_actor_name, call_rm
+from rayemr.yarn.app_master import NAMESPACE, RM_NAME, call_rm
 from rayemr.yarn.records import ApplicationReport, ApplicationSpec, NodeReport, current_groups, current_user
 from rayemr.yarn.settings import YarnConfig
 from rayemr.yarn.states import AppState
@@ -157,7 +157,7 @@ class YarnClient:
             return _deliver(app_id, self._results[app_id])
         report = self.wait(app_id, timeout)
         try:
-            am = ray.get_actor(am_actor_name(app_id), namespace=NAMESPACE)
+            am = ray.get_actor(report.am_actor, namespace=NAMESPACE)
             outcome = ray.get(am.take_result.remote(True), timeout=60)
         except (ValueError, ray.exceptions.RayActorError):
             if report.state.value == "KILLED":

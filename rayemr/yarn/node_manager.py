@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import uuid
 
 import ray
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
@@ -26,8 +27,9 @@ def nm_actor_name(node_id: str) -> str:
 
 
 class NodeManager:
-    def __init__(self, node_id: str) -> None:
+    def __init__(self, node_id: str, warm_am: bool = True) -> None:
         self.node_id = node_id
+        self._spare = self._new_am() if warm_am else None
 
     def report(self) -> dict:
         """Health of this node: ``{"node_id", "healthy", "report"}``."""
@@ -47,21 +49,34 @@ class NodeManager:
         return {"node_id": self.node_id, "healthy": healthy, "report": report}
 
     def launch_am(self, app_id: str, container: Container, blob: bytes,
-                  retention_s: float) -> bool:
-        """Start the application's AM actor in ``container`` (on this node) and run it."""
+                  retention_s: float) -> str:
+        """Run the application's AM in ``container`` (on this node); returns the AM's name.
+
+        A warm spare AM actor is kept on every node, so an application starts without
+        waiting for a new worker process (slow on a busy node); a new spare follows.
+        """
         if container.node_id != self.node_id:
             raise ValueError(f"container {container.container_id} belongs to node "
                              f"{container.node_id}, not {self.node_id}")
-        options: dict = {
-            "name": am_actor_name(app_id), "namespace": NAMESPACE, "lifetime": "detached",
-            "num_cpus": 0, "max_restarts": 0, "max_concurrency": 16,
-            "scheduling_strategy": NodeAffinitySchedulingStrategy(self.node_id, soft=False),
-        }
-        am = ray.remote(ApplicationMaster).options(**options).remote(
-            app_id, container, retention_s)
-        ray.get(am.ping.remote())
-        am.run.remote(blob)
-        return True
+        spare, self._spare = self._spare, None
+        name, am, ping = spare if spare is not None else self._new_am()
+        try:
+            ray.get(ping, timeout=120)
+        except Exception:
+            name, am, ping = self._new_am()
+            ray.get(ping, timeout=120)
+        am.run.remote(app_id, container, blob, retention_s)
+        self._spare = self._new_am()
+        return name
+
+    def _new_am(self):
+        name = am_actor_name(self.node_id, uuid.uuid4().hex[:8])
+        am = ray.remote(ApplicationMaster).options(
+            name=name, namespace=NAMESPACE, lifetime="detached", num_cpus=0, max_restarts=0,
+            max_concurrency=16,
+            scheduling_strategy=NodeAffinitySchedulingStrategy(self.node_id, soft=False),
+        ).remote(name)
+        return name, am, am.ping.remote()
 
     def ping(self) -> str:
         return self.node_id

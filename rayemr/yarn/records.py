@@ -159,6 +159,7 @@ class ApplicationReport:
     allocated: Resource
     memory_seconds: int
     vcore_seconds: int
+    am_actor: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """The shape of YARN's ``/ws/v1/cluster/apps/{id}`` ``app`` object."""

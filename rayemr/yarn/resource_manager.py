@@ -23,7 +23,7 @@ import ray
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from rayemr.core.errors import InputNotFoundError
-from rayemr.yarn.app_master import NAMESPACE, am_actor_name
+from rayemr.yarn.app_master import NAMESPACE
 from rayemr.yarn.config import CapacitySchedulerConfig
 from rayemr.yarn.node_manager import NodeManager, nm_actor_name
 from rayemr.yarn.records import ApplicationSpec, Container, ContainerRequest
@@ -116,11 +116,9 @@ class ResourceManager:
                 self._launch_q.put(ins)
             elif isinstance(ins, StopAM):
                 self._kill_at[ins.app_id] = time.monotonic() + self.config.am_kill_grace_s
-                try:
-                    ray.get_actor(am_actor_name(ins.app_id), namespace=NAMESPACE
-                                  ).on_killed.remote(ins.reason)
-                except ValueError:
-                    pass
+                am = self._am(ins.app_id)
+                if am is not None:
+                    am.on_killed.remote(ins.reason)
         self._changed.notify_all()
 
     def _trim_finished(self) -> None:
@@ -130,10 +128,18 @@ class ResourceManager:
             if self.store:
                 self.store.delete_app(old)
 
-    def _watch_am(self, app_id: str) -> None:
+    def _am(self, app_id: str):
+        app = self.core.apps.get(app_id)
+        if app is None or not app.am_actor:
+            return None
         try:
-            am = ray.get_actor(am_actor_name(app_id), namespace=NAMESPACE)
+            return ray.get_actor(app.am_actor, namespace=NAMESPACE)
         except ValueError:
+            return None
+
+    def _watch_am(self, app_id: str) -> None:
+        am = self._am(app_id)
+        if am is None:
             self.core.am_failed(app_id, "ApplicationMaster is gone (lost while the "
                                 "ResourceManager restarted)")
             return
@@ -184,9 +190,9 @@ class ResourceManager:
                 self._health_refs[nm.report.remote()] = nid
 
     def _check_ams(self) -> None:
-        if not self._am_watch:
-            return
-        ready, _ = ray.wait(list(self._am_watch), num_returns=len(self._am_watch), timeout=0)
+        ready = []
+        if self._am_watch:
+            ready, _ = ray.wait(list(self._am_watch), num_returns=len(self._am_watch), timeout=0)
         for ref in ready:
             app_id = self._am_watch.pop(ref)
             try:
@@ -201,10 +207,10 @@ class ResourceManager:
         for app_id, deadline in list(self._kill_at.items()):
             if now >= deadline:
                 self._kill_at.pop(app_id)
-                try:
-                    ray.kill(ray.get_actor(am_actor_name(app_id), namespace=NAMESPACE))
-                except ValueError:
-                    pass
+                with self._lock:
+                    am = self._am(app_id)
+                if am is not None:
+                    ray.kill(am)
 
     def _monitor_loop(self) -> None:
         tick = 0
@@ -235,25 +241,25 @@ class ResourceManager:
             blob = self._payloads.get(app_id) or (self.store.load_payload(app_id)
                                                    if self.store else None)
             nm = self._nms.get(c.node_id)
-        error = ""
+        error, name = "", ""
         if blob is None:
             error = "the application's ApplicationMaster code was lost"
         elif nm is None:
             error = f"no NodeManager on node {c.node_id}"
         else:
             try:
-                ray.get(nm.launch_am.remote(app_id, c, blob, self.config.result_retention_s),
-                        timeout=120)
+                name = ray.get(nm.launch_am.remote(app_id, c, blob,
+                                                   self.config.result_retention_s), timeout=180)
             except Exception as exc:
                 error = f"could not start the ApplicationMaster: {type(exc).__name__}: {exc}"
         with self._lock:
             app = self.core.apps.get(app_id)
-            if app is None or app.state != AppState.ACCEPTED:
+            if app is None or app.state.final:
                 return
             if error:
                 self.core.am_launch_failed(app_id, error[:2000])
             else:
-                self.core.am_launched(app_id)
+                self.core.am_launched(app_id, name)
                 self._watch_am(app_id)
                 self._payloads.pop(app_id, None)
             self._process()
@@ -285,9 +291,10 @@ class ResourceManager:
             self.core.resync(app_id, containers, asks)
             self._process()
 
-    def finish(self, app_id: str, final_status: str, diagnostics: str = "") -> None:
+    def finish(self, app_id: str, final_status: str, diagnostics: str = "",
+               am_actor: str = "") -> None:
         with self._lock:
-            self.core.finish(app_id, final_status, diagnostics)
+            self.core.finish(app_id, final_status, diagnostics, am_actor)
             self.core.schedule()
             self._process()
 

@@ -114,6 +114,7 @@ class AppInfo(Tracked):
         self.completed: list[ContainerStatus] = []
         self.lost_nodes: list[str] = []
         self.am_container: Container | None = None
+        self.am_actor = ""       # name of the AM's Ray actor
         self.next_container = 2  # 1 is the AM's
         self.registered = True   # False after RM recovery until the AM resyncs
         self.memory_seconds, self.vcore_seconds = 0.0, 0.0
@@ -273,8 +274,8 @@ class SchedulerCore:
         return node
 
     def _update_room(self, node: NodeInfo) -> None:
-        has_room = (node.state == NodeState.RUNNING and node.used_mb < node.cap_mb
-                    and (not self.calc.dominant or node.used_vc < node.cap_vc - EPS))
+        # Memory decides: a node without free vcores may still host a 0-vcore container (an AM).
+        has_room = node.state == NodeState.RUNNING and node.used_mb < node.cap_mb
         if has_room:
             self._room.setdefault(node.node_id, node)
         else:
@@ -414,9 +415,12 @@ class SchedulerCore:
         return Resource(max(0.0, min(vc, free_vc)), max(0, int(min(mb, free_mb))))
 
     # -- application lifecycle --------------------------------------------------------------
-    def am_launched(self, app_id: str) -> None:
+    def am_launched(self, app_id: str, am_actor: str = "") -> None:
         """The AM actor runs (idempotent: an AM may report before its launch is confirmed)."""
         app = self._app(app_id)
+        if am_actor and app.am_actor != am_actor:
+            app.am_actor = am_actor
+            self._out.append(AppChanged(app_id))
         if app.state != AppState.ACCEPTED:
             return
         app.transition(AppState.RUNNING, "AM_LAUNCHED", self.clock)
@@ -433,7 +437,8 @@ class SchedulerCore:
             event = "AM_FAILED" if app.state == AppState.RUNNING else "AM_LAUNCH_FAILED"
             self._end(app, AppState.FAILED, event, FinalStatus.FAILED, diagnostics)
 
-    def finish(self, app_id: str, final_status: FinalStatus | str, diagnostics: str = "") -> None:
+    def finish(self, app_id: str, final_status: FinalStatus | str, diagnostics: str = "",
+               am_actor: str = "") -> None:
         """The ApplicationMaster unregistered with ``final_status``."""
         app = self._app(app_id)
         status = FinalStatus(final_status)
@@ -441,7 +446,7 @@ class SchedulerCore:
             return  # killed meanwhile: the kill wins
         if app.am_container is None:
             raise UserError(f"application {app_id} has no running ApplicationMaster to finish")
-        self.am_launched(app_id)
+        self.am_launched(app_id, am_actor)
         state = {FinalStatus.SUCCEEDED: AppState.FINISHED, FinalStatus.KILLED: AppState.KILLED,
                  FinalStatus.FAILED: AppState.FAILED,
                  FinalStatus.UNDEFINED: AppState.FINISHED}[status]
@@ -533,6 +538,7 @@ class SchedulerCore:
         app.final_status = FinalStatus(record["final_status"])
         app.diagnostics, app.progress = record["diagnostics"], record["progress"]
         app.start_time, app.finish_time = record["start_time"], record["finish_time"]
+        app.am_actor = record.get("am_actor", "")
         app.memory_seconds = record.get("memory_seconds", 0.0)
         app.vcore_seconds = record.get("vcore_seconds", 0.0)
         if state.final:
@@ -577,7 +583,7 @@ class SchedulerCore:
             "progress": app.progress, "submit_time": app.submit_time,
             "start_time": app.start_time, "finish_time": app.finish_time,
             "memory_seconds": app.memory_seconds, "vcore_seconds": app.vcore_seconds,
-            "next_container": app.next_container,
+            "next_container": app.next_container, "am_actor": app.am_actor,
             "spec": {"name": s.name, "app_type": s.app_type, "queue": app.queue.conf.name,
                      "user": s.user, "priority": s.priority, "tags": list(s.tags),
                      "groups": list(s.groups or ()),
@@ -809,6 +815,7 @@ class SchedulerCore:
             final_status=app.final_status, progress=app.progress, diagnostics=app.diagnostics,
             submit_time=app.submit_time, start_time=app.start_time, finish_time=app.finish_time,
             am_container=am.container_id if am else "", am_node=am.node_id if am else "",
+            am_actor=app.am_actor,
             running_containers=len(app.containers),
             allocated=Resource(max(0.0, app.used_vc), max(0, app.used_mb)),
             memory_seconds=int(app.memory_seconds), vcore_seconds=int(app.vcore_seconds))

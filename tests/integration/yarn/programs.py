@@ -52,3 +52,58 @@ def sleep_forever(amrm, payload):
         held.extend(resp.allocated)
         time.sleep(0.05)
     return "killed" if amrm.killed else "timeout"
+
+
+def saturate(amrm, p):
+    """Keep asking for containers and keep each busy with a short task.
+
+    Stops after ``p["seconds"]``, when the file ``p["stop"]`` exists, or when killed. Returns
+    the containers it was told were lost (with the node each was on) and the lost nodes.
+    """
+    import os
+
+    from rayemr.yarn import ContainerState
+
+    res = Resource(p.get("vcores", 1), p.get("memory_mb", 128))
+    asks = [ContainerRequest(res, p.get("want", 30))]
+    end = time.time() + p.get("seconds", 120)
+    node_of, lost, lost_nodes = {}, [], set()
+    stop = p.get("stop") or "/nonexistent/stop"
+    while time.time() < end and not amrm.killed and not os.path.exists(stop):
+        resp = amrm.allocate(asks)
+        asks = []
+        for c in resp.allocated:
+            node_of[c.container_id] = c.node_id
+            amrm.launch(c, nap, p.get("task_s", 0.3))
+        for st in resp.completed:
+            if st.state == ContainerState.LOST:
+                lost.append((st.container_id, node_of.get(st.container_id)))
+        lost_nodes.update(resp.lost_nodes)
+        if resp.completed:
+            asks = [ContainerRequest(res, len(resp.completed))]
+        time.sleep(0.05)
+    return {"lost": lost, "lost_nodes": sorted(lost_nodes), "held": sorted(node_of.items())}
+
+
+def run_waves(amrm, p):
+    """Run ``p["n"]`` short tasks, asking for a few containers at a time; sum of squares."""
+    n, res = p["n"], Resource(1, 128)
+    todo, refs = list(range(n)), []
+    outstanding = 0
+    while todo:
+        want = min(len(todo), 3) - outstanding
+        resp = amrm.allocate([ContainerRequest(res, want)] if want > 0 else [])
+        outstanding += max(0, want)
+        for c in resp.allocated:
+            outstanding -= 1
+            if todo:
+                refs.append(amrm.launch(c, slow_square, todo.pop(), p.get("task_s", 0.2)))
+            else:
+                amrm.release([c.container_id])
+        time.sleep(0.05)
+    return sum(ray.get(refs))
+
+
+def slow_square(x, seconds):
+    time.sleep(seconds)
+    return x * x

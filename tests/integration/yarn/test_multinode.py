@@ -1,0 +1,136 @@
+"""YARN on a 3-node Ray cluster: queue shares, elasticity, node loss, kill, RM restart."""
+from __future__ import annotations
+
+import statistics
+import time
+
+import pytest
+import ray
+
+import rayemr.yarn as yarn
+from rayemr.yarn import ApplicationSpec, AppState, NodeState, Resource
+from rayemr.yarn.app_master import NAMESPACE, RM_NAME
+
+from . import programs
+
+P = "yarn.scheduler.capacity."
+QUEUES = {
+    P + "root.queues": "prod,dev", P + "root.prod.capacity": "70", P + "root.dev.capacity": "30",
+    P + "root.dev.maximum-capacity": "50", P + "root.dev.user-limit-factor": "3",
+    P + "root.prod.user-limit-factor": "2", P + "maximum-am-resource-percent": "0.5",
+    P + "resource-calculator": "DominantResourceCalculator",
+    "yarn.resourcemanager.webapp.address": "127.0.0.1:0",
+}
+AM = Resource(0, 128)  # the AM waits; memory only (it takes no Ray CPU either)
+NODE_CPUS = 4
+
+
+def _cluster(ray_cluster, n=3):
+    nodes = [ray_cluster.add_node(num_cpus=NODE_CPUS) for _ in range(n)]
+    ray_cluster.wait_for_nodes()
+    handle = yarn.start(QUEUES)
+    client = yarn.YarnClient()
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        running = [r for r in client.nodes() if r.state == NodeState.RUNNING and r.capability.vcores]
+        if len(running) == n:
+            break
+        time.sleep(0.2)
+    assert len(running) == n
+    return nodes, handle, client
+
+
+def _held(client, app_id):
+    return max(0, client.status(app_id).running_containers - 1)  # minus the AM
+
+
+def _wait_for(pred, timeout=30, step=0.1):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = pred()
+        if value:
+            return value
+        time.sleep(step)
+    raise AssertionError(f"condition not met within {timeout} s")
+
+
+def test_shares_elasticity_and_node_loss(ray_cluster, tmp_path):
+    nodes, _, client = _cluster(ray_cluster)
+    total = 3 * NODE_CPUS
+    stop, stop_prod = tmp_path / "stop-dev", tmp_path / "stop-prod"
+    prod = client.submit(ApplicationSpec("prod-job", queue="prod", am_resource=AM),
+                         programs.saturate, {"stop": str(stop_prod)})
+    dev = client.submit(ApplicationSpec("dev-job", queue="dev", am_resource=AM),
+                        programs.saturate, {"stop": str(stop)})
+    _wait_for(lambda: _held(client, prod) > 0 and _held(client, dev) > 0, timeout=60)
+    time.sleep(2.0)
+    shares = []
+    for _ in range(20):  # 4 s of steady state
+        p, d = _held(client, prod), _held(client, dev)
+        assert p + d <= total
+        if p + d:
+            shares.append(p / (p + d))
+        time.sleep(0.2)
+    assert abs(statistics.mean(shares) - 0.7) <= 0.1, shares
+
+    # prod finishes: dev grows to its maximum capacity (50% of the vcores), and no further
+    stop_prod.write_text("stop")
+    assert client.wait(prod, timeout=60).state == AppState.FINISHED
+    _wait_for(lambda: _held(client, dev) == total // 2, timeout=10)
+    for _ in range(10):
+        assert _held(client, dev) <= total // 2
+        time.sleep(0.1)
+
+    # a node goes away: it is LOST and dev is told exactly which containers died with it
+    victim = nodes[0]
+    victim_id = victim.node_id
+    ray_cluster.remove_node(victim)
+    _wait_for(lambda: any(r.node_id == victim_id and r.state == NodeState.LOST
+                          for r in client.nodes()), timeout=30)
+    time.sleep(1.0)
+    stop.write_text("stop")
+    out = client.result(dev, timeout=60)
+    assert out["lost_nodes"] == [victim_id]
+    assert out["lost"], "dev held containers on the lost node"
+    assert all(node == victim_id for _, node in out["lost"])
+    assert client.metrics()["lostNodes"] == 1
+
+
+def test_kill_releases_within_2s_and_rm_restart_preserves_work(ray_cluster):
+    _, handle, client = _cluster(ray_cluster)
+    sleeper = client.submit(ApplicationSpec("sleeper", queue="dev", am_resource=AM),
+                            programs.sleep_forever, {"n": 3})
+    _wait_for(lambda: _held(client, sleeper) == 3)
+    _wait_for(lambda: ray.available_resources().get("CPU", 0) <= 3 * NODE_CPUS - 3)
+    t0 = time.time()
+    client.kill(sleeper)
+    report = client.status(sleeper)
+    assert report.state == AppState.KILLED and report.running_containers == 0
+    assert sum(n.num_containers for n in client.nodes()) == 0
+    assert time.time() - t0 <= 2.0
+    # and the Ray tasks that ran in them are stopped (the AM cancels them)
+    _wait_for(lambda: ray.available_resources().get("CPU", 0) == 3 * NODE_CPUS, timeout=10,
+              step=0.05)
+
+    # kill the ResourceManager while an application runs: queues and apps come back
+    job = client.submit(ApplicationSpec("waves", queue="prod", am_resource=AM),
+                        programs.run_waves, {"n": 40, "task_s": 0.2})
+    _wait_for(lambda: client.status(job).state == AppState.RUNNING and _held(client, job) > 0)
+    before_queues = client.queue("prod")
+    rm = ray.get_actor(RM_NAME, namespace=NAMESPACE)
+    ray.kill(rm, no_restart=False)
+    info = _wait_for(lambda: _ready(), timeout=60)
+    assert info["recovered"] and info["cluster_ts"] == handle.cluster_ts
+    assert client.queue("prod")["absoluteCapacity"] == before_queues["absoluteCapacity"]
+    assert {r.app_id for r in client.list()} >= {sleeper, job}
+    assert client.status(sleeper).state == AppState.KILLED
+    assert client.result(job, timeout=120) == sum(i * i for i in range(40))
+    assert client.status(job).state == AppState.FINISHED
+
+
+def _ready():
+    try:
+        rm = ray.get_actor(RM_NAME, namespace=NAMESPACE)
+        return ray.get(rm.ready.remote(), timeout=5)
+    except Exception:
+        return None
