@@ -227,10 +227,15 @@ class HiveSession:
                     log.debug("progress callback failed", exc_info=True)
 
         cancelled = (lambda: cancel.is_set()) if cancel is not None else None
+        kwargs = {}
+        yarn = self.hiveconf.get("rayemr.hive.yarn", "").lower()
+        if self.runner == "ray" and yarn in ("true", "false"):
+            kwargs["yarn"] = yarn == "true"
         try:
             result = run_graph(graph, runner=self.runner, conf=conf, queue=self.queue(),
                                app_name=graph.name, progress=on_progress, cancel=cancelled,
-                               committer=committer, max_attempts=_attempts(self.hiveconf))
+                               committer=committer, max_attempts=_attempts(self.hiveconf),
+                               **kwargs)
         except RayEmrError:
             raise
         self.last_counters = result.counters

@@ -98,16 +98,19 @@ def _plan(sel: exp.Select, plan: QueryPlan, sizes: dict[str, int], broadcast_ok:
             raise _Bail()
         if type(node) in _MERGE:
             partial_cols.append(exp.alias_(node.copy(), f"__p{k}"))
-            merged.append(exp.alias_(exp.Anonymous(this=_MERGE[type(node)],
-                                                   expressions=[exp.column(f"__p{k}")]),
-                                     f"__a{k}"))
+            merge: exp.Expression = exp.Anonymous(this=_MERGE[type(node)],
+                                                  expressions=[exp.column(f"__p{k}")])
+            if isinstance(node, exp.Count):  # a sum of counts is still Hive's bigint
+                merge = exp.Cast(this=merge, to=exp.DataType.build("BIGINT"))
+            merged.append(exp.alias_(merge, f"__a{k}"))
             replacement[id(node)] = exp.column(f"__a{k}")
         elif isinstance(node, exp.Avg):
             arg = node.this.copy()
             partial_cols.append(exp.alias_(exp.Sum(this=arg), f"__p{k}s"))
             partial_cols.append(exp.alias_(exp.Count(this=arg.copy()), f"__p{k}c"))
             merged.append(exp.alias_(exp.Sum(this=exp.column(f"__p{k}s")), f"__a{k}s"))
-            merged.append(exp.alias_(exp.Sum(this=exp.column(f"__p{k}c")), f"__a{k}c"))
+            merged.append(exp.alias_(exp.Cast(this=exp.Sum(this=exp.column(f"__p{k}c")),
+                                              to=exp.DataType.build("BIGINT")), f"__a{k}c"))
             replacement[id(node)] = exp.Div(
                 this=exp.Cast(this=exp.column(f"__a{k}s"), to=exp.DataType.build("DOUBLE")),
                 expression=exp.Anonymous(this="NULLIF", expressions=[

@@ -230,7 +230,6 @@ def plan_scans(tree: exp.Expression, tables: dict[tuple[str, str], Table]
     # one scan per base-table reference, numbered in plan (source text) order
     refs: list[exp.Table] = [t for t in tree.find_all(exp.Table) if id(t) in base_ids]
     refs.sort(key=lambda t: _position(t))
-    index = {id(t): i for i, t in enumerate(refs)}
     used: dict[int, set[str]] = {id(t): set() for t in refs}
     filters: dict[int, list[exp.Expression]] = {id(t): [] for t in refs}
 
@@ -275,10 +274,11 @@ def plan_scans(tree: exp.Expression, tables: dict[tuple[str, str], Table]
             filters[id(local[alias])].append(cond)
 
     scans: list[ScanSpec] = []
+    ids: dict[int, str] = {}
+    seen: dict[tuple, str] = {}
     for t in refs:
         key = (t.db.lower(), t.name.lower())
         table = tables[key]
-        sid = f"scan{index[id(t)]}"
         needed = used[id(t)]
         pkeys = {k.name for k in table.partition_keys}
         cols = tuple(c.name for c in table.all_columns if c.name in needed)
@@ -288,17 +288,23 @@ def plan_scans(tree: exp.Expression, tables: dict[tuple[str, str], Table]
             data_f.append(rendered)
             if {c.name.lower() for c in cond.find_all(exp.Column)} <= pkeys:
                 part_f.append(rendered)
+        data_filter = " AND ".join(f"({f})" for f in data_f) or None
+        part_filter = " AND ".join(f"({f})" for f in part_f) or None
+        dedup = (table.qualified_name, cols, data_filter, part_filter)
+        if dedup in seen:  # the same rows read twice (self-joins, subqueries): one scan
+            ids[id(t)] = seen[dedup]
+            continue
+        sid = f"scan{len(scans)}"
+        seen[dedup] = ids[id(t)] = sid
         scans.append(ScanSpec(
             id=sid, table=table.qualified_name, location=table.location,
             storage=table.storage,
             schema=tuple((c.name, c.type) for c in table.columns), columns=cols,
             partition_keys=tuple((c.name, c.type) for c in table.partition_keys),
-            filter=" AND ".join(f"({f})" for f in data_f) or None,
-            partition_filter=" AND ".join(f"({f})" for f in part_f) or None,
-            properties=table.properties))
+            filter=data_filter, partition_filter=part_filter, properties=table.properties))
     for t in refs:
         alias = t.alias or t.name
-        t.replace(exp.Table(this=exp.to_identifier(f"scan{index[id(t)]}"),
+        t.replace(exp.Table(this=exp.to_identifier(ids[id(t)]),
                             alias=exp.TableAlias(this=exp.to_identifier(alias))))
     return scans, tree
 
