@@ -408,6 +408,42 @@ def _wrap_user_errors(cls: str, fn: Callable[[dict], Any]) -> Callable[[dict], A
     return call
 
 
+#: hive-site keys that say where the metastore and the warehouse are.
+METASTORE_URL = "javax.jdo.option.ConnectionURL"
+WAREHOUSE_DIR = "hive.metastore.warehouse.dir"
+
+
+def hive_metastore_options(config: ClusterConfig) -> tuple[str | None, str | None]:
+    """(metastore SQLite path, warehouse URL) from ``hive-site``; None = Hive's default."""
+    site = config.properties.get("hive-site", {})
+    url = site.get(METASTORE_URL)
+    path = None
+    if url:
+        path = _sqlite_path(url)
+    return path, site.get(WAREHOUSE_DIR) or None
+
+
+def _sqlite_path(url: str) -> str:
+    for prefix in ("jdbc:sqlite:", "sqlite:///", "sqlite://"):
+        if url.startswith(prefix):
+            path = url[len(prefix):]
+            if path:
+                return path
+    raise UnsupportedError(
+        f"hive-site: property {METASTORE_URL!r} = {url!r}: rayemr's metastore is SQLite",
+        hint="use jdbc:sqlite:/path/to/metastore.db")
+
+
+def _validate_hive_site(props: Mapping[str, str]) -> None:
+    if props.get(METASTORE_URL):
+        _sqlite_path(props[METASTORE_URL])
+    try:
+        from rayemr.hive.server import ServerConfig
+    except ImportError:
+        return
+    _wrap_user_errors("hive-site", ServerConfig.from_properties)(dict(props))
+
+
 def _validate_yarn_site(props: Mapping[str, str]) -> None:
     try:
         from rayemr.yarn import YarnConfig
@@ -420,6 +456,7 @@ def _validate_yarn_site(props: Mapping[str, str]) -> None:
 _VALIDATORS: dict[str, Callable[[Mapping[str, str]], None]] = {
     "capacity-scheduler": _validate_capacity,
     "yarn-site": _validate_yarn_site,
+    "hive-site": _validate_hive_site,
     "emrfs-site": _validate_emrfs,
 }
 

@@ -216,10 +216,17 @@ class ClusterController:
         with self._cv:
             self._services = list(started)
         if "Hive" in self.spec.applications and self.spec.hiveserver2_port is not None:
-            hs2 = services.start_hiveserver2(self.spec.config, host=self.spec.hiveserver2_host,
-                                             port=self.spec.hiveserver2_port)
+            hs2 = services.start_hiveserver2(
+                self.spec.config, host=self.spec.hiveserver2_host,
+                port=self.spec.hiveserver2_port, node_id=self._node_id(),
+                name=f"emr-hs2:{self.cluster_id}")
             with self._cv:
                 self._services.append(hs2)
+
+    def _node_id(self) -> str:
+        import ray
+
+        return ray.get_runtime_context().get_node_id()
 
     # ----------------------------------------------------------------------- bootstrap
     def _alive_nodes(self) -> list[dict[str, Any]]:
@@ -318,12 +325,16 @@ class ClusterController:
                 if self.status.state is ClusterState.WAITING:
                     self.status.move(ClusterState.RUNNING, "step_started")
                 self._cv.notify_all()
+            began = time.time()
             code, reason = self._run_step(step)
+            apps = _applications_between(began, time.time())
             with self._cv:
                 proc = self._running.pop(step.id, None)
                 if proc is not None:
-                    for app in proc.application_ids():
-                        self.queue.record_application(step.id, app)
+                    apps = proc.application_ids() + [a for a in apps
+                                                     if a not in proc.application_ids()]
+                for app in apps:
+                    self.queue.record_application(step.id, app)
                 instructions = self.queue.finished(step.id, ok=code == 0, exit_code=code,
                                                    reason=reason)
                 self._cv.notify_all()
@@ -481,6 +492,18 @@ class ClusterController:
         with self._cv:
             self.status.move(state, event, reason)
             self._cv.notify_all()
+
+
+def _applications_between(start: float, end: float) -> list[str]:
+    """YARN applications submitted while a step ran (steps run one at a time)."""
+    try:
+        from rayemr.yarn import YarnClient
+
+        reports = YarnClient().list()
+    except Exception:  # noqa: BLE001 - no YARN: no application ids
+        return []
+    found = [r for r in reports if start <= (r.submit_time or 0) <= end]
+    return [r.app_id for r in sorted(found, key=lambda r: r.submit_time)]
 
 
 def _count_states(queue: StepQueue) -> dict[str, int]:

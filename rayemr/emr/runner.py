@@ -4,7 +4,8 @@
 
 - COMMAND: the arguments as given (``rayemr ...`` runs this installation's rayemr);
 - HIVE: ``rayemr hive -f SCRIPT --hivevar K=V ... --hiveconf k=v ...`` with the cluster's
-  ``hive-site``/``core-site`` values as ``--hiveconf`` (the step's own win);
+  ``core-site``/``mapred-site``/``hive-site`` values as ``--hiveconf`` (the step's own win),
+  and the metastore and warehouse ``hive-site`` names as ``--metastore``/``--warehouse``;
 - MAPREDUCE: ``rayemr mr JOBFILE ARGS... --conf k=v`` with ``mapred-site``/``core-site``.
 
 ``StepProcess`` runs it as a subprocess in the step's own folder, writes ``stdout``,
@@ -25,7 +26,8 @@ from typing import Any, Mapping, Sequence
 
 from rayemr.core.errors import RayEmrError
 from rayemr.emr import storage
-from rayemr.emr.configurations import ClusterConfig
+from rayemr.emr.configurations import (METASTORE_URL, WAREHOUSE_DIR, ClusterConfig,
+                                       hive_metastore_options)
 from rayemr.emr.steps import StepSpec, StepType
 
 APP_ID = re.compile(rb"application_\d+_\d+")
@@ -69,8 +71,16 @@ def step_command(spec: StepSpec, config: ClusterConfig, inputs: StepInputs = Ste
         cmd = rayemr_command() + ["hive", "-f", inputs.hive_script or spec.hive_script]
         for k, v in spec.hive_vars.items():
             cmd += ["--hivevar", f"{k}={v}"]
+        site = {k: v for k, v in config.classification("hive-site").items()
+                if k not in (METASTORE_URL, WAREHOUSE_DIR)}
+        # Hive reads Hadoop's configuration too: mapred-site (queue, reducers) applies.
         cmd += _conf_pairs("--hiveconf", config.classification("core-site"),
-                           config.classification("hive-site"), spec.hive_conf)
+                           config.classification("mapred-site"), site, spec.hive_conf)
+        metastore, warehouse = hive_metastore_options(config)
+        if metastore:
+            cmd += ["--metastore", metastore]
+        if warehouse:
+            cmd += ["--warehouse", warehouse]
         if database:
             cmd += ["--database", database]
         return cmd

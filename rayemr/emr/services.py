@@ -121,36 +121,95 @@ def exclude_node(node_id: str, reason: str) -> bool:
     return False
 
 
-def start_hiveserver2(config: ClusterConfig, *, host: str, port: int) -> ServiceStatus:
+class HiveServer2Service:
+    """Body of the actor that serves HiveServer2 on the master node."""
+
+    def __init__(self, hive_site: dict[str, str], host: str, port: int,
+                 metastore_path: str | None, warehouse: str | None,
+                 session_defaults: dict[str, str]) -> None:
+        from rayemr.hive.server import HiveServer2, ServerConfig, default_session_factory
+
+        options = tuple((k, v) for k, v in (("metastore_path", metastore_path),
+                                            ("warehouse", warehouse)) if v)
+        config = ServerConfig.from_properties(hive_site, host=host, port=port,
+                                              session_options=options)
+        base = default_session_factory(dict(options))
+
+        def factory(req):
+            # the cluster's configuration is every session's default; the client's own wins
+            session = base(req)
+            for key, value in session_defaults.items():
+                if key not in req.hiveconf:
+                    session.hiveconf[key] = value
+            return session
+
+        self.server = HiveServer2(config, session_factory=factory)
+        self.host = config.host
+        self.port = self.server.start()
+
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def stop(self) -> None:
+        self.server.stop()
+
+
+def start_hiveserver2(config: ClusterConfig, *, host: str, port: int, node_id: str,
+                      name: str) -> ServiceStatus:
+    """HiveServer2 in its own actor on the master, over the cluster's metastore."""
     try:
-        from rayemr.hive import server
+        import rayemr.hive.server  # noqa: F401
     except ImportError:
         return ServiceStatus("HiveServer2", "NOT_INSTALLED")
-    start = getattr(server, "start", None) or getattr(server, "start_server", None)
-    if start is None:
-        return ServiceStatus("HiveServer2", "NOT_INSTALLED",
-                             "rayemr.hive.server has no start function")
+    import ray
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    from rayemr.emr.configurations import hive_metastore_options
+
+    from rayemr.emr.configurations import METASTORE_URL, WAREHOUSE_DIR
+
+    metastore, warehouse = hive_metastore_options(config)
+    defaults = {**config.classification("core-site"), **config.classification("mapred-site"),
+                **{k: v for k, v in config.classification("hive-site").items()
+                   if k not in (METASTORE_URL, WAREHOUSE_DIR)}}
+    actor = ray.remote(HiveServer2Service).options(
+        name=name, namespace=_namespace(), lifetime="detached", num_cpus=0, max_restarts=0,
+        max_concurrency=4,
+        scheduling_strategy=NodeAffinitySchedulingStrategy(node_id, soft=False),
+    ).remote(config.classification("hive-site"), host, port, metastore, warehouse, defaults)
     try:
-        handle = _call_with_supported(start, host=host, port=port,
-                                      hive_site=config.classification("hive-site"),
-                                      hiveconf=config.classification("hive-site"))
-    except RayEmrError:
-        raise
+        address = ray.get(actor.address.remote(), timeout=120)
+    except ray.exceptions.RayActorError as exc:
+        cause = getattr(exc, "cause", None) or exc
+        raise ClusterError(f"HiveServer2 did not start: {_short(cause)}") from None
     except Exception as exc:  # noqa: BLE001
-        raise ClusterError(f"HiveServer2 did not start: {type(exc).__name__}: {exc}") from None
-    return ServiceStatus("HiveServer2", "RUNNING", f"{host}:{port}", started_here=True,
-                         handle=handle)
+        ray.kill(actor)
+        raise ClusterError(f"HiveServer2 did not start: {_short(exc)}") from None
+    return ServiceStatus("HiveServer2", "RUNNING", address, started_here=True, handle=actor)
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[-1] if text else type(exc).__name__
+
+
+def _namespace() -> str:
+    from rayemr.runtime import NAMESPACE
+
+    return NAMESPACE
 
 
 def stop_service(status: ServiceStatus) -> None:
     if not status.started_here or status.handle is None:
         return
-    for name in ("stop", "shutdown", "close"):
-        fn = getattr(status.handle, name, None)
-        if callable(fn):
-            try:
-                fn()
-            except Exception as exc:  # noqa: BLE001
-                log.warning("stopping %s: %s", status.name, exc)
-            break
+    import ray
+
+    try:
+        ray.get(status.handle.stop.remote(), timeout=30)
+    except Exception as exc:  # noqa: BLE001 - termination carries on
+        log.warning("stopping %s: %s", status.name, exc)
+    try:
+        ray.kill(status.handle)
+    except Exception:  # noqa: BLE001 - already gone
+        pass
     status.state = "STOPPED"

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -16,6 +17,7 @@ QUEUES = {"Classification": "capacity-scheduler", "Properties": {
 ENV = {"Classification": "hadoop-env", "Configurations": [
     {"Classification": "export", "Properties": {"GREETING": "hello-from-hadoop-env"}}]}
 PY = sys.executable
+HERE = Path(__file__).parent
 
 
 def states(steps):
@@ -27,14 +29,38 @@ def cmd(name, script, action="CONTINUE"):
             "Args": ["bash", "-c", script]}
 
 
-def test_steps_action_on_failure_and_logs_in_s3(ray_local, s3, s3_bucket, tmp_path):
+HIVE_SCRIPT = b"""
+CREATE EXTERNAL TABLE raw_visits (user STRING, page STRING, seconds INT)
+  ROW FORMAT DELIMITED FIELDS TERMINATED BY ','
+  LOCATION '${hivevar:RAW}';
+CREATE TABLE visits (user STRING, page STRING, seconds INT);
+INSERT OVERWRITE TABLE visits SELECT user, page, seconds FROM raw_visits WHERE seconds > 0;
+"""
+RAW = b"u1,home,3\nu2,home,5\nu1,cart,7\nu3,cart,0\nu4,checkout,11\n"
+
+
+def test_hive_mapreduce_and_failing_steps_with_logs_in_s3(ray_local, s3, s3_bucket, tmp_path):
+    """The EMR day: configurations, a bootstrap action from S3, a Hive step loading a table
+    from S3, a MapReduce step over it, a failing step that CONTINUEs, one that
+    CANCEL_AND_WAITs; states as EMR gives them; logs in S3 in EMR's layout."""
     s3.put_object(Bucket=s3_bucket, Key="bootstrap/setup.sh",
                   Body=b"#!/bin/bash\necho \"setup $1 $2 on $RAYEMR_NODE_ID\"\n"
                        b"echo $1 >> " + str(tmp_path).encode() + b"/bootstrap-ran\n")
-    log_uri = f"s3://{s3_bucket}/logs"
-    with Cluster(name="local-test", configurations=[QUEUES, ENV], log_uri=log_uri,
-                 work_dir=str(tmp_path / "work"),
-                 bootstrap_actions=[f"Path=s3://{s3_bucket}/bootstrap/setup.sh,Args=[one,two]"]
+    s3.put_object(Bucket=s3_bucket, Key="scripts/load.q", Body=HIVE_SCRIPT)
+    s3.put_object(Bucket=s3_bucket, Key="raw/visits.csv", Body=RAW)
+    s3.put_object(Bucket=s3_bucket, Key="jobs/visits_by_page.py",
+                  Body=(HERE / "data" / "visits_by_page.py").read_bytes())
+    b = f"s3://{s3_bucket}"
+    log_uri = f"{b}/logs"
+    configurations = [QUEUES, ENV,
+                      {"Classification": "hive-site", "Properties": {
+                          "javax.jdo.option.ConnectionURL": f"jdbc:sqlite:{tmp_path}/ms.db",
+                          "hive.metastore.warehouse.dir": f"{b}/warehouse"}},
+                      {"Classification": "mapred-site", "Properties": {
+                          "mapreduce.job.reduces": "3", "mapreduce.job.queuename": "prod"}}]
+    with Cluster(name="local-test", configurations=configurations, log_uri=log_uri,
+                 work_dir=str(tmp_path / "work"), hiveserver2_port=0,
+                 bootstrap_actions=[f"Path={b}/bootstrap/setup.sh,Args=[one,two]"]
                  ) as cluster:
         desc = cluster.describe()["Cluster"]
         assert desc["Status"]["State"] == "WAITING"
@@ -45,30 +71,58 @@ def test_steps_action_on_failure_and_logs_in_s3(ray_local, s3, s3_bucket, tmp_pa
         # capacity-scheduler reached the ResourceManager
         from rayemr.yarn import YarnClient
 
-        assert YarnClient().queue("prod")  # known queue
+        assert YarnClient().queue("prod")
         ids = cluster.add_steps([
+            {"Type": "HIVE", "Name": "load", "ActionOnFailure": "CANCEL_AND_WAIT",
+             "Args": ["-f", f"{b}/scripts/load.q", "-d", f"RAW={b}/raw/"]},
+            {"Type": "MAPREDUCE", "Name": "visits-by-page", "ActionOnFailure": "CANCEL_AND_WAIT",
+             "Args": [f"{b}/jobs/visits_by_page.py", f"{b}/warehouse/visits/",
+                      "-o", f"{b}/out/visits/"]},
             cmd("env", "echo $GREETING; echo on stderr >&2"),
             cmd("fails-continue", "echo about to fail; exit 3"),
             cmd("after-continue", "echo still running"),
             cmd("fails-cancel-and-wait", "exit 4", "CANCEL_AND_WAIT"),
             cmd("never-runs", "echo should not run"),
         ])
-        steps = cluster.wait(ids, timeout=120)
+        steps = cluster.wait(ids, timeout=300)
         assert states(steps) == {
-            "env": "COMPLETED", "fails-continue": "FAILED", "after-continue": "COMPLETED",
-            "fails-cancel-and-wait": "FAILED", "never-runs": "CANCELLED"}
-        failed = cluster.describe_step(ids[1])["Step"]
+            "load": "COMPLETED", "visits-by-page": "COMPLETED", "env": "COMPLETED",
+            "fails-continue": "FAILED", "after-continue": "COMPLETED",
+            "fails-cancel-and-wait": "FAILED", "never-runs": "CANCELLED"}, [
+                cluster.step_output(i)["stderr"][-2000:] for i in ids[:2]]
+        # the Hive step filled a managed table under the S3 warehouse; MR read it
+        parts = sorted(o["Key"] for o in s3.list_objects_v2(
+            Bucket=s3_bucket, Prefix="out/visits/")["Contents"])
+        assert "out/visits/_SUCCESS" in parts
+        assert len([p for p in parts if "part-" in p]) == 3  # mapred-site reached the job
+        out = b"".join(s3.get_object(Bucket=s3_bucket, Key=k)["Body"].read()
+                       for k in parts if "part-" in k).decode()
+        assert sorted(out.splitlines()) == ["cart\t7", "checkout\t11", "home\t8"]
+        mr = cluster.describe_step(ids[1])["Step"]
+        assert mr["ApplicationIds"] and mr["ApplicationIds"][0].startswith("application_")
+        # HiveServer2 serves the same metastore
+        from pyhive import hive
+
+        host, port = [s for s in cluster.describe()["Cluster"]["Services"]
+                      if s["Name"] == "HiveServer2"][0]["Detail"].rsplit(":", 1)
+        with hive.connect(host=host, port=int(port)) as conn:
+            cur = conn.cursor()
+            cur.execute("SELECT page, sum(seconds) FROM visits GROUP BY page ORDER BY page")
+            assert cur.fetchall() == [("cart", 7), ("checkout", 11), ("home", 8)]
+
+        failed = cluster.describe_step(ids[3])["Step"]
         assert failed["Status"]["FailureDetails"]["LogFile"] == (
-            f"{log_uri}/{cluster.id}/steps/{ids[1]}/stderr")
+            f"{log_uri}/{cluster.id}/steps/{ids[3]}/stderr")
         assert "exit code 3" in failed["Status"]["StateChangeReason"]["Message"]
-        # logs are in S3 in EMR's layout
+
         def log(step_id, name):
             return s3.get_object(Bucket=s3_bucket, Key=f"logs/{cluster.id}/steps/{step_id}/"
                                  f"{name}")["Body"].read().decode()
-        assert log(ids[0], "stdout") == "hello-from-hadoop-env\n"
-        assert log(ids[0], "stderr") == "on stderr\n"
-        assert "exit code 3" in log(ids[1], "controller")
-        assert "about to fail" in log(ids[1], "stdout")
+        assert log(ids[2], "stdout") == "hello-from-hadoop-env\n"
+        assert log(ids[2], "stderr") == "on stderr\n"
+        assert "exit code 3" in log(ids[3], "controller")
+        assert "about to fail" in log(ids[3], "stdout")
+        assert "map 100%" in log(ids[0], "stderr")  # the Hive step's own progress
         boot = s3.get_object(Bucket=s3_bucket, Key=f"logs/{cluster.id}/node/{node['NodeId']}/"
                              f"bootstrap-actions/1/stdout")["Body"].read().decode()
         assert boot.startswith("setup one two")
