@@ -65,6 +65,15 @@ def build_graph(plan: QueryPlan, splits: dict[str, Sequence[FileSplit]], name: s
         names = tuple(i.name for i in inputs)
         stages.append(Stage(stage_name(n), partial(tasks.sql_task, plan.final_sql, names),
                             inputs, collect=True, kind="reduce", description="result"))
+    if plan.transform:
+        script, columns, split_all = plan.transform
+        last = stages[-1]
+        stages[-1] = Stage(last.id, last.fn, last.inputs, kind=last.kind,
+                           description=last.description)
+        stages.append(Stage(stage_name(n + 1), partial(tasks.transform_task, script, columns,
+                                                       split_all),
+                            (BroadcastInput("rows", last.id),), collect=True, kind="reduce",
+                            description=f"transform using {script!r}"))
     return StageGraph(tuple(stages), name=name, conf=tuple(sorted((conf or {}).items())))
 
 

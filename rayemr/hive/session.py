@@ -189,19 +189,12 @@ class HiveSession:
         log_lines = log_lines if log_lines is not None else []
         t0 = time.perf_counter()
         plan = self.compile(text)
-        if plan.transform:
-            from rayemr.hive.sql.transform import run_transform
-
-            table = run_transform(self, plan, cancel=cancel, progress=progress,
-                                  log_lines=log_lines)
-        else:
-            splits = {s.id: self.splits_for(s, log_lines) for s in plan.scans}
-            self.last_inputs = sorted({sp.url for ss in splits.values() for sp in ss})
-            plan = self.physical(plan, splits)
-            graph = build_graph(plan, splits, name=_app_name(text), reducers=self.num_reducers())
-            result = self.run_graph(graph, cancel=cancel, progress=progress,
-                                    log_lines=log_lines)
-            table = hexec.concat(result.outputs[graph.stages[-1].id])
+        splits = {s.id: self.splits_for(s, log_lines) for s in plan.scans}
+        self.last_inputs = sorted({sp.url for ss in splits.values() for sp in ss})
+        plan = self.physical(plan, splits)
+        graph = build_graph(plan, splits, name=_app_name(text), reducers=self.num_reducers())
+        result = self.run_graph(graph, cancel=cancel, progress=progress, log_lines=log_lines)
+        table = hexec.concat(result.outputs[graph.stages[-1].id])
         if table.num_columns == len(plan.columns):
             table = table.rename_columns(list(plan.columns))
         cols = tuple(Column(f.name, hive_type_of_arrow(f.type)) for f in table.schema)
@@ -304,10 +297,6 @@ class HiveSession:
         else:
             raise UnsupportedError(f"EXPLAIN of {type(inner).__name__} is not supported")
         plan = self.compile(query)
-        if plan.transform:
-            from rayemr.hive.sql.transform import explain_transform
-
-            return _lines_result("Explain", explain_transform(plan))
         splits = {s.id: self.splits_for(s) for s in plan.scans}
         plan = self.physical(plan, splits)
         graph = build_graph(plan, splits, name="explain", reducers=self.num_reducers())

@@ -43,3 +43,42 @@ def sql_task(sql: str, names: tuple[str, ...], ctx: Any, inputs: dict) -> pa.Tab
     out = hexec.run_sql(sql, tables, _threads(ctx))
     ctx.increment_counter(COUNTER_GROUP, "RECORDS_OUT", out.num_rows)
     return out
+
+
+def transform_task(script: str, columns: tuple[tuple[str, str], ...], split_all: bool,
+                   ctx: Any, inputs: dict) -> pa.Table:
+    """Pipe rows through ``script`` (Hive's TRANSFORM): tab-separated text both ways."""
+    import shlex
+    import subprocess
+
+    from rayemr.core.errors import UserError
+
+    table = inputs["rows"]
+    body = hexec.text_lines(table, "\t", "\\N") if table.num_rows else b""
+    try:
+        proc = subprocess.run(script if _needs_shell(script) else shlex.split(script),
+                              input=body, capture_output=True, shell=_needs_shell(script),
+                              timeout=float(ctx.conf.get("rayemr.hive.transform.timeout",
+                                                         "3600")))
+    except FileNotFoundError:
+        raise UserError(f"TRANSFORM script not found: {script}") from None
+    if proc.returncode != 0:
+        err = proc.stderr.decode(errors="replace").strip().splitlines()
+        raise UserError(f"TRANSFORM script {script!r} exited with {proc.returncode}"
+                        + (f": {err[-1]}" if err else ""))
+    lines = proc.stdout.decode(errors="replace").splitlines()
+    n = len(columns)
+    cols: list[list] = [[] for _ in range(n)]
+    for line in lines:
+        parts = line.split("\t") if split_all else line.split("\t", 1)
+        for i in range(n):
+            v = parts[i] if i < len(parts) else None
+            cols[i].append(None if v == "\\N" else v)
+    raw = pa.table({f"__c{i}": pa.array(c, pa.string()) for i, c in enumerate(cols)})
+    out = hexec.cast_to_schema(raw, columns, "TRANSFORM output")
+    ctx.increment_counter(COUNTER_GROUP, "TRANSFORM_RECORDS_OUT", out.num_rows)
+    return out
+
+
+def _needs_shell(script: str) -> bool:
+    return any(c in script for c in "|&;<>$`")

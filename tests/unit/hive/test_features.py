@@ -202,3 +202,30 @@ def test_hive_feature_matches_duckdb(hive, duck, name):
 def test_hive_names_unaliased_columns(hive):
     r = hive.execute("SELECT id, upper(name), salary AS s, count(*) OVER () FROM emp")
     assert [c.name for c in r.columns] == ["id", "_c1", "s", "_c3"]
+
+
+def test_transform_using_script(hive, duck, tmp_path):
+    script = tmp_path / "upper.py"
+    script.write_text("import sys\nfor line in sys.stdin:\n"
+                      "    a, b = line.rstrip('\\n').split('\\t')\n"
+                      "    print(a + '\\t' + b.upper() + '\\t' + str(len(b)))\n")
+    r = hive.execute(f"SELECT TRANSFORM (id, name) USING 'python3 {script}' "
+                     "AS (id int, up, n bigint) FROM emp WHERE id < 4")
+    assert [c.name for c in r.columns] == ["id", "up", "n"]
+    assert [c.hive_type for c in r.columns] == ["int", "string", "bigint"]
+    want = duck.execute("SELECT id, upper(name), length(name) FROM emp WHERE id < 4").fetchall()
+    assert sorted(_rows(r)) == sorted(want)
+
+
+def test_transform_default_key_value_and_nulls(hive):
+    r = hive.execute("SELECT TRANSFORM (name, dept, id) USING 'cat' FROM emp WHERE id >= 6")
+    assert [c.name for c in r.columns] == ["key", "value"]
+    assert sorted(_rows(r), key=repr) == sorted(
+        [(None, "eng\t6"), ("gus", "\\N\t7"), ("hal", "ops\t8")], key=repr)
+
+
+def test_transform_failing_script_is_a_user_error(hive):
+    from rayemr.core.errors import UserError
+
+    with pytest.raises(UserError, match="exited with 3"):
+        hive.execute("SELECT TRANSFORM (id) USING 'sh -c \"exit 3\"' AS (x) FROM emp")
