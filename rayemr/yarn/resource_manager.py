@@ -334,9 +334,8 @@ class ResourceManager:
 
     def scheduler_info(self) -> dict:
         with self._lock:
-            return {"schedulerInfo": {"type": "capacityScheduler",
-                                      "resourceCalculator": self.core.config.resource_calculator,
-                                      **self.core.queue_info()}}
+            return {"schedulerInfo": {**self.core.queue_info(), "type": "capacityScheduler",
+                                      "resourceCalculator": self.core.config.resource_calculator}}
 
     def metrics(self) -> dict:
         with self._lock:
