@@ -26,6 +26,12 @@ class Stream:
     kind: str  # "lines" | "pairs"
     items: Iterable[Any]
     proto: Any = None
+    #: Counter the consumer adds the number of items to (counted where they are iterated
+    #: anyway, instead of through one more generator per record).
+    count_name: str | None = None
+    #: (mapper, pairs) when items are a mapper's output over pairs: lets a combiner fuse
+    #: the mapper call into its grouping loop (one Python frame less per record).
+    mapped: Any = None
 
     def lines(self) -> Iterator[bytes]:
         if self.kind == "lines":
@@ -92,25 +98,99 @@ def group_pairs(pairs: Iterable[tuple[Any, Any]], rt: frozenset, write_proto: An
     n = 0
     rtrip = roundtrip_pair(write_proto, read_proto)
     all_ok = object in rt
-    for k, v in pairs:
-        tk = type(k)
-        gk = k if tk is str else (tk, k)
+    _str = str
+    for k, v in _fused(pairs):
+        gk = k if type(k) is _str else (type(k), k)
         try:
-            lst = groups.get(gk)
+            groups[gk].append(v)
+        except KeyError:
+            groups[gk] = [v]
+            keys[gk] = k
         except TypeError:  # unhashable key: group by its encoding
             gk = ("__encoded__", split_line(write_proto.write(k, v))[0])
             k, v = rtrip(k, v)
-            lst = groups.get(gk)
-        if lst is None:
-            groups[gk] = lst = []
-            keys[gk] = k
-        lst.append(v)
+            if gk in groups:
+                groups[gk].append(v)
+            else:
+                groups[gk] = [v]
+                keys[gk] = k
         n += 1
         if n >= limit:
             yield _finish_groups(groups, keys, rt, all_ok, rtrip)
             groups, keys, n = {}, {}, 0
     if groups:
         yield _finish_groups(groups, keys, rt, all_ok, rtrip)
+
+
+def _fused(pairs):
+    return pairs
+
+
+def map_and_group(mapper, inputs, init, final, rt: frozenset, write_proto: Any,
+                  read_proto: Any, limit: int = _GROUP_LIMIT):
+    """``group_pairs`` over ``mapper``'s output, the mapper called inside the loop."""
+    groups: dict[Any, list[Any]] = {}
+    keys: dict[Any, Any] = {}
+    n = 0
+    rtrip = roundtrip_pair(write_proto, read_proto)
+    all_ok = object in rt
+    _str = str
+    extra = list(init() or ()) if init else []
+    import gc
+
+    gc_was = gc.isenabled()
+    gc.disable()  # millions of short-lived pairs and lists: collections would only cost
+    try:
+        for key, value in inputs:
+            out = mapper(key, value)
+            if out is None:
+                continue
+            for k, v in out:
+                if type(k) is _str:
+                    gk = k
+                else:
+                    gk = (type(k), k)
+                try:
+                    groups[gk].append(v)
+                except KeyError:
+                    groups[gk] = [v]
+                    keys[gk] = k
+                except TypeError:
+                    extra.append((k, v))
+                    continue
+                n += 1
+            if n >= limit:
+                if gc_was:
+                    gc.enable()
+                yield _finish_groups(groups, keys, rt, all_ok, rtrip)
+                gc.disable()
+                groups, keys, n = {}, {}, 0
+    finally:
+        if gc_was:
+            gc.enable()
+    if final:
+        extra.extend(final() or ())
+    if extra:
+        # unhashable keys and init/final output take the general path
+        for batch in group_pairs(extra, rt, write_proto, read_proto, limit):
+            for key, values in batch:
+                gk = ("__extra__", id(key)) if not _hashable(key) else (
+                    key if type(key) is _str else (type(key), key))
+                if gk in groups:
+                    groups[gk].extend(values)
+                else:
+                    groups[gk] = list(values)
+                    keys[gk] = key
+    if groups:
+        yield _finish_groups(groups, keys, rt, all_ok, rtrip)
+
+
+def _hashable(x: Any) -> bool:
+    try:
+        hash(x)
+        return True
+    except TypeError:
+        return False
 
 
 def _finish_groups(groups, keys, rt, all_ok, rtrip) -> list[tuple[Any, list[Any]]]:

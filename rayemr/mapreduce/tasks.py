@@ -7,6 +7,7 @@ combiner, map-side) or in writing ``part-m/r-NNNNN`` through the committer.
 """
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import tempfile
@@ -21,8 +22,8 @@ from rayemr.core.errors import UserError
 from rayemr.engine.context import TaskContext
 from rayemr.mapreduce import compat
 from rayemr.mapreduce.streams import (PairEncoder, Stream, decoded_pairs, group_pairs,
-                                      grouped_lines, lines_of_groups, pairs_of_groups,
-                                      regroup_lines, run_command)
+                                      grouped_lines, lines_of_groups, map_and_group,
+                                      pairs_of_groups, regroup_lines, run_command)
 
 MR = "Map-Reduce Framework"
 FS = "File System Counters"
@@ -182,11 +183,13 @@ class _Task:
             lines = batch.column(1)
             if fast_text:
                 try:
-                    for s in lines.cast(pa.string()).to_pylist():
-                        yield None, s
-                    continue
+                    strs = lines.cast(pa.string()).to_pylist()
                 except pa.ArrowInvalid:
-                    pass  # some line is not UTF-8: decode line by line (latin-1 fallback)
+                    strs = None
+                if strs is not None:
+                    yield from zip(itertools.repeat(None), strs)
+                    continue
+                # some line is not UTF-8: decode line by line (latin-1 fallback)
             offsets = batch.column(0).to_pylist()
             for i, line in enumerate(lines.to_pylist()):
                 try:
@@ -207,6 +210,7 @@ class _Task:
         desc = self.steps[step].get("mapper")
         if desc is None:
             return stream
+        stream = self._counting(stream)
         if desc["type"] == "command":
             return Stream("lines", run_command(desc["command"], stream.lines(), self.cwd,
                                                f"step {step + 1} mapper"))
@@ -216,8 +220,21 @@ class _Task:
         read, write = compat.pick_protocols(self.job, step, "mapper")
         pairs = stream.pairs(read) if not isinstance(stream.proto, _NoRoundTrip) \
             else stream.items
-        return Stream("pairs", self._counted(self.job.map_pairs(pairs, step),
-                                             "Map output records"), write)
+        st = self.job.steps()[step]
+        return Stream("pairs", _map_pairs(st, pairs), write, count_name="Map output records",
+                      mapped=(st, pairs))
+
+    def _counting(self, stream: Stream) -> Stream:
+        """The stream with its pending count taken as it is consumed."""
+        if not stream.count_name:
+            return stream
+        return Stream(stream.kind, self._counted(stream.items, stream.count_name),
+                      stream.proto)
+
+    def _items(self, stream: Stream):
+        if stream.count_name:
+            return self._counted(stream.items, stream.count_name)
+        return stream.items
 
     def _counted(self, it, name: str):
         n = 0
@@ -235,6 +252,8 @@ class _Task:
             n = self.chain.num_partitions
             part_of = lambda k, _p=self.job.partition: int(_p(k, n))  # noqa: E731
         combiner = self.steps[step].get("combiner")
+        if combiner is None or combiner["type"] != "script" or stream.kind == "lines":
+            stream = self._counting(stream)
         if combiner is not None and combiner["type"] == "command":
             lines = sorted(stream.lines(), key=lambda line: line.split(b"\t", 1)[0])
             stream = Stream("lines", run_command(combiner["command"], lines, self.cwd,
@@ -262,15 +281,24 @@ class _Task:
             cproto = compat.pick_protocols(self.job, step, "combiner")[0]
             rt = frozenset(compat_roundtrip(proto, cproto))
             n_in = n_out = 0
-            for groups in group_pairs(stream.items, rt, proto, cproto):
+            st = self.job.steps()[step]
+            if stream.mapped is not None and stream.mapped[0]["mapper"] is not None:
+                mst, inputs = stream.mapped
+                batches = map_and_group(mst["mapper"], inputs, mst["mapper_init"],
+                                        mst["mapper_final"], rt, proto, cproto)
+            else:
+                batches = group_pairs(stream.items, rt, proto, cproto)
+            for groups in batches:
                 n_in += sum(len(v) for _, v in groups)
-                out = list(self.job.combine_pairs(pairs_of_groups(groups), step))
+                out = _combine_groups(st, groups)
                 n_out += len(out)
                 enc.add_pairs(out)
             self.count("Combine input records", n_in)
             self.count("Combine output records", n_out)
+            if stream.count_name:
+                self.count(stream.count_name, n_in)
         else:
-            enc.add_pairs(stream.items)
+            enc.add_pairs(self._items(stream))
         table = enc.table()
         self.count("Spilled Records", table.num_rows)
         return table
@@ -309,6 +337,7 @@ class _Task:
     # -- output ------------------------------------------------------------------------
     def write(self, stream: Stream) -> None:
         name = f"part-{self.chain.output_kind}-{self.ctx.task_index:05d}"
+        stream = self._counting(stream)
         if self.options.output_format == "parquet":
             import pyarrow.parquet as pq
 
@@ -337,6 +366,40 @@ class _NoRoundTrip:
     def __init__(self, proto: Any) -> None:
         self.proto = proto
         self.write = getattr(proto, "write", None)
+
+
+def _map_pairs(step: Any, pairs):
+    """mapper_init, mapper over every pair, mapper_final (mrjob's map_pairs, one layer)."""
+    init, mapper, final = step["mapper_init"], step["mapper"], step["mapper_final"]
+    if init:
+        yield from init() or ()
+    if mapper is None:
+        yield from pairs
+    else:
+        for key, value in pairs:
+            out = mapper(key, value)
+            if out is not None:
+                yield from out
+    if final:
+        yield from final() or ()
+
+
+def _combine_groups(step: Any, groups) -> list:
+    """combiner_init, the combiner once per key with that key's values, combiner_final."""
+    fn, init, final = step["combiner"], step["combiner_init"], step["combiner_final"]
+    out: list = []
+    if init:
+        out.extend(init() or ())
+    if fn is None:
+        out.extend(pairs_of_groups(groups))
+    else:
+        for key, values in groups:
+            res = fn(key, iter(values))
+            if res is not None:
+                out.extend(res)
+    if final:
+        out.extend(final() or ())
+    return out
 
 
 def _then(it, fn):
