@@ -22,6 +22,7 @@ from rayemr.yarn.states import AppState, ContainerState, ExitStatus, FinalStatus
 
 _LAZY = {
     "start": "rayemr.yarn.client", "stop": "rayemr.yarn.client",
+    "decommission_node": "rayemr.yarn.client",
     "YarnClient": "rayemr.yarn.client", "YarnHandle": "rayemr.yarn.client",
     "AMRMClient": "rayemr.yarn.app_master",
 }
@@ -30,7 +31,7 @@ __all__ = [
     "Acl", "AllocateResponse", "AMRMClient", "AppState", "ApplicationReport", "ApplicationSpec",
     "CapacitySchedulerConfig", "Container", "ContainerRequest", "ContainerState",
     "ContainerStatus", "ExitStatus", "FinalStatus", "NodeReport", "NodeState", "QueueConfig",
-    "Resource", "YarnClient", "YarnConfig", "YarnHandle", "start", "stop",
+    "Resource", "YarnClient", "YarnConfig", "YarnHandle", "decommission_node", "start", "stop",
 ]
 
 

@@ -93,6 +93,14 @@ def stop() -> None:
                 pass
 
 
+def decommission_node(node_id: str, reason: str = "") -> None:
+    """Stop scheduling on a Ray node (``yarn rmadmin -refreshNodes`` with an exclude list).
+
+    Containers already running there finish; the node's capacity leaves the cluster total.
+    """
+    call_rm("decommission_node", node_id, reason)
+
+
 def _unwrap(fn: Callable):
     try:
         return fn()

@@ -158,8 +158,7 @@ class ResourceManager:
                 scheduling_strategy=NodeAffinitySchedulingStrategy(nid, soft=False)).remote(nid)
         with self._lock:
             for nid, n in alive.items():
-                info = self.core.nodes.get(nid)
-                if info is None or info.state in (NodeState.LOST, NodeState.DECOMMISSIONED):
+                if nid not in self.core.nodes:  # a Ray node id never comes back after death
                     res = n.get("Resources", {})
                     self.core.add_node(nid, n.get("NodeManagerAddress", ""),
                                        float(res.get("CPU", 0.0)), int(res.get("memory", 0) // MiB))
@@ -356,6 +355,11 @@ class ResourceManager:
             self.core.configure(scheduler)
             self._save_meta()
             self.core.schedule()
+            self._process()
+
+    def decommission_node(self, node_id: str, reason: str = "") -> None:
+        with self._lock:
+            self.core.decommission_node(node_id, reason)
             self._process()
 
     def story(self, key: str) -> list:

@@ -267,6 +267,18 @@ class SchedulerCore:
         self._dirty = True
         return [a.app_id for a in failed]
 
+    def decommission_node(self, node_id: str, reason: str = "") -> None:
+        """Take a node out of scheduling; containers running there may finish (graceful)."""
+        node = self._node(node_id)
+        if node.state not in (NodeState.RUNNING, NodeState.UNHEALTHY):
+            return
+        node.transition(NodeState.DECOMMISSIONED, "DECOMMISSION", self.clock)
+        node.health = reason or "decommissioned"
+        self.total_vc -= node.cap_vc
+        self.total_mb -= node.cap_mb
+        self._room.pop(node_id, None)
+        self._dirty = True
+
     def _node(self, node_id: str) -> NodeInfo:
         node = self.nodes.get(node_id)
         if node is None:

@@ -279,3 +279,16 @@ def test_pure_modules_do_not_import_ray():
     code = ("import sys, rayemr.yarn, rayemr.yarn.scheduler, rayemr.yarn.config; "
             "assert 'ray' not in sys.modules, 'ray imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_decommissioned_node_takes_no_new_work_but_running_containers_finish():
+    core = core_with(nodes=2, vcores=4)
+    a = start(core)
+    granted = core.allocate(a, [ContainerRequest(TASK, 4)]).allocated
+    victim = granted[0].node_id
+    core.decommission_node(victim, "excluded by EMR")
+    assert core.nodes[victim].state == NodeState.DECOMMISSIONED and core.total_vc == 4
+    assert all(c.container_id in core.containers for c in granted)  # still running
+    more = core.allocate(a, [ContainerRequest(TASK, 8)],
+                         completed=[c.container_id for c in granted]).allocated
+    assert more and all(c.node_id != victim for c in more)

@@ -1,0 +1,152 @@
+"""Scheduler benchmarks (one run prints both; results go to bench/README.md ``## scheduler``).
+
+(a) The pure scheduling core (no Ray): 1,000 simulated nodes, 100 applications in four
+    queues, every application heartbeating with completed containers and new asks; reports
+    container grants per second (target >= 5,000/s).
+(b) 2,000 no-op containers through the ResourceManager + NodeManagers (one application whose
+    ApplicationMaster asks for them in batches and runs a no-op task in each), against 2,000
+    plain Ray tasks with the same CPU, measured side by side, alternating, in one Ray instance
+    (target: YARN time <= 1.5x plain Ray).
+
+    python bench/scheduler.py [--only core|containers] [--repeat 3]
+"""
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import time
+
+P = "yarn.scheduler.capacity."
+
+
+# -- (a) the pure core ----------------------------------------------------------------------
+def bench_core(nodes: int = 1000, apps: int = 100, seconds: float = 3.0, seed: int = 1) -> dict:
+    from rayemr.yarn import ApplicationSpec, CapacitySchedulerConfig, ContainerRequest, Resource
+    from rayemr.yarn.scheduler import LaunchAM, SchedulerCore
+
+    conf = CapacitySchedulerConfig.from_properties({
+        P + "root.queues": "prod,dev,adhoc,etl", P + "root.prod.capacity": 40,
+        P + "root.dev.capacity": 20, P + "root.adhoc.capacity": 10, P + "root.etl.capacity": 30,
+        P + "root.dev.maximum-capacity": 60, P + "root.adhoc.ordering-policy": "fair",
+        P + "root.prod.user-limit-factor": 2, P + "root.dev.user-limit-factor": 3,
+        P + "root.etl.user-limit-factor": 2, P + "root.adhoc.user-limit-factor": 5,
+        P + "maximum-am-resource-percent": 0.5,
+    })
+    rng = random.Random(seed)
+    core = SchedulerCore(conf, cluster_ts=1)
+    for i in range(nodes):
+        core.add_node(f"node{i:04d}", f"10.0.{i // 250}.{i % 250}", 16, 65536)
+    queues = ["prod", "dev", "adhoc", "etl"]
+    app_ids = [core.submit(ApplicationSpec(f"app{i}", queue=queues[i % 4], user=f"u{i % 7}",
+                                           am_resource=Resource(1, 1024), groups=()))
+               for i in range(apps)]
+    core.schedule()
+    for ins in core.take_instructions():
+        if isinstance(ins, LaunchAM):
+            core.am_launched(ins.app_id)
+    sizes = [Resource(1, 1024), Resource(1, 2048), Resource(2, 4096)]
+    held: dict[str, list[str]] = {a: [] for a in app_ids}
+    for a in app_ids:  # every app wants far more than its share
+        resp = core.allocate(a, [ContainerRequest(rng.choice(sizes), 2000)])
+        held[a].extend(c.container_id for c in resp.allocated)
+    start_grants, t0 = core.grants, time.perf_counter()
+    rounds = 0
+    while time.perf_counter() - t0 < seconds:
+        for a in app_ids:
+            done = held[a][: max(1, len(held[a]) // 4)]  # a quarter of its tasks finished
+            held[a] = held[a][len(done):]
+            resp = core.allocate(a, [ContainerRequest(rng.choice(sizes), len(done))],
+                                 completed=done)
+            held[a].extend(c.container_id for c in resp.allocated)
+        rounds += 1
+    elapsed = time.perf_counter() - t0
+    grants = core.grants - start_grants
+    return {"nodes": nodes, "apps": apps, "grants": grants, "seconds": elapsed,
+            "grants_per_s": grants / elapsed, "heartbeats": rounds * apps,
+            "containers_running": len(core.containers)}
+
+
+# -- (b) containers through RM + NMs vs plain Ray tasks --------------------------------------
+def noop():
+    return None
+
+
+def am_run_noops(amrm, n):
+    """Ask for ``n`` 1-vcore containers, run a no-op task in each, wait for all."""
+    import time as _time
+
+    import ray
+
+    from rayemr.yarn import ContainerRequest, Resource
+
+    asks, refs, launched = [ContainerRequest(Resource(1, 64), n)], [], 0
+    while launched < n:
+        resp = amrm.allocate(asks)
+        asks = []
+        for c in resp.allocated:
+            refs.append(amrm.launch(c, noop))
+            launched += 1
+        if not resp.allocated:
+            _time.sleep(0.002)
+    ray.get(refs)
+    return launched
+
+
+def bench_containers(n: int = 2000, repeat: int = 3) -> dict:
+    import ray
+
+    import rayemr
+    import rayemr.yarn as yarn
+    from rayemr.yarn import ApplicationSpec
+
+    rayemr.init(num_cpus=2)
+    yarn.start({"yarn.resourcemanager.webapp.address": "127.0.0.1:0"})
+    client = yarn.YarnClient()
+    plain = ray.remote(noop).options(num_cpus=1)
+    ray.get([plain.remote() for _ in range(200)])  # warm the worker pool
+    client.result(client.submit(ApplicationSpec("warmup"), am_run_noops, 100))
+    ray_times, yarn_times = [], []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        ray.get([plain.remote() for _ in range(n)])
+        ray_times.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        app = client.submit(ApplicationSpec("noops"), am_run_noops, n)
+        assert client.result(app) == n
+        yarn_times.append(time.perf_counter() - t)
+    yarn.stop()
+    rayemr.shutdown()
+    r, y = statistics.median(ray_times), statistics.median(yarn_times)
+    return {"n": n, "ray_s": ray_times, "yarn_s": yarn_times, "ray_median_s": r,
+            "yarn_median_s": y, "ratio": y / r}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", choices=("core", "containers"))
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=3.0)
+    args = parser.parse_args(argv)
+    ok = True
+    if args.only in (None, "core"):
+        res = bench_core(seconds=args.seconds)
+        met = res["grants_per_s"] >= 5000
+        ok &= met
+        print(f"(a) core: {res['nodes']} nodes, {res['apps']} apps: {res['grants']} grants in "
+              f"{res['seconds']:.2f} s = {res['grants_per_s']:,.0f} grants/s "
+              f"({res['heartbeats']} heartbeats; target >= 5,000/s: {'met' if met else 'NOT met'})")
+    if args.only in (None, "containers"):
+        res = bench_containers(repeat=args.repeat)
+        met = res["ratio"] <= 1.5
+        ok &= met
+        fmt = lambda xs: ", ".join(f"{x:.2f}" for x in xs)  # noqa: E731
+        print(f"(b) {res['n']} no-op containers: plain Ray [{fmt(res['ray_s'])}] s, "
+              f"RM+NMs [{fmt(res['yarn_s'])}] s; median ratio {res['ratio']:.2f}x "
+              f"(target <= 1.5x: {'met' if met else 'NOT met'})")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
