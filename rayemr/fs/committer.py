@@ -21,11 +21,12 @@ import json
 import logging
 import time
 import uuid
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from rayemr.core.errors import OutputExistsError, StorageError, UserError
+from rayemr.core.errors import InputNotFoundError, OutputExistsError, StorageError, UserError
 from rayemr.fs.config import EmrfsConfig
 from rayemr.fs.errors import storage_errors
 from rayemr.fs.resolve import filesystem_for, parse_url
@@ -119,6 +120,13 @@ class OutputCommitter:
     def setup_job(self) -> None:
         """Check the output location: existing data is an error unless overwrite was asked."""
         with self._errors():
+            if self.on_s3:
+                bucket, _ = self._split(self.out)
+                try:
+                    self._call("head_bucket", Bucket=bucket)
+                except FileNotFoundError:
+                    raise InputNotFoundError(
+                        f"{self.url}: bucket '{bucket}' does not exist") from None
             if self._visible_entries() and not self.overwrite:
                 raise OutputExistsError(f"Output directory {self.url} already exists",
                                         hint="choose a new location or ask for overwrite")
@@ -170,7 +178,7 @@ class OutputCommitter:
         names: list[str] = []
         for commit in by_task.values():
             names.extend(commit.files)
-        duplicates = sorted({n for n in names if names.count(n) > 1})
+        duplicates = sorted(n for n, k in Counter(names).items() if k > 1)
         if duplicates:
             raise UserError(f"{self.url}: several tasks wrote {', '.join(duplicates[:5])}")
         with self._errors():
@@ -217,15 +225,14 @@ class OutputCommitter:
             raise
 
     def _cleanup(self) -> None:
+        """Remove this job's temporary directory, and ``_temporary`` once it is empty."""
         tmp = f"{self.out}/{TEMPORARY}"
-        for path in (self.job_dir, tmp):
+        for path, only_if_empty in ((self.job_dir, False), (tmp, True)):
             try:
-                if self.fs.exists(path) and (path == self.job_dir or not self.fs.ls(path)):
+                if self.fs.exists(path) and not (only_if_empty and self.fs.ls(path)):
                     self.fs.rm(path, recursive=True)
             except FileNotFoundError:
                 pass
-        if not self.on_s3 and self.fs.exists(tmp) and not self.fs.ls(tmp):
-            self.fs.rm(tmp, recursive=True)
 
     def _delete_existing(self, keep: set[str]) -> None:
         keep_paths = {f"{self.out}/{n}" for n in keep} if self.on_s3 else set()

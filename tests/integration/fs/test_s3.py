@@ -188,3 +188,8 @@ def test_multipart_threshold_and_part_size(client, s3_bucket):
     assert "-" in etags["large"]  # multipart at/above the threshold
     for name, size in sizes.items():
         assert client.head_object(Bucket=s3_bucket, Key=f"mp/{name}")["ContentLength"] == size
+
+
+def test_committer_missing_bucket_is_a_clear_error(s3_server):
+    with pytest.raises(InputNotFoundError, match="bucket 'no-such-bucket-y' does not exist"):
+        OutputCommitter("s3://no-such-bucket-y/out").setup_job()
