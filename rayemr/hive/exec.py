@@ -142,31 +142,58 @@ def _typed_exprs(spec: ScanSpec, available: Optional[set[str]] = None) -> dict[s
     return out
 
 
-def _scan_parquet(spec: ScanSpec, split: FileSplit, threads: int) -> pa.Table:
+def _parquet_sql(spec: ScanSpec, split: FileSplit, con) -> str:
+    """The scan of one Parquet split as a DuckDB query on ``con`` (not yet run)."""
     from rayemr import fs as emrfs
 
+    fs, path = emrfs.resolve(split.url)
+    parsed = emrfs.parse_url(split.url)
+    if parsed.kind == "local":
+        source = path
+    else:
+        con.register_filesystem(fs)
+        proto = fs.protocol[0] if isinstance(fs.protocol, (tuple, list)) else fs.protocol
+        source = f"{proto}://{path}"
+    names = {r[0].lower() for r in con.execute(
+        f"DESCRIBE SELECT * FROM read_parquet({sql_str(source)})").fetchall()}
+    if split.row_groups:
+        table = _read_row_groups(split, spec, names)
+        con.register(f"__rg_{spec.id}", table)
+        source_sql = f"__rg_{spec.id}"
+    else:
+        source_sql = f"read_parquet({sql_str(source)})"
+    inner = ", ".join(f"{e} AS {ident(c)}" for c, e in _typed_exprs(spec, names).items())
+    return (f"SELECT {_project(spec, {c: ident(c) for c, _ in spec.schema}, split)} "
+            f"FROM (SELECT {inner} FROM {source_sql}){_filter_clause(spec)}")
+
+
+def _scan_parquet(spec: ScanSpec, split: FileSplit, threads: int) -> pa.Table:
     con = connect(threads)
     try:
-        fs, path = emrfs.resolve(split.url)
-        parsed = emrfs.parse_url(split.url)
-        if parsed.kind == "local":
-            source = path
-        else:
-            con.register_filesystem(fs)
-            proto = fs.protocol[0] if isinstance(fs.protocol, (tuple, list)) else fs.protocol
-            source = f"{proto}://{path}"
-        names = {r[0].lower() for r in con.execute(
-            f"DESCRIBE SELECT * FROM read_parquet({sql_str(source)})").fetchall()}
-        if split.row_groups:
-            table = _read_row_groups(split, spec, names)
-            con.register("__rg", table)
-            source_sql = "__rg"
-        else:
-            source_sql = f"read_parquet({sql_str(source)})"
-        inner = ", ".join(f"{e} AS {ident(c)}" for c, e in _typed_exprs(spec, names).items())
-        sql = (f"SELECT {_project(spec, {c: ident(c) for c, _ in spec.schema}, split)} "
-               f"FROM (SELECT {inner} FROM {source_sql}){_filter_clause(spec)}")
-        return con.sql(sql).to_arrow_table()
+        return con.sql(_parquet_sql(spec, split, con)).to_arrow_table()
+    finally:
+        con.close()
+
+
+def scan_and_run(spec: ScanSpec, split: FileSplit, sql: str, tables: dict[str, pa.Table],
+                 threads: int = 1) -> tuple[pa.Table, int]:
+    """Run ``sql`` over a split of ``spec`` (named ``spec.id``) and Arrow ``tables``.
+
+    Parquet splits are not materialised: the scan is a view DuckDB pipelines into the
+    fragment (projection and filter pushdown, streaming aggregation). Returns the result and
+    the number of rows the scan produced (-1 when not counted).
+    """
+    if not split.url or spec.storage.kind != "parquet":
+        scanned = scan_split(spec, split, threads)
+        return run_sql(sql, dict(tables) | {spec.id: scanned}, threads), scanned.num_rows
+    con = connect(threads)
+    try:
+        con.execute(f"CREATE TEMP VIEW {ident(spec.id)} AS {_parquet_sql(spec, split, con)}")
+        for name, table in tables.items():
+            con.register(name, table)
+        return con.sql(sql).to_arrow_table(), -1
+    except duckdb.Error as err:
+        raise translate_error(err, f"reading {spec.table} ({split.url})") from None
     finally:
         con.close()
 

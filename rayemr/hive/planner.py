@@ -21,7 +21,8 @@ def stage_name(n: int) -> str:
 
 
 def build_graph(plan: QueryPlan, splits: dict[str, Sequence[FileSplit]], name: str = "hive",
-                reducers: int = 1, conf: dict[str, str] | None = None) -> StageGraph:
+                reducers: int = 1, conf: dict[str, str] | None = None, cpus: int = 0
+                ) -> StageGraph:
     stages: list[Stage] = []
     n = 1
     scan_stage: dict[str, str] = {}
@@ -74,7 +75,12 @@ def build_graph(plan: QueryPlan, splits: dict[str, Sequence[FileSplit]], name: s
                                                        split_all),
                             (BroadcastInput("rows", last.id),), collect=True, kind="reduce",
                             description=f"transform using {script!r}"))
-    return StageGraph(tuple(stages), name=name, conf=tuple(sorted((conf or {}).items())))
+    graph = StageGraph(tuple(stages), name=name)
+    conf = dict(conf or {})
+    if cpus > 0:  # stages with fewer tasks than CPUs give each task more DuckDB threads
+        for st in graph.stages:
+            conf[f"rayemr.hive.threads.{st.id}"] = str(max(1, min(4, cpus // st.num_tasks)))
+    return StageGraph(graph.stages, name=name, conf=tuple(sorted(conf.items())))
 
 
 def explain(plan: QueryPlan, graph: StageGraph) -> list[str]:

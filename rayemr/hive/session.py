@@ -137,6 +137,17 @@ class HiveSession:
             raise UserError("mapreduce.job.reduces must be an integer") from None
         return n if n > 0 else 2
 
+    def cluster_cpus(self) -> int:
+        """CPUs the stages can use: this machine's inline, the Ray cluster's otherwise."""
+        if self.runner == "inline":
+            return min(4, os.cpu_count() or 1)
+        import ray
+
+        import rayemr
+
+        rayemr.init()
+        return int(ray.cluster_resources().get("CPU", 1))
+
     def queue(self) -> str:
         return (self.hiveconf.get("tez.queue.name") or
                 self.hiveconf.get("mapreduce.job.queuename") or "default")
@@ -192,7 +203,8 @@ class HiveSession:
         splits = {s.id: self.splits_for(s, log_lines) for s in plan.scans}
         self.last_inputs = sorted({sp.url for ss in splits.values() for sp in ss})
         plan = self.physical(plan, splits)
-        graph = build_graph(plan, splits, name=_app_name(text), reducers=self.num_reducers())
+        graph = build_graph(plan, splits, name=_app_name(text), reducers=self.num_reducers(),
+                            cpus=self.cluster_cpus())
         result = self.run_graph(graph, cancel=cancel, progress=progress, log_lines=log_lines)
         table = hexec.concat(result.outputs[graph.stages[-1].id])
         if table.num_columns == len(plan.columns):
@@ -206,8 +218,6 @@ class HiveSession:
         from rayemr.engine import run_graph
 
         conf = {k: v for k, v in self.hiveconf.items()}
-        if self.runner == "inline":
-            conf.setdefault("rayemr.hive.task.threads", str(min(2, os.cpu_count() or 1)))
 
         def on_progress(p) -> None:
             line = f"{time.strftime('%Y-%m-%d %H:%M:%S')} {p.line()}"

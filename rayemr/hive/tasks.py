@@ -12,8 +12,12 @@ COUNTER_GROUP = "HIVE"
 
 
 def _threads(ctx: Any) -> int:
+    """DuckDB threads for this task: the planner's hint for its stage (a stage with fewer
+    tasks than CPUs gets more threads per task), else ``rayemr.hive.task.threads``."""
+    value = ctx.conf.get(f"rayemr.hive.threads.{ctx.stage_id}") or ctx.conf.get(
+        "rayemr.hive.task.threads", "1")
     try:
-        return int(ctx.conf.get("rayemr.hive.task.threads", "1"))
+        return max(1, int(value))
     except (TypeError, ValueError):
         return 1
 
@@ -31,11 +35,15 @@ def scan_task(spec: ScanSpec, ctx: Any, inputs: dict) -> pa.Table:
 def partial_task(spec: ScanSpec, sql: str, broadcast: tuple[str, ...], ctx: Any,
                  inputs: dict) -> pa.Table:
     """Scan a split and run a fragment over it (map-side aggregation, map joins)."""
-    table = scan_task(spec, ctx, inputs)
-    tables = {spec.id: table}
-    for name in broadcast:
-        tables[name] = inputs[name]
-    return hexec.run_sql(sql, tables, _threads(ctx))
+    split = inputs["split"]
+    tables = {name: inputs[name] for name in broadcast}
+    out, scanned = hexec.scan_and_run(spec, split, sql, tables, _threads(ctx))
+    if scanned >= 0:
+        ctx.increment_counter(COUNTER_GROUP, "RECORDS_IN", scanned)
+    if split.url:
+        ctx.increment_counter(COUNTER_GROUP, "FILES_READ", 1)
+        ctx.increment_counter(COUNTER_GROUP, "BYTES_READ", split.length or split.size)
+    return out
 
 
 def sql_task(sql: str, names: tuple[str, ...], ctx: Any, inputs: dict) -> pa.Table:
