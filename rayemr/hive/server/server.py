@@ -128,10 +128,12 @@ class HiveServer2(TThreadedServer):
             return
         self._stopping.set()
         if self._listener is not None:
-            try:
-                self._listener.close()
-            except OSError:
-                pass
+            for close in (lambda: self._listener.shutdown(socket.SHUT_RDWR),  # wakes accept()
+                          self._listener.close):
+                try:
+                    close()
+                except OSError:
+                    pass
         with self._clients_lock:
             clients = list(self._clients)
         for sock in clients:
@@ -190,8 +192,11 @@ class HiveServer2(TThreadedServer):
             handler = ConnectionHandler(self.state, user)
             processor = TCLIService.Processor(handler)
             processor._processMap.pop("GetLog", None)  # V6 clients fall back to fetchType=1
-            prot = TCompatBinaryProtocol(trans, string_length_limit=STRING_LIMIT,
-                                              container_length_limit=CONTAINER_LIMIT)
+            # strictRead: every real client sends the versioned header; anything else (a
+            # SASL client at a NOSASL port, random bytes) is refused at its first bytes.
+            prot = TCompatBinaryProtocol(trans, strictRead=True,
+                                         string_length_limit=STRING_LIMIT,
+                                         container_length_limit=CONTAINER_LIMIT)
             while not self._stopping.is_set():
                 processor.process(prot, prot)
         except SaslError as exc:
