@@ -39,8 +39,8 @@ def build_graph(plan: QueryPlan, splits: dict[str, Sequence[FileSplit]], name: s
             fn = partial(tasks.partial_task, scan, agg.partial_sql, agg.broadcast)
             inputs = (SplitInput("split", sp),) + tuple(
                 BroadcastInput(b, scan_stage[b]) for b in agg.broadcast)
-            out = ShuffleSpec(reducers, agg.keys, "hash") if agg.keys else ShuffleSpec(
-                1, (), "single")
+            out = ShuffleSpec(reducers, agg.keys, "hash") if agg.keys and reducers > 1 \
+                else ShuffleSpec(1, (), "single")
             stages.append(Stage(sid, fn, inputs, output=out, kind="map",
                                 description=f"partial aggregate over {scan.table}"))
             scan_stage[scan.id] = continue_id
@@ -49,18 +49,27 @@ def build_graph(plan: QueryPlan, splits: dict[str, Sequence[FileSplit]], name: s
                             kind="map", description=f"scan {scan.table}"))
         scan_stage[scan.id] = sid
     if agg is not None:
-        red = stage_name(n)
-        n += 1
-        stages.append(Stage(red, partial(tasks.sql_task, agg.final_sql, ("partials",)),
-                            (ShuffleInput("partials", scan_stage[agg.scan_id]),), kind="reduce",
-                            description="final aggregate"))
-        final_inputs = (BroadcastInput("reduced", red),) + tuple(
-            BroadcastInput(s.id, scan_stage[s.id]) for s in plan.scans
-            if s.id != agg.scan_id and s.id not in agg.broadcast)
-        names = tuple(i.name for i in final_inputs)
-        stages.append(Stage(stage_name(n), partial(tasks.sql_task, agg.top_sql, names),
-                            final_inputs, collect=True, kind="reduce",
-                            description="result"))
+        others = tuple(BroadcastInput(s.id, scan_stage[s.id]) for s in plan.scans
+                       if s.id != agg.scan_id and s.id not in agg.broadcast)
+        partitions = reducers if agg.keys else 1
+        if partitions == 1:
+            # one reducer: merge and finish in the same task
+            sql = f"WITH reduced AS ({agg.final_sql}) {agg.top_sql}"
+            inputs = (ShuffleInput("partials", scan_stage[agg.scan_id]),) + others
+            stages.append(Stage(stage_name(n), partial(
+                tasks.sql_task, sql, tuple(i.name for i in inputs)), inputs, collect=True,
+                kind="reduce", description="final aggregate and result"))
+        else:
+            red = stage_name(n)
+            n += 1
+            stages.append(Stage(red, partial(tasks.sql_task, agg.final_sql, ("partials",)),
+                                (ShuffleInput("partials", scan_stage[agg.scan_id]),),
+                                kind="reduce", description="final aggregate"))
+            final_inputs = (BroadcastInput("reduced", red),) + others
+            names = tuple(i.name for i in final_inputs)
+            stages.append(Stage(stage_name(n), partial(tasks.sql_task, agg.top_sql, names),
+                                final_inputs, collect=True, kind="reduce",
+                                description="result"))
     else:
         inputs = tuple(BroadcastInput(s.id, scan_stage[s.id]) for s in plan.scans)
         names = tuple(i.name for i in inputs)
