@@ -211,7 +211,7 @@ class PropertyPolicy:
             raise UserError(f"invalid hivevar name {name!r}")
 
 
-_SET = re.compile(r"^\s*set\s+(?:-v\s*)?([^=\s]+)\s*(=|$)", re.IGNORECASE | re.DOTALL)
+_SET = re.compile(r"^\s*set(?:\s+-v)?\s+([^=]*?)\s*(=|$)", re.IGNORECASE | re.DOTALL)
 
 
 def check_set_statement(sql: str, policy: PropertyPolicy) -> None:
