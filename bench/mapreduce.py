@@ -59,6 +59,14 @@ def timed(fn):
     return time.perf_counter() - t, out
 
 
+def bench_counter_str(path):
+    c = collections.Counter()
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            c.update(line.split())
+    return len(c)
+
+
 def bench_counter(path):
     c = collections.Counter()
     with open(path, "rb") as f:
@@ -107,13 +115,15 @@ def _job(src: str, tmp: str, name: str):
     return compat.load_job_file(path)
 
 
-def bench_rayemr(job_cls, path, out, split_mb, reducers=2):
+def bench_rayemr(job_cls, path, out, split_mb, reducers=2, yarn=True):
     from rayemr.mapreduce.runner import JobRunner
 
     job = job_cls(args=[])
+    conf = {"mapreduce.input.fileinputformat.split.maxsize": str(split_mb * MB)}
+    if not yarn:
+        conf["rayemr.mapreduce.yarn"] = "false"
     with JobRunner(job, runner="local", inputs=[path], output_dir=out, num_reducers=reducers,
-                   conf={"mapreduce.input.fileinputformat.split.maxsize": str(split_mb * MB)}
-                   ) as r:
+                   conf=conf) as r:
         r.run()
         n = sum(1 for _ in b"".join(r.cat_output()).splitlines())
     shutil.rmtree(out, ignore_errors=True)
@@ -180,13 +190,14 @@ def bench_terasort(tmp, size, split_mb):
     return gen_s, sort_s, check
 
 
-def bench_one_line(tmp, job_cls):
+def bench_one_line(tmp, job_cls, yarn=True):
     path = os.path.join(tmp, "one.txt")
     with open(path, "w") as f:
         f.write("hello world hello\n")
     times = []
     for i in range(6):
-        s, _ = timed(lambda: bench_rayemr(job_cls, path, os.path.join(tmp, f"one-{i}"), 64, 1))
+        s, _ = timed(lambda: bench_rayemr(job_cls, path, os.path.join(tmp, f"one-{i}"), 64, 1,
+                                          yarn=yarn))
         times.append(s)
     return times
 
@@ -224,22 +235,27 @@ def main() -> int:
             bench_rayemr(wc_cls, path, os.path.join(tmp, "warm"), a.split_mb)  # warm up
         if want("counter"):
             s, n = timed(lambda: bench_counter(path))
-            add("collections.Counter (1 process)", s, note=f"{n} words")
+            add("collections.Counter, bytes lines (1 process)", s, note=f"{n} words")
         if want("mrstyle"):
             s, n = timed(lambda: bench_rayemr(wc_cls, path, os.path.join(tmp, "o1"), a.split_mb))
             add("rayemr MRJob word count (2 CPUs)", s, note=f"{n} words")
+        if want("counter"):
+            s, n = timed(lambda: bench_counter_str(path))
+            add("collections.Counter, str lines (1 process)", s, note=f"{n} words")
         if want("vectorized"):
             s, n = timed(lambda: bench_rayemr(vec_cls, path, os.path.join(tmp, "o2"),
                                               a.split_mb))
             add("rayemr BatchJob word count (2 CPUs)", s, note=f"{n} words")
         if want("latency"):
-            times = bench_one_line(tmp, wc_cls)
-            best = min(times[1:])
-            rows.append(("one-line job, warm cluster", best, 0, ""))
-            print(f"one-line job on the warm cluster: median "
-                  f"{sorted(times[1:])[len(times[1:]) // 2] * 1000:.0f} ms, best "
-                  f"{best * 1000:.0f} ms ({', '.join(f'{t * 1000:.0f}' for t in times)})",
-                  flush=True)
+            for yarn in (True, False):
+                times = bench_one_line(tmp, wc_cls, yarn)
+                best = min(times[1:])
+                how = "YARN application" if yarn else "plain Ray tasks"
+                rows.append((f"one-line job, warm cluster ({how})", best, 0, ""))
+                print(f"one-line job on the warm cluster, {how}: median "
+                      f"{sorted(times[1:])[len(times[1:]) // 2] * 1000:.0f} ms, best "
+                      f"{best * 1000:.0f} ms ({', '.join(f'{t * 1000:.0f}' for t in times)})",
+                      flush=True)
         if want("terasort"):
             gen_s, sort_s, check = bench_terasort(tmp, size, a.split_mb)
             add("TeraGen", gen_s)

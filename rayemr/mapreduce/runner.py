@@ -20,6 +20,8 @@ CONF_SKIP_BAD = "rayemr.mapreduce.skip-bad-records"
 CONF_SPLIT_SIZE = "mapreduce.input.fileinputformat.split.maxsize"
 CONF_MAX_ATTEMPTS = "mapreduce.map.maxattempts"
 CONF_REDUCES = "mapreduce.job.reduces"
+#: "false" runs tasks as plain Ray tasks instead of in YARN containers.
+CONF_YARN = "rayemr.mapreduce.yarn"
 
 
 def parse_conf(pairs: list[str] | None) -> dict[str, str]:
@@ -174,7 +176,8 @@ class JobRunner:
             self.result = run_graph(
                 graph, runner="inline" if self.runner == "inline" else "ray",
                 conf=self.conf, queue=self.queue, app_name=graph.name,
-                progress=self.progress, max_attempts=self.max_attempts, committer=committer)
+                progress=self.progress, max_attempts=self.max_attempts, committer=committer,
+                yarn=False if self.conf.get(CONF_YARN, "").lower() == "false" else None)
         except RayEmrError as exc:
             self._counters = getattr(exc, "counters", {}) or {}
             self.error = exc

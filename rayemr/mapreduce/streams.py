@@ -347,16 +347,25 @@ def grouped_lines(table: pa.Table) -> Iterator[tuple[bytes, list[bytes | None]]]
 def decoded_pairs(groups: Iterable[tuple[bytes, list[bytes | None]]], proto: Any,
                   on_group: Callable[[int], None] | None = None
                   ) -> Iterator[tuple[Any, Any]]:
-    """Pairs of sorted groups decoded by ``proto``: the key once per group."""
+    """Pairs of sorted groups decoded by ``proto``: the key once per group, repeated small
+    values (counts, flags) once per task."""
     loads = getattr(proto, "_loads", None) if _separable(proto) else None
     read = proto.read
+    cache: dict[bytes, Any] = {}
+    scalar = (int, float, str, bool, type(None))
     for kb, vals in groups:
         if on_group is not None:
             on_group(len(vals))
         if loads is not None:
             key = loads(kb)
             for vb in vals:
-                yield key, loads(vb)
+                try:
+                    v = cache[vb]
+                except KeyError:
+                    v = loads(vb)
+                    if len(vb) <= 24 and type(v) in scalar and len(cache) < 65536:
+                        cache[vb] = v
+                yield key, v
         else:
             key = read(join_line(kb, vals[0]))[0]
             for vb in vals:
