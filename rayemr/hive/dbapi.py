@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime
 import decimal
-from typing import Any, Iterable, Mapping, Optional, Sequence
+from typing import Any, Iterable, Mapping, Optional
 
 import pyarrow as pa
 

@@ -103,7 +103,8 @@ def _project(spec: ScanSpec, data_exprs: dict[str, str], split: FileSplit) -> st
 
 
 def _filter_clause(spec: ScanSpec) -> str:
-    return f" WHERE {spec.filter}" if spec.filter else ""
+    where = f" WHERE {spec.filter}" if spec.filter else ""
+    return where + (f" LIMIT {int(spec.limit)}" if spec.limit is not None else "")
 
 
 def scan_split(spec: ScanSpec, split: FileSplit, threads: int = 1, counters=None) -> pa.Table:

@@ -30,6 +30,8 @@ class ScanSpec:
     filter: Optional[str] = None
     partition_filter: Optional[str] = None
     properties: tuple[tuple[str, str], ...] = ()
+    #: LIMIT pushed into every split's scan (a plain SELECT ... LIMIT n over one table)
+    limit: Optional[int] = None
 
     @property
     def out_columns(self) -> tuple[str, ...]:

@@ -120,6 +120,8 @@ def explain(plan: QueryPlan, graph: StageGraph) -> list[str]:
                 lines.append(f"        partition filter: {sc.partition_filter}")
             if sc.filter:
                 lines.append(f"        filter: {sc.filter}")
+            if sc.limit is not None:
+                lines.append(f"        limit: {sc.limit}")
             split_in = [i for i in s.inputs if isinstance(i, SplitInput)]
             real = [x for x in split_in[0].splits if x.url] if split_in else []
             lines.append(f"        splits: {len(real)}")

@@ -12,7 +12,6 @@ import os
 import re
 import threading
 import time
-from typing import Any, Optional
 
 import pyarrow as pa
 

@@ -59,6 +59,7 @@ def compile_query(text: str, lookup: TableLookup, database: str,
     tables = resolve_tables(tree, lookup, database)
     tree = qualify_tree(tree, tables, database)
     scans, tree = plan_scans(tree, tables)
+    scans = push_limit(tree, scans)
     logical = tree.copy()
     dialect.to_duckdb(tree)
     columns = tuple(tree.named_selects)
@@ -307,6 +308,33 @@ def plan_scans(tree: exp.Expression, tables: dict[tuple[str, str], Table]
         t.replace(exp.Table(this=exp.to_identifier(ids[id(t)]),
                             alias=exp.TableAlias(this=exp.to_identifier(alias))))
     return scans, tree
+
+
+def push_limit(tree: exp.Expression, scans: list[ScanSpec]) -> list[ScanSpec]:
+    """``SELECT <columns/expressions> FROM t [WHERE ...] LIMIT n``: each split reads n rows."""
+    from dataclasses import replace
+
+    if len(scans) != 1 or not isinstance(tree, exp.Select):
+        return scans
+    limit = tree.args.get("limit")
+    if limit is None or tree.args.get("offset") is not None:
+        return scans
+    if any(tree.args.get(k) for k in ("order", "group", "having", "distinct", "joins",
+                                      "laterals", "with", "qualify")):
+        return scans
+    if tree.find(exp.AggFunc, exp.Window, exp.Subquery, exp.Exists, exp.Unnest, exp.Explode):
+        return scans
+    frm = tree.args.get("from") or tree.args.get("from_")
+    if frm is None or not isinstance(frm.this, exp.Table):
+        return scans
+    expr = limit.expression if isinstance(limit, exp.Limit) else None
+    if not isinstance(expr, exp.Literal) or expr.is_string:
+        return scans
+    # the WHERE must be fully evaluated in the scan for the cut to be safe
+    where = tree.args.get("where")
+    if where is not None and not all(_pushable(c) for c in _conjuncts(where.this)):
+        return scans
+    return [replace(scans[0], limit=int(expr.name))]
 
 
 def _position(node: exp.Expression) -> tuple:

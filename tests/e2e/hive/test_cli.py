@@ -6,7 +6,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
 EXE = str(Path(sys.executable).parent / "rayemr")
 

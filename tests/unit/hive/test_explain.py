@@ -58,3 +58,15 @@ def test_pruning_reads_only_matching_partitions(hive):
     assert r.table.column(0).to_pylist() == [2]
     assert any("2 of 3 partitions" in line for line in r.log)
     assert hive.last_counters["HIVE"]["FILES_READ"] == 2
+
+
+def test_limit_pushed_into_scans(hive):
+    text = "\n".join(r["Explain"] for r in hive.execute(
+        "EXPLAIN SELECT name FROM people WHERE age > 30 LIMIT 1").table.to_pylist())
+    assert "limit: 1" in text
+    r = hive.execute("SELECT name FROM people WHERE age > 30 LIMIT 1")
+    assert r.table.num_rows == 1 and r.table.column(0)[0].as_py() in ("b", "c")
+    assert hive.last_counters["HIVE"]["RECORDS_IN"] == 1
+    ordered = "\n".join(r["Explain"] for r in hive.execute(
+        "EXPLAIN SELECT name FROM people ORDER BY age LIMIT 1").table.to_pylist())
+    assert "limit:" not in ordered
