@@ -50,6 +50,11 @@ def parse_hive(text: str) -> exp.Expression:
 def compile_query(text: str, lookup: TableLookup, database: str,
                   tree: exp.Expression | None = None) -> QueryPlan:
     tree = tree if tree is not None else parse_hive(text)
+    if isinstance(tree, exp.Values):  # INSERT ... VALUES (...), (...)
+        tree = exp.select("*").from_(exp.Subquery(
+            this=tree, alias=exp.TableAlias(this=exp.to_identifier("__values"))))
+    for node in list(tree.find_all(exp.CurrentDatabase)):
+        node.replace(exp.Literal.string(database))
     if not isinstance(tree, exp.Query):
         raise UnsupportedError(f"not a query: {text.strip().split()[0].upper()}")
     dialect.reject_unsupported(tree)

@@ -141,3 +141,10 @@ def test_multi_insert(session):
                     "INSERT INTO TABLE big SELECT a WHERE a >= 3")
     assert rows(session.execute("SELECT * FROM small")) == [(1,)]
     assert rows(session.execute("SELECT * FROM big")) == [(5,)]
+
+
+def test_insert_values_and_current_database(session):
+    session.execute("CREATE TABLE t (a int, b string)")
+    assert session.execute("INSERT INTO t VALUES (1, 'a'), (2, NULL)").rows_affected == 2
+    assert rows(session.execute("SELECT * FROM t ORDER BY a")) == [(1, "a"), (2, None)]
+    assert rows(session.execute("SELECT current_database()")) == [("default",)]
