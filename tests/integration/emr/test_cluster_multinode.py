@@ -34,10 +34,21 @@ def test_bootstrap_once_per_node_and_on_late_nodes(ray_cluster, tmp_path):
         "#!/bin/bash\n"
         f"echo \"$1\" >> {markers}/$RAYEMR_NODE_ID\n"
         f"if [ -e {tmp_path}/fail-next ]; then echo 'no GPU driver here' >&2; exit 9; fi\n")
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "visits.csv").write_text("u1,home,3\nu2,home,5\nu1,cart,7\nu3,cart,0\n")
+    hive_script = tmp_path / "load.q"
+    hive_script.write_text(
+        "CREATE EXTERNAL TABLE raw_visits (user STRING, page STRING, seconds INT) ROW FORMAT "
+        "DELIMITED FIELDS TERMINATED BY ',' LOCATION '${hivevar:RAW}';\n"
+        "CREATE EXTERNAL TABLE visits (user STRING, page STRING, seconds INT) "
+        "LOCATION '${hivevar:OUT}';\n"
+        "INSERT OVERWRITE TABLE visits SELECT * FROM raw_visits WHERE seconds > 0;\n")
     mr_input = tmp_path / "visits"
-    mr_input.mkdir()
-    (mr_input / "000000_0").write_text("u1\x01home\x013\nu2\x01home\x015\nu1\x01cart\x017\n")
-    with Cluster(name="three-nodes", work_dir=str(tmp_path / "work"),
+    conf = [{"Classification": "hive-site", "Properties": {
+        "javax.jdo.option.ConnectionURL": f"jdbc:sqlite:{tmp_path}/metastore.db",
+        "hive.metastore.warehouse.dir": str(tmp_path / "warehouse")}}]
+    with Cluster(name="three-nodes", work_dir=str(tmp_path / "work"), configurations=conf,
                  log_uri=str(tmp_path / "logs"),
                  bootstrap_actions=[{"Path": str(script), "Args": ["booted"]}]) as cluster:
         desc = cluster.describe()["Cluster"]
@@ -48,14 +59,23 @@ def test_bootstrap_once_per_node_and_on_late_nodes(ray_cluster, tmp_path):
         assert all((markers / f).read_text() == "booted\n" for f in files)  # once per node
 
         ids = cluster.add_steps([
-            {"Type": "COMMAND", "Name": "hello", "Args": ["echo", "hello"]},
-            {"Type": "MAPREDUCE", "Name": "visits",
+            {"Type": "HIVE", "Name": "load", "ActionOnFailure": "CANCEL_AND_WAIT",
+             "Args": ["-f", str(hive_script), "-d", f"RAW={raw}", "-d", f"OUT={mr_input}"]},
+            {"Type": "MAPREDUCE", "Name": "visits", "ActionOnFailure": "CANCEL_AND_WAIT",
              "Args": [str(HERE / "data" / "visits_by_page.py"), str(mr_input),
                       "-o", str(tmp_path / "out")]},
+            {"Type": "COMMAND", "Name": "fails-continue", "Args": ["false"]},
+            {"Type": "COMMAND", "Name": "fails-cancel", "Args": ["false"],
+             "ActionOnFailure": "CANCEL_AND_WAIT"},
+            {"Type": "COMMAND", "Name": "never-runs", "Args": ["true"]},
         ])
-        steps = cluster.wait(ids, timeout=180)
+        steps = cluster.wait(ids, timeout=300)
         assert {s["Name"]: s["Status"]["State"] for s in steps} == {
-            "hello": "COMPLETED", "visits": "COMPLETED"}, cluster.step_output(ids[1])["stderr"]
+            "load": "COMPLETED", "visits": "COMPLETED", "fails-continue": "FAILED",
+            "fails-cancel": "FAILED", "never-runs": "CANCELLED"}, [
+                cluster.step_output(i)["stderr"][-1500:] for i in ids[:2]]
+        for sid in ids[:4]:
+            assert (tmp_path / "logs" / cluster.id / "steps" / sid / "stderr").exists()
         out = "".join(p.read_text() for p in sorted((tmp_path / "out").glob("part-*")))
         assert sorted(out.splitlines()) == ["cart\t7", "home\t8"]
 
