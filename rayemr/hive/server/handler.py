@@ -432,9 +432,13 @@ class ConnectionHandler(TCLIService.Iface):
     @_call(ttypes.TGetResultSetMetadataResp)
     def GetResultSetMetadata(self, req):
         op = self.state.operation(req.operationHandle)
+        if op.state in (OpState.INITIALIZED, OpState.PENDING, OpState.RUNNING):
+            op.wait()
+        if op.state == OpState.ERROR and op.error is not None:
+            return ttypes.TGetResultSetMetadataResp(status=_error_status(op.error))
         if op.state != OpState.FINISHED:
             raise UserError(f"the operation is {op.state.name}, not FINISHED: no result "
-                            "set metadata yet")
+                            "set metadata")
         return ttypes.TGetResultSetMetadataResp(status=SUCCESS,
                                                 schema=rowset.table_schema(op.columns))
 
@@ -449,6 +453,8 @@ class ConnectionHandler(TCLIService.Iface):
         if req.fetchType == 1:
             return ttypes.TFetchResultsResp(status=SUCCESS, hasMoreRows=False,
                                             results=op.fetch_log(max_rows, orientation))
+        if op.state in (OpState.INITIALIZED, OpState.PENDING, OpState.RUNNING):
+            op.wait()  # a client that fetches without polling gets the rows when they exist
         if op.state == OpState.ERROR and op.error is not None:
             return ttypes.TFetchResultsResp(status=_error_status(op.error))
         if op.state != OpState.FINISHED:
