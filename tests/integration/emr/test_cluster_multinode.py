@@ -98,3 +98,21 @@ def test_bootstrap_once_per_node_and_on_late_nodes(ray_cluster, tmp_path):
         assert cluster.state == "WAITING"
         for f in markers.iterdir():
             assert f.read_text() == "booted\n"  # still once per node
+
+
+@pytest.mark.slow
+def test_three_nodes_bootstrap_marker_once_per_node(ray_cluster, tmp_path):
+    """The short version (about 30 s here): markers only, one command step."""
+    for _ in range(2):
+        ray_cluster.add_node(num_cpus=1)
+    ray_cluster.wait_for_nodes()
+    script = tmp_path / "mark.sh"
+    script.write_text(f"#!/bin/bash\necho x >> {tmp_path}/marker-$RAYEMR_NODE_ID\n")
+    with Cluster(work_dir=str(tmp_path / "w"), applications=["Hadoop"],
+                 bootstrap_actions=[str(script)]) as cluster:
+        nodes = cluster.describe()["Cluster"]["Nodes"]
+        markers = sorted(p.name for p in tmp_path.glob("marker-*"))
+        assert markers == sorted(f"marker-{n['NodeId']}" for n in nodes) and len(markers) == 3
+        assert all(p.read_text() == "x\n" for p in tmp_path.glob("marker-*"))
+        (sid,) = cluster.add_steps(["Type=COMMAND,Name=hi,Args=[echo,hi]"])
+        assert cluster.wait([sid], timeout=60)[0]["Status"]["State"] == "COMPLETED"
