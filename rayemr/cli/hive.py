@@ -1,4 +1,4 @@
-"""``rayemr hive``: the Hive CLI — ``-e SQL``, ``-f script.q``, or an interactive shell.
+"""rayemr hive: the Hive CLI (-e SQL, -f script.q, or an interactive shell).
 
 Non-interactive output is Hive's: rows tab-separated, NULL for nulls, header only with
 ``--header`` or ``SET hive.cli.print.header=true``. The shell prints aligned tables, keeps
