@@ -140,31 +140,28 @@ def map_and_group(mapper, inputs, init, final, rt: frozenset, write_proto: Any,
 
     gc_was = gc.isenabled()
     gc.disable()  # millions of short-lived pairs and lists: collections would only cost
+    lines = 0
+    line_limit = max(1, limit // 8)  # input records between flushes (Hadoop's spill)
     try:
         for key, value in inputs:
             out = mapper(key, value)
-            if out is None:
-                continue
-            for k, v in out:
-                if type(k) is _str:
-                    gk = k
-                else:
-                    gk = (type(k), k)
-                try:
-                    groups[gk].append(v)
-                except KeyError:
-                    groups[gk] = [v]
-                    keys[gk] = k
-                except TypeError:
-                    extra.append((k, v))
-                    continue
-                n += 1
-            if n >= limit:
+            if out is not None:
+                for k, v in out:
+                    gk = k if type(k) is _str else (type(k), k)
+                    try:
+                        groups[gk].append(v)
+                    except KeyError:
+                        groups[gk] = [v]
+                        keys[gk] = k
+                    except TypeError:
+                        extra.append((k, v))
+            lines += 1
+            if lines >= line_limit or len(groups) >= limit:
                 if gc_was:
                     gc.enable()
                 yield _finish_groups(groups, keys, rt, all_ok, rtrip)
                 gc.disable()
-                groups, keys, n = {}, {}, 0
+                groups, keys, lines = {}, {}, 0
     finally:
         if gc_was:
             gc.enable()
@@ -202,7 +199,7 @@ def _finish_groups(groups, keys, rt, all_ok, rtrip) -> list[tuple[Any, list[Any]
             continue
         if type(key) not in rt:
             key = rtrip(key, None)[0]
-        if not set(map(type, values)) <= rt:
+        if not rt.issuperset(map(type, values)):
             values = [rtrip(None, v)[1] for v in values]
         out.append((key, values))
     return out
