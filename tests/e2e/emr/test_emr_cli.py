@@ -36,11 +36,12 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize("conf,words", BAD)
-def test_bad_configurations_fail_at_start_in_one_line(conf, words, tmp_path):
+@pytest.mark.parametrize("conf,words,as_file", [(c, w, i % 2 == 0)
+                                                for i, (c, w) in enumerate(BAD)])
+def test_bad_configurations_fail_at_start_in_one_line(conf, words, as_file, tmp_path):
     path = tmp_path / "conf.json"
     path.write_text(conf)
-    for value in (conf, f"file://{path}"):
+    for value in ([f"file://{path}"] if as_file else [conf]):
         proc = run("emr", "create-cluster", "--configurations", value,
                    "--steps", "Type=COMMAND,Args=[true]", "--auto-terminate", check=False)
         assert proc.returncode == 1
