@@ -95,3 +95,20 @@ def test_losing_a_worker_node_mid_job_gives_identical_output(tmp_path, ray_clust
     killer.join()
     assert time.monotonic() - t0 > 4.0, "the job ended before the node was killed"
     assert got == expected
+
+
+def test_killing_the_application_stops_it_and_commits_nothing(tmp_path, ray_local):
+    from rayemr.core.errors import ClusterError
+    from rayemr.engine import run_graph
+
+    src = _make_input(str(tmp_path / "in"), files=6, lines=40)
+    out = tmp_path / "out"
+    runner = JobRunner(SlowWordCount(args=["--delay", "0.1"]), runner="local", inputs=[src],
+                       output_dir=str(out), num_reducers=2)
+    graph, committer = runner.plan()
+    t0 = time.monotonic()
+    with pytest.raises(ClusterError, match="killed"):
+        run_graph(graph, runner="ray", committer=committer,
+                  cancel=lambda: time.monotonic() - t0 > 3.0)
+    assert time.monotonic() - t0 < 60
+    assert not out.exists() or [p for p in os.listdir(out) if not p.startswith(".")] == []
