@@ -376,6 +376,36 @@ def _scan_csv(spec: ScanSpec, split: FileSplit, threads: int) -> pa.Table:
         con.close()
 
 
+# -- sampling ---------------------------------------------------------------------------------
+
+def sample_boundaries(spec: ScanSpec, splits: Sequence[FileSplit], key_sql: str,
+                      partitions: int, rows_per_split: int = 1000, max_splits: int = 16
+                      ) -> tuple[list[str], str]:
+    """Range boundaries for ``partitions`` partitions of ``key_sql`` from a sample of splits.
+
+    Returns the boundaries as SQL string literals (sorted, distinct) and the key's DuckDB type.
+    """
+    step = max(1, len(splits) // max_splits)
+    samples = []
+    for sp in list(splits)[::step][:max_splits]:
+        out, _ = scan_and_run(spec, sp, f"SELECT {key_sql} AS k FROM {ident(spec.id)} "
+                                        f"USING SAMPLE reservoir({int(rows_per_split)} ROWS)",
+                              {})
+        samples.append(out)
+    table = concat(samples)
+    if table.num_rows == 0 or partitions < 2:
+        return [], "VARCHAR"
+    fracs = ", ".join(f"{i / partitions:.6f}" for i in range(1, partitions))
+    row = run_sql(f"SELECT CAST(quantile_disc(k, [{fracs}]) AS VARCHAR[]) AS b, "
+                  f"any_value(typeof(k)) AS t FROM samples WHERE k IS NOT NULL",
+                  {"samples": table}).to_pylist()[0]
+    bounds = []
+    for b in row["b"] or []:
+        if b is not None and (not bounds or b != bounds[-1]):
+            bounds.append(b)
+    return [sql_str(b) for b in bounds], row["t"] or "VARCHAR"
+
+
 # -- partitions ------------------------------------------------------------------------------
 
 def select_partitions(filter_sql: str, keys: Sequence[tuple[str, str]],

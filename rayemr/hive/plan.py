@@ -81,5 +81,7 @@ class QueryPlan:
     columns: tuple[str, ...]
     agg: Optional[AggPlan] = None
     transform: tuple = ()
+    #: total-order sort: (map_sql, reduce_sql, limit or None), map output has "__part"
+    sort: tuple = ()
     #: the qualified sqlglot tree over scan ids, before DuckDB fixes (read-only; copy it)
     tree: object = field(default=None, compare=False, repr=False)

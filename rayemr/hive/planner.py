@@ -26,6 +26,20 @@ def build_graph(plan: QueryPlan, splits: dict[str, Sequence[FileSplit]], name: s
     stages: list[Stage] = []
     n = 1
     scan_stage: dict[str, str] = {}
+    if plan.sort:
+        map_sql, reduce_sql, _limit = plan.sort
+        scan = plan.scans[0]
+        sp = tuple(splits.get(scan.id) or ()) or (FileSplit(""),)
+        stages = [
+            Stage(stage_name(1), partial(tasks.partial_task, scan, map_sql, ()),
+                  (SplitInput("split", sp),),
+                  output=ShuffleSpec(reducers, ("__part",), "column"), kind="map",
+                  description=f"scan {scan.table}, range partition on the sort key"),
+            Stage(stage_name(2), partial(tasks.sql_task, reduce_sql, ("part",)),
+                  (ShuffleInput("part", stage_name(1)),), collect=True, kind="reduce",
+                  description="sort each range"),
+        ]
+        return _with_threads(StageGraph(tuple(stages), name=name), name, conf, cpus)
     agg = plan.agg
     ordered = list(plan.scans)
     if agg is not None:  # the streamed scan reads the broadcast scans: it goes last
@@ -84,7 +98,11 @@ def build_graph(plan: QueryPlan, splits: dict[str, Sequence[FileSplit]], name: s
                                                        split_all),
                             (BroadcastInput("rows", last.id),), collect=True, kind="reduce",
                             description=f"transform using {script!r}"))
-    graph = StageGraph(tuple(stages), name=name)
+    return _with_threads(StageGraph(tuple(stages), name=name), name, conf, cpus)
+
+
+def _with_threads(graph: StageGraph, name: str, conf: dict[str, str] | None, cpus: int
+                  ) -> StageGraph:
     conf = dict(conf or {})
     if cpus > 0:  # stages with fewer tasks than CPUs give each task more DuckDB threads
         for st in graph.stages:

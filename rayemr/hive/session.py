@@ -163,12 +163,34 @@ class HiveSession:
     def physical(self, plan: QueryPlan, splits: dict[str, list[FileSplit]]) -> QueryPlan:
         """Choose map-side aggregation and map joins from the scans' sizes."""
         if self.hiveconf.get("hive.map.aggr", "true").lower() != "true":
-            return plan
+            return self._range_sort(plan, splits)
         from rayemr.hive.sql.aggregate import plan_partial_aggregation
 
         sizes = {sid: sum(sp.length or sp.size for sp in s) for sid, s in splits.items()}
         joins = self.hiveconf.get("hive.auto.convert.join", "true").lower() == "true"
-        return plan_partial_aggregation(plan, sizes, broadcast_ok=joins)
+        plan = plan_partial_aggregation(plan, sizes, broadcast_ok=joins)
+        return self._range_sort(plan, splits)
+
+    def _range_sort(self, plan: QueryPlan, splits: dict[str, list[FileSplit]]) -> QueryPlan:
+        """ORDER BY over one table with several splits: sampled range partitioning."""
+        from dataclasses import replace
+
+        from rayemr.hive import exec as hexec
+        from rayemr.hive.sql.sort import partition_expr, plan_range_sort
+
+        reducers = self.num_reducers()
+        if plan.agg is not None or plan.transform or reducers < 2 or len(plan.scans) != 1:
+            return plan
+        if len(splits.get(plan.scans[0].id) or ()) < 2:
+            return plan
+        sp = plan_range_sort(plan)
+        if sp is None:
+            return plan
+        bounds, key_type = hexec.sample_boundaries(plan.scans[0], splits[sp.scan_id],
+                                                   sp.key_sql, reducers)
+        part = partition_expr(sp.key_sql, bounds, key_type, sp.descending, sp.nulls_first)
+        return replace(plan, sort=(sp.map_sql.replace("{partition}", part), sp.reduce_sql,
+                                   sp.limit))
 
     def splits_for(self, scan: ScanSpec, log_lines: list[str] | None = None
                    ) -> list[FileSplit]:
@@ -206,6 +228,8 @@ class HiveSession:
                             cpus=self.cluster_cpus())
         result = self.run_graph(graph, cancel=cancel, progress=progress, log_lines=log_lines)
         table = hexec.concat(result.outputs[graph.stages[-1].id])
+        if plan.sort and plan.sort[2] is not None:
+            table = table.slice(0, plan.sort[2])  # each range kept its first n rows
         if table.num_columns == len(plan.columns):
             table = table.rename_columns(list(plan.columns))
         cols = tuple(Column(f.name, hive_type_of_arrow(f.type)) for f in table.schema)

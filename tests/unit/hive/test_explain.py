@@ -70,3 +70,30 @@ def test_limit_pushed_into_scans(hive):
     ordered = "\n".join(r["Explain"] for r in hive.execute(
         "EXPLAIN SELECT name FROM people ORDER BY age LIMIT 1").table.to_pylist())
     assert "limit:" not in ordered
+
+
+def test_order_by_uses_sampled_range_partitions(session, tmp_path):
+    import random
+
+    d = tmp_path / "big"
+    d.mkdir()
+    rnd = random.Random(7)
+    values = [rnd.randint(0, 10_000) for _ in range(4000)] + [None] * 5
+    for i in range(4):
+        part = values[i::4]
+        pq.write_table(pa.table({"k": pa.array(part, pa.int64()),
+                                 "s": [f"v{j}" for j in range(len(part))]}),
+                       d / f"p{i}.parquet")
+    session.execute(f"CREATE EXTERNAL TABLE big (k bigint, s string) STORED AS PARQUET "
+                    f"LOCATION '{d}'")
+    session.execute("SET mapreduce.job.reduces=3")
+    text = "\n".join(r["Explain"] for r in session.execute(
+        "EXPLAIN SELECT k, s FROM big ORDER BY k DESC").table.to_pylist())
+    assert "range partition on the sort key" in text and "column partition by __part into 3" \
+        in text
+    got = session.execute("SELECT k, s FROM big ORDER BY k DESC").table.column("k").to_pylist()
+    want = sorted((v for v in values if v is not None), reverse=True) + [None] * 5
+    assert got == want
+    asc = session.execute("SELECT k * 2 AS k2 FROM big WHERE k > 100 ORDER BY k2 LIMIT 7")
+    assert asc.table.column("k2").to_pylist() == sorted(
+        2 * v for v in values if v is not None and v > 100)[:7]
