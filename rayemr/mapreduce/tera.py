@@ -33,14 +33,14 @@ def make_records(first_row: int, count: int, seed: int = 42) -> bytes:
     out[:, :KEY] = rng.integers(32, 127, size=(count, KEY), dtype=np.uint8)
     out[:, KEY:KEY + 2] = ord(" ")
     hexdigits = np.frombuffer(b"0123456789ABCDEF", dtype=np.uint8)
-    shifts = np.arange(124, -4, -4, dtype=np.uint64)  # 32 nibbles, most significant first
-    nib = np.zeros((count, 32), dtype=np.uint64)
-    low = shifts < 64
-    nib[:, low] = (rows[:, None] >> shifts[low]) & np.uint64(15)
-    out[:, 12:44] = hexdigits[nib.astype(np.int64)]
+    out[:, 12:28] = ord("0")  # row ids < 2**64: the upper 16 hex digits are zero
+    shifts = np.arange(60, -4, -4, dtype=np.uint64)
+    nib = ((rows[:, None] >> shifts) & np.uint64(15)).astype(np.uint8)
+    out[:, 28:44] = hexdigits[nib]
     out[:, 44:46] = ord(" ")
-    out[:, 46:98] = (65 + (rows[:, None] + np.arange(52, dtype=np.uint64)) % np.uint64(26)
-                     ).astype(np.uint8)
+    base = (rows % np.uint64(26)).astype(np.uint8)
+    out[:, 46:98] = (base[:, None] + np.arange(52, dtype=np.uint8)) % np.uint8(26) + \
+        np.uint8(65)
     out[:, 98] = 13
     out[:, 99] = 10
     return out.tobytes()
