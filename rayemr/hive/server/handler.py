@@ -295,6 +295,10 @@ class ConnectionHandler(TCLIService.Iface):
                        statement=sql)
         runner = functools.partial(self._execute, entry, sql, overlay)
         self.state.add_operation(entry, op)
+        if req.queryTimeout and req.queryTimeout > 0:  # seconds, as JDBC's setQueryTimeout
+            timer = threading.Timer(float(req.queryTimeout), op.cancel)
+            timer.daemon = True
+            timer.start()
         if req.runAsync:
             op.mark_pending()
             self.state.pool.submit(op.run, runner)

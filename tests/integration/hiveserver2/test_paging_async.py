@@ -112,3 +112,22 @@ def test_async_cancel_stops_a_running_query(start_hs2, parquet_table):
     ended = dict(outcomes)
     assert ended[query] != "ok", "the cancelled query ran to completion"
     assert ended["SELECT 1"] == "ok"
+
+
+def test_query_timeout_cancels(hs2, parquet_table):
+    from TCLIService import ttypes
+
+    for name, col in (("to_a", "v"), ("to_b", "w")):
+        parquet_table(hs2, name, pa.table({col: np.arange(20_000, dtype=np.int64)}),
+                      f"{col} bigint", files=4)
+    with hs2.connect() as conn:
+        req = ttypes.TExecuteStatementReq(
+            conn.sessionHandle, "SELECT count(*) FROM to_a CROSS JOIN to_b WHERE (v * w) % 7 = 3",
+            runAsync=True, queryTimeout=1)
+        resp = conn.client.ExecuteStatement(req)
+        assert resp.status.statusCode == ttypes.TStatusCode.SUCCESS_STATUS
+        cur = conn.cursor()
+        cur._operationHandle, cur._state = resp.operationHandle, cur._STATE_RUNNING
+        status = _poll_until(cur, {TOperationState.CANCELED_STATE,
+                                   TOperationState.FINISHED_STATE})
+        assert status.operationState == TOperationState.CANCELED_STATE
