@@ -124,6 +124,7 @@ def single_statement(sql: str) -> str:
 # --- variables -------------------------------------------------------------------------------
 
 _VAR = re.compile(r"\$\{([A-Za-z_][\w.:-]*)\}")
+_ENV_REF = re.compile(r"\$\{\s*(env|system)\s*:", re.IGNORECASE)
 _MAX_SUBSTITUTION_DEPTH = 40  # Hive's hive.variable.substitute.depth
 
 
@@ -151,6 +152,9 @@ def substitute(sql: str, hivevars: Mapping[str, str], hiveconf: Mapping[str, str
     for _ in range(_MAX_SUBSTITUTION_DEPTH):
         new = _VAR.sub(repl, sql)
         if new == sql:
+            if _ENV_REF.search(new):  # any spelling the session might still expand
+                raise AccessDeniedError("env and system variables are not available to "
+                                        "HiveServer2 clients")
             return new
         sql = new
     raise UserError("variable substitution did not settle after "

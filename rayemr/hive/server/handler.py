@@ -192,8 +192,6 @@ def probably_has_result_set(sql: str) -> bool:
         return not any(t.text == "=" for t in toks) and "=" not in sql
     if first == "FROM":
         return "INSERT" not in words
-    if first == "(":
-        return True
     return first in _RESULT_SET_KEYWORDS
 
 

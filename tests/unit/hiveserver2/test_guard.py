@@ -32,9 +32,10 @@ def test_substitute():
     hv, hc = {"a": "1", "b": "${hivevar:a}2"}, {"x.y": "conf"}
     assert guard.substitute("${hivevar:b} ${a} ${hiveconf:x.y} ${x.y} ${nope}", hv, hc) == \
         "12 1 conf conf ${nope}"
-    for sql in ("${env:HOME}", "${system:user.dir}", "${ENV:PATH}"):
+    for sql in ("${env:HOME}", "${system:user.dir}", "${ENV:PATH}", "${env:HOME/x}",
+                "${ env:A B}", "${v}"):
         with pytest.raises(AccessDeniedError):
-            guard.substitute(sql, {}, {})
+            guard.substitute(sql, {"v": "${env:HOME}"}, {})
     with pytest.raises(UserError, match="settle"):
         guard.substitute("${a}", {"a": "${a}x"}, {})
 
