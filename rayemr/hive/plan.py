@@ -70,6 +70,9 @@ class AggPlan:
     final_sql: str
     top_sql: str
     broadcast: tuple[str, ...] = ()
+    #: shuffle (common) join instead of a map join: ((scan id, key column), ...) for both
+    #: sides, hash-partitioned on their keys; partial_sql then runs in the reduce tasks
+    shuffle_join: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,8 @@ def build_graph(plan: QueryPlan, splits: dict[str, Sequence[FileSplit]], name: s
         ]
         return _with_threads(StageGraph(tuple(stages), name=name), name, conf, cpus)
     agg = plan.agg
+    if agg is not None and agg.shuffle_join:
+        return _shuffle_join_graph(plan, splits, name, reducers, conf, cpus)
     ordered = list(plan.scans)
     if agg is not None:  # the streamed scan reads the broadcast scans: it goes last
         ordered.sort(key=lambda sc: sc.id == agg.scan_id)
@@ -98,6 +100,43 @@ def build_graph(plan: QueryPlan, splits: dict[str, Sequence[FileSplit]], name: s
                                                        split_all),
                             (BroadcastInput("rows", last.id),), collect=True, kind="reduce",
                             description=f"transform using {script!r}"))
+    return _with_threads(StageGraph(tuple(stages), name=name), name, conf, cpus)
+
+
+def _shuffle_join_graph(plan: QueryPlan, splits, name: str, reducers: int, conf, cpus: int
+                        ) -> StageGraph:
+    """Common join: both sides hash-partitioned on their join keys; each reduce task joins
+    its partition and aggregates partially; then the usual merge and result stages."""
+    agg = plan.agg
+    scans = {s.id: s for s in plan.scans}
+    stages: list[Stage] = []
+    inputs = []
+    for i, (sid, key) in enumerate(agg.shuffle_join):
+        scan = scans[sid]
+        sp = tuple(splits.get(sid) or ()) or (FileSplit(""),)
+        stages.append(Stage(stage_name(i + 1), partial(tasks.scan_task, scan),
+                            (SplitInput("split", sp),),
+                            output=ShuffleSpec(reducers, (key,), "hash"), kind="map",
+                            description=f"scan {scan.table}, shuffle on {key}"))
+        inputs.append(ShuffleInput(sid, stage_name(i + 1)))
+    join = stage_name(3)
+    out = ShuffleSpec(reducers, agg.keys, "hash") if agg.keys and reducers > 1 \
+        else ShuffleSpec(1, (), "single")
+    stages.append(Stage(join, partial(tasks.sql_task, agg.partial_sql,
+                                      tuple(i.name for i in inputs)),
+                        tuple(inputs), output=out, kind="reduce",
+                        description="shuffle join and partial aggregate"))
+    stages.append(Stage(stage_name(4), partial(
+        tasks.sql_task, f"WITH reduced AS ({agg.final_sql}) {agg.top_sql}", ("partials",)),
+        (ShuffleInput("partials", join),), kind="reduce", collect=out.num_partitions == 1,
+        description="final aggregate" + (" and result" if out.num_partitions == 1 else "")))
+    if out.num_partitions > 1:
+        last = stages.pop()
+        stages.append(Stage(last.id, partial(tasks.sql_task, agg.final_sql, ("partials",)),
+                            last.inputs, kind="reduce", description="final aggregate"))
+        stages.append(Stage(stage_name(5), partial(tasks.sql_task, agg.top_sql, ("reduced",)),
+                            (BroadcastInput("reduced", last.id),), collect=True,
+                            kind="reduce", description="result"))
     return _with_threads(StageGraph(tuple(stages), name=name), name, conf, cpus)
 
 

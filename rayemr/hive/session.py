@@ -168,7 +168,12 @@ class HiveSession:
 
         sizes = {sid: sum(sp.length or sp.size for sp in s) for sid, s in splits.items()}
         joins = self.hiveconf.get("hive.auto.convert.join", "true").lower() == "true"
-        plan = plan_partial_aggregation(plan, sizes, broadcast_ok=joins)
+        try:
+            limit = int(self.hiveconf.get("hive.mapjoin.smalltable.filesize", "25000000"))
+        except ValueError:
+            raise UserError("hive.mapjoin.smalltable.filesize must be a number of bytes") \
+                from None
+        plan = plan_partial_aggregation(plan, sizes, broadcast_ok=joins, broadcast_limit=limit)
         return self._range_sort(plan, splits)
 
     def _range_sort(self, plan: QueryPlan, splits: dict[str, list[FileSplit]]) -> QueryPlan:

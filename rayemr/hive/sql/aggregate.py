@@ -24,12 +24,15 @@ _MERGE = {exp.Sum: "SUM", exp.Count: "SUM", exp.Min: "MIN", exp.Max: "MAX"}
 
 
 def plan_partial_aggregation(plan: QueryPlan, sizes: dict[str, int] | None = None,
-                             broadcast_ok: bool = True) -> QueryPlan:
+                             broadcast_ok: bool = True, broadcast_limit: int | None = None
+                             ) -> QueryPlan:
+    """``broadcast_limit``: a two-table join whose smaller side is bigger than this many
+    bytes becomes a shuffle join on its equi-join keys (Hive's common join)."""
     tree = plan.tree
     if not isinstance(tree, exp.Select) or not plan.scans:
         return plan
     try:
-        agg = _plan(tree.copy(), plan, sizes or {}, broadcast_ok)
+        agg = _plan(tree.copy(), plan, sizes or {}, broadcast_ok, broadcast_limit)
     except _Bail:
         return plan
     return replace(plan, agg=agg)
@@ -66,13 +69,45 @@ def _check_shape(sel: exp.Select, scan_ids: set[str]) -> list[str]:
     return names
 
 
-def _plan(sel: exp.Select, plan: QueryPlan, sizes: dict[str, int], broadcast_ok: bool
-          ) -> AggPlan:
+def _equi_keys(sel: exp.Select, plan: QueryPlan) -> tuple[tuple[str, str], ...]:
+    """The first ``a.x = b.y`` between the two joined scans, as ((scan, col), (scan, col))."""
+    alias_to_scan = {}
+    frm = sel.args.get(_FROM)
+    for t in [frm.this] + [j.this for j in sel.args.get("joins") or []]:
+        alias_to_scan[t.alias_or_name] = t.name
+    conds = []
+    where = sel.args.get("where")
+    if where is not None:
+        conds += list(where.this.flatten()) if isinstance(where.this, exp.And) else [where.this]
+    for j in sel.args.get("joins") or []:
+        on = j.args.get("on")
+        if on is not None:
+            conds += list(on.flatten()) if isinstance(on, exp.And) else [on]
+    types = {(s.id, c): t for s in plan.scans for c, t in s.schema + s.partition_keys}
+    for c in conds:
+        if isinstance(c, exp.EQ) and isinstance(c.this, exp.Column) and \
+                isinstance(c.expression, exp.Column):
+            a, b = c.this, c.expression
+            sa, sb = alias_to_scan.get(a.table), alias_to_scan.get(b.table)
+            if sa and sb and sa != sb:
+                ka, kb = (sa, a.name.lower()), (sb, b.name.lower())
+                if types.get(ka) is not None and types.get(ka) == types.get(kb):
+                    return (ka, kb)
+    raise _Bail()
+
+
+def _plan(sel: exp.Select, plan: QueryPlan, sizes: dict[str, int], broadcast_ok: bool,
+          broadcast_limit: int | None = None) -> AggPlan:
     scan_ids = {s.id for s in plan.scans}
     names = _check_shape(sel, scan_ids)
     if len(names) != len(plan.scans):
         raise _Bail()
-    if len(names) > 1 and not broadcast_ok:
+    shuffle: tuple[tuple[str, str], ...] = ()
+    if len(names) == 2 and (not broadcast_ok or (
+            broadcast_limit is not None and min(sizes.get(n, 0) for n in names)
+            > broadcast_limit)):
+        shuffle = _equi_keys(sel, plan)
+    elif len(names) > 1 and not broadcast_ok:
         raise _Bail()
     streamed = max(names, key=lambda n: (sizes.get(n, 0), -names.index(n)))
     group = sel.args.get("group")
@@ -164,7 +199,8 @@ def _plan(sel: exp.Select, plan: QueryPlan, sizes: dict[str, int], broadcast_ok:
         final.set("group", exp.Group(expressions=[exp.column(c) for c in key_cols]))
     return AggPlan(scan_id=streamed, partial_sql=_duck(partial), keys=tuple(key_cols),
                    final_sql=_duck(final), top_sql=_duck(top),
-                   broadcast=tuple(n for n in names if n != streamed))
+                   broadcast=() if shuffle else tuple(n for n in names if n != streamed),
+                   shuffle_join=shuffle)
 
 
 def _rewrite_ordered(o: exp.Expression, rewrite, sel: exp.Select) -> exp.Expression:

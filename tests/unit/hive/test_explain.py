@@ -97,3 +97,18 @@ def test_order_by_uses_sampled_range_partitions(session, tmp_path):
     asc = session.execute("SELECT k * 2 AS k2 FROM big WHERE k > 100 ORDER BY k2 LIMIT 7")
     assert asc.table.column("k2").to_pylist() == sorted(
         2 * v for v in values if v is not None and v > 100)[:7]
+
+
+def test_shuffle_join_when_both_sides_are_large(hive):
+    sql = ("SELECT p.city, sum(e.n), count(*) FROM events e JOIN people p ON e.person = p.id "
+           "GROUP BY p.city ORDER BY p.city")
+    want = hive.execute(sql).table
+    hive.execute("SET hive.mapjoin.smalltable.filesize=10")
+    text = "\n".join(r["Explain"] for r in hive.execute("EXPLAIN " + sql).table.to_pylist())
+    assert "shuffle join and partial aggregate" in text
+    assert "hash partition by person into 2" in text and "hash partition by id into 2" in text
+    assert hive.execute(sql).table.equals(want)
+    hive.execute("SET hive.auto.convert.join=false")
+    assert "shuffle join" in "\n".join(
+        r["Explain"] for r in hive.execute("EXPLAIN " + sql).table.to_pylist())
+    assert hive.execute(sql).table.equals(want)
