@@ -131,7 +131,6 @@ def map_and_group(mapper, inputs, init, final, rt: frozenset, write_proto: Any,
     """``group_pairs`` over ``mapper``'s output, the mapper called inside the loop."""
     groups: dict[Any, list[Any]] = {}
     keys: dict[Any, Any] = {}
-    n = 0
     rtrip = roundtrip_pair(write_proto, read_proto)
     all_ok = object in rt
     _str = str

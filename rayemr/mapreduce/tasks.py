@@ -12,7 +12,7 @@ import os
 import shutil
 import tempfile
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Iterator
 
 import pyarrow as pa
@@ -415,4 +415,4 @@ def compat_roundtrip(write_proto: Any, read_proto: Any) -> tuple[type, ...]:
     return roundtrip_types(write_proto)
 
 
-__all__ = ["Chain", "JobOptions", "MalformedRecordError", "StreamingStage", "field"]
+__all__ = ["Chain", "JobOptions", "MalformedRecordError", "StreamingStage"]

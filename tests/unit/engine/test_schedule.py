@@ -1,7 +1,6 @@
 """The driver's pure core: task states, retries, progress."""
 from __future__ import annotations
 
-import pyarrow as pa
 import pytest
 
 from rayemr.core.errors import InvalidStateTransition
