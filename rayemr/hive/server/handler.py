@@ -393,9 +393,9 @@ class ConnectionHandler(TCLIService.Iface):
     def GetPrimaryKeys(self, req):
         # Hive tables here carry no key constraints: a valid, empty answer.
         spec = [("TABLE_CAT", "string"), ("TABLE_SCHEM", "string"), ("TABLE_NAME", "string"),
-                ("COLUMN_NAME", "string"), ("KEQ_SEQ", "int"), ("PK_NAME", "string")]
+                ("COLUMN_NAME", "string"), ("KEY_SEQ", "int"), ("PK_NAME", "string")]
         return self._metadata(req, OT.UNKNOWN, ttypes.TGetPrimaryKeysResp,
-                              lambda e: metadata._result(spec, []))
+                              lambda e: metadata.result_set(spec, []))
 
     @_call(ttypes.TGetCrossReferenceResp)
     def GetCrossReference(self, req):
@@ -403,7 +403,7 @@ class ConnectionHandler(TCLIService.Iface):
                                         "PKCOLUMN_NAME", "FKTABLE_CAT", "FKTABLE_SCHEM",
                                         "FKTABLE_NAME", "FKCOLUMN_NAME")]
         return self._metadata(req, OT.UNKNOWN, ttypes.TGetCrossReferenceResp,
-                              lambda e: metadata._result(spec, []))
+                              lambda e: metadata.result_set(spec, []))
 
     # -- operations ---------------------------------------------------------------------------
     @_call(ttypes.TGetOperationStatusResp)

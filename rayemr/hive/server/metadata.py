@@ -38,7 +38,7 @@ def like_to_regex(pattern: str | None) -> re.Pattern:
     return re.compile("".join(out), re.IGNORECASE | re.DOTALL)
 
 
-def _result(spec: Sequence[tuple[str, str]], rows: Iterable[Sequence]) -> StatementResult:
+def result_set(spec: Sequence[tuple[str, str]], rows: Iterable[Sequence]) -> StatementResult:
     rows = list(rows)
     arrow_types = {"string": pa.string(), "int": pa.int32(), "smallint": pa.int16(),
                    "bigint": pa.int64(), "boolean": pa.bool_()}
@@ -83,17 +83,17 @@ def table_type(hive_table_type: str) -> str:
 
 
 def get_catalogs() -> StatementResult:
-    return _result([("TABLE_CAT", "string")], [])
+    return result_set([("TABLE_CAT", "string")], [])
 
 
 def get_table_types() -> StatementResult:
-    return _result([("TABLE_TYPE", "string")], [("TABLE",), ("VIEW",)])
+    return result_set([("TABLE_TYPE", "string")], [("TABLE",), ("VIEW",)])
 
 
 def get_schemas(catalog: Catalog, schema_pattern: str | None) -> StatementResult:
     rx = like_to_regex(schema_pattern)
     rows = [(db, "") for db in sorted(catalog.list_databases()) if rx.fullmatch(db)]
-    return _result([("TABLE_SCHEM", "string"), ("TABLE_CATALOG", "string")], rows)
+    return result_set([("TABLE_SCHEM", "string"), ("TABLE_CATALOG", "string")], rows)
 
 
 def _tables(catalog: Catalog, schema_pattern: str | None, table_pattern: str | None):
@@ -127,7 +127,7 @@ def get_tables(catalog: Catalog, schema_pattern: str | None, table_pattern: str 
             continue
         rows.append(("", db, t.name, kind, getattr(t, "comment", "") or "",
                      None, None, None, None, None))
-    return _result(_TABLES_SPEC, rows)
+    return result_set(_TABLES_SPEC, rows)
 
 
 _COLUMNS_SPEC = [
@@ -156,7 +156,7 @@ def get_columns(catalog: Catalog, schema_pattern: str | None, table_pattern: str
                          size, None, digits, 10 if digits is not None else None, 1,
                          c.comment or "", None, None, None, None, pos, "YES",
                          None, None, None, None, "NO"))
-    return _result(_COLUMNS_SPEC, rows)
+    return result_set(_COLUMNS_SPEC, rows)
 
 
 _TYPE_INFO_SPEC = [
@@ -186,7 +186,7 @@ def get_type_info() -> StatementResult:
                          "array", "map", "struct", "uniontype") else 0,
                      not numeric, False, False, None, 0, 38 if name == "decimal" else 0,
                      None, None, 10 if numeric else None))
-    return _result(_TYPE_INFO_SPEC, rows)
+    return result_set(_TYPE_INFO_SPEC, rows)
 
 
 _FUNCTIONS_SPEC = [("FUNCTION_CAT", "string"), ("FUNCTION_SCHEM", "string"),
@@ -199,4 +199,4 @@ def get_functions(function_names: Iterable[str], schema_pattern: str | None,
     frx = like_to_regex(function_pattern)
     # DatabaseMetaData.functionResultUnknown (0): Hive does not say whether a table returns.
     rows = [(None, None, f, "", 0, f) for f in sorted(set(function_names)) if frx.fullmatch(f)]
-    return _result(_FUNCTIONS_SPEC, rows)
+    return result_set(_FUNCTIONS_SPEC, rows)

@@ -8,6 +8,7 @@ FINISHED. Each operation keeps a bounded log of its transitions for debugging.
 from __future__ import annotations
 
 import collections
+import concurrent.futures
 import enum
 import logging
 import threading
@@ -24,6 +25,8 @@ from rayemr.hive.server import rowset
 
 log = logging.getLogger(__name__)
 S = ttypes.TOperationState
+_PREFETCH = concurrent.futures.ThreadPoolExecutor(max_workers=2,
+                                                  thread_name_prefix="hs2-prefetch")
 
 
 class OpState(enum.IntEnum):
@@ -93,6 +96,7 @@ class Operation:
         self._log: list[str] = []
         self._log_pos = 0
         self._row_pos = 0
+        self._ahead: tuple[int, int, concurrent.futures.Future] | None = None
         self._lock = threading.Lock()
         self._done = threading.Event()
 
@@ -170,7 +174,7 @@ class Operation:
         with self._lock:
             if self.state != OpState.CLOSED:
                 self._move(OpState.CLOSED, "close")
-            self.result = None  # free the rows now
+            self.result, self._ahead = None, None  # free the rows now
 
     def wait(self, timeout: float | None = None) -> bool:
         return self._done.wait(timeout)
@@ -181,17 +185,29 @@ class Operation:
         return self.result.columns if self.result is not None else ()
 
     def fetch(self, max_rows: int, orientation: int) -> ttypes.TRowSet:
-        """The next page of rows (FETCH_FIRST rewinds); an empty page ends the result."""
+        """The next page of rows (FETCH_FIRST rewinds); an empty page ends the result.
+
+        While the client decodes one page the next one (same size) is converted in the
+        background, so the server's share of a large fetch mostly overlaps the client's.
+        """
         with self._lock:
             result = self.result
             if orientation == ttypes.TFetchOrientation.FETCH_FIRST:
-                self._row_pos = 0
+                self._row_pos, self._ahead = 0, None
             start = self._row_pos
-            total = result.table.num_rows if result is not None and result.table is not None else 0
+            table = result.table if result is not None else None
+            columns = result.columns if result is not None else ()
+            total = table.num_rows if table is not None else 0
             count = max(0, min(max_rows, total - start))
             self._row_pos = start + count
-        columns = result.columns if result is not None else ()
-        table = result.table if result is not None else None
+            ahead = self._ahead if self._ahead and self._ahead[:2] == (start, count) else None
+            following = min(count, total - self._row_pos)
+            self._ahead = None
+            if following > 0:
+                self._ahead = (self._row_pos, following, _PREFETCH.submit(
+                    rowset.to_rowset, table, columns, self._row_pos, following))
+        if ahead is not None:
+            return ahead[2].result()
         return rowset.to_rowset(table, columns, start, count)
 
     def fetch_log(self, max_rows: int, orientation: int) -> ttypes.TRowSet:

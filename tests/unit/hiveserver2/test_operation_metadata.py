@@ -31,6 +31,10 @@ def test_run_fetch_pages_and_rewind():
     pages = [_unwrap_column(op.fetch(2, NEXT).columns[0]) for _ in range(4)]
     assert pages == [[0, 1], [2, 3], [4], []]
     assert _unwrap_column(op.fetch(10, FIRST).columns[0]) == [0, 1, 2, 3, 4]
+    # changing the page size between calls (the next page was prepared for the old size)
+    assert _unwrap_column(op.fetch(1, FIRST).columns[0]) == [0]
+    assert _unwrap_column(op.fetch(3, NEXT).columns[0]) == [1, 2, 3]
+    assert _unwrap_column(op.fetch(3, NEXT).columns[0]) == [4]
     assert _unwrap_column(op.fetch_log(1, NEXT).columns[0]) == ["line 1"]
     assert _unwrap_column(op.fetch_log(5, NEXT).columns[0]) == ["line 2"]
     assert _unwrap_column(op.fetch_log(5, NEXT).columns[0]) == []
