@@ -228,6 +228,14 @@ def cmd_wait(args) -> int:
     return 0 if desc["Cluster"]["Status"]["State"].startswith("TERMINATED") else 1
 
 
+def cmd_demo(args) -> int:
+    from rayemr.emr.demo import run_demo
+
+    final = run_demo(sys.stdout, folder=args.folder, num_cpus=args.num_cpus)
+    states = {s["Status"]["State"] for s in final["Steps"]}
+    return 0 if final["Output"] and "CANCELLED" not in states else 1
+
+
 def cmd_create_security_group(args) -> int:
     from rayemr.emr.aws import create_security_group
 
@@ -323,6 +331,13 @@ def register(subparsers) -> None:
     p.add_argument("--step-id")
     p.add_argument("--timeout", type=float)
     p.set_defaults(func=cmd_wait)
+
+    p = sub.add_parser("demo", help="a whole cluster run on bundled data: Hive, MapReduce "
+                                    "and command steps")
+    p.add_argument("--folder", help="where to write data, logs and output (default: a new "
+                                    "temporary folder)")
+    p.add_argument("--num-cpus", type=int, default=None)
+    p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("create-security-group",
                        help="the cluster.yaml security group: node-to-node traffic and SSH "
