@@ -39,6 +39,7 @@ INSERT OVERWRITE TABLE visits SELECT user, page, seconds FROM raw_visits WHERE s
 RAW = b"u1,home,3\nu2,home,5\nu1,cart,7\nu3,cart,0\nu4,checkout,11\n"
 
 
+@pytest.mark.slow
 def test_hive_mapreduce_and_failing_steps_with_logs_in_s3(ray_local, s3, s3_bucket, tmp_path):
     """The EMR day: configurations, a bootstrap action from S3, a Hive step loading a table
     from S3, a MapReduce step over it, a failing step that CONTINUEs, one that

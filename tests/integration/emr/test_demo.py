@@ -3,9 +3,12 @@ from __future__ import annotations
 
 import io
 
+import pytest
+
 from rayemr.emr.demo import expected_seconds_per_page, run_demo
 
 
+@pytest.mark.slow
 def test_demo_cluster_end_to_end(ray_local, tmp_path):
     out = io.StringIO()
     final = run_demo(out, folder=str(tmp_path))
