@@ -18,7 +18,8 @@ log = logging.getLogger(__name__)
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "hiveserver2", help="serve Hive over the HiveServer2 Thrift protocol (pyhive, JDBC)",
-        description=__doc__.split("\n\n")[0])
+        description="Serve Hive sessions over HiveServer2's Thrift protocol; pyhive, "
+                    "SQLAlchemy hive:// and other HiveServer2 clients connect unchanged.")
     p.add_argument("--host", default=None, help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=None, help="port (default 10000; 0 = any)")
     p.add_argument("--auth", default=None, choices=["NONE", "NOSASL", "CUSTOM", "LDAP"],
