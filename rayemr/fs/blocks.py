@@ -110,11 +110,17 @@ def iter_ranges(reader: RangeReader, begin: int, end: int, file_size: int, block
             fut.cancel()
 
 
-def iter_decompressed(fs, path: str, codec: str, block: int) -> Iterator[tuple[int, bytes]]:
-    """(offset in the decompressed stream, bytes) blocks of a whole compressed file."""
-    raw = fs.open(path, "rb", block_size=block)
+def iter_decompressed(fs, path: str, codec: str, block: int, arrow_fs=None
+                      ) -> Iterator[tuple[int, bytes]]:
+    """(offset in the decompressed stream, bytes) blocks of a whole compressed file.
+
+    With ``arrow_fs`` (pyarrow's native S3) the file is streamed and decompressed in C++.
+    """
+    native = arrow_fs is not None and _arrow_codec(codec)
+    raw = (arrow_fs.open_input_stream(path, compression=None, buffer_size=block) if native
+           else fs.open(path, "rb", block_size=block))
     try:
-        stream = _decompressor(raw, codec)
+        stream = _decompressor(raw, codec, native)
         offset = 0
         while True:
             data = stream.read(block)
@@ -126,14 +132,19 @@ def iter_decompressed(fs, path: str, codec: str, block: int) -> Iterator[tuple[i
         raw.close()
 
 
-def _decompressor(raw, codec: str):
+def _arrow_codec(codec: str) -> bool:
     try:
         import pyarrow as pa
-
-        if pa.Codec.is_available(codec):
-            return pa.CompressedInputStream(pa.PythonFile(raw, mode="r"), codec)
     except ImportError:  # pragma: no cover - pyarrow is a dependency
-        pass
+        return False
+    return pa.Codec.is_available(codec)
+
+
+def _decompressor(raw, codec: str, native: bool = False):
+    if _arrow_codec(codec):
+        import pyarrow as pa
+
+        return pa.CompressedInputStream(raw if native else pa.PythonFile(raw, mode="r"), codec)
     if codec == "gzip":
         return gzip.GzipFile(fileobj=raw)
     if codec == "bz2":

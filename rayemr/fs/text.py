@@ -54,14 +54,16 @@ def read_text_batches(split: Split, config: EmrfsConfig | None = None,
         codec = codec_for(split.url) if split.format == "compressed" else None
         if split.format == "compressed" and codec is None:
             raise UserError(f"{split.url}: compressed split without a known codec extension")
+        native = config.native_reads and split.url.split("://", 1)[0].lower() in S3_SCHEMES
         if codec is not None:
-            blocks = iter_decompressed(fs, path, codec, block)
+            afs = arrow_filesystem(split.url, config)[0] if native else None
+            blocks = iter_decompressed(fs, path, codec, block, afs)
             yield from _lines(blocks, 0, 2**63 - 1, batch_rows, binary)
             return
         if split.length <= 0:
             return
         arrow_file = None
-        if config.native_reads and split.url.split("://", 1)[0].lower() in S3_SCHEMES:
+        if native:
             afs, apath = arrow_filesystem(split.url, config)
             arrow_file = afs.open_input_file(apath)
         reader = RangeReader(fs, path, arrow_file)

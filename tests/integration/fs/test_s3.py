@@ -193,3 +193,20 @@ def test_multipart_threshold_and_part_size(client, s3_bucket):
 def test_committer_missing_bucket_is_a_clear_error(s3_server):
     with pytest.raises(InputNotFoundError, match="bucket 'no-such-bucket-y' does not exist"):
         OutputCommitter("s3://no-such-bucket-y/out").setup_job()
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_compressed_text_on_s3(client, s3_bucket, native):
+    import bz2
+    import gzip
+
+    lines = [f"row {i}" for i in range(30000)]
+    data = ("\n".join(lines) + "\n").encode()
+    client.put_object(Bucket=s3_bucket, Key="z/a.gz", Body=gzip.compress(data))
+    client.put_object(Bucket=s3_bucket, Key="z/b.bz2", Body=bz2.compress(data))
+    cfg = EmrfsConfig(native_reads=native, read_block_size=50_000)
+    splits = compute_splits(f"s3://{s3_bucket}/z", config=cfg)
+    assert [s.format for s in splits] == ["compressed", "compressed"]
+    for split in splits:
+        got = [l for b in read_text_batches(split, config=cfg) for l in b.column("line").to_pylist()]
+        assert got == lines
