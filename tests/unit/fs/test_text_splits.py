@@ -171,3 +171,22 @@ def test_property_every_line_exactly_once_in_order(tmp_path_factory, lines, trai
     config = EmrfsConfig(read_block_size=block)
     got = read_all(str(path), split_size, config=config, binary=True)
     assert got == expected_lines(data)
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.binary(max_size=400).map(lambda b: b.replace(b"\x00", b"\n")),
+       split_size=st.integers(min_value=1, max_value=120),
+       block=st.integers(min_value=1, max_value=50))
+def test_property_ranged_reads_through_fsspec(data, split_size, block):
+    """The same rule over fsspec ranged reads (memory://), with arbitrary bytes."""
+    import fsspec
+
+    mem = fsspec.filesystem("memory")
+    mem.pipe_file("/prop-mem/f.txt", data)
+    try:
+        config = EmrfsConfig(read_block_size=block)
+        got = read_all("memory://prop-mem/f.txt", split_size, config=config, binary=True) \
+            if data else []
+        assert got == expected_lines(data)
+    finally:
+        mem.rm("/prop-mem", recursive=True)
