@@ -155,3 +155,10 @@ def test_mkdir_and_endpoint_property_on_s3(s3_server, s3_bucket, tmp_path, capsy
         monkeypatch.undo()
         clear_cache()
     assert [s.url for s in list_inputs(f"s3://{s3_bucket}/dir")] == [f"s3://{s3_bucket}/dir/x.txt"]
+
+
+def test_verbose_prints_request_and_retry_counters(s3_bucket, capsys):
+    code = main(["-v", "fs", "ls", f"s3://{s3_bucket}/"])
+    _, err = capsys.readouterr()
+    assert code == 0
+    assert "S3: " in err and " requests, " in err and " retries" in err
