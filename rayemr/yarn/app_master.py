@@ -38,25 +38,35 @@ def am_actor_name(node_id: str, unique: str) -> str:
     return f"rayemr_am_{node_id[:16]}_{unique}"
 
 
+#: How long a missing (not restarting) ResourceManager is looked for.
+RM_LOOKUP_S = 3.0
+
+
 def call_rm(method: str, *args, timeout: float = RM_RETRY_S, **kwargs):
     """Call the ResourceManager, riding out a restart; re-raise its errors unwrapped."""
-    deadline = time.monotonic() + timeout
+    start = time.monotonic()
     delay = 0.05
     while True:
         try:
             rm = ray.get_actor(RM_NAME, namespace=NAMESPACE)
+        except ValueError:
+            if time.monotonic() - start > RM_LOOKUP_S:
+                raise ClusterError("YARN is not running on this Ray cluster (no ResourceManager)",
+                                   hint="start it with rayemr.yarn.start() or `rayemr yarn start`"
+                                   ) from None
+            time.sleep(delay)
+            continue
+        try:
             return ray.get(getattr(rm, method).remote(*args, **kwargs))
         except ray.exceptions.RayTaskError as exc:
             cause = getattr(exc, "cause", None)
             if isinstance(cause, RayEmrError):
                 raise cause from None
             raise
-        except (ray.exceptions.RayActorError, ValueError) as exc:
-            if isinstance(exc, ValueError) and "Failed to look up actor" not in str(exc):
-                raise
-            if time.monotonic() > deadline:
-                raise ClusterError(f"the ResourceManager is unavailable ({exc.__class__.__name__})",
-                                   hint="is YARN started? rayemr.yarn.start()") from None
+        except ray.exceptions.RayActorError as exc:  # restarting: wait for it
+            if time.monotonic() - start > timeout:
+                raise ClusterError(f"the ResourceManager is unavailable ({type(exc).__name__})",
+                                   hint="check the Ray head node") from None
             time.sleep(delay)
             delay = min(1.0, delay * 2)
 
@@ -95,8 +105,10 @@ class AMRMClient:
                 self._outstanding[ask.key] = max(0, self._outstanding.get(ask.key, 0) + ask.count)
                 self._asks[ask.key] = ask
             resp = call_rm("allocate", self.app_id, asks, release, done, launched, progress)
-            if resp.resync:
-                call_rm("resync", self.app_id, list(self._live.values()), self._pending_asks())
+            if resp.resync:  # the RM restarted: tell it what this AM still holds and wants
+                gone = set(release) | set(done)
+                live = [c for cid, c in self._live.items() if cid not in gone]
+                call_rm("resync", self.app_id, live, self._pending_asks())
                 resp = call_rm("allocate", self.app_id, [], [], [], [], progress)
             for cid in list(release) + list(done):
                 self._live.pop(cid, None)

@@ -115,7 +115,12 @@ class YarnClient:
     """Submit applications and follow them (``yarn application ...`` from Python)."""
 
     def __init__(self, user: str | None = None) -> None:
+        """Talk to the cluster's ResourceManager (started with defaults if none runs)."""
         _ensure_ray()
+        try:
+            ray.get_actor(RM_NAME, namespace=NAMESPACE)
+        except ValueError:
+            start()
         self.user = user or current_user()
         self._results: dict[str, tuple[str, Any]] = {}
 

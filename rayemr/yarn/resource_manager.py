@@ -253,7 +253,15 @@ class ResourceManager:
                 error = f"could not start the ApplicationMaster: {type(exc).__name__}: {exc}"
         with self._lock:
             app = self.core.apps.get(app_id)
-            if app is None or app.state.final:
+            if app is None or app.state.final:  # killed while its AM was starting
+                if name:
+                    if app is not None:
+                        app.am_actor = name
+                    self._kill_at[app_id] = time.monotonic() + self.config.am_kill_grace_s
+                    try:
+                        ray.get_actor(name, namespace=NAMESPACE).on_killed.remote("killed")
+                    except ValueError:
+                        pass
                 return
             if error:
                 self.core.am_launch_failed(app_id, error[:2000])

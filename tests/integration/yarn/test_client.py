@@ -42,9 +42,16 @@ def test_kill_releases_containers_and_second_kill_is_a_clear_error(yarn_local):
         assert client.status(app_id).state in (AppState.ACCEPTED, AppState.RUNNING)
         time.sleep(0.1)
     assert client.status(app_id).running_containers == 3  # AM + 2
+    t0 = time.time()
     client.kill(app_id)
     report = client.status(app_id)
     assert report.state == AppState.KILLED and report.running_containers == 0
+    assert time.time() - t0 < 2.0
+    import ray  # the tasks that ran in the containers are cancelled too
+
+    while ray.available_resources().get("CPU", 0) < 2 and time.time() - t0 < 10:
+        time.sleep(0.05)
+    assert ray.available_resources().get("CPU", 0) == 2
     with pytest.raises(UserError, match="already KILLED"):
         client.kill(app_id)
     with pytest.raises(InputNotFoundError, match="application_0_9999"):
@@ -57,3 +64,27 @@ def test_submit_errors_name_the_queue_and_resource(yarn_local):
         client.submit(ApplicationSpec("x", queue="nosuchqueue"), programs.fail)
     with pytest.raises(UserError, match="larger than any node"):
         client.submit(ApplicationSpec("x", am_resource=Resource(1, 10**9)), programs.fail)
+
+
+def test_resource_manager_restart_mid_run_keeps_queues_and_apps(yarn_local):
+    import ray
+
+    from rayemr.yarn.app_master import NAMESPACE, RM_NAME
+
+    client = yarn.YarnClient()
+    job = client.submit(ApplicationSpec("waves"), programs.run_waves, {"n": 24, "task_s": 0.2})
+    deadline = time.time() + 60
+    while time.time() < deadline and not (client.status(job).state == AppState.RUNNING
+                                          and client.status(job).running_containers > 1):
+        time.sleep(0.05)
+    before = client.queue("default")
+    ray.kill(ray.get_actor(RM_NAME, namespace=NAMESPACE), no_restart=False)
+    report = client.status(job)  # the client waits for the restarted RM
+    assert report.state == AppState.RUNNING
+    info = ray.get(ray.get_actor(RM_NAME, namespace=NAMESPACE).ready.remote())
+    assert info["recovered"] and info["cluster_ts"] == yarn_local.cluster_ts
+    assert client.queue("default")["absoluteCapacity"] == before["absoluteCapacity"]
+    assert client.result(job, timeout=120) == sum(i * i for i in range(24))
+    assert client.status(job).state == AppState.FINISHED
+    assert client.status(job).running_containers == 0
+    assert client.metrics()["containersAllocated"] == 0  # nothing leaked through the resync
