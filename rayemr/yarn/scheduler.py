@@ -19,127 +19,24 @@ Policy (Hadoop's CapacityScheduler, minus preemption and reservations):
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import Callable, Iterable
 
 from rayemr.core.errors import AccessDeniedError, InputNotFoundError, UserError
 from rayemr.yarn.config import CapacitySchedulerConfig, QueueConfig
-from rayemr.yarn.records import (AllocateResponse, ApplicationReport, ApplicationSpec, Container,
-                                 ContainerRequest, ContainerStatus, NodeReport)
+from rayemr.yarn.model import (EPS, AppChanged, AppInfo, ContainerInfo, LaunchAM, NodeInfo,
+                               QueueState, StopAM, fifo_key)
+from rayemr.yarn.records import (AllocateResponse, ApplicationSpec, Container, ContainerRequest,
+                                 ContainerStatus)
+from rayemr.yarn.recovery import RecoveryMixin
+from rayemr.yarn.reports import ReportsMixin
 from rayemr.yarn.resources import Calculator, Resource
-from rayemr.yarn.states import (APP_TRANSITIONS, CONTAINER_TRANSITIONS, NODE_TRANSITIONS, AppState,
-                                ContainerState, ExitStatus, FinalStatus, NodeState, Tracked)
+from rayemr.yarn.states import AppState, ContainerState, ExitStatus, FinalStatus, NodeState
 
-EPS = 1e-6
-
-
-# -- instructions for the shell ----------------------------------------------------------------
-@dataclass(frozen=True)
-class LaunchAM:
-    """Start the application's ApplicationMaster in ``container``."""
-
-    app_id: str
-    container: Container
-
-
-@dataclass(frozen=True)
-class StopAM:
-    """The application ended (killed, node lost): tell its AM and stop it."""
-
-    app_id: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class AppChanged:
-    """An application's durable record changed: persist it."""
-
-    app_id: str
-
-
-# -- mutable state objects ---------------------------------------------------------------------
-class NodeInfo(Tracked):
-    KIND, TABLE = "node", NODE_TRANSITIONS
-
-    def __init__(self, node_id: str, address: str, vcores: float, memory_mb: int) -> None:
-        self.node_id, self.address = node_id, address
-        self.cap_vc, self.cap_mb = float(vcores), int(memory_mb)
-        self.used_vc, self.used_mb = 0.0, 0
-        self.containers: set[str] = set()
-        self.health, self.last_update = "", 0.0
-        self._init_tracking(NodeState.NEW)
-
-    @property
-    def key(self) -> str:
-        return self.node_id
-
-
-class QueueState:
-    def __init__(self, conf: QueueConfig, parent: QueueState | None) -> None:
-        self.conf, self.parent = conf, parent
-        self.children: list[QueueState] = []
-        self.used_vc, self.used_mb, self.num_containers = 0.0, 0, 0
-        self.am_used_vc, self.am_used_mb = 0.0, 0
-        self.apps: list[AppInfo] = []          # leaf: apps whose AM was started, in FIFO order
-        self.pending: list[AppInfo] = []       # leaf: ACCEPTED, waiting for admission
-        self.demand: set[str] = set()          # leaf: app ids with outstanding asks
-        self.users: dict[str, list] = {}       # leaf: user -> [vcores, mb]
-        self.num_apps = 0                      # leaf: non-final applications
-
-    @property
-    def path(self) -> str:
-        return self.conf.path
-
-    def chain(self):
-        q = self
-        while q is not None:
-            yield q
-            q = q.parent
-
-
-class AppInfo(Tracked):
-    KIND, TABLE = "application", APP_TRANSITIONS
-
-    def __init__(self, app_id: str, seq: int, spec: ApplicationSpec, queue: QueueState,
-                 now: float) -> None:
-        self.app_id, self.seq, self.spec, self.queue = app_id, seq, spec, queue
-        self.final_status = FinalStatus.UNDEFINED
-        self.diagnostics, self.progress = "", 0.0
-        self.submit_time, self.start_time, self.finish_time = now, 0.0, 0.0
-        self.asks: dict[tuple, int] = {}
-        self.ask_order: list[tuple] = []
-        self.containers: dict[str, ContainerInfo] = {}
-        self.used_vc, self.used_mb = 0.0, 0
-        self.newly: list[Container] = []
-        self.completed: list[ContainerStatus] = []
-        self.lost_nodes: list[str] = []
-        self.am_container: Container | None = None
-        self.am_actor = ""       # name of the AM's Ray actor
-        self.next_container = 2  # 1 is the AM's
-        self.registered = True   # False after RM recovery until the AM resyncs
-        self.memory_seconds, self.vcore_seconds = 0.0, 0.0
-        self._init_tracking(AppState.NEW)
-
-    @property
-    def key(self) -> str:
-        return self.app_id
-
-
-class ContainerInfo(Tracked):
-    KIND, TABLE = "container", CONTAINER_TRANSITIONS
-
-    def __init__(self, container: Container, app: AppInfo, now: float,
-                 state: ContainerState = ContainerState.ALLOCATED) -> None:
-        self.container, self.app, self.start = container, app, now
-        self._init_tracking(state)
-
-    @property
-    def key(self) -> str:
-        return self.container.container_id
+__all__ = ["AppChanged", "EPS", "LaunchAM", "SchedulerCore", "StopAM"]
 
 
 # -- the core ----------------------------------------------------------------------------------
-class SchedulerCore:
+class SchedulerCore(RecoveryMixin, ReportsMixin):
     """Queues, nodes, applications and grants; see the module docstring for the policy."""
 
     def __init__(self, config: CapacitySchedulerConfig | None = None, cluster_ts: int | None = None,
@@ -196,8 +93,8 @@ class SchedulerCore:
             leaf.am_used_mb += app.am_container.resource.memory_mb
         if any(app.asks.values()):
             leaf.demand.add(app.app_id)
-        leaf.apps.sort(key=_fifo_key)
-        leaf.pending.sort(key=_fifo_key)
+        leaf.apps.sort(key=fifo_key)
+        leaf.pending.sort(key=fifo_key)
 
     def find_queue(self, name: str) -> QueueState:
         q = self.queues.get(name) or self.leaves.get(name)
@@ -310,7 +207,7 @@ class SchedulerCore:
         app.transition(AppState.ACCEPTED, "APP_ACCEPTED", self.clock)
         leaf.num_apps += 1
         leaf.pending.append(app)
-        leaf.pending.sort(key=_fifo_key)
+        leaf.pending.sort(key=fifo_key)
         self.apps_submitted += 1
         self._out.append(AppChanged(app_id))
         self._dirty = True
@@ -518,94 +415,6 @@ class SchedulerCore:
                                      hint="list applications with `rayemr yarn application -list`")
         return app
 
-    # -- recovery ---------------------------------------------------------------------------
-    def resync(self, app_id: str, containers: Iterable[Container],
-               asks: Iterable[ContainerRequest] = ()) -> None:
-        """A running AM re-registers after an RM restart with the containers it still holds."""
-        app = self._app(app_id)
-        if app.state.final:
-            return
-        for c in containers:
-            node = self.nodes.get(c.node_id)
-            if c.container_id in app.containers or node is None or node.state != NodeState.RUNNING:
-                continue
-            info = ContainerInfo(c, app, self.clock(), ContainerState.ACQUIRED)
-            info.transition(ContainerState.RUNNING, "RECOVER", self.clock)
-            self._account(info, +1)
-            n = int(c.container_id.rsplit("_", 1)[-1])
-            app.next_container = max(app.next_container, n + 1)
-        for ask in asks:
-            self._add_ask(app, ask)
-        app.registered = True
-        self._dirty = True
-
-    def recover_app(self, record: dict) -> None:
-        """Rebuild one application from :meth:`app_record` output after a restart."""
-        spec = ApplicationSpec(**{**record["spec"], "am_resource": Resource(**record["spec"]["am_resource"])})
-        leaf = self.leaves.get(spec.queue) or self.queues.get(spec.queue) or self.root
-        app = AppInfo(record["app_id"], record["seq"], spec, leaf, record["submit_time"])
-        self.apps[app.app_id] = app
-        self.next_app = max(self.next_app, app.seq + 1)
-        state = AppState(record["state"])
-        app.final_status = FinalStatus(record["final_status"])
-        app.diagnostics, app.progress = record["diagnostics"], record["progress"]
-        app.start_time, app.finish_time = record["start_time"], record["finish_time"]
-        app.am_actor = record.get("am_actor", "")
-        app.memory_seconds = record.get("memory_seconds", 0.0)
-        app.vcore_seconds = record.get("vcore_seconds", 0.0)
-        if state.final:
-            app.state = state
-            app.log.append((self.clock(), "NEW", state.value, "RECOVER"))
-            return
-        leaf.num_apps += 1
-        am = record.get("am_container")
-        if state == AppState.RUNNING and am:
-            app.transition(AppState.RUNNING, "RECOVER", self.clock)
-            c = Container(am["container_id"], am["node_id"], Resource(**am["resource"]))
-            app.next_container = max(app.next_container, record.get("next_container", 2))
-            node = self.nodes.get(c.node_id)
-            if node is None or node.state != NodeState.RUNNING:
-                self._end(app, AppState.FAILED, "NODE_LOST", FinalStatus.FAILED,
-                          f"ApplicationMaster's node {c.node_id} was lost during RM restart")
-                return
-            info = ContainerInfo(c, app, self.clock(), ContainerState.ACQUIRED)
-            info.transition(ContainerState.RUNNING, "RECOVER", self.clock)
-            app.am_container = c
-            self._account(info, +1)
-            leaf.am_used_vc += c.resource.vcores
-            leaf.am_used_mb += c.resource.memory_mb
-            leaf.apps.append(app)
-            leaf.apps.sort(key=_fifo_key)
-            app.registered = False
-        else:  # not started yet: wait for admission again
-            app.transition(AppState.SUBMITTED, "RECOVER", self.clock)
-            app.transition(AppState.ACCEPTED, "APP_ACCEPTED", self.clock)
-            leaf.pending.append(app)
-            leaf.pending.sort(key=_fifo_key)
-        self._dirty = True
-
-    def app_record(self, app_id: str) -> dict:
-        """The durable part of an application (JSON-serializable)."""
-        app = self._app(app_id)
-        s = app.spec
-        am = app.am_container
-        return {
-            "app_id": app.app_id, "seq": app.seq, "state": app.state.value,
-            "final_status": app.final_status.value, "diagnostics": app.diagnostics,
-            "progress": app.progress, "submit_time": app.submit_time,
-            "start_time": app.start_time, "finish_time": app.finish_time,
-            "memory_seconds": app.memory_seconds, "vcore_seconds": app.vcore_seconds,
-            "next_container": app.next_container, "am_actor": app.am_actor,
-            "spec": {"name": s.name, "app_type": s.app_type, "queue": app.queue.conf.name,
-                     "user": s.user, "priority": s.priority, "tags": list(s.tags),
-                     "groups": list(s.groups or ()),
-                     "am_resource": {"vcores": s.am_resource.vcores,
-                                     "memory_mb": s.am_resource.memory_mb}},
-            "am_container": None if am is None else {
-                "container_id": am.container_id, "node_id": am.node_id,
-                "resource": {"vcores": am.resource.vcores, "memory_mb": am.resource.memory_mb}},
-        }
-
     # -- scheduling -------------------------------------------------------------------------
     def schedule(self) -> int:
         """Grant what can be granted now; returns the number of containers granted."""
@@ -653,7 +462,7 @@ class SchedulerCore:
                     break
                 leaf.pending.remove(app)
                 leaf.apps.append(app)
-                leaf.apps.sort(key=_fifo_key)
+                leaf.apps.sort(key=fifo_key)
                 c = self._grant(app, key, node, am=True)
                 app.am_container = c
                 leaf.am_used_vc += res.vcores
@@ -816,94 +625,3 @@ class SchedulerCore:
             app.completed.append(ContainerStatus(c.container_id, state, exit_status, diagnostics,
                                                  c.node_id))
         self._dirty = True
-
-    # -- reports ----------------------------------------------------------------------------
-    def app_report(self, app_id: str) -> ApplicationReport:
-        app = self._app(app_id)
-        s, am = app.spec, app.am_container
-        return ApplicationReport(
-            app_id=app.app_id, name=s.name, app_type=s.app_type, user=s.user,
-            queue=app.queue.path, priority=s.priority, tags=s.tags, state=app.state,
-            final_status=app.final_status, progress=app.progress, diagnostics=app.diagnostics,
-            submit_time=app.submit_time, start_time=app.start_time, finish_time=app.finish_time,
-            am_container=am.container_id if am else "", am_node=am.node_id if am else "",
-            am_actor=app.am_actor,
-            running_containers=len(app.containers),
-            allocated=Resource(max(0.0, app.used_vc), max(0, app.used_mb)),
-            memory_seconds=int(app.memory_seconds), vcore_seconds=int(app.vcore_seconds))
-
-    def app_reports(self, states: Iterable[AppState | str] | None = None,
-                    queue: str | None = None) -> list[ApplicationReport]:
-        wanted = None if states is None else {AppState(s) for s in states}
-        out = []
-        for app in self.apps.values():
-            if wanted is not None and app.state not in wanted:
-                continue
-            if queue is not None and queue not in (app.queue.path, app.queue.conf.name):
-                continue
-            out.append(self.app_report(app.app_id))
-        return out
-
-    def node_reports(self) -> list[NodeReport]:
-        return [NodeReport(n.node_id, n.address, n.state, Resource(n.cap_vc, n.cap_mb),
-                           Resource(max(0.0, n.used_vc), max(0, n.used_mb)), len(n.containers),
-                           n.health, n.last_update) for n in self.nodes.values()]
-
-    def queue_info(self, q: QueueState | None = None) -> dict:
-        """YARN's ``/scheduler`` ``queue`` objects, recursively."""
-        q = q or self.root
-        c = q.conf
-        info = {
-            "queueName": c.name, "queuePath": c.path, "state": c.state,
-            "capacity": round(c.capacity * 100, 3), "maxCapacity": round(c.max_capacity * 100, 3),
-            "absoluteCapacity": round(c.abs_capacity * 100, 3),
-            "absoluteMaxCapacity": round(c.abs_max_capacity * 100, 3),
-            "usedCapacity": round(self._share(q) * 100, 3) if c.abs_capacity > 0 else 0.0,
-            "absoluteUsedCapacity": round(self.calc.share(
-                q.used_vc, q.used_mb, self.total_vc, self.total_mb) * 100, 3),
-            "numContainers": q.num_containers,
-            "resourcesUsed": {"memory": max(0, q.used_mb), "vCores": max(0.0, q.used_vc)},
-        }
-        if q.children:
-            info["type"] = "capacitySchedulerParentQueue"
-            info["queues"] = {"queue": [self.queue_info(ch) for ch in q.children]}
-        else:
-            info.update({
-                "type": "capacitySchedulerLeafQueueInfo",
-                "numApplications": q.num_apps,
-                "numActiveApplications": len(q.apps), "numPendingApplications": len(q.pending),
-                "maxApplications": c.max_applications, "userLimitFactor": c.user_limit_factor,
-                "userLimit": c.min_user_limit_percent,
-                "maxAMResourcePercent": c.max_am_percent, "orderingPolicy": c.ordering,
-                "aclSubmitApplications": str(c.acl_submit),
-                "aclAdministerQueue": str(c.acl_admin),
-                "users": {"user": [{"username": u, "resourcesUsed": {"memory": max(0, v[1]),
-                                                                    "vCores": max(0.0, v[0])}}
-                                   for u, v in sorted(q.users.items())]},
-            })
-        return info
-
-    def cluster_metrics(self) -> dict:
-        states = [a.state for a in self.apps.values()]
-        alloc_mb = sum(max(0, n.used_mb) for n in self.nodes.values() if n.state == NodeState.RUNNING)
-        alloc_vc = sum(max(0.0, n.used_vc) for n in self.nodes.values()
-                       if n.state == NodeState.RUNNING)
-        count = lambda st: sum(1 for n in self.nodes.values() if n.state == st)  # noqa: E731
-        return {
-            "appsSubmitted": self.apps_submitted, "appsCompleted": self.apps_completed,
-            "appsPending": states.count(AppState.ACCEPTED) + states.count(AppState.SUBMITTED),
-            "appsRunning": states.count(AppState.RUNNING), "appsFailed": self.apps_failed,
-            "appsKilled": self.apps_killed, "allocatedMB": alloc_mb,
-            "allocatedVirtualCores": alloc_vc, "containersAllocated": len(self.containers),
-            "availableMB": max(0, self.total_mb - alloc_mb),
-            "availableVirtualCores": max(0.0, self.total_vc - alloc_vc),
-            "totalMB": self.total_mb, "totalVirtualCores": self.total_vc,
-            "totalNodes": len(self.nodes), "activeNodes": count(NodeState.RUNNING),
-            "lostNodes": count(NodeState.LOST), "unhealthyNodes": count(NodeState.UNHEALTHY),
-            "decommissionedNodes": count(NodeState.DECOMMISSIONED),
-            "containersGranted": self.grants,
-        }
-
-
-def _fifo_key(app: AppInfo) -> tuple:
-    return (-app.spec.priority, app.seq)
