@@ -21,8 +21,24 @@ def stage_name(n: int) -> str:
 
 
 def build_graph(plan: QueryPlan, splits: dict[str, Sequence[FileSplit]], name: str = "hive",
-                reducers: int = 1, conf: dict[str, str] | None = None, cpus: int = 0
-                ) -> StageGraph:
+                reducers: int = 1, conf: dict[str, str] | None = None, cpus: int = 0,
+                small_job_bytes: int = 0) -> StageGraph:
+    """``small_job_bytes``: when every input together is at most this many bytes (in at most
+    four splits), the query runs as one task (Hive's automatic local mode for small jobs)."""
+    sizes = [sp.length or sp.size for ss in splits.values() for sp in ss]
+    if small_job_bytes > 0 and not plan.transform and sum(sizes) <= small_job_bytes \
+            and len(sizes) <= 4:
+        scans = tuple(plan.scans)
+        fn = partial(tasks.local_task, scans, tuple(tuple(splits.get(s.id) or ())
+                                                    for s in scans), plan.final_sql)
+        stage = Stage(stage_name(1), fn, (), collect=True, kind="map",
+                      description="small job: scan and finish in one task")
+        return _with_threads(StageGraph((stage,), name=name), name, conf, cpus)
+    return _build_graph(plan, splits, name, reducers, conf, cpus)
+
+
+def _build_graph(plan: QueryPlan, splits: dict[str, Sequence[FileSplit]], name: str,
+                 reducers: int, conf: dict[str, str] | None, cpus: int) -> StageGraph:
     stages: list[Stage] = []
     n = 1
     scan_stage: dict[str, str] = {}
@@ -167,7 +183,16 @@ def explain(plan: QueryPlan, graph: StageGraph) -> list[str]:
         fn = s.fn
         args = getattr(fn, "args", ())
         spec = args[0] if args and hasattr(args[0], "table") else None
-        if spec is not None:
+        if args and isinstance(args[0], tuple) and args[0] and hasattr(args[0][0], "table"):
+            for sc, sps in zip(args[0], args[1]):
+                lines.append(f"      TableScan ({sc.id})")
+                lines.append(f"        table: {sc.table}")
+                lines.append(f"        columns: {', '.join(sc.columns) or '(none)'}")
+                if sc.filter:
+                    lines.append(f"        filter: {sc.filter}")
+                lines.append(f"        splits: {len(sps)}")
+            lines.append(f"      DuckDB: {args[2]}")
+        elif spec is not None:
             sc = scans[spec.id]
             lines.append(f"      TableScan ({sc.id})")
             lines.append(f"        table: {sc.table}")

@@ -38,6 +38,9 @@ DEFAULT_CONF: dict[str, str] = {
     "hive.default.fileformat": "TextFile",
     "hive.cli.print.header": "false",
     "hive.map.aggr": "true",
+    # inputs up to this many bytes (at most 4 splits) run as one task, like Hive's
+    # hive.exec.mode.local.auto for small jobs; 0 turns it off
+    "rayemr.hive.smalljob.maxbytes": str(16 * 1024 * 1024),
 }
 
 _VAR = re.compile(r"\$\{(?:(hivevar|hiveconf|env|system):)?([^}]+)\}")
@@ -136,6 +139,13 @@ class HiveSession:
             raise UserError("mapreduce.job.reduces must be an integer") from None
         return n if n > 0 else 2
 
+    def small_job_bytes(self) -> int:
+        try:
+            return int(self.hiveconf.get("rayemr.hive.smalljob.maxbytes", "0"))
+        except ValueError:
+            raise UserError("rayemr.hive.smalljob.maxbytes must be a number of bytes") \
+                from None
+
     def cluster_cpus(self) -> int:
         """CPUs the stages can use: this machine's inline, the Ray cluster's otherwise."""
         if self.runner == "inline":
@@ -230,7 +240,7 @@ class HiveSession:
         self.last_inputs = sorted({sp.url for ss in splits.values() for sp in ss})
         plan = self.physical(plan, splits)
         graph = build_graph(plan, splits, name=_app_name(text), reducers=self.num_reducers(),
-                            cpus=self.cluster_cpus())
+                            cpus=self.cluster_cpus(), small_job_bytes=self.small_job_bytes())
         result = self.run_graph(graph, cancel=cancel, progress=progress, log_lines=log_lines)
         table = hexec.concat(result.outputs[graph.stages[-1].id])
         if plan.sort and plan.sort[2] is not None:
@@ -337,7 +347,8 @@ class HiveSession:
         plan = self.compile(query)
         splits = {s.id: self.splits_for(s) for s in plan.scans}
         plan = self.physical(plan, splits)
-        graph = build_graph(plan, splits, name="explain", reducers=self.num_reducers())
+        graph = build_graph(plan, splits, name="explain", reducers=self.num_reducers(),
+                            small_job_bytes=self.small_job_bytes())
         return _lines_result("Explain", explain(plan, graph))
 
     def _noop(self, stmt, **_) -> StatementResult:

@@ -46,6 +46,20 @@ def partial_task(spec: ScanSpec, sql: str, broadcast: tuple[str, ...], ctx: Any,
     return out
 
 
+def local_task(scans: tuple, splits: tuple, sql: str, ctx: Any, inputs: dict) -> pa.Table:
+    """A small query in one task: read every (small) input and run the whole fragment."""
+    tables = {}
+    for spec, sps in zip(scans, splits):
+        parts = [hexec.scan_split(spec, sp, _threads(ctx)) for sp in sps] or [
+            hexec.empty_scan(spec)]
+        tables[spec.id] = hexec.concat(parts)
+        ctx.increment_counter(COUNTER_GROUP, "RECORDS_IN", tables[spec.id].num_rows)
+        ctx.increment_counter(COUNTER_GROUP, "FILES_READ", sum(1 for sp in sps if sp.url))
+    out = hexec.run_sql(sql, tables, _threads(ctx))
+    ctx.increment_counter(COUNTER_GROUP, "RECORDS_OUT", out.num_rows)
+    return out
+
+
 def sql_task(sql: str, names: tuple[str, ...], ctx: Any, inputs: dict) -> pa.Table:
     tables = {n: inputs[n] for n in names}
     out = hexec.run_sql(sql, tables, _threads(ctx))

@@ -18,8 +18,10 @@ def tpch_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def session(tmp_path) -> HiveSession:
+    # small-job local mode off: the tiny test tables must exercise the distributed plans
     s = HiveSession(metastore_path=str(tmp_path / "metastore.db"),
-                    warehouse=str(tmp_path / "warehouse"), runner="inline")
+                    warehouse=str(tmp_path / "warehouse"), runner="inline",
+                    hiveconf={"rayemr.hive.smalljob.maxbytes": "0"})
     yield s
     s.close()
 

@@ -112,3 +112,13 @@ def test_shuffle_join_when_both_sides_are_large(hive):
     assert "shuffle join" in "\n".join(
         r["Explain"] for r in hive.execute("EXPLAIN " + sql).table.to_pylist())
     assert hive.execute(sql).table.equals(want)
+
+
+def test_small_jobs_run_as_one_task(hive):
+    sql = "SELECT city, count(*) FROM people GROUP BY city ORDER BY city"
+    want = hive.execute(sql).table
+    hive.execute("SET rayemr.hive.smalljob.maxbytes=1000000")
+    text = "\n".join(r["Explain"] for r in hive.execute("EXPLAIN " + sql).table.to_pylist())
+    assert "Stage-1 is a root stage" in text and "Stage-2" not in text
+    assert "small job" in text
+    assert hive.execute(sql).table.equals(want)
