@@ -75,21 +75,22 @@ def noop():
 
 def am_run_noops(amrm, n):
     """Ask for ``n`` 1-vcore containers, run a no-op task in each, wait for all."""
-    import time as _time
-
     import ray
 
     from rayemr.yarn import ContainerRequest, Resource
 
-    asks, refs, launched = [ContainerRequest(Resource(1, 64), n)], [], 0
+    asks, refs, running, launched = [ContainerRequest(Resource(1, 64), n)], [], [], 0
     while launched < n:
         resp = amrm.allocate(asks)
         asks = []
         for c in resp.allocated:
-            refs.append(amrm.launch(c, noop))
+            ref = amrm.launch(c, noop)
+            refs.append(ref)
+            running.append(ref)
             launched += 1
-        if not resp.allocated:
-            _time.sleep(0.002)
+        if not resp.allocated and running:  # heartbeat again once some tasks have finished
+            _, running = ray.wait(running, num_returns=min(len(running), 16), timeout=0.02,
+                                  fetch_local=False)
     ray.get(refs)
     return launched
 

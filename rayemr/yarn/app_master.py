@@ -42,13 +42,24 @@ def am_actor_name(node_id: str, unique: str) -> str:
 RM_LOOKUP_S = 3.0
 
 
+_RM_HANDLE: dict = {}
+
+
+def _rm_handle():
+    """The RM actor handle, looked up once per process (again after a failure)."""
+    handle = _RM_HANDLE.get("rm")
+    if handle is None:
+        handle = _RM_HANDLE["rm"] = ray.get_actor(RM_NAME, namespace=NAMESPACE)
+    return handle
+
+
 def call_rm(method: str, *args, timeout: float = RM_RETRY_S, **kwargs):
     """Call the ResourceManager, riding out a restart; re-raise its errors unwrapped."""
     start = time.monotonic()
     delay = 0.05
     while True:
         try:
-            rm = ray.get_actor(RM_NAME, namespace=NAMESPACE)
+            rm = _rm_handle()
         except ValueError:
             if time.monotonic() - start > RM_LOOKUP_S:
                 raise ClusterError("YARN is not running on this Ray cluster (no ResourceManager)",
@@ -64,6 +75,7 @@ def call_rm(method: str, *args, timeout: float = RM_RETRY_S, **kwargs):
                 raise cause from None
             raise
         except ray.exceptions.RayActorError as exc:  # restarting: wait for it
+            _RM_HANDLE.clear()
             if time.monotonic() - start > timeout:
                 raise ClusterError(f"the ResourceManager is unavailable ({type(exc).__name__})",
                                    hint="check the Ray head node") from None
