@@ -48,6 +48,9 @@ class ServerConfig:
     handshake_timeout: float = 30.0
     #: Seconds GetOperationStatus waits for a running operation before answering.
     long_poll_seconds: float = 0.2
+    #: Seconds FetchResults/GetResultSetMetadata wait for an unfinished async operation
+    #: before answering "still running" (Hive answers at once; pyhive fetches right away).
+    fetch_wait_seconds: float = 60.0
     #: Keyword arguments for the Hive sessions the server opens (metastore path, runner...).
     session_options: tuple[tuple[str, object], ...] = field(default_factory=tuple)
 

@@ -435,7 +435,7 @@ class ConnectionHandler(TCLIService.Iface):
     def GetResultSetMetadata(self, req):
         op = self.state.operation(req.operationHandle)
         if op.state in (OpState.INITIALIZED, OpState.PENDING, OpState.RUNNING):
-            op.wait()
+            op.wait(self.state.config.fetch_wait_seconds)
         if op.state == OpState.ERROR and op.error is not None:
             return ttypes.TGetResultSetMetadataResp(status=_error_status(op.error))
         if op.state != OpState.FINISHED:
@@ -456,11 +456,13 @@ class ConnectionHandler(TCLIService.Iface):
             return ttypes.TFetchResultsResp(status=SUCCESS, hasMoreRows=False,
                                             results=op.fetch_log(max_rows, orientation))
         if op.state in (OpState.INITIALIZED, OpState.PENDING, OpState.RUNNING):
-            op.wait()  # a client that fetches without polling gets the rows when they exist
+            # a client that fetches without polling gets the rows once they exist, within limits
+            op.wait(self.state.config.fetch_wait_seconds)
         if op.state == OpState.ERROR and op.error is not None:
             return ttypes.TFetchResultsResp(status=_error_status(op.error))
         if op.state != OpState.FINISHED:
-            raise UserError(f"expected state FINISHED, but found {op.state.name}")
+            raise UserError(f"expected state FINISHED, but found {op.state.name}: poll "
+                            "GetOperationStatus until the operation finishes")
         results = op.fetch(max_rows, orientation)
         return ttypes.TFetchResultsResp(status=SUCCESS, hasMoreRows=False, results=results)
 

@@ -2,12 +2,18 @@
 from __future__ import annotations
 
 import io
+import time
 
 import boto3
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
+from TCLIService.ttypes import TOperationState
 
 
+# Slow: Ray start plus YARN admission; in a long shared test run the application has waited
+# for admission indefinitely, so the test polls with a deadline rather than hang.
+@pytest.mark.slow
 def test_pyhive_query_over_s3_table_on_ray(ray_local, s3_bucket, s3_server, start_hs2):
     s3 = boto3.client("s3", endpoint_url=s3_server)
     for i in range(2):
@@ -22,6 +28,14 @@ def test_pyhive_query_over_s3_table_on_ray(ray_local, s3_bucket, s3_server, star
                     f"LOCATION 's3://{s3_bucket}/events'")
         cur.execute("SELECT k, count(*), sum(v) FROM events GROUP BY k ORDER BY k",
                     async_=True)
+        deadline = time.monotonic() + 180
+        while cur.poll().operationState in (TOperationState.INITIALIZED_STATE,
+                                            TOperationState.PENDING_STATE,
+                                            TOperationState.RUNNING_STATE):
+            if time.monotonic() > deadline:
+                cur.cancel()
+                pytest.fail("the query on the Ray runner did not finish within 180 s")
+            time.sleep(0.1)
         rows = cur.fetchall()
     expected = {}
     for j in range(100):
