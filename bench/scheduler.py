@@ -89,7 +89,7 @@ def am_run_noops(amrm, n):
             running.append(ref)
             launched += 1
         if not resp.allocated and running:  # heartbeat again once some tasks have finished
-            _, running = ray.wait(running, num_returns=min(len(running), 16), timeout=0.02,
+            _, running = ray.wait(running, num_returns=min(len(running), 64), timeout=0.05,
                                   fetch_local=False)
     ray.get(refs)
     return launched
@@ -112,16 +112,22 @@ def bench_containers(n: int = 2000, repeat: int = 3, calculator: str = "default"
     client.result(client.submit(ApplicationSpec("warmup", am_resource=Resource(0, 512)),
                                 am_run_noops, 100))
     ray_times, yarn_times = [], []
-    for _ in range(repeat):
+    def run_plain() -> None:
         t = time.perf_counter()
         ray.get([plain.remote() for _ in range(n)])
         ray_times.append(time.perf_counter() - t)
+
+    def run_yarn() -> None:
         t = time.perf_counter()
         # the AM waits: it holds memory, not a vcore (see docs/yarn.md)
         app = client.submit(ApplicationSpec("noops", am_resource=Resource(0, 512)),
                             am_run_noops, n)
         assert client.result(app) == n
         yarn_times.append(time.perf_counter() - t)
+
+    for i in range(repeat):  # alternate which goes first
+        for run in ((run_plain, run_yarn) if i % 2 == 0 else (run_yarn, run_plain)):
+            run()
     yarn.stop()
     rayemr.shutdown()
     r, y = statistics.median(ray_times), statistics.median(yarn_times)
