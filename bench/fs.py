@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import socket
 import statistics
 import subprocess
@@ -154,6 +155,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", default="1G", help="bytes per file (default 1G)")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--warmup", type=int, default=1,
+                        help="untimed reads per reader first (sessions, pools, caches)")
     parser.add_argument("--read-block", default="64M",
                         help="EMRFS fs.s3.read.block.size for text splits (default 64M)")
     parser.add_argument("--only", choices=("parquet", "text"))
@@ -161,6 +164,7 @@ def main(argv=None) -> int:
     size = parse_size("--size", args.size)
 
     proc, endpoint = start_moto()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # still stop the server
     os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing-secret",
                       AWS_DEFAULT_REGION="us-east-1", AWS_ENDPOINT_URL=endpoint,
                       AWS_EC2_METADATA_DISABLED="true")
@@ -192,6 +196,10 @@ def main(argv=None) -> int:
             }
             results: dict[tuple[str, str], list[float]] = {}
             counts: dict[tuple[str, str], int] = {}
+            for _ in range(args.warmup):
+                for kind in kinds:
+                    for name, fn, arg in readers[kind]:
+                        fn(*files[kind], arg)
             for rep in range(args.repeat):
                 for kind in kinds:
                     url, nbytes = files[kind]
