@@ -22,7 +22,7 @@ from rayemr.yarn.states import AppState, ContainerState, ExitStatus, FinalStatus
 
 _LAZY = {
     "start": "rayemr.yarn.client", "stop": "rayemr.yarn.client",
-    "decommission_node": "rayemr.yarn.client",
+    "decommission_node": "rayemr.yarn.client", "recommission_node": "rayemr.yarn.client",
     "YarnClient": "rayemr.yarn.client", "YarnHandle": "rayemr.yarn.client",
     "AMRMClient": "rayemr.yarn.app_master",
 }
@@ -31,7 +31,8 @@ __all__ = [
     "Acl", "AllocateResponse", "AMRMClient", "AppState", "ApplicationReport", "ApplicationSpec",
     "CapacitySchedulerConfig", "Container", "ContainerRequest", "ContainerState",
     "ContainerStatus", "ExitStatus", "FinalStatus", "NodeReport", "NodeState", "QueueConfig",
-    "Resource", "YarnClient", "YarnConfig", "YarnHandle", "decommission_node", "start", "stop",
+    "Resource", "YarnClient", "YarnConfig", "YarnHandle", "decommission_node",
+    "recommission_node", "start", "stop",
 ]
 
 

@@ -97,8 +97,14 @@ def decommission_node(node_id: str, reason: str = "") -> None:
     """Stop scheduling on a Ray node (``yarn rmadmin -refreshNodes`` with an exclude list).
 
     Containers already running there finish; the node's capacity leaves the cluster total.
+    The last node able to run containers is never decommissioned (``UserError``).
     """
     call_rm("decommission_node", node_id, reason)
+
+
+def recommission_node(node_id: str) -> None:
+    """Put a decommissioned node back into scheduling."""
+    call_rm("recommission_node", node_id)
 
 
 def _unwrap(fn: Callable):

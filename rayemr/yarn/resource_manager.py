@@ -370,6 +370,12 @@ class ResourceManager:
             self.core.decommission_node(node_id, reason)
             self._process()
 
+    def recommission_node(self, node_id: str) -> None:
+        with self._lock:
+            self.core.recommission_node(node_id)
+            self.core.schedule()
+            self._process()
+
     def story(self, key: str) -> list:
         """Transition log of an application, container or node."""
         with self._lock:

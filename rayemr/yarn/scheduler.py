@@ -169,11 +169,27 @@ class SchedulerCore(RecoveryMixin, ReportsMixin):
         node = self._node(node_id)
         if node.state not in (NodeState.RUNNING, NodeState.UNHEALTHY):
             return
+        if not any(n.state == NodeState.RUNNING for n in self.nodes.values()
+                   if n is not node and n.cap_vc > 0):
+            raise UserError(f"node {node_id} is the last node that can run containers; "
+                            "decommissioning it would leave YARN with nothing to schedule on")
         node.transition(NodeState.DECOMMISSIONED, "DECOMMISSION", self.clock)
         node.health = reason or "decommissioned"
         self.total_vc -= node.cap_vc
         self.total_mb -= node.cap_mb
         self._room.pop(node_id, None)
+        self._dirty = True
+
+    def recommission_node(self, node_id: str) -> None:
+        """Put a decommissioned node back into scheduling."""
+        node = self._node(node_id)
+        if node.state != NodeState.DECOMMISSIONED:
+            return
+        node.transition(NodeState.RUNNING, "REGISTER", self.clock)
+        node.health = ""
+        self.total_vc += node.cap_vc
+        self.total_mb += node.cap_mb
+        self._update_room(node)
         self._dirty = True
 
     def _node(self, node_id: str) -> NodeInfo:

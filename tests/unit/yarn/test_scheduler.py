@@ -292,3 +292,8 @@ def test_decommissioned_node_takes_no_new_work_but_running_containers_finish():
     more = core.allocate(a, [ContainerRequest(TASK, 8)],
                          completed=[c.container_id for c in granted]).allocated
     assert more and all(c.node_id != victim for c in more)
+    other = next(n for n in core.nodes if n != victim)
+    with pytest.raises(UserError, match="last node"):
+        core.decommission_node(other)
+    core.recommission_node(victim)
+    assert core.nodes[victim].state == NodeState.RUNNING and core.total_vc == 8
