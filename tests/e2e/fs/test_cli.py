@@ -158,7 +158,14 @@ def test_mkdir_and_endpoint_property_on_s3(s3_server, s3_bucket, tmp_path, capsy
 
 
 def test_verbose_prints_request_and_retry_counters(s3_bucket, capsys):
-    code = main(["-v", "fs", "ls", f"s3://{s3_bucket}/"])
+    import logging
+
+    handlers, level = logging.root.handlers[:], logging.root.level
+    try:
+        code = main(["-v", "fs", "ls", f"s3://{s3_bucket}/"])
+    finally:  # -v may install a handler on this test's captured stderr; take it away again
+        logging.root.handlers[:] = handlers
+        logging.root.setLevel(level)
     _, err = capsys.readouterr()
     assert code == 0
     assert "S3: " in err and " requests, " in err and " retries" in err
