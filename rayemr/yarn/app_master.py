@@ -274,11 +274,14 @@ class ApplicationMaster:
         self._done.wait()
         return True
 
-    def take_result(self, release: bool = False) -> tuple[str, Any]:
+    def take_result(self) -> tuple[str, Any]:
         self._done.wait()
-        if release:
-            threading.Timer(0.5, self._exit).start()
         return self._result
+
+    def release(self) -> None:
+        """The client holds the result: the AM may go. Called after ``take_result`` returned,
+        so the reply can never be lost to the actor's own exit."""
+        threading.Timer(0.1, self._exit).start()
 
     def on_killed(self, reason: str) -> None:
         if self.client is not None:

@@ -177,7 +177,8 @@ class YarnClient:
         report = self.wait(app_id, timeout)
         try:
             am = ray.get_actor(report.am_actor, namespace=NAMESPACE)
-            outcome = ray.get(am.take_result.remote(True), timeout=60)
+            outcome = ray.get(am.take_result.remote(), timeout=60)
+            am.release.remote()
         except (ValueError, ray.exceptions.RayActorError):
             if report.state.value == "KILLED":
                 raise ClusterError(f"application {app_id} was killed: {report.diagnostics}") from None
