@@ -71,7 +71,7 @@ def test_submit_errors_name_the_queue_and_resource(yarn_local):
 def test_resource_manager_restart_mid_run_keeps_queues_and_apps(yarn_local):
     import ray
 
-    from rayemr.yarn.app_master import NAMESPACE, RM_NAME
+    from rayemr.yarn.app_master import NAMESPACE, RM_NAME, call_rm
 
     client = yarn.YarnClient()
     job = client.submit(ApplicationSpec("waves"), programs.run_waves, {"n": 24, "task_s": 0.2})
@@ -83,7 +83,7 @@ def test_resource_manager_restart_mid_run_keeps_queues_and_apps(yarn_local):
     ray.kill(ray.get_actor(RM_NAME, namespace=NAMESPACE), no_restart=False)
     report = client.status(job)  # the client waits for the restarted RM
     assert report.state == AppState.RUNNING
-    info = ray.get(ray.get_actor(RM_NAME, namespace=NAMESPACE).ready.remote())
+    info = call_rm("ready")  # rides out the restart, like every client call
     assert info["recovered"] and info["cluster_ts"] == yarn_local.cluster_ts
     assert client.queue("default")["absoluteCapacity"] == before["absoluteCapacity"]
     assert client.result(job, timeout=120) == sum(i * i for i in range(24))
