@@ -46,10 +46,16 @@ _RM_HANDLE: dict = {}
 
 
 def _rm_handle():
-    """The RM actor handle, looked up once per process (again after a failure)."""
-    handle = _RM_HANDLE.get("rm")
+    """The RM actor handle, looked up once per process and Ray cluster (again after a failure).
+
+    Keyed by the cluster's GCS address: a process that shuts Ray down and joins another
+    cluster must not reuse a handle to the old cluster's ResourceManager.
+    """
+    key = ray.get_runtime_context().gcs_address
+    handle = _RM_HANDLE.get(key)
     if handle is None:
-        handle = _RM_HANDLE["rm"] = ray.get_actor(RM_NAME, namespace=NAMESPACE)
+        _RM_HANDLE.clear()
+        handle = _RM_HANDLE[key] = ray.get_actor(RM_NAME, namespace=NAMESPACE)
     return handle
 
 
