@@ -9,6 +9,7 @@ import pytest
 
 from rayemr.core.errors import ClusterError
 from rayemr.emr import Cluster
+from rayemr.emr.demo import JOB_PY  # the bundled demo's seconds-per-page job
 
 QUEUES = {"Classification": "capacity-scheduler", "Properties": {
     "yarn.scheduler.capacity.root.queues": "prod,dev",
@@ -17,7 +18,6 @@ QUEUES = {"Classification": "capacity-scheduler", "Properties": {
 ENV = {"Classification": "hadoop-env", "Configurations": [
     {"Classification": "export", "Properties": {"GREETING": "hello-from-hadoop-env"}}]}
 PY = sys.executable
-HERE = Path(__file__).parent
 
 
 def states(steps):
@@ -50,7 +50,7 @@ def test_hive_mapreduce_and_failing_steps_with_logs_in_s3(ray_local, s3, s3_buck
     s3.put_object(Bucket=s3_bucket, Key="scripts/load.q", Body=HIVE_SCRIPT)
     s3.put_object(Bucket=s3_bucket, Key="raw/visits.csv", Body=RAW)
     s3.put_object(Bucket=s3_bucket, Key="jobs/visits_by_page.py",
-                  Body=(HERE / "data" / "visits_by_page.py").read_bytes())
+                  Body=JOB_PY.encode())
     b = f"s3://{s3_bucket}"
     log_uri = f"{b}/logs"
     configurations = [QUEUES, ENV,

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from rayemr.emr import Cluster
+from rayemr.emr.demo import JOB_PY  # the bundled demo's seconds-per-page job
 
-HERE = Path(__file__).parent
 
 
 def _wait_for(predicate, timeout=60.0):
@@ -58,11 +58,13 @@ def test_bootstrap_once_per_node_and_on_late_nodes(ray_cluster, tmp_path):
         assert files == sorted(n["NodeId"] for n in nodes)
         assert all((markers / f).read_text() == "booted\n" for f in files)  # once per node
 
+        job_file = tmp_path / "seconds_per_page.py"
+        job_file.write_text(JOB_PY)
         ids = cluster.add_steps([
             {"Type": "HIVE", "Name": "load", "ActionOnFailure": "CANCEL_AND_WAIT",
              "Args": ["-f", str(hive_script), "-d", f"RAW={raw}", "-d", f"OUT={mr_input}"]},
             {"Type": "MAPREDUCE", "Name": "visits", "ActionOnFailure": "CANCEL_AND_WAIT",
-             "Args": [str(HERE / "data" / "visits_by_page.py"), str(mr_input),
+             "Args": [str(job_file), str(mr_input),
                       "-o", str(tmp_path / "out")]},
             {"Type": "COMMAND", "Name": "fails-continue", "Args": ["false"]},
             {"Type": "COMMAND", "Name": "fails-cancel", "Args": ["false"],
