@@ -22,6 +22,8 @@ from rayemr.engine.tasks import AttemptSpec
 log = logging.getLogger(__name__)
 
 MAP_PRIORITY, REDUCE_PRIORITY = 20, 10
+#: How often the client looks at progress and its cancel flag while the application runs.
+POLL_S = 0.2
 
 
 def available() -> bool:
@@ -189,10 +191,9 @@ def run_on_yarn(graph, *, queue: str = "default", app_name: str | None = None,
                     if last is None or p.line() != last.line():
                         progress(p)
                     last = p
-            report = client.status(app_id)
+            report = client.poll(app_id, POLL_S)  # returns at once when the app ends
             if report.state.final:
                 break
-            time.sleep(0.05)
         try:
             result = client.result(app_id)
         except RayEmrError:

@@ -7,6 +7,9 @@ since the last one) and runs work in a container by submitting a Ray task straig
 pinned to the container's node with the container's CPU and memory: no actor hop per
 container. A container's task finishing completes the container at the next heartbeat.
 
+AM processes are reused: an idle one on the container's node runs the next application, so
+submitting to a warm cluster costs milliseconds, not a new worker process.
+
 The AM actor itself takes no Ray CPU (``num_cpus=0``): it mostly waits, and YARN's default
 resource calculator accounts an AM container by memory only, so on a 2-core laptop both cores
 stay free for tasks. Its memory is accounted by the ResourceManager.
@@ -34,7 +37,7 @@ RM_RETRY_S = 120.0
 
 
 def am_actor_name(node_id: str, unique: str) -> str:
-    """AM actors are started ahead of need (one warm spare per node), so named by node."""
+    """AM processes are started ahead of need and reused, so named by node, not application."""
     return f"rayemr_am_{node_id[:16]}_{unique}"
 
 
@@ -239,68 +242,160 @@ def _cancel(ref) -> None:
         pass
 
 
+class _AppRun:
+    """One application's run inside an AM process: its client, outcome and retention."""
+
+    __slots__ = ("client", "done", "result", "expires")
+
+    def __init__(self, client: AMRMClient) -> None:
+        self.client = client
+        self.done = threading.Event()
+        self.result: tuple[str, Any] = ("err", ClusterError("the ApplicationMaster has not run"))
+        self.expires = float("inf")
+
+
+#: Modules an idle AM process imports ahead of need, so the first application it runs does
+#: not pay for them (the engine's driver pulls in pyarrow).
+PRELOAD = ("rayemr.engine.yarn_runner", "rayemr.engine.driver")
+
+
 class ApplicationMaster:
-    """The AM actor: started ahead of need, then assigned one application's ``am_main``."""
+    """An ApplicationMaster process: runs one application's ``am_main`` at a time.
 
-    def __init__(self, name: str = "") -> None:
+    The NodeManager keeps a few idle AM processes per node and hands each new application's
+    AM container to one of them, as YARN reuses a container's JVM: the process, its imported
+    modules and its Ray worker state outlive one application, so an application starts in
+    milliseconds. Each application's result is kept (keyed by application id) until its
+    client takes it or ``retention_s`` passes. A killed application whose AM does not stop
+    within the grace period has its whole process killed by the ResourceManager; such a
+    process is never reused.
+    """
+
+    def __init__(self, name: str = "", node_manager: Any = None) -> None:
         self.name = name
-        self.app_id = ""
-        self.client: AMRMClient | None = None
-        self.retention_s = 600.0
-        self._done = threading.Event()
-        self._result: tuple[str, Any] = ("err", ClusterError("the ApplicationMaster has not run"))
-        self._started = False
+        self._nm = node_manager
+        self._lock = threading.Lock()
+        self._runs: dict[str, _AppRun] = {}
+        self._current: str | None = None
+        self._retiring = False
+        threading.Thread(target=_preload, daemon=True, name="am-preload").start()
 
-    def run(self, app_id: str, container: Container, blob: bytes, retention_s: float) -> bool:
-        """Unpickle ``(am_main, payload)`` and run ``am_main(client, payload)``, once."""
-        if self._started:
-            return False
-        self._started = True
-        self.app_id, self.retention_s = app_id, retention_s
-        self.client = AMRMClient(app_id, container, self.name)
+    def run_async(self, app_id: str, container: Container, blob: bytes,
+                  retention_s: float) -> bool:
+        """Start ``am_main(client, payload)`` of ``app_id`` on a thread of its own.
+
+        Returns False (and runs nothing) when this process is busy, retiring, or ran
+        ``app_id`` before; True once the application is this process's.
+        """
+        with self._lock:
+            if self._current is not None or app_id in self._runs or self._retiring:
+                return False
+            self._current = app_id
+            run = self._runs[app_id] = _AppRun(AMRMClient(app_id, container, self.name))
+        threading.Thread(target=self._run, args=(run, blob, retention_s), daemon=True,
+                         name=f"am-{app_id}").start()
+        return True
+
+    def _run(self, run: _AppRun, blob: bytes, retention_s: float) -> None:
+        """Unpickle ``(am_main, payload)``, run it, unregister, keep the result."""
+        client = run.client
         try:
             am_main, payload = ray.cloudpickle.loads(blob)
-            value = am_main(self.client, payload)
-            self._result = ("ok", value)
-            status = FinalStatus.KILLED if self.client.killed else FinalStatus.SUCCEEDED
-            diag = "killed" if self.client.killed else ""
+            value = am_main(client, payload)
+            run.result = ("ok", value)
+            status = FinalStatus.KILLED if client.killed else FinalStatus.SUCCEEDED
+            diag = "killed" if client.killed else ""
         except BaseException as exc:  # noqa: BLE001 - reported to the client
-            self._result = ("err", _picklable(exc))
-            status = FinalStatus.KILLED if self.client.killed else FinalStatus.FAILED
+            run.result = ("err", _picklable(exc))
+            status = FinalStatus.KILLED if client.killed else FinalStatus.FAILED
             diag = f"{type(exc).__name__}: {exc}"
         try:
-            if self.client.final_status is None:
-                self.client.finish(status, diag[:4000])
+            if client.final_status is None:
+                client.finish(status, diag[:4000])
         finally:
-            self._done.set()
-            threading.Timer(self.retention_s, self._exit).start()
+            run.expires = time.monotonic() + retention_s
+            run.done.set()
+            with self._lock:
+                self._current = None
+            self._expire_later(retention_s)
+            if client.killed or self._nm is None:
+                self.retire()  # a killed application's process is not reused
+            else:
+                try:
+                    self._nm.am_idle.remote(self.name)
+                except Exception:  # noqa: BLE001 - the NodeManager is gone: not reused
+                    self.retire()
+
+    def _slot(self, app_id: str) -> _AppRun:
+        run = self._runs.get(app_id)
+        if run is None:
+            raise ClusterError(f"application {app_id} has no result in ApplicationMaster "
+                               f"{self.name} (never ran here, or already taken)")
+        return run
+
+    def wait_done(self, app_id: str) -> bool:
+        self._slot(app_id).done.wait()
         return True
 
-    def wait_done(self) -> bool:
-        self._done.wait()
-        return True
+    def take_result(self, app_id: str) -> tuple[str, Any]:
+        run = self._slot(app_id)
+        run.done.wait()
+        return run.result
 
-    def take_result(self) -> tuple[str, Any]:
-        self._done.wait()
-        return self._result
+    def release(self, app_id: str) -> None:
+        """The client holds the result: drop it. Called after ``take_result`` returned, so
+        the reply can never be lost to a retiring process's exit."""
+        with self._lock:
+            self._runs.pop(app_id, None)
+        self._maybe_exit()
 
-    def release(self) -> None:
-        """The client holds the result: the AM may go. Called after ``take_result`` returned,
-        so the reply can never be lost to the actor's own exit."""
-        threading.Timer(0.1, self._exit).start()
+    def on_killed(self, app_id: str, reason: str) -> None:
+        run = self._runs.get(app_id)
+        if run is not None:
+            run.client._on_killed()
 
-    def on_killed(self, reason: str) -> None:
-        if self.client is not None:
-            self.client._on_killed()
+    def retire(self) -> None:
+        """Run no more applications; exit once every kept result is taken or expired."""
+        with self._lock:
+            self._retiring = True
+        self._maybe_exit()
 
     def ping(self) -> str:
         return self.name
+
+    def _expire_later(self, delay: float) -> None:
+        timer = threading.Timer(delay + 0.05, self._expire)
+        timer.daemon = True
+        timer.start()
+
+    def _expire(self) -> None:
+        now = time.monotonic()
+        with self._lock:
+            for app_id in [a for a, r in self._runs.items() if r.done.is_set() and r.expires <= now]:
+                self._runs.pop(app_id)
+        self._maybe_exit()
+
+    def _maybe_exit(self) -> None:
+        with self._lock:
+            idle = self._retiring and self._current is None and not self._runs
+        if idle:
+            threading.Timer(0.1, self._exit).start()
 
     def _exit(self) -> None:
         try:
             ray.kill(ray.get_runtime_context().current_actor)
         except Exception:  # pragma: no cover - already gone
             pass
+
+
+def _preload() -> None:
+    import importlib
+
+    for name in PRELOAD:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - only a warm-up; the application imports for real
+            log.debug("preloading %s failed", name, exc_info=True)
 
 
 def _picklable(exc: BaseException) -> BaseException:

@@ -158,6 +158,10 @@ class YarnClient:
     def kill(self, app_id: str) -> None:
         call_rm("kill", app_id, self.user, current_groups(self.user))
 
+    def poll(self, app_id: str, timeout: float) -> ApplicationReport:
+        """The application's report as soon as it is final, or after ``timeout`` seconds."""
+        return call_rm("wait_final", app_id, max(0.0, float(timeout)))
+
     def wait(self, app_id: str, timeout: float | None = None) -> ApplicationReport:
         """Block until the application is FINISHED, FAILED or KILLED; returns its report."""
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -177,9 +181,9 @@ class YarnClient:
         report = self.wait(app_id, timeout)
         try:
             am = ray.get_actor(report.am_actor, namespace=NAMESPACE)
-            outcome = ray.get(am.take_result.remote(), timeout=60)
-            am.release.remote()
-        except (ValueError, ray.exceptions.RayActorError):
+            outcome = ray.get(am.take_result.remote(app_id), timeout=60)
+            am.release.remote(app_id)
+        except (ValueError, ray.exceptions.RayActorError, ClusterError):
             if report.state.value == "KILLED":
                 raise ClusterError(f"application {app_id} was killed: {report.diagnostics}") from None
             raise ClusterError(f"application {app_id} {report.state.value}: "

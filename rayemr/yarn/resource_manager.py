@@ -69,6 +69,7 @@ class ResourceManager:
         self._nms: dict[str, object] = {}
         self._am_watch: dict = {}
         self._kill_at: dict[str, float] = {}
+        self._am_done: set[str] = set()  # killed applications whose AM returned in time
         self._health_refs: dict = {}
         self._finished_order: list[str] = []
         self._launch_q: queue_mod.Queue = queue_mod.Queue()
@@ -118,7 +119,7 @@ class ResourceManager:
                 self._kill_at[ins.app_id] = time.monotonic() + self.config.am_kill_grace_s
                 am = self._am(ins.app_id)
                 if am is not None:
-                    am.on_killed.remote(ins.reason)
+                    am.on_killed.remote(ins.app_id, ins.reason)
         self._changed.notify_all()
 
     def _trim_finished(self) -> None:
@@ -143,7 +144,7 @@ class ResourceManager:
             self.core.am_failed(app_id, "ApplicationMaster is gone (lost while the "
                                 "ResourceManager restarted)")
             return
-        self._am_watch[am.wait_done.remote()] = app_id
+        self._am_watch[am.wait_done.remote(app_id)] = app_id
 
     # -- nodes ------------------------------------------------------------------------------
     def _sync_nodes(self) -> None:
@@ -155,7 +156,8 @@ class ResourceManager:
             self._nms[nid] = ray.remote(NodeManager).options(
                 name=nm_actor_name(nid), namespace=NAMESPACE, get_if_exists=True,
                 lifetime="detached", num_cpus=0, max_restarts=0,
-                scheduling_strategy=NodeAffinitySchedulingStrategy(nid, soft=False)).remote(nid)
+                scheduling_strategy=NodeAffinitySchedulingStrategy(nid, soft=False)).remote(
+                    nid, am_pool_size=self.config.am_pool_size)
         with self._lock:
             for nid, n in alive.items():
                 if nid not in self.core.nodes:  # a Ray node id never comes back after death
@@ -196,6 +198,8 @@ class ResourceManager:
             app_id = self._am_watch.pop(ref)
             try:
                 ray.get(ref)
+                if app_id in self._kill_at:
+                    self._am_done.add(app_id)
             except Exception as exc:  # the AM actor died
                 with self._lock:
                     if app_id in self.core.apps:
@@ -204,7 +208,10 @@ class ResourceManager:
                         self._process()
         now = time.monotonic()
         for app_id, deadline in list(self._kill_at.items()):
-            if now >= deadline:
+            if app_id in self._am_done:  # its AM stopped in time; the process lives on
+                self._kill_at.pop(app_id)
+                self._am_done.discard(app_id)
+            elif now >= deadline:
                 self._kill_at.pop(app_id)
                 with self._lock:
                     am = self._am(app_id)
@@ -259,7 +266,7 @@ class ResourceManager:
                         app.am_actor = name
                     self._kill_at[app_id] = time.monotonic() + self.config.am_kill_grace_s
                     try:
-                        ray.get_actor(name, namespace=NAMESPACE).on_killed.remote("killed")
+                        ray.get_actor(name, namespace=NAMESPACE).on_killed.remote(app_id, "killed")
                     except ValueError:
                         pass
                 return

@@ -155,8 +155,9 @@ class SchedulerCore(RecoveryMixin, ReportsMixin):
                 failed.append(app)
                 continue
             self._free(info, ContainerState.LOST, "NODE_LOST", ExitStatus.ABORTED, diag)
-        for app_id in sorted(touched):
-            self.apps[app_id].lost_nodes.append(node_id)
+        for app in self.apps.values():  # YARN's updatedNodes: every live AM hears of it
+            if app.app_id in touched or app.state == AppState.RUNNING:
+                app.lost_nodes.append(node_id)
         for app in failed:
             self._end(app, AppState.FAILED, "NODE_LOST", FinalStatus.FAILED,
                       f"ApplicationMaster's node {node_id} was lost")

@@ -34,6 +34,9 @@ class YarnConfig:
     am_kill_grace_s: float = 5.0
     #: How long a finished AM keeps its result for ``YarnClient.result``.
     result_retention_s: float = 600.0
+    #: Idle ApplicationMaster processes kept per node for reuse (``rayemr.yarn.am.pool-size``);
+    #: 0: every application gets a new process that exits after it.
+    am_pool_size: int = 2
     #: Finished applications remembered (``yarn.resourcemanager.max-completed-applications``).
     max_completed_apps: int = 1000
 
@@ -56,12 +59,15 @@ class YarnConfig:
                 changes[attr] = _bool(key, props[key])
         if "yarn.resourcemanager.fs.state-store.uri" in props:
             changes["state_dir"] = str(props["yarn.resourcemanager.fs.state-store.uri"]).removeprefix("file://")
-        if "yarn.resourcemanager.max-completed-applications" in props:
-            key = "yarn.resourcemanager.max-completed-applications"
-            try:
-                changes["max_completed_apps"] = int(props[key])
-            except (TypeError, ValueError):
-                raise ConfigError(f"{key}: {props[key]!r} is not an integer") from None
+        for key, attr in (("yarn.resourcemanager.max-completed-applications", "max_completed_apps"),
+                          ("rayemr.yarn.am.pool-size", "am_pool_size")):
+            if key in props:
+                try:
+                    changes[attr] = int(props[key])
+                except (TypeError, ValueError):
+                    raise ConfigError(f"{key}: {props[key]!r} is not an integer") from None
+                if changes[attr] < 0:
+                    raise ConfigError(f"{key}: {props[key]!r} must not be negative")
         return replace(cfg, **changes)
 
     @classmethod

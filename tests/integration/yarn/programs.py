@@ -69,7 +69,15 @@ def saturate(amrm, p):
     end = time.time() + p.get("seconds", 120)
     node_of, lost, lost_nodes = {}, [], set()
     stop = p.get("stop") or "/nonexistent/stop"
-    while time.time() < end and not amrm.killed and not os.path.exists(stop):
+    stop_seen = []
+
+    def stopped():  # with "await_lost", a stop waits (up to 20 s) until a node loss is seen
+        if not os.path.exists(stop):
+            return False
+        stop_seen.append(time.time())
+        return not p.get("await_lost") or bool(lost_nodes) or time.time() > stop_seen[0] + 20
+
+    while time.time() < end and not amrm.killed and not stopped():
         resp = amrm.allocate(asks)
         asks = []
         for c in resp.allocated:
@@ -107,3 +115,10 @@ def run_waves(amrm, p):
 def slow_square(x, seconds):
     time.sleep(seconds)
     return x * x
+
+
+def process_id(amrm, payload):
+    """The AM process's pid (to see whether AM processes are reused)."""
+    import os
+
+    return os.getpid()

@@ -38,7 +38,10 @@ def test_kill_releases_containers_and_second_kill_is_a_clear_error(yarn_local):
     import ray
 
     client = yarn.YarnClient()
-    idle_cpus = ray.available_resources().get("CPU", 0)
+    idle_cpus = ray.cluster_resources()["CPU"]
+    deadline = time.time() + 10  # Ray's resource view lags the end of earlier tests' tasks
+    while ray.available_resources().get("CPU", 0) < idle_cpus and time.time() < deadline:
+        time.sleep(0.05)
     app_id = client.submit(ApplicationSpec("sleeper"), programs.sleep_forever, {"n": 2})
     deadline = time.time() + 60
     while client.status(app_id).running_containers < 3 and time.time() < deadline:
@@ -58,6 +61,54 @@ def test_kill_releases_containers_and_second_kill_is_a_clear_error(yarn_local):
         client.kill(app_id)
     with pytest.raises(InputNotFoundError, match="application_0_9999"):
         client.kill("application_0_9999")
+
+
+def _idle_ams(node_id: str, want: str, present: bool = True) -> list[str]:
+    import ray
+
+    from rayemr.yarn.app_master import NAMESPACE
+    from rayemr.yarn.node_manager import nm_actor_name
+
+    nm = ray.get_actor(nm_actor_name(node_id or ray.get_runtime_context().get_node_id()),
+                       namespace=NAMESPACE)
+    deadline = time.time() + 10
+    while True:
+        idle = ray.get(nm.am_pool.remote())["idle"]
+        if (want in idle) == present or time.time() > deadline:
+            return idle
+        time.sleep(0.05)
+
+
+def test_am_process_is_reused_by_the_next_application_but_not_after_a_kill(yarn_local):
+    client = yarn.YarnClient()
+    first = client.submit(ApplicationSpec("pid-1"), programs.process_id)
+    pid = client.result(first, timeout=120)
+    report = client.status(first)
+    assert report.final_status == FinalStatus.SUCCEEDED
+    assert report.am_actor in _idle_ams(report.am_node, report.am_actor)
+    second = client.submit(ApplicationSpec("pid-2"), programs.process_id)
+    assert client.result(second, timeout=120) == pid  # the same warm process ran it
+    assert client.status(second).am_actor == report.am_actor
+    assert client.result(first) == pid  # each application's own result, kept apart
+
+    killed = client.submit(ApplicationSpec("sleeper"), programs.sleep_forever, {"n": 1})
+    deadline = time.time() + 60
+    while client.status(killed).state != AppState.RUNNING and time.time() < deadline:
+        time.sleep(0.05)
+    client.kill(killed)
+    with pytest.raises(Exception, match="killed"):
+        client.result(killed, timeout=60)
+    gone = client.status(killed)
+    assert gone.am_actor not in _idle_ams(gone.am_node, gone.am_actor, present=False)
+    third = client.submit(ApplicationSpec("pid-3"), programs.process_id)
+    client.result(third, timeout=120)
+    assert client.status(third).am_actor != gone.am_actor
+    import ray
+
+    deadline = time.time() + 10  # the killed application's task was cancelled
+    while ray.available_resources().get("CPU", 0) < ray.cluster_resources()["CPU"]:
+        assert time.time() < deadline, "the killed application's task still holds a CPU"
+        time.sleep(0.05)
 
 
 def test_submit_errors_name_the_queue_and_resource(yarn_local):

@@ -67,7 +67,7 @@ def test_shares_elasticity_and_node_loss(ray_cluster, tmp_path):
     prod = client.submit(ApplicationSpec("prod-job", queue="prod", am_resource=AM),
                          programs.saturate, {"stop": str(stop_prod)})
     dev = client.submit(ApplicationSpec("dev-job", queue="dev", am_resource=AM),
-                        programs.saturate, {"stop": str(stop)})
+                        programs.saturate, {"stop": str(stop), "await_lost": True})
     _wait_for(lambda: _held(client, prod) > 0 and _held(client, dev) > 0, timeout=60)
     time.sleep(2.0)
     shares = []
@@ -96,7 +96,6 @@ def test_shares_elasticity_and_node_loss(ray_cluster, tmp_path):
     ray_cluster.remove_node(victim)
     _wait_for(lambda: any(r.node_id == victim_id and r.state == NodeState.LOST
                           for r in client.nodes()), timeout=30)
-    time.sleep(1.0)
     stop.write_text("stop")
     out = client.result(dev, timeout=60)
     assert out["lost_nodes"] == [victim_id]
