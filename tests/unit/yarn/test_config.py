@@ -118,3 +118,17 @@ def test_acl_parse():
     acl = Acl.parse("u1,u2 g1")
     assert acl.admits("u2") and acl.admits("x", ("g1",)) and not acl.admits("x", ("g2",))
     assert Acl.parse(" g1").admits("x", ("g1",)) and not Acl.parse(" g1").admits("g1")
+
+
+def test_yarn_site_keys_reach_the_resource_manager_settings():
+    from rayemr.yarn.settings import YarnConfig
+
+    cfg = YarnConfig.from_properties({"rayemr.yarn.am.pool-size": "0",
+                                      "yarn.resourcemanager.max-completed-applications": "7",
+                                      "yarn.resourcemanager.webapp.address": "127.0.0.1:0"})
+    assert (cfg.am_pool_size, cfg.max_completed_apps, cfg.webapp_port) == (0, 7, 0)
+    assert YarnConfig().am_pool_size == 2
+    with pytest.raises(ConfigError, match="rayemr.yarn.am.pool-size"):
+        YarnConfig.from_properties({"rayemr.yarn.am.pool-size": "-1"})
+    with pytest.raises(ConfigError, match="max-completed-applications.*integer"):
+        YarnConfig.from_properties({"yarn.resourcemanager.max-completed-applications": "x"})
