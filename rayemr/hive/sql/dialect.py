@@ -182,7 +182,18 @@ def _lateral_views(tree: exp.Expression) -> None:
         sel.set("joins", joins)
 
 
-FIXES = (_errors, _unix_timestamp, _percentile, _pmod, _date_add, _lateral_views)
+def _collect_empty(tree: exp.Expression) -> None:
+    """collect_list/collect_set always return an array in Hive (GenericUDAFMkCollection-
+    Evaluator.terminate): ``[]`` over no rows or only NULLs, where DuckDB's list is NULL."""
+    for node in list(tree.find_all(exp.ArrayAgg, exp.ArrayUniqueAgg)):
+        target = node.parent if isinstance(node.parent, exp.Window) else node
+        if isinstance(target.parent, exp.Coalesce):
+            continue
+        target.replace(exp.Coalesce(this=target.copy(), expressions=[exp.Array()]))
+
+
+FIXES = (_errors, _unix_timestamp, _percentile, _pmod, _date_add, _lateral_views,
+         _collect_empty)
 
 #: Hive built-in functions rayemr runs (SHOW FUNCTIONS).
 HIVE_FUNCTIONS = (
