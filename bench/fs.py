@@ -1,22 +1,25 @@
 """EMRFS read throughput against plain s3fs and pyarrow's native S3, side by side in one run.
 
-Starts moto's S3 server in a subprocess on loopback, uploads a Parquet file and a text file of
-``--size`` bytes each, then reads both through
+Starts a real S3-compatible server on loopback (s3rver from npm by default, installed under
+``~/.cache/rayemr-bench`` on first use; or moto's server), uploads a Parquet file and a text
+file of ``--size`` bytes each, then reads both through
 
 - EMRFS: ``compute_splits`` + ``read_parquet_split`` / ``read_text_batches`` (text split into
   Arrow line batches, exactly what a map task gets),
 - plain s3fs: ``pq.read_table(path, filesystem=s3fs)`` / ``S3File.read`` in chunks,
 - pyarrow native: ``pq.read_table(path, filesystem=pyarrow.fs.S3FileSystem)`` / input stream,
 
-interleaved, ``--repeat`` times, and prints MB/s (median) and EMRFS / fastest-other ratios.
+interleaved with rotating order, ``--repeat`` times, and prints MB/s (medians), the
+EMRFS / fastest-other ratio of the medians and of every repetition, and the load average.
 
-    python bench/fs.py                 # 1 GiB each
-    python bench/fs.py --size 256M     # smaller
+    python bench/fs.py                 # 1 GiB each, s3rver
+    python bench/fs.py --size 256M --server moto
 """
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import socket
 import statistics
@@ -24,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
@@ -36,6 +40,8 @@ from rayemr.fs.parquet import clear_footer_cache
 from rayemr.fs.resolve import clear_cache
 
 CHUNK = 64 * 2**20
+PART = 64 * 2**20
+S3RVER_VERSION = "3.7.1"
 
 
 def free_port() -> int:
@@ -44,19 +50,95 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_moto() -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p",
-                             str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def wait_for_port(proc: subprocess.Popen, port: int, what: str) -> None:
     deadline = time.time() + 60
     while time.time() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"{what} exited with code {proc.returncode}")
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return proc, f"http://127.0.0.1:{port}"
+            return
         except OSError:
             time.sleep(0.2)
     proc.kill()
-    raise SystemExit("moto server did not start")
+    raise SystemExit(f"{what} did not start")
+
+
+@dataclass
+class Server:
+    proc: subprocess.Popen
+    endpoint: str
+    key: str
+    secret: str
+
+
+def start_moto(datadir: str) -> Server:
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p",
+                             str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for_port(proc, port, "moto server")
+    return Server(proc, f"http://127.0.0.1:{port}", "testing", "testing-secret")
+
+
+def s3rver_bin() -> str:
+    """The s3rver script, installed with npm under the bench cache on first use."""
+    cache = os.environ.get("RAYEMR_BENCH_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "rayemr-bench")
+    script = os.path.join(cache, "node_modules", "s3rver", "bin", "s3rver.js")
+    if not os.path.exists(script):
+        if not shutil.which("npm"):
+            raise SystemExit("--server s3rver needs node and npm (or use --server moto)")
+        print(f"installing s3rver@{S3RVER_VERSION} under {cache} ...", flush=True)
+        subprocess.run(["npm", "install", "--prefix", cache, "--no-audit", "--no-fund",
+                        "--loglevel=error", f"s3rver@{S3RVER_VERSION}"], check=True,
+                       stdout=subprocess.DEVNULL)
+    return script
+
+
+def start_s3rver(datadir: str) -> Server:
+    script = s3rver_bin()
+    port = free_port()
+    proc = subprocess.Popen(["node", script, "-d", datadir, "-a", "127.0.0.1", "-p", str(port),
+                             "-s", "--no-vhost-buckets"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for_port(proc, port, "s3rver")
+    return Server(proc, f"http://127.0.0.1:{port}", "S3RVER", "S3RVER")
+
+
+SERVERS = {"s3rver": start_s3rver, "moto": start_moto}
+
+
+def upload(server: Server, local: str, bucket: str, key: str) -> int:
+    """Multipart upload of a local file with plain botocore; returns the stored size.
+
+    Checksums only when required: s3rver does not decode aws-chunked bodies, which botocore
+    and the AWS C++ SDK send when they add a checksum trailer.
+    """
+    import botocore.session
+    from botocore.config import Config
+
+    client = botocore.session.get_session().create_client(
+        "s3", endpoint_url=server.endpoint, region_name="us-east-1",
+        aws_access_key_id=server.key, aws_secret_access_key=server.secret,
+        config=Config(request_checksum_calculation="when_required",
+                      response_checksum_validation="when_required",
+                      s3={"addressing_style": "path"}))
+    try:
+        client.create_bucket(Bucket=bucket)
+    except client.exceptions.ClientError as exc:
+        if "BucketAlready" not in str(exc):
+            raise
+    upload_id = client.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+    parts = []
+    with open(local, "rb") as f:
+        while chunk := f.read(PART):
+            n = len(parts) + 1
+            etag = client.upload_part(Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=n,
+                                      Body=chunk)["ETag"]
+            parts.append({"ETag": etag, "PartNumber": n})
+    client.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id,
+                                     MultipartUpload={"Parts": parts})
+    return client.head_object(Bucket=bucket, Key=key)["ContentLength"]
 
 
 def make_text(path: str, size: int) -> None:
@@ -95,17 +177,16 @@ def make_parquet(path: str, size: int) -> int:
     return rows
 
 
-def arrow_s3(endpoint: str) -> pafs.S3FileSystem:
-    return pafs.S3FileSystem(endpoint_override=endpoint.split("://")[1], scheme="http",
-                             region="us-east-1", access_key="testing", secret_key="testing-secret",
-                             allow_bucket_creation=True)
+def arrow_s3(server: Server) -> pafs.S3FileSystem:
+    return pafs.S3FileSystem(endpoint_override=server.endpoint.split("://")[1], scheme="http",
+                             region="us-east-1", access_key=server.key, secret_key=server.secret)
 
 
-def s3fs_fs(endpoint: str):
+def s3fs_fs(server: Server):
     import s3fs
 
-    return s3fs.S3FileSystem(endpoint_url=endpoint, key="testing", secret="testing-secret",
-                             skip_instance_cache=True)
+    return s3fs.S3FileSystem(endpoint_url=server.endpoint, key=server.key,
+                             secret=server.secret, skip_instance_cache=True)
 
 
 # -- readers: each returns (bytes read, rows or lines) ---------------------------------------
@@ -116,12 +197,12 @@ def emrfs_parquet(url, size, cfg):
     return size, rows
 
 
-def s3fs_parquet(url, size, endpoint):
-    return size, pq.read_table(url.split("://", 1)[1], filesystem=s3fs_fs(endpoint)).num_rows
+def s3fs_parquet(url, size, server):
+    return size, pq.read_table(url.split("://", 1)[1], filesystem=s3fs_fs(server)).num_rows
 
 
-def arrow_parquet(url, size, endpoint):
-    return size, pq.read_table(url.split("://", 1)[1], filesystem=arrow_s3(endpoint)).num_rows
+def arrow_parquet(url, size, server):
+    return size, pq.read_table(url.split("://", 1)[1], filesystem=arrow_s3(server)).num_rows
 
 
 def emrfs_text(url, size, cfg):
@@ -141,95 +222,112 @@ def count_lines(f) -> int:
     return lines + (last != b"\n")
 
 
-def s3fs_text(url, size, endpoint):
-    with s3fs_fs(endpoint).open(url.split("://", 1)[1], "rb", block_size=CHUNK) as f:
+def s3fs_text(url, size, server):
+    with s3fs_fs(server).open(url.split("://", 1)[1], "rb", block_size=CHUNK) as f:
         return size, count_lines(f)
 
 
-def arrow_text(url, size, endpoint):
-    with arrow_s3(endpoint).open_input_stream(url.split("://", 1)[1]) as f:
+def arrow_text(url, size, server):
+    with arrow_s3(server).open_input_stream(url.split("://", 1)[1]) as f:
         return size, count_lines(f)
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", default="1G", help="bytes per file (default 1G)")
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=1,
                         help="untimed reads per reader first (sessions, pools, caches)")
-    parser.add_argument("--read-block", default="64M",
-                        help="EMRFS fs.s3.read.block.size for text splits (default 64M)")
+    parser.add_argument("--server", choices=sorted(SERVERS), default="s3rver",
+                        help="loopback S3 server (default s3rver; moto copies the whole "
+                             "object for every ranged GET)")
+    parser.add_argument("--read-block", default=None,
+                        help="EMRFS fs.s3.read.block.size for text splits (default: EMRFS's)")
     parser.add_argument("--only", choices=("parquet", "text"))
     args = parser.parse_args(argv)
     size = parse_size("--size", args.size)
 
-    proc, endpoint = start_moto()
+    tmp = tempfile.mkdtemp(prefix="rayemr-bench-fs-")
+    server = None
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # still stop the server
-    os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing-secret",
-                      AWS_DEFAULT_REGION="us-east-1", AWS_ENDPOINT_URL=endpoint,
-                      AWS_EC2_METADATA_DISABLED="true")
-    os.environ.pop("AWS_ENDPOINT_URL_S3", None)
-    clear_cache()
     try:
-        with tempfile.TemporaryDirectory() as tmp:
-            s3 = arrow_s3(endpoint)
-            s3.create_dir("bench")
-            files = {}
-            kinds = [args.only] if args.only else ["parquet", "text"]
+        server = SERVERS[args.server](os.path.join(tmp, "s3"))
+        os.environ.update(AWS_ACCESS_KEY_ID=server.key, AWS_SECRET_ACCESS_KEY=server.secret,
+                          AWS_DEFAULT_REGION="us-east-1", AWS_ENDPOINT_URL=server.endpoint,
+                          AWS_EC2_METADATA_DISABLED="true")
+        os.environ.pop("AWS_ENDPOINT_URL_S3", None)
+        clear_cache()
+        print(f"S3 server: {args.server} at {server.endpoint}; load average "
+              f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
+        files = {}
+        kinds = [args.only] if args.only else ["parquet", "text"]
+        for kind in kinds:
+            local = os.path.join(tmp, f"data.{'parquet' if kind == 'parquet' else 'txt'}")
+            t0 = time.time()
+            (make_parquet if kind == "parquet" else make_text)(local, size)
+            actual = os.path.getsize(local)
+            stored = upload(server, local, "bench", os.path.basename(local))
+            if stored != actual:
+                raise SystemExit(f"{kind}: server stored {stored} bytes of {actual}")
+            os.remove(local)
+            files[kind] = (f"s3://bench/{os.path.basename(local)}", actual)
+            print(f"{kind}: {actual / 2**20:.0f} MiB generated and uploaded in "
+                  f"{time.time() - t0:.0f} s", flush=True)
+        props = {"fs.s3.read.block.size": args.read_block} if args.read_block else {}
+        cfg = EmrfsConfig.from_properties(props)
+        readers = {
+            "parquet": [("EMRFS", emrfs_parquet, cfg), ("s3fs", s3fs_parquet, server),
+                        ("pyarrow S3", arrow_parquet, server)],
+            "text": [("EMRFS", emrfs_text, cfg), ("s3fs", s3fs_text, server),
+                     ("pyarrow S3", arrow_text, server)],
+        }
+        results: dict[tuple[str, str], list[float]] = {}
+        ratios: dict[str, list[float]] = {}
+        counts: dict[tuple[str, str], int] = {}
+        for _ in range(args.warmup):
             for kind in kinds:
-                local = os.path.join(tmp, f"data.{'parquet' if kind == 'parquet' else 'txt'}")
-                t0 = time.time()
-                (make_parquet if kind == "parquet" else make_text)(local, size)
-                actual = os.path.getsize(local)
-                pafs.copy_files(local, f"bench/{os.path.basename(local)}",
-                                destination_filesystem=s3)
-                os.remove(local)
-                files[kind] = (f"s3://bench/{os.path.basename(local)}", actual)
-                print(f"{kind}: {actual / 2**20:.0f} MiB generated and uploaded in "
-                      f"{time.time() - t0:.0f} s", flush=True)
-            cfg = EmrfsConfig.from_properties({"fs.s3.read.block.size": args.read_block})
-            readers = {
-                "parquet": [("EMRFS", emrfs_parquet, cfg), ("s3fs", s3fs_parquet, endpoint),
-                            ("pyarrow S3", arrow_parquet, endpoint)],
-                "text": [("EMRFS", emrfs_text, cfg), ("s3fs", s3fs_text, endpoint),
-                         ("pyarrow S3", arrow_text, endpoint)],
-            }
-            results: dict[tuple[str, str], list[float]] = {}
-            counts: dict[tuple[str, str], int] = {}
-            for _ in range(args.warmup):
-                for kind in kinds:
-                    for name, fn, arg in readers[kind]:
-                        fn(*files[kind], arg)
-            for rep in range(args.repeat):
-                for kind in kinds:
-                    url, nbytes = files[kind]
-                    order = readers[kind][rep % 3:] + readers[kind][:rep % 3]  # rotate
-                    for name, fn, arg in order:
-                        t0 = time.perf_counter()
-                        nread, count = fn(url, nbytes, arg)
-                        dt = time.perf_counter() - t0
-                        results.setdefault((kind, name), []).append(nread / dt / 1e6)
-                        prev = counts.setdefault((kind, name), count)
-                        assert prev == count, (kind, name, prev, count)
-                        print(f"  rep {rep + 1} {kind:7s} {name:10s} {nread / dt / 1e6:8.1f} MB/s"
-                              f"  ({count} {'rows' if kind == 'parquet' else 'lines'})",
-                              flush=True)
-            print()
-            print(f"| file ({size / 2**20:.0f} MiB) | EMRFS MB/s | s3fs MB/s | pyarrow S3 MB/s "
-                  "| EMRFS / fastest other |")
-            print("|---|---|---|---|---|")
+                for name, fn, arg in readers[kind]:
+                    fn(*files[kind], arg)
+        for rep in range(args.repeat):
             for kind in kinds:
-                med = {name: statistics.median(results[(kind, name)])
-                       for name, _, _ in readers[kind]}
-                best_other = max(med["s3fs"], med["pyarrow S3"])
-                print(f"| {kind} | {med['EMRFS']:.0f} | {med['s3fs']:.0f} | "
-                      f"{med['pyarrow S3']:.0f} | {med['EMRFS'] / best_other:.2f}x |")
-                lines = {counts[(kind, n)] for n, _, _ in readers[kind]}
-                if len(lines) != 1:
-                    print(f"  WARNING: {kind} readers disagree on the count: {lines}")
+                url, nbytes = files[kind]
+                order = readers[kind][rep % 3:] + readers[kind][:rep % 3]  # rotate
+                speeds = {}
+                for name, fn, arg in order:
+                    t0 = time.perf_counter()
+                    nread, count = fn(url, nbytes, arg)
+                    dt = time.perf_counter() - t0
+                    speeds[name] = nread / dt / 1e6
+                    results.setdefault((kind, name), []).append(speeds[name])
+                    prev = counts.setdefault((kind, name), count)
+                    assert prev == count, (kind, name, prev, count)
+                ratio = speeds["EMRFS"] / max(speeds["s3fs"], speeds["pyarrow S3"])
+                ratios.setdefault(kind, []).append(ratio)
+                print(f"  rep {rep + 1} {kind:7s} " + "  ".join(
+                    f"{name} {speeds[name]:6.1f}" for name, _, _ in readers[kind])
+                    + f" MB/s  ratio {ratio:.2f}x  load {os.getloadavg()[0]:.2f}", flush=True)
+        print()
+        print(f"| file ({size / 2**20:.0f} MiB, {args.server}) | EMRFS MB/s | s3fs MB/s | "
+              "pyarrow S3 MB/s | EMRFS / fastest other (medians) | per-repeat ratios |")
+        print("|---|---|---|---|---|---|")
+        for kind in kinds:
+            med = {name: statistics.median(results[(kind, name)])
+                   for name, _, _ in readers[kind]}
+            best_other = max(med["s3fs"], med["pyarrow S3"])
+            ratio = med["EMRFS"] / best_other
+            print(f"| {kind} | {med['EMRFS']:.0f} | {med['s3fs']:.0f} | "
+                  f"{med['pyarrow S3']:.0f} | {ratio:.2f}x "
+                  f"({'met' if ratio >= 0.9 else 'NOT met'}) | "
+                  f"{', '.join(f'{r:.2f}' for r in ratios[kind])} |")
+            lines = {counts[(kind, n)] for n, _, _ in readers[kind]}
+            if len(lines) != 1:
+                print(f"  WARNING: {kind} readers disagree on the count: {lines}")
+        print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        if server is not None:
+            server.proc.terminate()
+            server.proc.wait(timeout=30)
+        shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
 
