@@ -4,14 +4,12 @@ statement leaves the previous contents in place.
 """
 from __future__ import annotations
 
-import io
-import json
 from typing import Optional
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from rayemr.core.errors import UnsupportedError, UserError
+from rayemr.core.errors import UserError
 from rayemr.hive import exec as hexec
 from rayemr.hive import storage
 from rayemr.hive.api import Column, StatementResult
@@ -20,116 +18,78 @@ from rayemr.hive.metastore.models import (FieldSchema, Partition, StorageFormat,
                                           escape_path_value)
 from rayemr.hive.sql import statements as st
 from rayemr.hive.types import hive_type_of_arrow
-
-TASK_ID = "000000"
+from rayemr.hive.write import ROWS, WriteSpec, partition_path, serialize  # noqa: F401
 
 
 def query_schema(s, query: str) -> list[Column]:
     """Result columns of a query without reading data (the fragment over empty scans)."""
-    from rayemr.hive.sql.compile import compile_query
-
-    plan = compile_query(query, s.metastore.get_table, s.database)
+    plan = s.compile(query)
+    if plan.transform:
+        return [Column(n, t) for n, t in plan.transform[1]]
     tables = {sc.id: hexec.empty_scan(sc) for sc in plan.scans}
     out = hexec.run_sql(plan.final_sql, tables)
     names = plan.columns if len(plan.columns) == out.num_columns else out.column_names
     return [Column(n, hive_type_of_arrow(f.type)) for n, f in zip(names, out.schema)]
 
 
-# -- serialising -----------------------------------------------------------------------------
+# -- writing ---------------------------------------------------------------------------------
 
-def serialize(data: pa.Table, fmt: StorageFormat) -> bytes:
-    if fmt.kind == "parquet":
-        import pyarrow.parquet as pq
+def _write_query(s, query: str, write: WriteSpec, target: str, overwrite: bool, *,
+                 cancel=None, progress=None, logs=None) -> tuple[pa.Table, Optional[str]]:
+    """Run ``query`` with its last stage's tasks writing part files through a committer.
 
-        buf = io.BytesIO()
-        pq.write_table(data, buf)
-        return buf.getvalue()
-    if fmt.kind == "orc":
-        import pyarrow.orc as orc
-
-        buf = io.BytesIO()
-        orc.write_table(data, buf)
-        return buf.getvalue()
-    if fmt.kind == "json":
-        rows = data.to_pylist()
-        return "".join(json.dumps(r, default=str) + "\n" for r in rows).encode()
-    if fmt.kind == "csv":
-        import pyarrow.csv as pacsv
-
-        props = fmt.props
-        buf = io.BytesIO()
-        pacsv.write_csv(data, buf, pacsv.WriteOptions(
-            include_header=False, delimiter=props.get("separatorChar", ","),
-            quoting_style="all_valid"))
-        return buf.getvalue()
-    p = fmt.props
-    return hexec.text_lines(data, p.get("field.delim", "\x01"),
-                            p.get("serialization.null.format", "\\N"),
-                            p.get("collection.delim", "\x02"), p.get("mapkey.delim", "\x03"))
-
-
-def _file_name(fmt: StorageFormat) -> str:
-    return {"parquet": f"{TASK_ID}_0.parquet", "orc": f"{TASK_ID}_0.orc"}.get(
-        fmt.kind, f"{TASK_ID}_0")
-
-
-def commit_files(target_dir: str, data: pa.Table, fmt: StorageFormat, overwrite: bool) -> int:
-    """Write ``data`` as one file into ``target_dir`` through the output committer.
-
-    OVERWRITE replaces the folder's contents at job commit; INTO adds a file next to the
-    existing ones (committed into a hidden staging folder, then moved in).
+    Straight into ``target`` (the committer replaces its contents at job commit) when
+    overwriting a folder or filling an empty one; otherwise (appending next to existing
+    files, or dynamic partitions) into a hidden staging folder inside ``target`` that the
+    caller moves into place. Returns the tasks' summaries and the staging folder, if any.
+    A failure aborts the committer: nothing of the statement stays visible.
     """
-    body = serialize(data, fmt) if data.num_rows else b""
-    appending = not overwrite and storage.list_files(target_dir, recursive=False)
-    out = storage.staging_url(target_dir) if appending else target_dir
-    committer = storage.committer(out, overwrite=overwrite)
-    committer.setup_job()
+    staged = bool(write.dynamic) or (not overwrite and bool(
+        storage.list_files(target, recursive=False)))
+    out = storage.staging_url(target) if staged else target
+    committer = storage.committer(out, overwrite=overwrite and not staged)
     try:
-        if body:
-            f = committer.open_task_output(TASK_ID, 0, _file_name(fmt))
-            try:
-                f.write(body)
-            finally:
-                f.close()
-        commit = committer.commit_task(TASK_ID, 0)
-        committer.commit_job([commit])
+        summary = s.run_write(query, write, committer, cancel=cancel, progress=progress,
+                              log_lines=logs)
     except BaseException:
-        committer.abort_job()
-        raise
-    if appending:
-        try:
-            for f in storage.list_files(out):
-                storage.move_into(f.url, target_dir)
-        finally:
+        if staged:
             storage.delete(out)
-    else:
-        from rayemr import fs as emrfs
-
-        fs, path = emrfs.resolve(storage.join(target_dir, "_SUCCESS"))
-        if fs.exists(path):
-            fs.rm(path)  # Hive tables hold no _SUCCESS marker
-    return data.num_rows
+        raise
+    if not staged:
+        _drop_success(target)
+    return summary, (out if staged else None)
 
 
-def write_table(s, table: Table, data: pa.Table, overwrite: bool, spec: st.PartSpec = ()
-                ) -> int:
-    if table.is_view:
-        raise UserError(f"Cannot insert into a view: {table.qualified_name}")
+def _drop_success(folder: str) -> None:
+    from rayemr import fs as emrfs
+
+    fs, path = emrfs.resolve(storage.join(folder, "_SUCCESS"))
+    if fs.exists(path):
+        fs.rm(path)  # Hive tables hold no _SUCCESS marker
+
+
+def _rows(summary: pa.Table) -> int:
+    if summary.num_rows == 0 or ROWS not in summary.column_names:
+        return 0
+    return int(pc.sum(summary[ROWS]).as_py() or 0)
+
+
+def _insert_plan(s, table: Table, spec: st.PartSpec, listed: tuple[str, ...]
+                 ) -> tuple[tuple[Optional[str], ...], WriteSpec]:
+    """Static partition values and the tasks' write spec for an INSERT into ``table``."""
     what = f"target table {table.qualified_name}"
-    if not table.partition_keys:
+    keys = [k.name for k in table.partition_keys]
+    if not keys:
         if spec:
             raise UserError(f"{what} is not partitioned")
-        data = hexec.cast_to_schema(data, [(c.name, c.type) for c in table.columns], what)
-        n = commit_files(table.location, data, table.storage, overwrite)
-        return n
-    if spec:
+        values: tuple[Optional[str], ...] = ()
+    elif spec:
         values = _spec_values(table, spec, partial=True)
-        if list(dict(spec)) != [k.name for k in table.partition_keys][:len(spec)] or \
-                len(spec) != len(table.partition_keys):
+        if list(dict(spec)) != keys[:len(spec)] or len(spec) != len(keys):
             raise UserError(f"partition spec {dict(spec)} must name every partition column "
                             f"of {table.qualified_name} in order")
     else:
-        values = tuple(None for _ in table.partition_keys)
+        values = tuple(None for _ in keys)
     dynamic = [k for k, v in zip(table.partition_keys, values) if v is None]
     if dynamic:
         if s.hiveconf.get("hive.exec.dynamic.partition", "true").lower() != "true":
@@ -146,63 +106,103 @@ def write_table(s, table: Table, data: pa.Table, overwrite: bool, spec: st.PartS
                 seen_dynamic = True
             elif seen_dynamic:
                 raise UserError("Dynamic partition cannot be the parent of a static partition")
-    cols = [(c.name, c.type) for c in table.columns] + [(k.name, k.type) for k in dynamic]
-    data = hexec.cast_to_schema(data, cols, what)
-    groups: list[tuple[tuple[str, ...], pa.Table]] = []
-    if not dynamic:
-        groups.append((tuple(values), data))
-    else:
-        dyn_names = [k.name for k in dynamic]
-        keys_tbl = data.select(dyn_names)
-        combos = keys_tbl.group_by(dyn_names).aggregate([]).to_pylist()
-        for combo in combos:
-            mask = None
-            for k in dyn_names:
-                v = combo[k]
-                m = pc.is_null(data[k]) if v is None else pc.equal(data[k], pa.scalar(
-                    v, data.schema.field(k).type))
-                mask = m if mask is None else pc.and_(mask, m)
-            part = data.filter(mask)
-            it = iter(_partition_value(combo[k]) for k in dyn_names)
-            full = tuple(v if v is not None else next(it) for v in values)
-            groups.append((full, part))
-    data_names = [c.name for c in table.columns]
-    existing = {p.values: p for p in s.metastore.list_partitions(table.database, table.name)}
-    total = 0
-    new_parts = []
-    for vals, part in groups:
-        loc = existing[vals].location if vals in existing else partition_location(table, vals)
-        total += commit_files(loc, part.select(data_names), table.storage, overwrite)
-        if vals not in existing:
-            new_parts.append(Partition(vals, loc))
-    if new_parts:
-        s.metastore.add_partitions(table.database, table.name, new_parts)
-    return total
+    cols = tuple((c.name, c.type) for c in table.columns) + tuple(
+        (k.name, k.type) for k in dynamic)
+    source: tuple[Optional[int], ...] = ()
+    if listed:
+        source = _column_source(table, [c for c, _ in cols], [k.name for k in dynamic],
+                                listed)
+    return values, WriteSpec(table.storage, what, cols, tuple(k.name for k in dynamic),
+                             source)
 
 
-def _partition_value(v) -> str:
-    if v is None:
-        return hexec.HIVE_DEFAULT_PARTITION
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    return str(v)
+def _column_source(table: Table, targets: list[str], dynamic: list[str],
+                   listed: tuple[str, ...]) -> tuple[Optional[int], ...]:
+    """``INSERT INTO t (c, ...)``: which query column feeds each target column. Unlisted
+    data columns are NULL; dynamic partition columns not listed follow the listed ones."""
+    names = [c.lower() for c in listed]
+    static = {k.name for k in table.partition_keys} - set(dynamic)
+    for n in names:
+        if n in static:
+            raise UserError(f"'{n}' is a static partition column of {table.qualified_name}; "
+                            "it cannot be in the INSERT column list")
+        if n not in targets:
+            raise UserError(f"Invalid column reference '{n}': not a column of "
+                            f"{table.qualified_name}")
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise UserError(f"column '{dup[0]}' appears twice in the INSERT column list")
+    order = names + [d for d in dynamic if d not in names]
+    pos = {n: i for i, n in enumerate(order)}
+    return tuple(pos.get(t) for t in targets)
 
 
 def insert(s, stmt: st.Insert, cancel=None, progress=None, **_) -> StatementResult:
     table = s.table(stmt.table)
-    if stmt.columns:
-        raise UnsupportedError("INSERT with a column list is not supported; select the "
-                               "columns in table order")
+    if table.is_view:
+        raise UserError(f"Cannot insert into a view: {table.qualified_name}")
     if stmt.if_not_exists and stmt.partition:
         vals = _spec_values(table, stmt.partition)
         if any(p.values == vals for p in s.metastore.list_partitions(table.database,
                                                                       table.name)):
             return StatementResult()
+    values, write = _insert_plan(s, table, stmt.partition, stmt.columns)
     logs: list[str] = []
-    data, _ = s.run_query(stmt.query, cancel=cancel, progress=progress, log_lines=logs)
-    n = write_table(s, table, data, stmt.overwrite, stmt.partition)
+    existing = {p.values: p for p in s.metastore.list_partitions(table.database, table.name)} \
+        if table.partition_keys else {}
+    if not write.dynamic:
+        if table.partition_keys:
+            vals = tuple(values)
+            target = existing[vals].location if vals in existing else \
+                partition_location(table, vals)
+        else:
+            target = table.location
+        summary, staging = _write_query(s, stmt.query, write, target, stmt.overwrite,
+                                        cancel=cancel, progress=progress, logs=logs)
+        if staging is not None:
+            try:
+                if storage.list_files(staging):
+                    storage.move_into(staging, target)
+            finally:
+                storage.delete(staging)
+        if table.partition_keys and tuple(values) not in existing:
+            s.metastore.add_partitions(table.database, table.name,
+                                       [Partition(tuple(values), target)])
+    else:
+        summary, staging = _write_query(s, stmt.query, write, table.location, stmt.overwrite,
+                                        cancel=cancel, progress=progress, logs=logs)
+        try:
+            new_parts = _publish_dynamic(table, values, write.dynamic, summary, staging,
+                                         existing, stmt.overwrite)
+        finally:
+            storage.delete(staging)
+        if new_parts:
+            s.metastore.add_partitions(table.database, table.name, new_parts)
+        for p in new_parts:
+            logs.append(f"  Loading partition {p.name(table.partition_keys)}")
     logs.append(f"Loading data to table {table.qualified_name}")
-    return StatementResult(log=logs, rows_affected=n)
+    return StatementResult(log=logs, rows_affected=_rows(summary))
+
+
+def _publish_dynamic(table: Table, values: tuple[Optional[str], ...], dynamic: tuple[str, ...],
+                     summary: pa.Table, staging: str, existing: dict, overwrite: bool
+                     ) -> list[Partition]:
+    """Move each dynamic partition's committed files from staging into its folder (an
+    OVERWRITE replaces only the partitions that received rows, as Hive does)."""
+    written = sorted({tuple(r[k] for k in dynamic) for r in summary.select(
+        list(dynamic)).to_pylist()}) if summary.num_rows else []
+    new_parts = []
+    for dyn in written:
+        it = iter(dyn)
+        full = tuple(v if v is not None else next(it) for v in values)
+        loc = existing[full].location if full in existing else \
+            partition_location(table, full)
+        if overwrite:
+            storage.delete_contents(loc)
+        storage.move_into(storage.join(staging, partition_path(dynamic, dyn)), loc)
+        if full not in existing:
+            new_parts.append(Partition(full, loc))
+    return new_parts
 
 
 def multi_insert(s, stmt: st.MultiInsert, cancel=None, progress=None, **_) -> StatementResult:
@@ -218,7 +218,7 @@ def multi_insert(s, stmt: st.MultiInsert, cancel=None, progress=None, **_) -> St
 def create_table_as(s, db: str, name: str, stmt: st.CreateTable, fmt: StorageFormat,
                     location: str, cancel=None, progress=None) -> StatementResult:
     logs: list[str] = []
-    data, cols = s.run_query(stmt.as_select, cancel=cancel, progress=progress, log_lines=logs)
+    cols = query_schema(s, stmt.as_select)
     names = [c.name for c in cols]
     if stmt.columns:
         if len(stmt.columns) != len(cols):
@@ -240,11 +240,12 @@ def create_table_as(s, db: str, name: str, stmt: st.CreateTable, fmt: StorageFor
         from rayemr.core.errors import OutputExistsError
 
         raise OutputExistsError(f"CREATE TABLE AS SELECT: {location} already holds data")
-    n = commit_files(location, hexec.cast_to_schema(data, [(c.name, c.type) for c in schema],
-                                                    f"table {db}.{name}"), fmt, True)
+    write = WriteSpec(fmt, f"table {db}.{name}", tuple((c.name, c.type) for c in schema))
+    summary, _ = _write_query(s, stmt.as_select, write, location, True, cancel=cancel,
+                              progress=progress, logs=logs)
     s.metastore.create_table(table)
     logs.append(f"Moving data to: {location}")
-    return StatementResult(log=logs, rows_affected=n)
+    return StatementResult(log=logs, rows_affected=_rows(summary))
 
 
 def insert_directory(s, stmt: st.InsertDirectory, cancel=None, progress=None, **_
@@ -252,11 +253,12 @@ def insert_directory(s, stmt: st.InsertDirectory, cancel=None, progress=None, **
     from rayemr.hive.ddl import storage_format
 
     logs: list[str] = []
-    data, _ = s.run_query(stmt.query, cancel=cancel, progress=progress, log_lines=logs)
     fmt = storage_format(stmt.row_format, stmt.stored_as)
     path = storage.normalize_location(stmt.path)
-    n = commit_files(path, data, fmt, overwrite=True)
-    return StatementResult(log=logs, rows_affected=n)
+    write = WriteSpec(fmt, f"directory {path}")
+    summary, _ = _write_query(s, stmt.query, write, path, True, cancel=cancel,
+                              progress=progress, logs=logs)
+    return StatementResult(log=logs, rows_affected=_rows(summary))
 
 
 def load_data(s, stmt: st.LoadData, **_) -> StatementResult:
@@ -306,4 +308,4 @@ def truncate_table(s, stmt: st.TruncateTable, **_) -> StatementResult:
 
 
 __all__ = ["create_table_as", "insert", "insert_directory", "load_data", "multi_insert",
-           "query_schema", "truncate_table", "write_table", "escape_path_value"]
+           "query_schema", "serialize", "truncate_table", "escape_path_value"]

@@ -436,17 +436,22 @@ def eval_partition_values(exprs_sql: Sequence[str]) -> list[Optional[str]]:
 # -- output ----------------------------------------------------------------------------------
 
 def cast_to_schema(table: pa.Table, columns: Sequence[tuple[str, str]],
-                   what: str = "") -> pa.Table:
-    """Cast query output positionally to a table's Hive column types (INSERT semantics)."""
-    if table.num_columns != len(columns):
+                   what: str = "", source: Optional[Sequence[Optional[int]]] = None
+                   ) -> pa.Table:
+    """Cast query output to a table's Hive column types (INSERT semantics): positionally,
+    or with ``source[i]`` naming the query column of target column ``i`` (None: NULL)."""
+    if source is None:
+        source = list(range(len(columns)))
+    expected = sum(1 for i in source if i is not None)
+    if table.num_columns != expected:
         raise UserError(
             f"{what}: the query returns {table.num_columns} columns but the target has "
-            f"{len(columns)}")
-    src = [f"__c{i}" for i in range(table.num_columns)]
-    renamed = table.rename_columns(src)
+            f"{expected}")
+    renamed = table.rename_columns([f"__c{i}" for i in range(table.num_columns)])
     exprs = []
-    for s, (name, typ) in zip(src, columns):
-        exprs.append(f"TRY_CAST({ident(s)} AS {duckdb_type(typ)}) AS {ident(name)}")
+    for i, (name, typ) in zip(source, columns):
+        value = "NULL" if i is None else ident(f"__c{i}")
+        exprs.append(f"TRY_CAST({value} AS {duckdb_type(typ)}) AS {ident(name)}")
     return run_sql(f"SELECT {', '.join(exprs)} FROM __t", {"__t": renamed})
 
 

@@ -22,9 +22,11 @@ def stage_name(n: int) -> str:
 
 def build_graph(plan: QueryPlan, splits: dict[str, Sequence[FileSplit]], name: str = "hive",
                 reducers: int = 1, conf: dict[str, str] | None = None, cpus: int = 0,
-                small_job_bytes: int = 0) -> StageGraph:
+                small_job_bytes: int = 0, map_only: bool = False) -> StageGraph:
     """``small_job_bytes``: when every input together is at most this many bytes (in at most
-    four splits), the query runs as one task (Hive's automatic local mode for small jobs)."""
+    four splits), the query runs as one task (Hive's automatic local mode for small jobs).
+    ``map_only``: the query is row by row over one table (no aggregate, join, order or
+    limit), so each map task runs the whole fragment over its split (a map-only job)."""
     sizes = [sp.length or sp.size for ss in splits.values() for sp in ss]
     if small_job_bytes > 0 and not plan.transform and sum(sizes) <= small_job_bytes \
             and len(sizes) <= 4:
@@ -34,7 +36,28 @@ def build_graph(plan: QueryPlan, splits: dict[str, Sequence[FileSplit]], name: s
         stage = Stage(stage_name(1), fn, (), collect=True, kind="map",
                       description="small job: scan and finish in one task")
         return _with_threads(StageGraph((stage,), name=name), name, conf, cpus)
+    if map_only and len(plan.scans) == 1 and plan.agg is None and not plan.sort \
+            and not plan.transform:
+        scan = plan.scans[0]
+        sp = tuple(splits.get(scan.id) or ()) or (FileSplit(""),)
+        stage = Stage(stage_name(1), partial(tasks.partial_task, scan, plan.final_sql, ()),
+                      (SplitInput("split", sp),), collect=True, kind="map",
+                      description=f"map-only over {scan.table}")
+        return _with_threads(StageGraph((stage,), name=name), name, conf, cpus)
     return _build_graph(plan, splits, name, reducers, conf, cpus)
+
+
+def with_write(graph: StageGraph, write) -> StageGraph:
+    """The graph with its last (collected) stage writing its rows through the committer
+    (``rayemr.hive.write.WriteSpec``) and returning only partitions and row counts."""
+    from dataclasses import replace
+
+    last = graph.stages[-1]
+    if not last.collect:
+        raise ValueError(f"{graph.name}: the last stage {last.id} is not collected")
+    stage = replace(last, fn=partial(tasks.write_task, write, last.fn),
+                    description=f"{last.description}; write {write.what}")
+    return StageGraph(graph.stages[:-1] + (stage,), name=graph.name, conf=graph.conf)
 
 
 def _build_graph(plan: QueryPlan, splits: dict[str, Sequence[FileSplit]], name: str,

@@ -170,10 +170,11 @@ class HiveSession:
             return plan
         return compile_query(text, self.metastore.get_table, self.database)
 
-    def physical(self, plan: QueryPlan, splits: dict[str, list[FileSplit]]) -> QueryPlan:
+    def physical(self, plan: QueryPlan, splits: dict[str, list[FileSplit]],
+                 writing: bool = False) -> QueryPlan:
         """Choose map-side aggregation and map joins from the scans' sizes."""
         if self.hiveconf.get("hive.map.aggr", "true").lower() != "true":
-            return self._range_sort(plan, splits)
+            return self._range_sort(plan, splits, writing)
         from rayemr.hive.sql.aggregate import plan_partial_aggregation
 
         sizes = {sid: sum(sp.length or sp.size for sp in s) for sid, s in splits.items()}
@@ -184,9 +185,10 @@ class HiveSession:
             raise UserError("hive.mapjoin.smalltable.filesize must be a number of bytes") \
                 from None
         plan = plan_partial_aggregation(plan, sizes, broadcast_ok=joins, broadcast_limit=limit)
-        return self._range_sort(plan, splits)
+        return self._range_sort(plan, splits, writing)
 
-    def _range_sort(self, plan: QueryPlan, splits: dict[str, list[FileSplit]]) -> QueryPlan:
+    def _range_sort(self, plan: QueryPlan, splits: dict[str, list[FileSplit]],
+                    writing: bool = False) -> QueryPlan:
         """ORDER BY over one table with several splits: sampled range partitioning."""
         from dataclasses import replace
 
@@ -199,8 +201,8 @@ class HiveSession:
         if len(splits.get(plan.scans[0].id) or ()) < 2:
             return plan
         sp = plan_range_sort(plan)
-        if sp is None:
-            return plan
+        if sp is None or (writing and sp.limit is not None):
+            return plan  # a write cannot cut each range to the LIMIT afterwards
         bounds, key_type = hexec.sample_boundaries(plan.scans[0], splits[sp.scan_id],
                                                    sp.key_sql, reducers)
         part = partition_expr(sp.key_sql, bounds, key_type, sp.descending, sp.nulls_first)
@@ -228,19 +230,48 @@ class HiveSession:
             out.extend(storage.table_splits(parts[i].location, kind, parts[i].values))
         return out
 
-    def run_query(self, text: str, *, cancel=None, progress=None, log_lines=None
-                  ) -> tuple[pa.Table, tuple[Column, ...]]:
-        from rayemr.hive import exec as hexec
+    def plan_query(self, text: str, log_lines: list[str] | None = None, writing: bool = False):
+        """Compile, list splits (partition pruning), choose the physical plan, cut stages."""
         from rayemr.hive.planner import build_graph
 
-        log_lines = log_lines if log_lines is not None else []
-        t0 = time.perf_counter()
         plan = self.compile(text)
         splits = {s.id: self.splits_for(s, log_lines) for s in plan.scans}
         self.last_inputs = sorted({sp.url for ss in splits.values() for sp in ss})
-        plan = self.physical(plan, splits)
+        plan = self.physical(plan, splits, writing)
+        map_only = False
+        if writing:
+            from rayemr.hive.sql.aggregate import row_wise
+
+            map_only = row_wise(plan)
         graph = build_graph(plan, splits, name=_app_name(text), reducers=self.num_reducers(),
-                            cpus=self.cluster_cpus(), small_job_bytes=self.small_job_bytes())
+                            cpus=self.cluster_cpus(), small_job_bytes=self.small_job_bytes(),
+                            map_only=map_only)
+        return plan, graph
+
+    def run_write(self, text: str, write, committer, *, cancel=None, progress=None,
+                  log_lines=None) -> pa.Table:
+        """Run a query whose last stage writes its rows through ``committer`` (see
+        :mod:`rayemr.hive.write`); returns the written partitions and row counts."""
+        from rayemr.hive import exec as hexec
+        from rayemr.hive.planner import with_write
+
+        log_lines = log_lines if log_lines is not None else []
+        t0 = time.perf_counter()
+        _plan, graph = self.plan_query(text, log_lines, writing=True)
+        graph = with_write(graph, write)
+        result = self.run_graph(graph, cancel=cancel, progress=progress, log_lines=log_lines,
+                                committer=committer)
+        out = hexec.concat(result.outputs[graph.stages[-1].id])
+        log_lines.append(f"Time taken: {time.perf_counter() - t0:.3f} seconds")
+        return out
+
+    def run_query(self, text: str, *, cancel=None, progress=None, log_lines=None
+                  ) -> tuple[pa.Table, tuple[Column, ...]]:
+        from rayemr.hive import exec as hexec
+
+        log_lines = log_lines if log_lines is not None else []
+        t0 = time.perf_counter()
+        plan, graph = self.plan_query(text, log_lines)
         result = self.run_graph(graph, cancel=cancel, progress=progress, log_lines=log_lines)
         table = hexec.concat(result.outputs[graph.stages[-1].id])
         if plan.sort and plan.sort[2] is not None:

@@ -104,3 +104,11 @@ def transform_task(script: str, columns: tuple[tuple[str, str], ...], split_all:
 
 def _needs_shell(script: str) -> bool:
     return any(c in script for c in "|&;<>$`")
+
+
+def write_task(write: Any, fn: Any, ctx: Any, inputs: dict) -> pa.Table:
+    """Run the stage's own function, then write its rows through the job's committer
+    (one part file per task and partition); returns the partitions and row counts."""
+    from rayemr.hive.write import write_rows
+
+    return write_rows(ctx, write, fn(ctx, inputs))

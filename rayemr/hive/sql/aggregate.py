@@ -221,3 +221,25 @@ def _duck(tree: exp.Expression) -> str:
 
 def describe(agg: Optional[AggPlan]) -> str:
     return "" if agg is None else f"partial aggregate over {agg.scan_id}"
+
+
+def row_wise(plan: QueryPlan) -> bool:
+    """True when the query maps each row of its one table on its own (projection and
+    filters only: no aggregate, join, window, subquery, DISTINCT, ORDER BY or LIMIT), so
+    every map task can run it over its split and write its own output (a map-only job)."""
+    tree = plan.tree
+    if not isinstance(tree, exp.Select) or len(plan.scans) != 1 or plan.agg or plan.sort \
+            or plan.transform:
+        return False
+    for key in ("with", "joins", "laterals", "group", "having", "order", "limit", "offset",
+                "distinct", "qualify", "sort", "cluster", "distribute"):
+        if tree.args.get(key):
+            return False
+    if tree.find(exp.AggFunc, exp.Window, exp.Subquery, exp.Exists, exp.Union, exp.Lateral,
+                 exp.Unnest, exp.Explode):
+        return False
+    if any(node is not tree for node in tree.find_all(exp.Select)):
+        return False
+    frm = tree.args.get(_FROM)
+    return frm is not None and isinstance(frm.this, exp.Table) and \
+        frm.this.name == plan.scans[0].id

@@ -70,7 +70,7 @@ def test_failing_insert_overwrite_keeps_previous_contents(session):
 
 
 def test_failing_write_aborts_the_commit(session, monkeypatch):
-    from rayemr.hive import dml
+    from rayemr.hive import write
 
     session.execute("CREATE TABLE t (a int)")
     session.execute("INSERT INTO t SELECT 1")
@@ -78,8 +78,8 @@ def test_failing_write_aborts_the_commit(session, monkeypatch):
     def broken(data, fmt):
         raise OSError("disk full")
 
-    monkeypatch.setattr(dml, "serialize", broken)
-    with pytest.raises(OSError, match="disk full"):
+    monkeypatch.setattr(write, "serialize", broken)  # the tasks write the part files
+    with pytest.raises(RayEmrError, match="disk full"):
         session.execute("INSERT OVERWRITE TABLE t SELECT 2")
     monkeypatch.undo()
     assert rows(session.execute("SELECT a FROM t")) == [(1,)]
