@@ -157,7 +157,13 @@ def _parquet_sql(spec: ScanSpec, split: FileSplit, con) -> str:
         source = f"{proto}://{path}"
     names = {r[0].lower() for r in con.execute(
         f"DESCRIBE SELECT * FROM read_parquet({sql_str(source)})").fetchall()}
-    if split.row_groups:
+    if split.rows:
+        # a row-group split: DuckDB skips the other row groups (file_row_number pruning)
+        # and keeps its own statistics pruning and projection pushdown
+        source_sql = (f"read_parquet({sql_str(source)}, file_row_number=true) WHERE "
+                      f"file_row_number >= {int(split.rows[0])} AND "
+                      f"file_row_number < {int(split.rows[1])}")
+    elif split.row_groups:
         table = _read_row_groups(split, spec, names)
         con.register(f"__rg_{spec.id}", table)
         source_sql = f"__rg_{spec.id}"

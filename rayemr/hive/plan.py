@@ -49,8 +49,12 @@ class FileSplit:
     length: int = 0
     format: str = ""
     row_groups: tuple[int, ...] = ()
+    #: Parquet row-group split: the file's rows [first, end) those row groups hold
+    rows: tuple[int, ...] = ()
 
     def __str__(self) -> str:
+        if self.rows:
+            return f"{self.url} row groups {self.row_groups[0]}-{self.row_groups[-1]}"
         return self.url
 
 

@@ -146,6 +146,21 @@ class HiveSession:
             raise UserError("rayemr.hive.smalljob.maxbytes must be a number of bytes") \
                 from None
 
+    def split_size(self) -> int:
+        """Bytes per scan split (Hadoop's ``mapreduce.input.fileinputformat.split.maxsize``):
+        bigger text files are cut into byte ranges, bigger Parquet files into row groups."""
+        from rayemr.hive.storage import DEFAULT_SPLIT_SIZE
+
+        value = self.hiveconf.get("mapreduce.input.fileinputformat.split.maxsize")
+        try:
+            size = int(value) if value else DEFAULT_SPLIT_SIZE
+        except ValueError:
+            raise UserError("mapreduce.input.fileinputformat.split.maxsize must be a number "
+                            "of bytes") from None
+        if size <= 0:
+            raise UserError("mapreduce.input.fileinputformat.split.maxsize must be positive")
+        return size
+
     def cluster_cpus(self) -> int:
         """CPUs the stages can use: this machine's inline, the Ray cluster's otherwise."""
         if self.runner == "inline":
@@ -216,7 +231,7 @@ class HiveSession:
         table = self.metastore.get_table(*scan.table.split(".", 1))
         kind = table.storage.kind
         if not table.partition_keys:
-            return storage.table_splits(table.location, kind)
+            return storage.table_splits(table.location, kind, split_size=self.split_size())
         parts = self.metastore.list_partitions(table.database, table.name)
         chosen = list(range(len(parts)))
         if scan.partition_filter:
@@ -227,7 +242,8 @@ class HiveSession:
                              "selected")
         out: list[FileSplit] = []
         for i in chosen:
-            out.extend(storage.table_splits(parts[i].location, kind, parts[i].values))
+            out.extend(storage.table_splits(parts[i].location, kind, parts[i].values,
+                                            split_size=self.split_size()))
         return out
 
     def plan_query(self, text: str, log_lines: list[str] | None = None, writing: bool = False):

@@ -38,9 +38,14 @@ def list_files(url: str, recursive: bool = True) -> list[emrfs.FileStatus]:
 def table_splits(url: str, kind: str, partition_values: tuple = (),
                  split_size: int = DEFAULT_SPLIT_SIZE, recursive: bool = True
                  ) -> list[FileSplit]:
+    """Scan splits of the files under ``url``: byte ranges of big text files, row-group
+    ranges of Parquet files bigger than ``split_size`` (only their footers are read)."""
     out = []
     for f in list_files(url, recursive=recursive):
         if f.size == 0:
+            continue
+        if kind == "parquet" and f.size > split_size:
+            out.extend(parquet_splits(f, partition_values, split_size))
             continue
         compressed = f.url.endswith((".gz", ".bz2", ".zst", ".deflate", ".snappy"))
         if kind in ("text", "json") and not compressed and f.size > split_size:
@@ -53,6 +58,31 @@ def table_splits(url: str, kind: str, partition_values: tuple = (),
             out.append(FileSplit(f.url, partition_values, f.size, 0, f.size,
                                  "compressed" if compressed else
                                  ("parquet" if kind == "parquet" else "text")))
+    return out
+
+
+def parquet_splits(f: emrfs.FileStatus, partition_values: tuple, split_size: int
+                   ) -> list[FileSplit]:
+    """A big Parquet file as splits of consecutive row groups of about ``split_size``
+    bytes (EMRFS's split planning), each knowing the range of rows it holds."""
+    from rayemr.fs.parquet import whole_file_fragment
+
+    meta = whole_file_fragment(f.url, f.size, f.mtime).metadata
+    sizes = []
+    for i in range(meta.num_row_groups):
+        rg = meta.row_group(i)
+        sizes.append(sum(rg.column(c).total_compressed_size for c in range(rg.num_columns)))
+    if len(sizes) < 2:
+        return [FileSplit(f.url, partition_values, f.size, 0, f.size, "parquet")]
+    first = [0]
+    for i in range(meta.num_row_groups):
+        first.append(first[-1] + meta.row_group(i).num_rows)
+    out = []
+    for sp in emrfs.plan_splits([f], split_size, {f.url: sizes}, "parquet"):
+        groups = tuple(sp.row_groups)
+        length = sum(sizes[i] for i in groups)
+        out.append(FileSplit(f.url, partition_values, f.size, 0, length, "parquet", groups,
+                             (first[groups[0]], first[groups[-1] + 1])))
     return out
 
 
