@@ -10,7 +10,7 @@ import bz2
 import gzip
 import io
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 from rayemr.core.errors import UnsupportedError
 
@@ -71,10 +71,19 @@ def _pread(f, offset: int, n: int) -> bytes:
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
-def iter_ranges(reader: RangeReader, begin: int, end: int, file_size: int, block: int
-                ) -> Iterator[tuple[int, bytes]]:
-    """(offset, bytes) blocks from begin to a little past end with read-ahead, then tail reads.
+def _fetch(reader: RangeReader, offset: int, n: int, scan: Callable[[bytes], Any] | None
+           ) -> tuple[int, bytes, Any]:
+    data = reader.read(offset, n)
+    return offset, data, (scan(data) if scan is not None and data else None)
 
+
+def iter_ranges(reader: RangeReader, begin: int, end: int, file_size: int, block: int,
+                scan: Callable[[bytes], Any] | None = None
+                ) -> Iterator[tuple[int, bytes, Any]]:
+    """(offset, bytes, scan(bytes)) blocks from begin to a little past end, then tail reads.
+
+    Blocks are fetched ahead on the pool, and ``scan`` (e.g. finding newlines) runs there
+    too, right after each read, so it overlaps with the consumer's work on earlier blocks.
     The consumer stops iterating once it has what it needs; blocks further past end are read
     only on demand, smallest first, because usually only a line's tail lies there.
     """
@@ -90,20 +99,19 @@ def iter_ranges(reader: RangeReader, begin: int, end: int, file_size: int, block
                 n = min(block, stop - next_off)
                 if stop - next_off - n <= min(_TAIL_FIRST, block // 4):
                     n = stop - next_off  # no tiny last request
-                pending.append((next_off, pool.submit(reader.read, next_off, n)))
+                pending.append((next_off, pool.submit(_fetch, reader, next_off, n, scan)))
                 next_off += n
             if not pending:
                 break
-            off, fut = pending.pop(0)
-            yield off, fut.result()
+            yield pending.pop(0)[1].result()
         tail = _TAIL_FIRST
         while next_off < file_size:
             n = min(tail, file_size - next_off)
-            data = reader.read(next_off, n)
-            if not data:
+            item = _fetch(reader, next_off, n, scan)
+            if not item[1]:
                 break
-            yield next_off, data
-            next_off += len(data)
+            yield item
+            next_off += len(item[1])
             tail = min(tail * 4, block)
     finally:
         for _, fut in pending:

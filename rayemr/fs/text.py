@@ -13,6 +13,7 @@ compute trims the terminators.
 """
 from __future__ import annotations
 
+import functools
 from typing import Iterator
 
 import numpy as np
@@ -69,7 +70,8 @@ def read_text_batches(split: Split, config: EmrfsConfig | None = None,
         reader = RangeReader(fs, path, arrow_file)
         try:
             begin = split.start - 1 if split.start > 0 else 0
-            blocks = iter_ranges(reader, begin, split.end, split.file_size, block)
+            scan = functools.partial(scan_block, binary=binary)
+            blocks = iter_ranges(reader, begin, split.end, split.file_size, block, scan)
             try:
                 yield from _lines(blocks, split.start, split.end, batch_rows, binary)
             finally:
@@ -78,69 +80,95 @@ def read_text_batches(split: Split, config: EmrfsConfig | None = None,
             reader.close()
 
 
-def _lines(blocks: Iterator[tuple[int, bytes]], start: int, end: int, batch_rows: int,
-           binary: bool) -> Iterator[pa.RecordBatch]:
-    """Lines starting in [start, end) from consecutive (offset, bytes) blocks."""
+def find_newlines(data: bytes) -> np.ndarray:
+    """Positions of every ``\\n`` in data (numpy; releases the GIL on large blocks)."""
+    return np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == _NL)
+
+
+class BlockLines:
+    """One block's newlines and the complete lines between its first and last newline.
+
+    Built by ``scan_block`` on the read-ahead thread right after the read (numpy and Arrow
+    release the GIL), so the consumer only slices: ``lines[i]`` (string or binary, terminator
+    dropped) starts at ``starts[i]`` within the block.
+    """
+
+    __slots__ = ("first_nl", "last_nl", "starts", "lines")
+
+    def __init__(self, first_nl: int, last_nl: int, starts: np.ndarray,
+                 lines: pa.Array | None) -> None:
+        self.first_nl = first_nl  # -1: no newline in the block
+        self.last_nl = last_nl
+        self.starts = starts
+        self.lines = lines
+
+
+def scan_block(data: bytes, binary: bool = False) -> BlockLines:
+    newlines = find_newlines(data)
+    if len(newlines) == 0:
+        return BlockLines(-1, -1, newlines, None)
+    starts = newlines[:-1] + 1
+    lines = None
+    if len(starts):
+        lines = _line_array(data, starts, newlines[1:])
+        if not binary:  # ASCII is valid UTF-8: reinterpret, no validation pass
+            lines = lines.view(pa.string()) if data.isascii() else _to_string(lines)
+    return BlockLines(int(newlines[0]), int(newlines[-1]), starts, lines)
+
+
+def _lines(blocks: Iterator[tuple], start: int, end: int, batch_rows: int, binary: bool
+           ) -> Iterator[pa.RecordBatch]:
+    """Lines starting in [start, end) from consecutive (offset, bytes[, BlockLines]) blocks.
+
+    A block's lines normally come ready from the read-ahead thread (``scan_block``); they lie
+    on the block's own buffer. Only the line that straddles two blocks is copied.
+    """
     skipping = start > 0  # drop bytes through the first newline at/after start - 1
-    pending: list[bytes] = []  # bytes of the current, unfinished line
-    pending_len = 0
-    line_start = start  # file offset of pending[0]
-    for offset, block in blocks:
-        if not block:
+    carry: list[bytes] = []  # bytes of the unfinished line that began in earlier blocks
+    line_start = start  # file offset of the next line (the one carry holds the head of)
+    for item in blocks:
+        offset, data = item[0], item[1]
+        if not data:
             continue
-        view = np.frombuffer(block, dtype=np.uint8)
-        newlines = np.flatnonzero(view == _NL)
-        if skipping:
-            if len(newlines) == 0:
-                if offset + len(block) >= end:
+        scanned = item[2] if len(item) > 2 and item[2] is not None else scan_block(data, binary)
+        if scanned.first_nl < 0:
+            if skipping:
+                if offset + len(data) >= end:
                     return  # the skipped line runs past the split: no line starts here
-                continue
-            first = int(newlines[0]) + 1
-            newlines = newlines[1:]
-            skipping = False
-            line_start = offset + first
-            if line_start >= end:
-                return
-            block = block[first:] if newlines.size == 0 else block
-            if newlines.size == 0:
-                pending, pending_len = ([block] if block else []), len(block)
-                continue
-            # lines start at `first` within this block; no pending bytes before them
-            data, shift, base = block, first, offset
-        else:
-            if len(newlines) == 0:
-                pending.append(block)
-                pending_len += len(block)
-                continue
-            if pending:
-                data = b"".join(pending) + block
-                newlines = newlines + pending_len
-                base = line_start
             else:
-                data, base = block, offset
-            shift = 0
-        # Complete lines in data: [shift, nl0], [nl0+1, nl1], ...; line i starts at starts[i].
-        starts = np.empty(len(newlines), dtype=np.int64)
-        starts[0] = shift
-        starts[1:] = newlines[:-1] + 1
-        owned = int(np.searchsorted(starts + base, end, side="left"))
-        if owned:
-            yield from _emit(data, starts[:owned], newlines[:owned], base, batch_rows, binary)
-        rest = int(newlines[-1]) + 1
-        if owned < len(newlines) or base + rest >= end:
+                carry.append(data)
+            continue
+        head = None
+        if skipping:
+            skipping = False
+        else:  # the line that ends at the first newline: carried bytes + this block's start
+            piece = data[:scanned.first_nl + 1]
+            head = (line_start, b"".join(carry) + piece if carry else piece)
+            carry = []
+        line_start = offset + scanned.first_nl + 1
+        starts = scanned.starts
+        owned = int(np.searchsorted(starts, end - offset, side="left")) \
+            if line_start < end else 0
+        if head is not None or owned:
+            yield from _emit(scanned.lines, starts[:owned] + offset, batch_rows, binary, head)
+        if owned < len(starts) or line_start >= end:
+            return  # a line starting at or after end: the next split's
+        rest = scanned.last_nl + 1
+        line_start = offset + rest
+        if line_start >= end:
             return
-        tail = data[rest:]
-        pending, pending_len, line_start = ([tail] if tail else []), len(tail), base + rest
-    if skipping or not pending_len or line_start >= end:
+        if rest < len(data):
+            carry = [data[rest:]]
+    if skipping or not carry or line_start >= end:
         return
-    data = b"".join(pending) + b"\n"  # the last line of a file without a trailing newline
-    yield from _emit(data, np.zeros(1, dtype=np.int64), np.array([len(data) - 1]), line_start,
-                     batch_rows, binary, strip_cr=False)
+    last = b"".join(carry) + b"\n"  # the last line of a file without a trailing newline
+    yield from _emit(None, np.zeros(0, dtype=np.int64), batch_rows, binary, (line_start, last),
+                     strip_cr=False)
 
 
-def _emit(data: bytes, starts: np.ndarray, newlines: np.ndarray, base: int, batch_rows: int,
-          binary: bool, strip_cr: bool = True) -> Iterator[pa.RecordBatch]:
-    """Batches for lines data[starts[i]:newlines[i]] (a \\r before the \\n dropped)."""
+def _line_array(data: bytes, starts: np.ndarray, newlines: np.ndarray, strip_cr: bool = True
+                ) -> pa.Array:
+    """Binary array of data[starts[i]:newlines[i]], a \\r before the \\n dropped."""
     n = len(starts)
     offsets = np.empty(n + 1, dtype=np.int64)
     offsets[0] = starts[0]
@@ -152,20 +180,43 @@ def _emit(data: bytes, starts: np.ndarray, newlines: np.ndarray, base: int, batc
     else:
         raw = pa.Array.from_buffers(pa.large_binary(), n, [None, pa.py_buffer(offsets), buf])
     lines = pc.binary_slice(raw, 0, -1)
-    view = np.frombuffer(data, dtype=np.uint8)
-    before = newlines - 1
-    has_cr = (before >= starts) & (view[np.maximum(before, 0)] == _CR)
-    if strip_cr and has_cr.any():
-        lines = pc.if_else(pa.array(has_cr), pc.binary_slice(lines, 0, -1), lines)
+    if strip_cr:
+        view = np.frombuffer(data, dtype=np.uint8)
+        before = newlines - 1
+        has_cr = (before >= starts) & (view[np.maximum(before, 0)] == _CR)
+        if has_cr.any():
+            lines = pc.if_else(pa.array(has_cr), pc.binary_slice(lines, 0, -1), lines)
     if pa.types.is_large_binary(lines.type):
         lines = lines.cast(pa.binary())
-    if not binary:
-        lines = _to_string(lines)
-    positions = pa.array(starts + base, type=pa.int64())
+    return lines
+
+
+def _emit(lines: pa.Array | None, positions: np.ndarray, batch_rows: int, binary: bool,
+          head: tuple[int, bytes] | None = None, strip_cr: bool = True
+          ) -> Iterator[pa.RecordBatch]:
+    """Batches of the first ``len(positions)`` of ``lines``, at those file offsets.
+
+    ``head`` is one more line, (file offset, bytes ending in \\n), that comes first; it joins
+    the first batch (only that batch's rows are copied).
+    """
     schema = text_schema(binary)
-    for lo in range(0, n, batch_rows):
-        hi = min(lo + batch_rows, n)
-        yield pa.RecordBatch.from_arrays([positions.slice(lo, hi - lo), lines.slice(lo, hi - lo)],
+    n = len(positions)
+    pos = pa.array(positions, type=pa.int64())
+    lines = lines.slice(0, n) if n else None
+    lo = 0
+    if head is not None:
+        hb = head[1]
+        hl = _line_array(hb, np.zeros(1, dtype=np.int64), np.array([len(hb) - 1]), strip_cr)
+        if not binary:
+            hl = _to_string(hl)
+        hp = pa.array([head[0]], type=pa.int64())
+        lo = min(batch_rows - 1, n)
+        if lo:
+            hp = pa.concat_arrays([hp, pos.slice(0, lo)])
+            hl = pa.concat_arrays([hl, lines.slice(0, lo)])
+        yield pa.RecordBatch.from_arrays([hp, hl], schema=schema)
+    for lo in range(lo, n, batch_rows):
+        yield pa.RecordBatch.from_arrays([pos.slice(lo, batch_rows), lines.slice(lo, batch_rows)],
                                          schema=schema)
 
 

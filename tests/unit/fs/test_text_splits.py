@@ -190,3 +190,37 @@ def test_property_ranged_reads_through_fsspec(data, split_size, block):
         assert got == expected_lines(data)
     finally:
         mem.rm("/prop-mem", recursive=True)
+
+
+@settings(max_examples=120, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=st.lists(st.text(alphabet=st.sampled_from("ab\ré"), max_size=40), max_size=30),
+       trailing=st.booleans(), split_size=st.integers(min_value=1, max_value=150),
+       block=st.integers(min_value=1, max_value=40),
+       batch_rows=st.integers(min_value=1, max_value=5))
+def test_property_string_lines_batches_and_straddling_lines(tmp_path_factory, lines, trailing,
+                                                            split_size, block, batch_rows):
+    """Lines spanning several read blocks (ASCII and non-ASCII blocks mixed), decoded to
+    strings, in batches of at most batch_rows rows."""
+    data = ("\n".join(lines) + ("\n" if trailing and lines else "")).encode()
+    path = tmp_path_factory.mktemp("strs") / "f.txt"
+    path.write_bytes(data)
+    config = EmrfsConfig(read_block_size=block)
+    got = []
+    for split in compute_splits(str(path), split_size=split_size, config=config) if data else []:
+        for batch in read_text_batches(split, config=config, batch_rows=batch_rows):
+            assert 0 < batch.num_rows <= batch_rows
+            assert batch.schema.field("line").type == pa.string()
+            got.extend(zip(batch.column(0).to_pylist(), batch.column(1).to_pylist()))
+    assert got == [(o, l.decode()) for o, l in expected_lines(data)]
+
+
+def test_line_longer_than_many_blocks_and_splits(tmp_path):
+    """A line carried across many read blocks is read once, by the split it starts in."""
+    data = b"a\n" + b"x" * 10_000 + b"\r\nb\n" + "é".encode() * 3000 + b"\nend"
+    path = tmp_path / "long.txt"
+    path.write_bytes(data)
+    want = [(o, l.decode()) for o, l in expected_lines(data)]
+    for split_size, block in ((1000, 64), (3, 4096), (9_999, 333), (100_000, 7)):
+        config = EmrfsConfig(read_block_size=block)
+        assert read_all(str(path), split_size, config=config, batch_rows=2) == want
