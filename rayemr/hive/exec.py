@@ -8,6 +8,7 @@ fragment over Arrow inputs, evaluate partition filters, serialise rows as Hive t
 from __future__ import annotations
 
 import re
+import threading
 from typing import Iterable, Optional, Sequence
 
 import duckdb
@@ -21,8 +22,76 @@ HIVE_DEFAULT_PARTITION = "__HIVE_DEFAULT_PARTITION__"
 
 
 def connect(threads: int = 1) -> duckdb.DuckDBPyConnection:
+    """A new DuckDB connection (tasks use :func:`acquire`, which reuses one per thread)."""
     con = duckdb.connect(config={"threads": max(1, int(threads))})
     return con
+
+
+#: One DuckDB connection per thread, reused across tasks: opening one costs more than most
+#: small fragments take. Every release drops what the task registered or created.
+_LOCAL = threading.local()
+
+
+def acquire(threads: int = 1) -> duckdb.DuckDBPyConnection:
+    """This thread's reusable connection with ``threads`` threads (a nested use gets a new
+    connection of its own); hand it back with :func:`release`."""
+    con = getattr(_LOCAL, "con", None)
+    if con is not None and getattr(_LOCAL, "busy", False):
+        return connect(threads)
+    if con is None:
+        con = connect(threads)
+        _LOCAL.con, _LOCAL.fs = con, {}
+    else:
+        con.execute(f"SET threads = {max(1, int(threads))}")
+    _LOCAL.busy = True
+    return con
+
+
+def release(con: duckdb.DuckDBPyConnection) -> None:
+    """Give back a connection from :func:`acquire`: the thread's own one is reset to a fresh
+    state (temporary views, tables and registered Arrow data dropped), others closed."""
+    if con is not getattr(_LOCAL, "con", None):
+        con.close()
+        return
+    try:
+        views = con.sql("SELECT view_name FROM duckdb_views() WHERE temporary AND NOT "
+                        "internal").fetchall()
+        for (name,) in views:
+            try:
+                con.unregister(name)
+            except duckdb.Error:
+                pass
+            con.execute(f"DROP VIEW IF EXISTS {ident(name)}")
+        for (name,) in con.sql("SELECT table_name FROM duckdb_tables() WHERE "
+                               "temporary").fetchall():
+            con.execute(f"DROP TABLE IF EXISTS {ident(name)}")
+    except Exception:  # noqa: BLE001 - a connection that cannot be reset is not reused
+        _LOCAL.con = None
+        try:
+            con.close()
+        except Exception:  # noqa: BLE001
+            pass
+    finally:
+        _LOCAL.busy = False
+
+
+def use_filesystem(con: duckdb.DuckDBPyConnection, fs) -> str:
+    """Register an fsspec filesystem with ``con`` (once per reused connection); returns
+    the protocol to put in front of paths."""
+    proto = fs.protocol[0] if isinstance(fs.protocol, (tuple, list)) else fs.protocol
+    if con is getattr(_LOCAL, "con", None):
+        known = _LOCAL.fs
+        if known.get(proto) is fs:
+            return proto
+        for name in con.list_filesystems():
+            if name in known or name == proto:
+                con.unregister_filesystem(name)
+                known.pop(name, None)
+        con.register_filesystem(fs)
+        known[proto] = fs
+        return proto
+    con.register_filesystem(fs)
+    return proto
 
 
 def sql_str(s: str) -> str:
@@ -71,7 +140,7 @@ def translate_error(err: Exception, where: str = "") -> Exception:
 
 
 def run_sql(sql: str, tables: dict[str, pa.Table], threads: int = 1) -> pa.Table:
-    con = connect(threads)
+    con = acquire(threads)
     try:
         for name, table in tables.items():
             con.register(name, table)
@@ -79,7 +148,7 @@ def run_sql(sql: str, tables: dict[str, pa.Table], threads: int = 1) -> pa.Table
     except duckdb.Error as err:
         raise translate_error(err) from None
     finally:
-        con.close()
+        release(con)
 
 
 # -- scans ----------------------------------------------------------------------------------
@@ -152,8 +221,7 @@ def _parquet_sql(spec: ScanSpec, split: FileSplit, con) -> str:
     if parsed.kind == "local":
         source = path
     else:
-        con.register_filesystem(fs)
-        proto = fs.protocol[0] if isinstance(fs.protocol, (tuple, list)) else fs.protocol
+        proto = use_filesystem(con, fs)
         source = f"{proto}://{path}"
     names = {r[0].lower() for r in con.execute(
         f"DESCRIBE SELECT * FROM read_parquet({sql_str(source)})").fetchall()}
@@ -175,11 +243,11 @@ def _parquet_sql(spec: ScanSpec, split: FileSplit, con) -> str:
 
 
 def _scan_parquet(spec: ScanSpec, split: FileSplit, threads: int) -> pa.Table:
-    con = connect(threads)
+    con = acquire(threads)
     try:
         return con.sql(_parquet_sql(spec, split, con)).to_arrow_table()
     finally:
-        con.close()
+        release(con)
 
 
 def scan_and_run(spec: ScanSpec, split: FileSplit, sql: str, tables: dict[str, pa.Table],
@@ -193,7 +261,7 @@ def scan_and_run(spec: ScanSpec, split: FileSplit, sql: str, tables: dict[str, p
     if not split.url or spec.storage.kind != "parquet":
         scanned = scan_split(spec, split, threads)
         return run_sql(sql, dict(tables) | {spec.id: scanned}, threads), scanned.num_rows
-    con = connect(threads)
+    con = acquire(threads)
     try:
         con.execute(f"CREATE TEMP VIEW {ident(spec.id)} AS {_parquet_sql(spec, split, con)}")
         for name, table in tables.items():
@@ -202,7 +270,7 @@ def scan_and_run(spec: ScanSpec, split: FileSplit, sql: str, tables: dict[str, p
     except duckdb.Error as err:
         raise translate_error(err, f"reading {spec.table} ({split.url})") from None
     finally:
-        con.close()
+        release(con)
 
 
 def _read_row_groups(split: FileSplit, spec: ScanSpec, names: set[str]) -> pa.Table:
@@ -232,7 +300,7 @@ def _read_orc(split: FileSplit, spec: ScanSpec) -> pa.Table:
 
 
 def _scan_arrow(spec: ScanSpec, split: FileSplit, table: pa.Table, threads: int) -> pa.Table:
-    con = connect(threads)
+    con = acquire(threads)
     try:
         con.register("__src", table)
         names = set(table.column_names)
@@ -241,7 +309,7 @@ def _scan_arrow(spec: ScanSpec, split: FileSplit, table: pa.Table, threads: int)
                f"FROM (SELECT {inner} FROM __src){_filter_clause(spec)}")
         return con.sql(sql).to_arrow_table()
     finally:
-        con.close()
+        release(con)
 
 
 def _read_lines(spec: ScanSpec, split: FileSplit) -> pa.Table:
@@ -316,7 +384,7 @@ def _mapkey_delim(spec: ScanSpec, level: int) -> str:
 
 def _scan_lines(spec: ScanSpec, split: FileSplit, threads: int) -> pa.Table:
     lines = _read_lines(spec, split)
-    con = connect(threads)
+    con = acquire(threads)
     try:
         con.register("__lines", lines)
         null = _null_format(spec)
@@ -346,7 +414,7 @@ def _scan_lines(spec: ScanSpec, split: FileSplit, threads: int) -> pa.Table:
                f"FROM (SELECT {inner} FROM {src}){_filter_clause(spec)}")
         return con.sql(sql).to_arrow_table()
     finally:
-        con.close()
+        release(con)
 
 
 def _scan_csv(spec: ScanSpec, split: FileSplit, threads: int) -> pa.Table:
@@ -357,14 +425,13 @@ def _scan_csv(spec: ScanSpec, split: FileSplit, threads: int) -> pa.Table:
     quote = props.get("quoteChar", '"')
     esc = props.get("escapeChar", "\\")
     skip = int(dict(spec.properties).get("skip.header.line.count", "0") or 0)
-    con = connect(threads)
+    con = acquire(threads)
     try:
         fs, path = emrfs.resolve(split.url)
         if emrfs.parse_url(split.url).kind == "local":
             source = path
         else:
-            con.register_filesystem(fs)
-            proto = fs.protocol[0] if isinstance(fs.protocol, (tuple, list)) else fs.protocol
+            proto = use_filesystem(con, fs)
             source = f"{proto}://{path}"
         columns = "{" + ", ".join(f"{sql_str(f'c{i}')}: 'VARCHAR'"
                                   for i in range(len(spec.schema))) + "}"
@@ -379,7 +446,7 @@ def _scan_csv(spec: ScanSpec, split: FileSplit, threads: int) -> pa.Table:
                f"FROM (SELECT {inner} FROM {reader}){_filter_clause(spec)}")
         return con.sql(sql).to_arrow_table()
     finally:
-        con.close()
+        release(con)
 
 
 # -- sampling ---------------------------------------------------------------------------------
