@@ -9,6 +9,9 @@ from __future__ import annotations
 import bz2
 import gzip
 import io
+import os
+import threading
+from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable, Iterator
 
@@ -31,11 +34,12 @@ def _executor() -> ThreadPoolExecutor:
 class RangeReader:
     """``read(offset, n)`` on one file: a local handle, pyarrow's native S3 file, or fsspec."""
 
-    def __init__(self, fs, path: str, arrow_file=None) -> None:
+    def __init__(self, fs, path: str, arrow_file=None, owns_arrow_file: bool = True) -> None:
         self.fs = fs
         self.path = path
         self._local = None
         self._arrow = arrow_file  # a pyarrow RandomAccessFile; read_at releases the GIL
+        self._owns_arrow = owns_arrow_file
         if arrow_file is None and type(fs).__name__ == "LocalFileSystem":
             self._local = open(path, "rb", buffering=0)  # noqa: SIM115 - closed in close()
 
@@ -53,13 +57,43 @@ class RangeReader:
             self._local.close()
             self._local = None
         if self._arrow is not None:
-            self._arrow.close()
+            if self._owns_arrow:
+                self._arrow.close()
             self._arrow = None
 
 
-def _pread(f, offset: int, n: int) -> bytes:
-    import os
+#: Open native (pyarrow) input files, shared by the splits of one file version, so a split
+#: does not pay a HEAD request to open it again: key -> RandomAccessFile (read_at is
+#: thread-safe). Small and bounded; keys carry the file's size and mtime as listed.
+_OPEN: OrderedDict[tuple, Any] = OrderedDict()
+_OPEN_MAX = 32
+_open_lock = threading.Lock()
 
+
+def shared_native_file(arrow_fs, path: str, key: tuple | None) -> tuple[Any, bool]:
+    """(pyarrow input file, whether the caller owns it) for one file version."""
+    if key is None:
+        return arrow_fs.open_input_file(path), True
+    key = (os.getpid(), *key)
+    with _open_lock:
+        f = _OPEN.get(key)
+        if f is not None:
+            _OPEN.move_to_end(key)
+            return f, False
+    f = arrow_fs.open_input_file(path)
+    with _open_lock:
+        f = _OPEN.setdefault(key, f)
+        while len(_OPEN) > _OPEN_MAX:
+            _OPEN.popitem(last=False)  # not closed: a reader may still use it; GC closes it
+    return f, False
+
+
+def clear_open_files() -> None:
+    with _open_lock:
+        _OPEN.clear()
+
+
+def _pread(f, offset: int, n: int) -> bytes:
     chunks = []
     while n > 0:
         chunk = os.pread(f.fileno(), n, offset)

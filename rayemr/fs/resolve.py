@@ -96,8 +96,11 @@ def _cached(key: tuple[Any, ...], build):
 
 def clear_cache() -> None:
     """Forget every filesystem built so far (new settings or environment take effect)."""
+    from rayemr.fs.blocks import clear_open_files
+
     with _cache_lock:
         _cache.clear()
+    clear_open_files()
 
 
 def filesystem_for(parsed: ParsedUrl, config: EmrfsConfig | None = None):

@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from rayemr.core.errors import UserError
-from rayemr.fs.blocks import RangeReader, iter_decompressed, iter_ranges
+from rayemr.fs.blocks import RangeReader, iter_decompressed, iter_ranges, shared_native_file
 from rayemr.fs.config import EmrfsConfig
 from rayemr.fs.errors import storage_errors
 from rayemr.fs.resolve import arrow_filesystem, resolve
@@ -63,11 +63,15 @@ def read_text_batches(split: Split, config: EmrfsConfig | None = None,
             return
         if split.length <= 0:
             return
-        arrow_file = None
+        arrow_file, owned = None, True
         if native:
             afs, apath = arrow_filesystem(split.url, config)
-            arrow_file = afs.open_input_file(apath)
-        reader = RangeReader(fs, path, arrow_file)
+            key = None  # splits of one listed file version share one open file (no HEAD each)
+            if split.mtime is not None:
+                key = (split.url, split.file_size, split.mtime, config,
+                       config.effective_endpoint())
+            arrow_file, owned = shared_native_file(afs, apath, key)
+        reader = RangeReader(fs, path, arrow_file, owned)
         try:
             begin = split.start - 1 if split.start > 0 else 0
             scan = functools.partial(scan_block, binary=binary)

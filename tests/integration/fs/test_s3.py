@@ -210,3 +210,25 @@ def test_compressed_text_on_s3(client, s3_bucket, native):
     for split in splits:
         got = [l for b in read_text_batches(split, config=cfg) for l in b.column("line").to_pylist()]
         assert got == lines
+
+
+def test_text_splits_share_one_native_file_and_see_rewrites(client, s3_bucket):
+    from rayemr.fs import blocks
+
+    url = f"s3://{s3_bucket}/shared/data.txt"
+    cfg = EmrfsConfig(read_block_size=4096)
+
+    def read():
+        splits = compute_splits(url, split_size=10_000, config=cfg)
+        assert len(splits) > 3
+        return [line for s in splits for b in read_text_batches(s, config=cfg)
+                for line in b.column("line").to_pylist()]
+
+    first = [f"v1 line {i}" for i in range(5000)]
+    client.put_object(Bucket=s3_bucket, Key="shared/data.txt", Body="\n".join(first).encode())
+    blocks.clear_open_files()
+    assert read() == first
+    assert [k[1] for k in blocks._OPEN] == [url]  # one open file for all the splits
+    second = [f"v2 row {i}" for i in range(3000)]
+    client.put_object(Bucket=s3_bucket, Key="shared/data.txt", Body="\n".join(second).encode())
+    assert read() == second  # a new version (size, mtime) is opened again
