@@ -229,11 +229,9 @@ def cmd_wait(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from rayemr.emr.demo import run_demo
+    from rayemr.cli.demo import main
 
-    final = run_demo(sys.stdout, folder=args.folder, num_cpus=args.num_cpus)
-    states = {s["Status"]["State"] for s in final["Steps"]}
-    return 0 if final["Output"] and "CANCELLED" not in states else 1
+    return main(args)
 
 
 def cmd_create_security_group(args) -> int:
@@ -332,11 +330,11 @@ def register(subparsers) -> None:
     p.add_argument("--timeout", type=float)
     p.set_defaults(func=cmd_wait)
 
-    p = sub.add_parser("demo", help="a whole cluster run on bundled data: Hive, MapReduce "
-                                    "and command steps")
-    p.add_argument("--folder", help="where to write data, logs and output (default: a new "
-                                    "temporary folder)")
-    p.add_argument("--num-cpus", type=int, default=None)
+    p = sub.add_parser("demo", help="the same as `rayemr demo`: a cluster running MapReduce, "
+                                    "command and Hive steps on bundled data")
+    from rayemr.cli.demo import add_arguments
+
+    add_arguments(p)
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("create-security-group",

@@ -89,8 +89,10 @@ class Cluster:
         desc = ray.get(self._actor.wait_started.remote(timeout), timeout=(timeout or 3600) + 30)
         status = desc["Cluster"]["Status"]
         if status["State"] not in ("WAITING", "RUNNING"):
-            reason = status.get("StateChangeReason", {}).get("Message", "")
+            why = status.get("StateChangeReason", {})
+            code, reason = why.get("Code", ""), why.get("Message", "")
             raise ClusterError(f"cluster {self.id} did not start: {status['State']}"
+                               + (f" ({code})" if code else "")
                                + (f": {reason}" if reason else ""))
         if self._initial_steps:
             self.add_steps(self._initial_steps)

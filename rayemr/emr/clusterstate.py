@@ -56,13 +56,15 @@ class ClusterStatus:
         self._clock = clock
         self.state = ClusterState.STARTING
         self.reason = ""
+        #: EMR's StateChangeReason code (BOOTSTRAP_FAILURE, USER_REQUEST, STEP_FAILURE, ...).
+        self.code = ""
         self.with_errors = False
         self.created = clock()
         self.ready: float | None = None
         self.ended: float | None = None
         self.history: deque = deque(maxlen=32)
 
-    def move(self, new: ClusterState, event: str, reason: str = "") -> None:
+    def move(self, new: ClusterState, event: str, reason: str = "", code: str = "") -> None:
         if event not in CLUSTER_TRANSITIONS.get((self.state, new), ()):
             raise InvalidStateTransition("cluster", self.cluster_id, self.state, new, event)
         now = self._clock()
@@ -70,6 +72,8 @@ class ClusterStatus:
         self.state = new
         if reason:
             self.reason = reason
+        if code:
+            self.code = code
         if new in (S.WAITING, S.RUNNING) and self.ready is None:
             self.ready = now
         if new.final:
@@ -78,7 +82,8 @@ class ClusterStatus:
     def to_dict(self) -> dict:
         return {
             "State": self.state.value,
-            "StateChangeReason": {"Message": self.reason} if self.reason else {},
+            "StateChangeReason": ({**({"Code": self.code} if self.code else {}),
+                                   "Message": self.reason} if self.reason else {}),
             "Timeline": {k: v for k, v in (("CreationDateTime", self.created),
                                            ("ReadyDateTime", self.ready),
                                            ("EndDateTime", self.ended)) if v is not None},

@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from rayemr.core.errors import ClusterError, RayEmrError, UserError
+from rayemr.core.errors import ClusterError, InputNotFoundError, RayEmrError, UserError
 from rayemr.emr import services, storage
 from rayemr.emr.bootstrap import TAIL_BYTES, BootstrapAction, NodeBootstrap, run_on_node
 from rayemr.emr.clusterstate import ClusterState, ClusterStatus
@@ -32,6 +32,23 @@ log = logging.getLogger(__name__)
 
 #: Seconds between checks for new or lost nodes and for the idle timeout.
 WATCH_EVERY_S = 1.0
+#: Longest wait for the ResourceManager to register a joining node before bootstrapping it.
+HOLD_WAIT_S = 3.0
+#: EMR's StateChangeReason code for each way a cluster ends.
+_REASON_CODES = {"terminate": "USER_REQUEST", "steps_done": "ALL_STEPS_COMPLETED",
+                 "step_failed": "STEP_FAILURE", "start_failed": "INTERNAL_ERROR",
+                 "bootstrap_failed": "INTERNAL_ERROR"}
+
+
+class _BootstrapFailure(ClusterError):
+    """Bootstrap actions failed where the cluster cannot do without them (EMR's
+    BOOTSTRAP_FAILURE)."""
+
+    reason_code = "BOOTSTRAP_FAILURE"
+
+
+def _short_id(node_id: str) -> str:
+    return node_id[:12]
 
 
 @dataclass(frozen=True)
@@ -71,6 +88,8 @@ class ClusterController:
         self._cv = threading.Condition()
         self._nodes: dict[str, dict[str, Any]] = {}
         self._bootstrapping: set[str] = set()
+        #: Nodes this cluster took out of YARN (bootstrap running or failed).
+        self._excluded: set[str] = set()
         self._services: list[services.ServiceStatus] = []
         self._running: dict[str, StepProcess] = {}
         self._stop = threading.Event()
@@ -184,32 +203,78 @@ class ClusterController:
         try:
             self._move(ClusterState.BOOTSTRAPPING, "provisioned")
             failures = self._bootstrap_nodes(self._alive_nodes())
-            master_failure = failures.get(self.spec.master_node_id)
-            if master_failure:
-                raise ClusterError(f"On the master node, {master_failure}")
-            if failures and len(failures) == len(self._nodes):
-                raise ClusterError("bootstrap actions failed on every node: "
-                                   + next(iter(failures.values())))
+            self._check_bootstrap(failures)
             self._start_services()
+            for nid, failure in failures.items():
+                self._exclude(nid, failure, at_start=True)
             self._move(ClusterState.WAITING, "services_started")
         except RayEmrError as exc:
-            self._start_error = str(exc)
-            self._started.set()
-            self._begin_termination(str(exc), with_errors=True,
-                                    event="start_failed" if self.status.state
-                                    is ClusterState.STARTING else "bootstrap_failed")
+            self._start_failed(str(exc), getattr(exc, "reason_code", "INTERNAL_ERROR"))
             return
         except Exception as exc:  # noqa: BLE001 - any surprise fails the start, visibly
-            self._start_error = f"{type(exc).__name__}: {exc}"
-            self._started.set()
-            self._begin_termination(f"cluster start failed: {self._start_error}",
-                                    with_errors=True, event="bootstrap_failed")
+            self._start_failed(f"cluster start failed: {type(exc).__name__}: {exc}",
+                               "INTERNAL_ERROR")
             return
         self._started.set()
         for target, name in ((self._step_loop, "emr-steps"), (self._watch_loop, "emr-watch")):
             t = threading.Thread(target=target, name=name, daemon=True)
             self._threads.append(t)
             t.start()
+
+    def _start_failed(self, message: str, code: str) -> None:
+        self._start_error = message
+        self._started.set()
+        self._begin_termination(message, with_errors=True,
+                                event="start_failed" if self.status.state
+                                is ClusterState.STARTING else "bootstrap_failed", code=code)
+
+    def _check_bootstrap(self, failures: dict[str, str]) -> None:
+        """EMR's BOOTSTRAP_FAILURE: the master failed, or every node able to run containers."""
+        if not failures:
+            return
+        master = self.spec.master_node_id
+        if master in failures:
+            raise _BootstrapFailure(
+                f"On the master node ({_short_id(master)}), {failures[master]}; output under "
+                f"{self._bootstrap_log_dir(master)}")
+        with self._cv:
+            workers = [nid for nid, rec in self._nodes.items() if rec.get("Vcores", 0) > 0]
+        if workers and all(nid in failures for nid in workers):
+            nid = workers[0]
+            raise _BootstrapFailure(
+                f"On every node that can run containers ({len(workers)}, including "
+                f"{_short_id(nid)}), bootstrap actions failed: {failures[nid]}; output under "
+                f"{self._bootstrap_log_dir(nid)}")
+
+    def _bootstrap_log_dir(self, nid: str) -> str:
+        if self.spec.log_uri:
+            return storage.join(self.spec.log_uri, self.cluster_id, "node", nid,
+                                "bootstrap-actions") + "/"
+        return os.path.join(self.work_dir, "node", nid, "bootstrap-actions") + "/"
+
+    def _exclude(self, nid: str, failure: str, *, at_start: bool) -> None:
+        """Keep a node whose bootstrap failed out of YARN (``BOOTSTRAP_FAILED``, no containers)."""
+        try:
+            services.decommission_node(nid, f"bootstrap failed: {failure}"[:500])
+            excluded, why = True, ""
+        except RayEmrError as exc:
+            excluded, why = False, str(exc)
+        with self._cv:
+            rec = self._nodes.get(nid)
+            if rec is not None:
+                rec["ExcludedFromYarn"] = excluded
+                if why:
+                    rec["StateChangeReason"] = f"{rec.get('StateChangeReason', '')} " \
+                        f"(YARN could not exclude it: {why})".lstrip()
+            if excluded:
+                self._excluded.add(nid)
+        if not excluded and at_start:
+            # the ResourceManager refused: no other node could run containers
+            raise _BootstrapFailure(
+                f"On node {_short_id(nid)}, {failure}; no other node can run containers "
+                f"({why}); output under {self._bootstrap_log_dir(nid)}")
+        if not excluded:
+            log.warning("node %s failed its bootstrap actions but stays in YARN: %s", nid, why)
 
     def _start_services(self) -> None:
         started = [services.start_yarn(self.spec.config)]
@@ -234,8 +299,13 @@ class ClusterController:
 
         return [n for n in ray.nodes() if n.get("Alive")]
 
-    def _bootstrap_nodes(self, nodes: list[dict[str, Any]]) -> dict[str, str]:
-        """Bootstrap ``nodes`` in parallel; returns node id -> failure for those that failed."""
+    def _bootstrap_nodes(self, nodes: list[dict[str, Any]], *, hold: bool = False
+                         ) -> dict[str, str]:
+        """Bootstrap ``nodes`` in parallel; returns node id -> failure for those that failed.
+
+        ``hold``: YARN runs already (nodes joining later), so each node is kept out of
+        scheduling while its actions run, put back when they succeed, kept out if they fail.
+        """
         import ray
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
@@ -251,6 +321,8 @@ class ClusterController:
             return {}
         env = dict(self.spec.config.environment)
         env.update(RAYEMR_CLUSTER_ID=self.cluster_id)
+        held = {n["NodeID"] for n in todo if hold and self.spec.bootstrap_actions
+                and self._hold(n["NodeID"])}
         task = ray.remote(_bootstrap_task)
         refs = {}
         for n in todo:
@@ -267,6 +339,7 @@ class ClusterController:
             record = {"NodeId": nid, "Hostname": n.get("NodeManagerHostname", ""),
                       "Address": n.get("NodeManagerAddress", ""),
                       "Role": "MASTER" if nid == self.spec.master_node_id else "CORE",
+                      "Vcores": float(n.get("Resources", {}).get("CPU", 0.0)),
                       "State": "RUNNING", "BootstrapActions": []}
             if nid in refs:
                 try:
@@ -280,11 +353,37 @@ class ClusterController:
             if nid in failures:
                 record["State"] = "BOOTSTRAP_FAILED"
                 record["StateChangeReason"] = failures[nid]
-                record["ExcludedFromYarn"] = services.exclude_node(nid, failures[nid])
+                record["BootstrapLogs"] = self._bootstrap_log_dir(nid)
             with self._cv:
                 self._nodes[nid] = record
                 self._bootstrapping.discard(nid)
+                if nid in held:
+                    self._excluded.add(nid)
+                    record["ExcludedFromYarn"] = True
+            if nid in held and nid not in failures:
+                services.recommission_node(nid)
+                with self._cv:
+                    self._excluded.discard(nid)
+                    record.pop("ExcludedFromYarn", None)
+            elif hold and nid in failures and nid not in held:
+                self._exclude(nid, failures[nid], at_start=False)
         return failures
+
+    def _hold(self, nid: str) -> bool:
+        """Keep a joining node out of YARN until its bootstrap actions succeed."""
+        deadline = time.monotonic() + HOLD_WAIT_S
+        while True:
+            try:
+                services.decommission_node(
+                    nid, f"bootstrap actions of EMR cluster {self.cluster_id} running or failed")
+                return True
+            except InputNotFoundError:  # the ResourceManager has not registered it yet
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(0.1)
+            except RayEmrError as exc:  # the last node able to run containers, or no YARN
+                log.info("node %s not held out of YARN during bootstrap: %s", nid, exc)
+                return False
 
     def _keep_bootstrap_output(self, nid: str, result: NodeBootstrap,
                                record: dict[str, Any]) -> None:
@@ -435,7 +534,7 @@ class ClusterController:
                             rec["State"] = "LOST"
                 new = [n for n in alive if n["NodeID"] not in self._nodes]
                 if new:
-                    self._bootstrap_nodes(new)
+                    self._bootstrap_nodes(new, hold=True)
                 timeout = self.spec.idle_timeout_s
                 with self._cv:
                     idle = (timeout is not None and self.status.state is ClusterState.WAITING
@@ -449,11 +548,12 @@ class ClusterController:
 
     # --------------------------------------------------------------------- termination
     def _begin_termination(self, reason: str, with_errors: bool,
-                           event: str = "terminate") -> None:
+                           event: str = "terminate", code: str = "") -> None:
         with self._cv:
             if not self.status.state.live:
                 return
-            self.status.move(ClusterState.TERMINATING, event, reason)
+            self.status.move(ClusterState.TERMINATING, event, reason,
+                             code or _REASON_CODES.get(event, ""))
             self.status.with_errors = with_errors
             instructions = self.queue.close("cluster terminating: " + reason)
             self._cv.notify_all()
@@ -464,6 +564,11 @@ class ClusterController:
         while self._running and time.monotonic() < deadline:
             time.sleep(0.1)
         self._stop.set()
+        yarn_ours = any(st.name == "YARN" and st.started_here for st in self._services)
+        if not yarn_ours:  # a shared ResourceManager gets back the nodes this cluster excluded
+            for nid in sorted(self._excluded):
+                services.recommission_node(nid)
+            self._excluded.clear()
         for status in reversed(self._services):
             if status.name == "YARN":
                 services.stop_yarn(status)

@@ -103,22 +103,26 @@ def stop_yarn(status: ServiceStatus) -> None:
         log.warning("stopping YARN: %s", exc)
 
 
-def exclude_node(node_id: str, reason: str) -> bool:
-    """Tell the ResourceManager a node must take no work; False if YARN cannot be told."""
+def decommission_node(node_id: str, reason: str) -> None:
+    """Take a node out of YARN's scheduling (no new containers there).
+
+    Raises ``UserError`` when it is the last node able to run containers (the ResourceManager
+    refuses), ``InputNotFoundError`` when the ResourceManager does not know the node yet and
+    ``ClusterError`` when YARN is not running.
+    """
+    from rayemr.yarn import decommission_node as decommission
+
+    decommission(node_id, reason)
+
+
+def recommission_node(node_id: str) -> None:
+    """Put a node back into YARN's scheduling (best effort: logs what fails)."""
     try:
-        import rayemr.yarn as yarn
-    except ImportError:
-        return False
-    for name in ("exclude_node", "decommission_node", "mark_node_unusable"):
-        fn = getattr(yarn, name, None)
-        if fn is not None:
-            try:
-                _call_with_supported(fn, node_id=node_id, reason=reason)
-                return True
-            except Exception as exc:  # noqa: BLE001
-                log.warning("excluding node %s: %s", node_id, exc)
-                return False
-    return False
+        from rayemr.yarn import recommission_node as recommission
+
+        recommission(node_id)
+    except Exception as exc:  # noqa: BLE001 - YARN gone or node lost: nothing to undo
+        log.warning("recommissioning node %s: %s", node_id, exc)
 
 
 class HiveServer2Service:

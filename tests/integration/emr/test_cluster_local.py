@@ -9,7 +9,6 @@ import pytest
 
 from rayemr.core.errors import ClusterError
 from rayemr.emr import Cluster
-from rayemr.emr.demo import JOB_PY  # the bundled demo's seconds-per-page job
 
 QUEUES = {"Classification": "capacity-scheduler", "Properties": {
     "yarn.scheduler.capacity.root.queues": "prod,dev",
@@ -40,7 +39,8 @@ RAW = b"u1,home,3\nu2,home,5\nu1,cart,7\nu3,cart,0\nu4,checkout,11\n"
 
 
 @pytest.mark.slow
-def test_hive_mapreduce_and_failing_steps_with_logs_in_s3(ray_local, s3, s3_bucket, tmp_path):
+def test_hive_mapreduce_and_failing_steps_with_logs_in_s3(ray_local, s3, s3_bucket, tmp_path,
+                                                          seconds_per_page_py):
     """The EMR day: configurations, a bootstrap action from S3, a Hive step loading a table
     from S3, a MapReduce step over it, a failing step that CONTINUEs, one that
     CANCEL_AND_WAITs; states as EMR gives them; logs in S3 in EMR's layout."""
@@ -50,7 +50,7 @@ def test_hive_mapreduce_and_failing_steps_with_logs_in_s3(ray_local, s3, s3_buck
     s3.put_object(Bucket=s3_bucket, Key="scripts/load.q", Body=HIVE_SCRIPT)
     s3.put_object(Bucket=s3_bucket, Key="raw/visits.csv", Body=RAW)
     s3.put_object(Bucket=s3_bucket, Key="jobs/visits_by_page.py",
-                  Body=JOB_PY.encode())
+                  Body=seconds_per_page_py.encode())
     b = f"s3://{s3_bucket}"
     log_uri = f"{b}/logs"
     configurations = [QUEUES, ENV,
@@ -195,6 +195,11 @@ def test_failing_bootstrap_on_the_master_fails_the_start_and_keeps_output(ray_lo
             cluster.start()
         desc = cluster.describe()["Cluster"]
         assert desc["Status"]["State"] == "TERMINATED_WITH_ERRORS"
+        reason = desc["Status"]["StateChangeReason"]
+        assert reason["Code"] == "BOOTSTRAP_FAILURE"
+        # EMR's message: where it failed, what, and where its output is
+        assert reason["Message"].startswith("On the master node")
+        assert f"output under {tmp_path / 'logs' / cluster.id / 'node'}" in reason["Message"]
         (node,) = desc["Nodes"]
         assert node["State"] == "BOOTSTRAP_FAILED"
         assert node["BootstrapActions"][0]["ExitCode"] == 7

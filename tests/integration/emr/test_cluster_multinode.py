@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from rayemr.emr import Cluster
-from rayemr.emr.demo import JOB_PY  # the bundled demo's seconds-per-page job
 
 
 
@@ -23,7 +22,7 @@ def _wait_for(predicate, timeout=60.0):
 
 
 @pytest.mark.slow
-def test_bootstrap_once_per_node_and_on_late_nodes(ray_cluster, tmp_path):
+def test_bootstrap_once_per_node_and_on_late_nodes(ray_cluster, tmp_path, seconds_per_page_py):
     for _ in range(2):
         ray_cluster.add_node(num_cpus=1)
     ray_cluster.wait_for_nodes()
@@ -59,7 +58,7 @@ def test_bootstrap_once_per_node_and_on_late_nodes(ray_cluster, tmp_path):
         assert all((markers / f).read_text() == "booted\n" for f in files)  # once per node
 
         job_file = tmp_path / "seconds_per_page.py"
-        job_file.write_text(JOB_PY)
+        job_file.write_text(seconds_per_page_py)
         ids = cluster.add_steps([
             {"Type": "HIVE", "Name": "load", "ActionOnFailure": "CANCEL_AND_WAIT",
              "Args": ["-f", str(hive_script), "-d", f"RAW={raw}", "-d", f"OUT={mr_input}"]},

@@ -1,28 +1,70 @@
-"""The EMR demo runs its bundled steps end to end and prints the expected result."""
+"""`rayemr demo`: a cluster runs the bundled steps end to end; its printed results are the
+jobs' checked-in expected output."""
 from __future__ import annotations
 
 import io
+import json
+import os
 
-import pytest
+from rayemr.emr.demo import HIVE_STEP, PLANNED, frequent_long_words, run_demo
 
-from rayemr.emr.demo import expected_seconds_per_page, run_demo
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 
 
-@pytest.mark.slow
-def test_demo_cluster_end_to_end(ray_local, tmp_path):
+def expected(name: str) -> list[tuple]:
+    with open(os.path.join(ROOT, "jobs", "expected", f"{name}.txt")) as f:
+        return [tuple(json.loads(part) for part in line.rstrip("\n").split("\t"))
+                for line in f if line.strip()]
+
+
+def expected_log_analysis() -> dict:
+    return {tuple(k): tuple(v) for k, v in expected("loganalysis")}
+
+
+def expected_word_counts() -> dict:
+    return dict(expected("wordcount"))
+
+
+def test_demo_cluster_runs_the_bundled_steps(ray_local, tmp_path):
     out = io.StringIO()
-    final = run_demo(out, folder=str(tmp_path))
+    result = run_demo(out, folder=str(tmp_path))
     text = out.getvalue()
-    states = {s["Name"]: s["Status"]["State"] for s in final["Steps"]}
-    assert states == {"Load visits (Hive)": "COMPLETED",
-                      "Seconds per page (MapReduce)": "COMPLETED",
-                      "A failing check (CONTINUE)": "FAILED",
-                      "Show the result": "COMPLETED"}, text
-    assert final["Cluster"]["Status"]["State"] == "TERMINATED"
-    assert final["Output"] == expected_seconds_per_page()
-    assert "bootstrapped" in text and "seconds per page: cart=" in text
-    cid = final["Cluster"]["Id"]
-    for step in final["Steps"]:
-        assert (tmp_path / "logs" / cid / "steps" / step["Id"] / "stderr").exists()
-    # the MapReduce step ran with mapred-site's reducer count
-    assert len(list((tmp_path / "out").glob("part-*"))) == 2
+    assert result.step_states == PLANNED, text
+    assert result.cluster["Status"]["State"] == "TERMINATED", text
+    assert result.ok
+
+    # the jobs' results are the checked-in expected output ...
+    assert result.log_analysis == expected_log_analysis()
+    assert result.word_counts == expected_word_counts()
+    assert result.hive_rows == frequent_long_words(expected_word_counts())
+    assert len(result.hive_rows) == 5
+    # ... and printed
+    lines = [line.split() for line in text.splitlines()]
+    for (kind, name), (hits, nbytes) in expected_log_analysis().items():
+        assert name.split() + [str(hits), f"{nbytes:,}"] in lines, (kind, name)
+    for word, n in result.hive_rows:
+        assert [word, str(n)] in lines
+    top = sorted(expected_word_counts().items(), key=lambda kv: (-kv[1], kv[0]))[:10]
+    flat = " ".join(text.split())
+    for rank, (word, n) in enumerate(top, start=1):
+        assert f"{rank}. {word} {n}" in flat
+
+    # each step's state, the bootstrap action's output, the queue from mapred-site
+    for i, (name, state) in enumerate(PLANNED.items(), start=1):
+        assert any(line.startswith(f"  {i}. {name}") and state in line
+                   for line in text.splitlines()), (name, text)
+    assert "node " in text and "ready for rayemr-demo" in text  # bootstrap stdout
+    assert "(queue etl)" in text
+    # nothing from Ray's own logging
+    assert "WARNING" not in text and " INFO " not in text and "pid=" not in text
+
+    # step logs under the log URI, as EMR lays them out; MapReduce ran with 2 reducers
+    cid = result.cluster["Id"]
+    for step in result.steps:
+        folder = tmp_path / "logs" / cid / "steps" / step["Id"]
+        assert (folder / "controller").exists() and (folder / "stderr").exists()
+        if step["Name"] == HIVE_STEP:
+            assert (folder / "stdout").read_text().splitlines()[0].split("\t")[0] == \
+                result.hive_rows[0][0]
+    assert len(list((tmp_path / "output" / "wordcount").glob("part-*"))) == 2
+    assert (tmp_path / "logs" / cid / "cluster.json").exists()
