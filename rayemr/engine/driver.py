@@ -36,6 +36,10 @@ class GraphResult:
     app_id: str | None = None
     seconds: float = 0.0
     statuses: dict[str, str] = field(default_factory=dict)
+    #: Every YARN application the run used (one per job, or one per stage).
+    app_ids: list[str] = field(default_factory=list)
+    #: The final per-stage progress.
+    progress: Progress | None = None
 
 
 class TaskFailedError(ClusterError):
@@ -229,7 +233,8 @@ def drive(graph: StageGraph, launcher, *, conf: dict[str, str] | None = None,
         run.loop()
         if not run.schedule.succeeded_all:
             raise run.failure()
-        result = GraphResult(counters=run.counters, statuses=run.statuses)
+        result = GraphResult(counters=run.counters, statuses=run.statuses,
+                             progress=run.schedule.progress())
         for stage in graph.stages:
             if stage.collect:
                 result.outputs[stage.id] = launcher.fetch(

@@ -66,6 +66,19 @@ def ray_attempt(fn, spec: AttemptSpec, *values):
     return execute_attempt(dataclasses.replace(spec, fn=fn), *values)
 
 
+_REMOTE: dict[str, Any] = {}
+
+
+def remote_attempt():
+    """``ray.remote(ray_attempt)``, made once per process (and so exported once)."""
+    remote = _REMOTE.get("attempt")
+    if remote is None:
+        import ray
+
+        remote = _REMOTE["attempt"] = ray.remote(ray_attempt)
+    return remote
+
+
 class InlineLauncher:
     """Runs each attempt to completion in this process when it is launched."""
 
@@ -162,7 +175,7 @@ class RayLauncher(RayTasks):
 
     def __init__(self, num_cpus: float = 1, system_retries: int = 3) -> None:
         super().__init__()
-        self._remote = self._ray.remote(ray_attempt)
+        self._remote = remote_attempt()
         self._num_cpus = num_cpus
         self._retries = system_retries
 

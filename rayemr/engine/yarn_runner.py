@@ -1,12 +1,17 @@
-"""Run a StageGraph as a YARN application: the driver loop inside the ApplicationMaster.
+"""Run a StageGraph on YARN: as one application, or as one application per stage.
 
-The client submits an application (queue, user, name) whose ``am_main`` runs
-:func:`rayemr.engine.driver.drive` with a :class:`YarnLauncher`: every task attempt asks the
-ResourceManager for a container (1 vcore + ``mapreduce.{map,reduce}.memory.mb``) and runs as a
-Ray task pinned to the container's node. Finished tasks give their container back at once.
-Map outputs that were on a node YARN reports lost run again (Hadoop's behaviour), because
-container tasks are not retried by Ray itself. Progress travels from the AM to the client
-through a small actor the client owns; the client's ``cancel()`` kills the application.
+``job`` mode (the default): the client submits an application (queue, user, name) whose
+``am_main`` runs :func:`rayemr.engine.driver.drive` with a :class:`YarnLauncher` inside the
+ApplicationMaster: every task attempt asks the ResourceManager for a container (1 vcore +
+``mapreduce.{map,reduce}.memory.mb``) and runs as a Ray task pinned to the container's node.
+Finished tasks give their container back at once. Map outputs that were on a node YARN
+reports lost run again (Hadoop's behaviour), because container tasks are not retried by Ray
+itself. The AM posts per-stage progress, which the client reads from the AM while it waits;
+the client's ``cancel()`` kills the application.
+
+``stage`` mode (``rayemr.engine.yarn.applications=stage``): :class:`StageApplications` runs
+the driver in the client and makes every stage its own application with the client as its
+unmanaged ApplicationMaster, as Hive on MapReduce runs one job per stage.
 """
 from __future__ import annotations
 
@@ -16,7 +21,7 @@ import time
 from collections import deque
 from typing import Any, Callable, Sequence
 
-from rayemr.engine.launchers import Attempt, RayTasks, ray_attempt
+from rayemr.engine.launchers import Attempt, RayTasks, remote_attempt
 from rayemr.engine.tasks import AttemptSpec
 
 log = logging.getLogger(__name__)
@@ -50,7 +55,7 @@ class YarnLauncher(RayTasks):
         from rayemr.yarn import Resource
 
         self.amrm = amrm
-        self._remote = self._ray.remote(ray_attempt)
+        self._remote = remote_attempt()
         self.resources = {
             "map": Resource(1, int(conf.get("mapreduce.map.memory.mb", 512))),
             "reduce": Resource(1, int(conf.get("mapreduce.reduce.memory.mb", 512))),
@@ -122,32 +127,95 @@ class YarnLauncher(RayTasks):
             q.clear()
 
 
-class _ProgressBoard:
-    """Owned by the client; the AM posts progress here, the client polls it."""
+class StageApplications(RayTasks):
+    """Every stage of the graph is a YARN application of its own (Hive on MapReduce's
+    model): its ApplicationMaster is this process (an unmanaged AM), so the shuffle blocks
+    its tasks return are owned here and outlive the stage's application. An application
+    starts with its stage's first task and finishes when the stage's last task succeeds; a
+    task re-run later (its output was on a lost node) runs in a new application.
+    """
 
-    def __init__(self) -> None:
-        self.value = None
+    def __init__(self, client: Any, graph: Any, conf: dict[str, str], queue: str) -> None:
+        super().__init__()
+        self.client, self.graph, self.conf, self.queue = client, graph, conf, queue
+        self.kinds = {s.id: s.kind for s in graph.stages}
+        self.open: dict[str, YarnLauncher] = {}
+        self.app_ids: list[str] = []
+        self.done: dict[str, int] = {}
 
-    def post(self, value) -> None:
-        self.value = value
+    def _stage(self, stage_id: str) -> YarnLauncher:
+        sub = self.open.get(stage_id)
+        if sub is None:
+            from rayemr.yarn import ApplicationSpec
 
-    def get(self):
-        return self.value
+            spec = ApplicationSpec(f"{self.graph.name} ({stage_id})", app_type="MAPREDUCE",
+                                   queue=self.queue, unmanaged_am=True)
+            sub = YarnLauncher(self.client.register_unmanaged(spec), self.conf)
+            sub.set_kinds(self.kinds)
+            sub._fn_refs = self._fn_refs  # each stage function is put once
+            self.open[stage_id] = sub
+            self.app_ids.append(sub.amrm.app_id)
+            log.info("stage %s of %s runs as %s in queue %s", stage_id, self.graph.name,
+                     sub.amrm.app_id, self.queue)
+        return sub
+
+    def launch(self, spec: AttemptSpec, args: Sequence[Any]) -> Attempt:
+        return self._stage(spec.stage_id).launch(spec, args)
+
+    def wait(self, handles: Sequence[Attempt], timeout: float) -> list[Attempt]:
+        for sub in list(self.open.values()):
+            sub._heartbeat()
+        if not any(h.outcome_ref is not None for h in handles):
+            time.sleep(min(timeout, 0.01))
+            return []
+        return super().wait(handles, timeout=min(timeout, 0.2))
+
+    def outcome(self, spec: AttemptSpec, handle: Attempt):
+        out = super().outcome(spec, handle)
+        if out.ok:
+            n = self.done[spec.stage_id] = self.done.get(spec.stage_id, 0) + 1
+            total = self.graph.stage(spec.stage_id).num_tasks
+            sub = self.open.get(spec.stage_id)
+            if sub is not None:
+                sub.progress = min(1.0, n / max(1, total))
+                if n >= total:
+                    del self.open[spec.stage_id]
+                    sub.amrm.finish("SUCCEEDED")
+        return out
+
+    def lost_nodes(self) -> set[str]:
+        lost: set[str] = set()
+        for sub in self.open.values():
+            lost |= sub.lost_nodes()
+        return lost
+
+    def cancel(self, handles: Sequence[Attempt]) -> None:
+        super().cancel(handles)
+        for sub in self.open.values():
+            for q in sub.queued.values():
+                q.clear()
+
+    def finish_all(self, status: str, diagnostics: str = "") -> None:
+        """End every stage application still open (the job failed or was killed)."""
+        for stage_id, sub in list(self.open.items()):
+            try:
+                sub.amrm.finish(status, diagnostics[:2000])
+            except Exception:  # noqa: BLE001 -- keep the job's own error
+                log.warning("could not finish %s", sub.amrm.app_id, exc_info=True)
+        self.open.clear()
 
 
 def _am_main(amrm: Any, payload: dict[str, Any]):
     from rayemr.engine.driver import drive
 
     graph = payload["graph"]
-    board = payload.get("board")
     launcher = YarnLauncher(amrm, dict(graph.conf) | dict(payload.get("conf") or {}))
     launcher.set_kinds({s.id: s.kind for s in graph.stages})
     total = sum(s.num_tasks for s in graph.stages)
 
     def progress(p) -> None:
         launcher.progress = sum(d for _, d, _ in p.stages) / max(1, total)
-        if board is not None:
-            board.post.remote(p)
+        amrm.post_status(p)
 
     try:
         result = drive(graph, launcher, conf=payload.get("conf"),
@@ -163,47 +231,75 @@ def _am_main(amrm: Any, payload: dict[str, Any]):
     return result
 
 
+#: ``rayemr.engine.yarn.applications``: ``job`` -- the whole graph is one application whose
+#: ApplicationMaster runs in the cluster (a MapReduce job; Hive on Tez's DAG); ``stage`` --
+#: one application per stage, the AM in the submitting process (Hive on MapReduce).
+APPLICATIONS_KEY = "rayemr.engine.yarn.applications"
+APPLICATION_MODES = ("job", "stage")
+
+
 def run_on_yarn(graph, *, queue: str = "default", app_name: str | None = None,
                 conf: dict[str, str] | None = None, committer: Any = None,
                 max_attempts: int = 4, progress: Callable | None = None,
                 cancel: Callable[[], bool] | None = None):
-    import ray
-
     import rayemr.yarn as yarn
-    from rayemr.core.errors import RayEmrError
+    from rayemr.core.errors import ConfigError
 
+    merged = dict(graph.conf) | dict(conf or {})
+    mode = str(merged.get(APPLICATIONS_KEY, "job")).strip().lower()
+    if mode not in APPLICATION_MODES:
+        raise ConfigError(f"{APPLICATIONS_KEY}: {mode!r} is not one of "
+                          f"{', '.join(APPLICATION_MODES)}")
     yarn.start()
     client = yarn.YarnClient()
-    board = ray.remote(num_cpus=0)(_ProgressBoard).remote() if progress else None
+    if mode == "stage":
+        return _run_stages(client, graph, merged, queue=queue, conf=conf, committer=committer,
+                           max_attempts=max_attempts, progress=progress, cancel=cancel)
     spec = yarn.ApplicationSpec(app_name or graph.name, app_type="MAPREDUCE", queue=queue)
     payload = {"graph": graph, "conf": conf, "committer": committer,
-               "max_attempts": max_attempts, "board": board}
+               "max_attempts": max_attempts}
     app_id = client.submit(spec, _am_main, payload)
     log.info("submitted %s as %s to queue %s", graph.name, app_id, queue)
     last = None
+
+    def show(report) -> None:
+        nonlocal last
+        p = client.am_status(report) if progress is not None else None
+        if p is not None and (last is None or p.line() != last.line()):
+            progress(p)
+            last = p
+
+    while True:
+        if cancel is not None and cancel():
+            client.kill(app_id)
+        report = client.poll(app_id, POLL_S)  # returns at once when the app ends
+        if report.state.final:
+            break
+        show(report)
+    result = client.result(app_id)
+    if progress is not None and result.progress is not None and (
+            last is None or result.progress.line() != last.line()):
+        progress(result.progress)
+    result.app_id = app_id
+    result.app_ids = [app_id]
+    return result
+
+
+def _run_stages(client, graph, merged: dict[str, str], *, queue: str, conf, committer,
+                max_attempts: int, progress, cancel):
+    from rayemr.engine.driver import JobKilledError, drive
+
+    launcher = StageApplications(client, graph, merged, queue)
     try:
-        while True:
-            if cancel is not None and cancel():
-                client.kill(app_id)
-            if board is not None:
-                p = ray.get(board.get.remote())
-                if p is not None and p is not last:
-                    if last is None or p.line() != last.line():
-                        progress(p)
-                    last = p
-            report = client.poll(app_id, POLL_S)  # returns at once when the app ends
-            if report.state.final:
-                break
-        try:
-            result = client.result(app_id)
-        except RayEmrError:
-            raise
-        if board is not None:
-            p = ray.get(board.get.remote())
-            if p is not None and (last is None or p.line() != last.line()):
-                progress(p)
-        result.app_id = app_id
-        return result
-    finally:
-        if board is not None:
-            ray.kill(board)
+        result = drive(graph, launcher, conf=conf, committer=committer,
+                       max_attempts=max_attempts, progress=progress, cancel=cancel)
+    except JobKilledError as exc:
+        launcher.finish_all("KILLED", str(exc))
+        raise
+    except BaseException as exc:
+        launcher.finish_all("FAILED", f"{type(exc).__name__}: {exc}")
+        raise
+    launcher.finish_all("SUCCEEDED")
+    result.app_id = launcher.app_ids[0] if launcher.app_ids else None
+    result.app_ids = list(launcher.app_ids)
+    return result

@@ -101,6 +101,8 @@ class AMRMClient:
         self.am_container = am_container
         self.am_actor = am_actor
         self.killed = False
+        #: Whatever ``am_main`` last posted for its client to see (``post_status``).
+        self.status: Any = None
         self.final_status: FinalStatus | None = None
         self.diagnostics = ""
         self._lock = threading.RLock()
@@ -165,6 +167,11 @@ class AMRMClient:
         by_ref = {ref: cid for cid, ref in self._refs.items()}
         ready, _ = ray.wait(list(by_ref), num_returns=len(by_ref), timeout=0, fetch_local=False)
         return [by_ref[r] for r in ready]
+
+    def post_status(self, value: Any) -> None:
+        """Publish a status object (e.g. per-stage progress) that the client can read with
+        ``YarnClient.am_status`` while the application runs."""
+        self.status = value
 
     def release(self, container_ids: Iterable[str]) -> None:
         """Give containers back at the next heartbeat (unused ones, or to stop early)."""
@@ -348,6 +355,11 @@ class ApplicationMaster:
         with self._lock:
             self._runs.pop(app_id, None)
         self._maybe_exit()
+
+    def app_status(self, app_id: str) -> Any:
+        """What the application's ``am_main`` last posted (None if nothing or unknown)."""
+        run = self._runs.get(app_id)
+        return None if run is None else run.client.status
 
     def on_killed(self, app_id: str, reason: str) -> None:
         run = self._runs.get(app_id)

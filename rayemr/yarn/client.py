@@ -129,6 +129,7 @@ class YarnClient:
             start()
         self.user = user or current_user()
         self._results: dict[str, tuple[str, Any]] = {}
+        self._ams: dict[str, Any] = {}
 
     def submit(self, spec: ApplicationSpec, am_main: Callable, payload: Any = None) -> str:
         """Submit; once admitted, the AM runs ``am_main(amrm_client, payload)``."""
@@ -157,6 +158,35 @@ class YarnClient:
 
     def kill(self, app_id: str) -> None:
         call_rm("kill", app_id, self.user, current_groups(self.user))
+
+    def register_unmanaged(self, spec: ApplicationSpec):
+        """Submit an application whose ApplicationMaster is this process (YARN's unmanaged
+        AM) and return its :class:`AMRMClient`: ``allocate`` / ``launch`` / ``finish`` from
+        here; tasks launched are owned by this process. The application turns RUNNING when
+        its queue admits it (until then ``allocate`` grants nothing); it must heartbeat
+        (``allocate``) at least every ``yarn.am.liveness-monitor.expiry-interval-ms``."""
+        from dataclasses import replace
+
+        from rayemr.yarn.app_master import AMRMClient
+
+        if not isinstance(spec, ApplicationSpec):
+            raise UserError(f"register_unmanaged needs an ApplicationSpec, got {type(spec).__name__}")
+        app_id = call_rm("submit", replace(spec, unmanaged_am=True), None)
+        return AMRMClient(app_id)
+
+    def am_status(self, report: ApplicationReport) -> Any:
+        """What a running application's ``am_main`` last posted with ``post_status``."""
+        if not report.am_actor:
+            return None
+        am = self._ams.get(report.am_actor)
+        try:
+            if am is None:
+                am = self._ams[report.am_actor] = ray.get_actor(report.am_actor,
+                                                                namespace=NAMESPACE)
+            return ray.get(am.app_status.remote(report.app_id), timeout=30)
+        except (ValueError, ray.exceptions.RayError):
+            self._ams.pop(report.am_actor, None)
+            return None
 
     def poll(self, app_id: str, timeout: float) -> ApplicationReport:
         """The application's report as soon as it is final, or after ``timeout`` seconds."""

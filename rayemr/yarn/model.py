@@ -99,6 +99,7 @@ class AppInfo(Tracked):
         self.am_actor = ""       # name of the AM's Ray actor
         self.next_container = 2  # 1 is the AM's
         self.registered = True   # False after RM recovery until the AM resyncs
+        self.last_heartbeat = now  # unmanaged AMs expire without heartbeats
         self.memory_seconds, self.vcore_seconds = 0.0, 0.0
         self._init_tracking(AppState.NEW)
 

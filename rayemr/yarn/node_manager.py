@@ -94,17 +94,18 @@ class NodeManager:
         return name
 
     def am_idle(self, name: str) -> None:
-        """An AM process finished its application: keep it warm, or retire it."""
+        """An AM process finished its application: it goes back to the pool; beyond the
+        pool size the process idle longest retires."""
         am = self._hosts.get(name)
         if am is None:
             return
         if any(n == name for n, _, _ in self._idle):
             return
-        if len(self._idle) >= max(1, self.am_pool_size):
-            self._forget(name)
-            am.retire.remote()
-            return
         self._idle.append((name, am, am.ping.remote()))
+        while len(self._idle) > max(1, self.am_pool_size):  # the longest idle one retires
+            old, old_am, _ = self._idle[0]
+            self._forget(old)
+            old_am.retire.remote()
 
     def am_pool(self) -> dict:
         """``{"idle": [...], "processes": n}``: the AM processes this NodeManager holds."""

@@ -48,6 +48,9 @@ class ApplicationSpec:
     tags: tuple[str, ...] = ()
     am_resource: Resource = DEFAULT_AM_RESOURCE
     groups: tuple[str, ...] | None = None
+    #: YARN's unmanaged AM: the ApplicationMaster runs in the submitting process (no AM
+    #: container); the application turns RUNNING once its queue admits it.
+    unmanaged_am: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():

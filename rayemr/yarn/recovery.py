@@ -57,7 +57,14 @@ class RecoveryMixin:
             return
         leaf.num_apps += 1
         am = record.get("am_container")
-        if state == AppState.RUNNING and am:
+        if state == AppState.RUNNING and spec.unmanaged_am:  # its AM is the client: resync
+            app.transition(AppState.RUNNING, "RECOVER", self.clock)
+            app.next_container = max(app.next_container, record.get("next_container", 2))
+            app.last_heartbeat = self.clock()
+            leaf.apps.append(app)
+            leaf.apps.sort(key=fifo_key)
+            app.registered = False
+        elif state == AppState.RUNNING and am:
             app.transition(AppState.RUNNING, "RECOVER", self.clock)
             c = Container(am["container_id"], am["node_id"], Resource(**am["resource"]))
             app.next_container = max(app.next_container, record.get("next_container", 2))
@@ -96,7 +103,7 @@ class RecoveryMixin:
             "next_container": app.next_container, "am_actor": app.am_actor,
             "spec": {"name": s.name, "app_type": s.app_type, "queue": app.queue.conf.name,
                      "user": s.user, "priority": s.priority, "tags": list(s.tags),
-                     "groups": list(s.groups or ()),
+                     "groups": list(s.groups or ()), "unmanaged_am": s.unmanaged_am,
                      "am_resource": {"vcores": s.am_resource.vcores,
                                      "memory_mb": s.am_resource.memory_mb}},
             "am_container": None if am is None else {

@@ -81,7 +81,7 @@ class ResourceManager:
                     if record["state"] in ("FINISHED", "FAILED", "KILLED"):
                         self._finished_order.append(record["app_id"])
                 for app in self.core.apps.values():
-                    if app.state == AppState.RUNNING:
+                    if app.state == AppState.RUNNING and not app.spec.unmanaged_am:
                         self._watch_am(app.app_id)
             self._save_meta()
             self.core.schedule()
@@ -224,6 +224,10 @@ class ResourceManager:
             try:
                 self._sync_nodes()
                 self._check_ams()
+                with self._lock:
+                    if self.core.expire_unmanaged(self.config.am_expiry_s):
+                        self.core.schedule()
+                        self._process()
                 if tick % 10 == 0:
                     self._check_health()
                 tick += 1
@@ -283,12 +287,13 @@ class ResourceManager:
         return {"cluster_ts": self.core.cluster_ts, "rest_url": self.rest_url,
                 "state_dir": self.state_dir, "recovered": self.recovered}
 
-    def submit(self, spec: ApplicationSpec, blob: bytes) -> str:
+    def submit(self, spec: ApplicationSpec, blob: bytes | None) -> str:
         with self._lock:
             app_id = self.core.submit(spec)
-            self._payloads[app_id] = blob
-            if self.store:
-                self.store.save_payload(app_id, blob)
+            if not spec.unmanaged_am:
+                self._payloads[app_id] = blob
+                if self.store:
+                    self.store.save_payload(app_id, blob)
             self.core.schedule()
             self._process()
             return app_id

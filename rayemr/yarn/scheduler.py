@@ -211,7 +211,8 @@ class SchedulerCore(RecoveryMixin, ReportsMixin):
     def submit(self, spec: ApplicationSpec) -> str:
         """Admit a new application into its queue (ACCEPTED) or raise a UserError."""
         leaf = self._submit_queue(spec)
-        self._check_fits(spec.am_resource, f"ApplicationMaster resource of {spec.name!r}")
+        if not spec.unmanaged_am:
+            self._check_fits(spec.am_resource, f"ApplicationMaster resource of {spec.name!r}")
         if leaf.num_apps >= leaf.conf.max_applications:
             raise UserError(f"queue {leaf.path} already has {leaf.num_apps} applications, "
                             f"cannot accept submission of {spec.name!r}",
@@ -268,6 +269,7 @@ class SchedulerCore(RecoveryMixin, ReportsMixin):
             return AllocateResponse(killed=True, completed=tuple(self._drain(app)[1]))
         if not app.registered:
             return AllocateResponse(resync=True)
+        app.last_heartbeat = self.clock()
         if progress is not None:
             app.progress = min(1.0, max(0.0, float(progress)))
         for cid in launched:
@@ -370,7 +372,7 @@ class SchedulerCore(RecoveryMixin, ReportsMixin):
         status = FinalStatus(final_status)
         if app.state.final:
             return  # killed meanwhile: the kill wins
-        if app.am_container is None:
+        if app.am_container is None and not app.spec.unmanaged_am:
             raise UserError(f"application {app_id} has no running ApplicationMaster to finish")
         self.am_launched(app_id, am_actor)
         state = {FinalStatus.SUCCEEDED: AppState.FINISHED, FinalStatus.KILLED: AppState.KILLED,
@@ -425,6 +427,18 @@ class SchedulerCore(RecoveryMixin, ReportsMixin):
         self._out.append(AppChanged(app.app_id))
         self._dirty = True
 
+    def expire_unmanaged(self, expiry_s: float) -> list[str]:
+        """Fail RUNNING unmanaged applications whose AM sent no heartbeat for ``expiry_s``
+        (YARN's AM liveness monitor); returns their ids."""
+        now, gone = self.clock(), []
+        for app in list(self.apps.values()):
+            if (app.spec.unmanaged_am and app.state == AppState.RUNNING
+                    and now - app.last_heartbeat > expiry_s):
+                self._end(app, AppState.FAILED, "EXPIRE", FinalStatus.FAILED,
+                          f"ApplicationMaster timed out: no heartbeat for {expiry_s:g} s")
+                gone.append(app.app_id)
+        return gone
+
     def _app(self, app_id: str) -> AppInfo:
         app = self.apps.get(app_id)
         if app is None:
@@ -468,6 +482,14 @@ class SchedulerCore(RecoveryMixin, ReportsMixin):
                 continue
             limit_mb = leaf.conf.max_am_percent * leaf.conf.abs_max_capacity * self.total_mb
             for app in list(leaf.pending):
+                if app.spec.unmanaged_am:  # no AM container: admitted in FIFO order
+                    leaf.pending.remove(app)
+                    leaf.apps.append(app)
+                    leaf.apps.sort(key=fifo_key)
+                    app.last_heartbeat = self.clock()
+                    self.am_launched(app.app_id)
+                    started += 1
+                    continue
                 res = app.spec.am_resource
                 if leaf.apps and leaf.am_used_mb + res.memory_mb > limit_mb + EPS:
                     break  # FIFO admission: later apps wait behind this one

@@ -34,6 +34,10 @@ class YarnConfig:
     am_kill_grace_s: float = 5.0
     #: How long a finished AM keeps its result for ``YarnClient.result``.
     result_retention_s: float = 600.0
+    #: An unmanaged AM (one running in its client) silent this long fails its application
+    #: (``yarn.am.liveness-monitor.expiry-interval-ms``; shorter than YARN's 10 minutes
+    #: because rayemr's AMs heartbeat several times a second).
+    am_expiry_s: float = 60.0
     #: Idle ApplicationMaster processes kept per node for reuse (``rayemr.yarn.am.pool-size``);
     #: 0: every application gets a new process that exits after it.
     am_pool_size: int = 2
@@ -59,6 +63,14 @@ class YarnConfig:
                 changes[attr] = _bool(key, props[key])
         if "yarn.resourcemanager.fs.state-store.uri" in props:
             changes["state_dir"] = str(props["yarn.resourcemanager.fs.state-store.uri"]).removeprefix("file://")
+        key = "yarn.am.liveness-monitor.expiry-interval-ms"
+        if key in props:
+            try:
+                changes["am_expiry_s"] = int(props[key]) / 1000.0
+            except (TypeError, ValueError):
+                raise ConfigError(f"{key}: {props[key]!r} is not an integer") from None
+            if changes["am_expiry_s"] <= 0:
+                raise ConfigError(f"{key}: {props[key]!r} must be positive")
         for key, attr in (("yarn.resourcemanager.max-completed-applications", "max_completed_apps"),
                           ("rayemr.yarn.am.pool-size", "am_pool_size")):
             if key in props:

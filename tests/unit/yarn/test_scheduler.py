@@ -297,3 +297,37 @@ def test_decommissioned_node_takes_no_new_work_but_running_containers_finish():
         core.decommission_node(other)
     core.recommission_node(victim)
     assert core.nodes[victim].state == NodeState.RUNNING and core.total_vc == 8
+
+
+def test_unmanaged_am_runs_without_an_am_container_recovers_and_expires():
+    core = core_with()
+    spec = ApplicationSpec("client-am", queue="dev", user="bob", am_resource=Resource(0, 10**9),
+                           groups=(), unmanaged_am=True)  # no AM container: no size check
+    app_id = core.submit(spec)
+    core.schedule()
+    assert not any(isinstance(i, LaunchAM) for i in core.take_instructions())
+    app = core.apps[app_id]
+    assert app.state == AppState.RUNNING and app.am_container is None
+    resp = core.allocate(app_id, [ContainerRequest(TASK, 2)])
+    assert len(resp.allocated) == 2 and app.used_vc == 2
+    # the RM restarts: the client AM resyncs its containers
+    fresh = SchedulerCore(conf(), cluster_ts=42, clock=core.clock)
+    for i in range(3):
+        fresh.add_node(f"n{i}", f"host{i}", 10, 100_000)
+    fresh.recover_app(core.app_record(app_id))
+    assert fresh.apps[app_id].state == AppState.RUNNING and fresh.allocate(app_id).resync
+    fresh.resync(app_id, resp.allocated)
+    assert fresh.apps[app_id].used_vc == 2
+    fresh.finish(app_id, FinalStatus.SUCCEEDED)
+    assert fresh.apps[app_id].state == AppState.FINISHED and fresh.apps[app_id].used_vc == 0
+    # an unmanaged AM that stops heartbeating expires and gives its containers back
+    other = core.submit(ApplicationSpec("gone", queue="prod", user="bob", groups=(),
+                                        unmanaged_am=True))
+    core.schedule()
+    core.allocate(other, [ContainerRequest(TASK, 1)])
+    core.clock.t += 30
+    core.allocate(app_id)
+    assert core.expire_unmanaged(20) == [other]
+    assert core.apps[other].state == AppState.FAILED
+    assert "no heartbeat" in core.apps[other].diagnostics
+    assert core.apps[app_id].state == AppState.RUNNING and core.apps[other].used_vc == 0
