@@ -87,7 +87,20 @@ def _sort_by(tree: exp.Expression) -> None:
             sel.set(key, None)
 
 
-PRE_QUALIFY = (_grouping_id, _rollup_cube_sets, _sort_by)
+def _exists_select_one(tree: exp.Expression) -> None:
+    """``EXISTS (SELECT * ...)`` only asks whether rows exist: select a constant instead,
+    so the scans under it read just the columns its WHERE needs (TPC-H Q21, Q4, Q22)."""
+    for node in list(tree.find_all(exp.Exists)):
+        sub = node.this
+        if not isinstance(sub, exp.Select):
+            continue
+        if any(not isinstance(e, (exp.Star, exp.Column, exp.Literal)) for e in
+               sub.expressions) or sub.args.get("distinct") or sub.args.get("group"):
+            continue  # a global aggregate returns a row even over no rows: keep it
+        sub.set("expressions", [exp.Literal.number(1)])
+
+
+PRE_QUALIFY = (_grouping_id, _rollup_cube_sets, _sort_by, _exists_select_one)
 
 
 # -- before generating DuckDB SQL --------------------------------------------------------------
