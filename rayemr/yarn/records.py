@@ -163,6 +163,7 @@ class ApplicationReport:
     memory_seconds: int
     vcore_seconds: int
     am_actor: str = ""
+    unmanaged_am: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """The shape of YARN's ``/ws/v1/cluster/apps/{id}`` ``app`` object."""
@@ -180,6 +181,7 @@ class ApplicationReport:
             "runningContainers": self.running_containers,
             "allocatedMB": self.allocated.memory_mb, "allocatedVCores": self.allocated.vcores,
             "memorySeconds": self.memory_seconds, "vcoreSeconds": self.vcore_seconds,
+            "unmanagedApplication": self.unmanaged_am,
         }
 
 

@@ -21,7 +21,7 @@ class ReportsMixin:
             final_status=app.final_status, progress=app.progress, diagnostics=app.diagnostics,
             submit_time=app.submit_time, start_time=app.start_time, finish_time=app.finish_time,
             am_container=am.container_id if am else "", am_node=am.node_id if am else "",
-            am_actor=app.am_actor,
+            am_actor=app.am_actor, unmanaged_am=s.unmanaged_am,
             running_containers=len(app.containers),
             allocated=Resource(max(0.0, app.used_vc), max(0, app.used_mb)),
             memory_seconds=int(app.memory_seconds), vcore_seconds=int(app.vcore_seconds))

@@ -53,7 +53,8 @@ def test_job_and_stage_modes_agree_and_stage_mode_runs_one_app_per_stage(yarn_cl
     reports = [yarn_client.status(a) for a in stage.app_ids]
     assert [r.name for r in reports] == ["modes-stage (Stage-1)", "modes-stage (Stage-2)"]
     assert all(r.state.value == "FINISHED" and r.final_status.value == "SUCCEEDED"
-               and r.queue == "root.default" and r.am_container == "" for r in reports)
+               and r.queue == "root.default" and r.am_container == "" and r.unmanaged_am
+               and r.to_dict()["unmanagedApplication"] for r in reports)
     assert yarn_client.status(job.app_id).am_actor  # job mode: an AM process in the cluster
 
 
