@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import pickle
+from json.encoder import encode_basestring_ascii as _encode_json_str
 from typing import Any
 
 _JSON_SAFE = (str, int, float, bool, type(None))
@@ -41,16 +42,37 @@ class _KeyValueProtocol:
         return self._dumps(key) + b"\t" + self._dumps(value)
 
 
+_decode_json = json.JSONDecoder().decode
+
+
+def _json_loads(raw: bytes) -> Any:
+    """``json.loads(raw)``, without its encoding detection for the usual UTF-8 text."""
+    try:
+        return _decode_json(raw.decode("utf-8"))
+    except ValueError:  # not UTF-8, a BOM, or bad JSON: json.loads decides (or explains)
+        return json.loads(raw)
+
+
+def _json_dumps(value: Any) -> bytes:
+    """``json.dumps(value).encode()``; strings and integers without the encoder object."""
+    t = type(value)
+    if t is str:
+        return _encode_json_str(value).encode("ascii")
+    if t is int:
+        return int.__repr__(value).encode("ascii")
+    return json.dumps(value).encode("utf-8")
+
+
 class JSONProtocol(_KeyValueProtocol):
     """``json(key) TAB json(value)`` -- mrjob's default internal and output protocol."""
 
     ROUNDTRIP_TYPES = _JSON_SAFE
 
     def _loads(self, value: bytes) -> Any:
-        return json.loads(value)
+        return _json_loads(value)
 
     def _dumps(self, value: Any) -> bytes:
-        return json.dumps(value).encode("utf-8")
+        return _json_dumps(value)
 
 
 class JSONValueProtocol:

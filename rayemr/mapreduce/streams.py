@@ -7,10 +7,14 @@ protocols give back unchanged (``ROUNDTRIP_TYPES``), which skip it. Shell steps 
 """
 from __future__ import annotations
 
+import gc
+import inspect
 import itertools
 import os
 import subprocess
+import sys
 from dataclasses import dataclass
+from itertools import chain, islice, starmap
 from typing import Any, Callable, Iterable, Iterator
 
 import pyarrow as pa
@@ -82,24 +86,35 @@ def run_command(cmd: str, lines: Iterable[bytes], cwd: str | None, what: str) ->
 
 
 # -- combining ---------------------------------------------------------------------------
-_GROUP_LIMIT = 1_000_000  # values held before a combiner pass (Hadoop's spill)
+_GROUP_LIMIT = 8_000_000  # values held before a combiner pass (Hadoop's spill) ...
+_SPILL_BYTES = 100 << 20  # ... or this much memory (mapreduce.task.io.sort.mb)
+
+
+def _size(v: Any) -> int:
+    if v is None or type(v) is bool or (type(v) is int and -5 <= v <= 256):
+        return 0  # shared objects
+    try:
+        return sys.getsizeof(v)
+    except TypeError:
+        return 64
 
 
 def group_pairs(pairs: Iterable[tuple[Any, Any]], rt: frozenset, write_proto: Any,
-                read_proto: Any, limit: int = _GROUP_LIMIT
+                read_proto: Any, limit: int | None = None
                 ) -> Iterator[list[tuple[Any, list[Any]]]]:
     """Batches of (key, values) grouped in memory, keys/values round-tripped as mrjob would.
 
     Keys of different types that compare equal (1, 1.0, True) stay apart, as their encodings
     differ. Unhashable keys are grouped by their encoding.
     """
+    limit = _GROUP_LIMIT if limit is None else max(1, limit)
     groups: dict[Any, list[Any]] = {}
     keys: dict[Any, Any] = {}
     n = 0
     rtrip = roundtrip_pair(write_proto, read_proto)
     all_ok = object in rt
     _str = str
-    for k, v in _fused(pairs):
+    for k, v in pairs:
         gk = k if type(k) is _str else (type(k), k)
         try:
             groups[gk].append(v)
@@ -122,45 +137,68 @@ def group_pairs(pairs: Iterable[tuple[Any, Any]], rt: frozenset, write_proto: An
         yield _finish_groups(groups, keys, rt, all_ok, rtrip)
 
 
-def _fused(pairs):
-    return pairs
+_END = object()  # closes the mapper's output stream (never a user key)
+
+
+def _calls(fn, inputs):
+    """``fn(k, v)`` for every input pair, driven from C (``starmap``) when ``fn`` is a
+    generator function; otherwise a None result counts as no output, as in mrjob."""
+    if inspect.isgeneratorfunction(fn):
+        return starmap(fn, inputs)
+    return ((fn(k, v) or ()) for k, v in inputs)
 
 
 def map_and_group(mapper, inputs, init, final, rt: frozenset, write_proto: Any,
-                  read_proto: Any, limit: int = _GROUP_LIMIT):
-    """``group_pairs`` over ``mapper``'s output, the mapper called inside the loop."""
+                  read_proto: Any, limit: int | None = None,
+                  spill_bytes: int = _SPILL_BYTES):
+    """``group_pairs`` over ``mapper``'s output, fused: the mapper is called from C over the
+    input pairs, its output chained (no Python frame per record but the mapper's own), and
+    each pair lands in its key's list. Yields a batch of groups every ``limit`` values
+    or when the values held take about ``spill_bytes`` (a spill, as Hadoop spills its sort
+    buffer); the caller runs the combiner once per key of each batch."""
+    limit = _GROUP_LIMIT if limit is None else max(1, limit)
     groups: dict[Any, list[Any]] = {}
     keys: dict[Any, Any] = {}
     rtrip = roundtrip_pair(write_proto, read_proto)
     all_ok = object in rt
-    _str = str
     extra = list(init() or ()) if init else []
-    import gc
-
+    pairs = chain(chain.from_iterable(_calls(mapper, inputs)), ((_END, None),))
+    chunk = min(limit, 1 << 16)
+    _str = str
     gc_was = gc.isenabled()
     gc.disable()  # millions of short-lived pairs and lists: collections would only cost
-    lines = 0
-    line_limit = max(1, limit // 8)  # input records between flushes (Hadoop's spill)
+    held, nbytes, nkeys, done, v = 0, 0, 0, False, None
     try:
-        for key, value in inputs:
-            out = mapper(key, value)
-            if out is not None:
-                for k, v in out:
-                    gk = k if type(k) is _str else (type(k), k)
+        while not done:
+            for k, v in islice(pairs, chunk):
+                if type(k) is _str:
                     try:
-                        groups[gk].append(v)
+                        groups[k].append(v)
                     except KeyError:
-                        groups[gk] = [v]
-                        keys[gk] = k
-                    except TypeError:
-                        extra.append((k, v))
-            lines += 1
-            if lines >= line_limit or len(groups) >= limit:
+                        groups[k] = [v]
+                    continue
+                if k is _END:
+                    done = True
+                    break
+                gk = (type(k), k)  # 1, 1.0 and True are different keys (their encodings)
+                try:
+                    groups[gk].append(v)
+                except KeyError:
+                    groups[gk] = [v]
+                    keys[gk] = k
+                except TypeError:  # unhashable key: the general path below
+                    extra.append((k, v))
+            held += chunk
+            # memory: a list slot per value, plus the value unless it is a shared small
+            # object (sampled: the chunk's last value), plus each key's list
+            nbytes += chunk * (8 + _size(v)) + 64 * (len(groups) - nkeys)
+            nkeys = len(groups)
+            if (held >= limit or nbytes >= spill_bytes) and not done:
                 if gc_was:
                     gc.enable()
                 yield _finish_groups(groups, keys, rt, all_ok, rtrip)
                 gc.disable()
-                groups, keys, lines = {}, {}, 0
+                groups, keys, held, nbytes, nkeys = {}, {}, 0, 0, 0
     finally:
         if gc_was:
             gc.enable()
@@ -176,7 +214,8 @@ def map_and_group(mapper, inputs, init, final, rt: frozenset, write_proto: Any,
                     groups[gk].extend(values)
                 else:
                     groups[gk] = list(values)
-                    keys[gk] = key
+                    if type(gk) is not _str:
+                        keys[gk] = key
     if groups:
         yield _finish_groups(groups, keys, rt, all_ok, rtrip)
 
@@ -190,24 +229,27 @@ def _hashable(x: Any) -> bool:
 
 
 def _finish_groups(groups, keys, rt, all_ok, rtrip) -> list[tuple[Any, list[Any]]]:
+    """(key, values) of one spill, keys and values of types the protocol would not give back
+    unchanged taken through its round trip (as mrjob's combiner would read them)."""
+    _str = str
+    if all_ok:
+        return [(gk if type(gk) is _str else keys[gk], values) for gk, values in groups.items()]
+    # one pass over every key and value (C loops); the per-group path only when needed
+    keys_ok = rt.issuperset(map(type, keys.values()))
+    str_ok = str in rt
+    values_ok = rt.issuperset(map(type, chain.from_iterable(groups.values())))
     out = []
     for gk, values in groups.items():
-        key = keys[gk]
-        if all_ok:
-            out.append((key, values))
-            continue
-        if type(key) not in rt:
-            key = rtrip(key, None)[0]
-        if not rt.issuperset(map(type, values)):
+        if type(gk) is _str:
+            key = gk if str_ok else rtrip(gk, None)[0]
+        else:
+            key = keys[gk]
+            if not keys_ok and type(key) not in rt:
+                key = rtrip(key, None)[0]
+        if not values_ok and not rt.issuperset(map(type, values)):
             values = [rtrip(None, v)[1] for v in values]
         out.append((key, values))
     return out
-
-
-def pairs_of_groups(groups: list[tuple[Any, list[Any]]]) -> Iterator[tuple[Any, Any]]:
-    for key, values in groups:
-        for v in values:
-            yield key, v
 
 
 # -- encoding for the shuffle ------------------------------------------------------------
@@ -340,32 +382,66 @@ def grouped_lines(table: pa.Table) -> Iterator[tuple[bytes, list[bytes | None]]]
         yield kb, values[bounds[i]:bounds[i + 1]]
 
 
-def decoded_pairs(groups: Iterable[tuple[bytes, list[bytes | None]]], proto: Any,
-                  on_group: Callable[[int], None] | None = None
-                  ) -> Iterator[tuple[Any, Any]]:
-    """Pairs of sorted groups decoded by ``proto``: the key once per group, repeated small
-    values (counts, flags) once per task."""
+def decoded_groups(groups: Iterable[tuple[bytes, list[bytes | None]]], proto: Any,
+                   on_group: Callable[[int], None] | None = None
+                   ) -> Iterator[tuple[Any, Iterator[Any]]]:
+    """(key, values) of sorted groups decoded by ``proto``: the key once per group, values
+    lazily, repeated small values (counts, flags) decoded once per task. Adjacent groups
+    whose keys decode equal (``1`` and ``1.0``) are joined, as mrjob's reducer groups
+    decoded pairs."""
     loads = getattr(proto, "_loads", None) if _separable(proto) else None
     read = proto.read
     cache: dict[bytes, Any] = {}
     scalar = (int, float, str, bool, type(None))
+
+    def value(vb: bytes) -> Any:
+        try:
+            return cache[vb]
+        except KeyError:
+            v = loads(vb)
+            if len(vb) <= 24 and type(v) in scalar and len(cache) < 65536:
+                cache[vb] = v
+            return v
+
+    prev_key: Any = _END
+    prev_values: Any = None
     for kb, vals in groups:
         if on_group is not None:
             on_group(len(vals))
         if loads is not None:
             key = loads(kb)
-            for vb in vals:
-                try:
-                    v = cache[vb]
-                except KeyError:
-                    v = loads(vb)
-                    if len(vb) <= 24 and type(v) in scalar and len(cache) < 65536:
-                        cache[vb] = v
-                yield key, v
+            values: Any = map(value, vals)
         else:
             key = read(join_line(kb, vals[0]))[0]
-            for vb in vals:
-                yield key, read(join_line(kb, vb))[1]
+            values = (read(join_line(kb, vb))[1] for vb in vals)
+        if prev_key is not _END:
+            try:
+                same = bool(prev_key == key)
+            except Exception:  # noqa: BLE001 -- keys that cannot compare are different
+                same = False
+            if same:
+                prev_values = chain(prev_values, values)
+                continue
+            yield prev_key, prev_values
+        prev_key, prev_values = key, values
+    if prev_key is not _END:
+        yield prev_key, prev_values
+
+
+def run_groups(fn, init, final, groups: Iterable[tuple[Any, Iterator[Any]]]
+               ) -> Iterator[tuple[Any, Any]]:
+    """``init``, ``fn(key, values)`` once per group, ``final`` (a reducer or combiner with
+    its ``*_init``/``*_final``); no ``fn``: the pairs pass through."""
+    if init:
+        yield from init() or ()
+    if fn is None:
+        for key, values in groups:
+            for v in values:
+                yield key, v
+    else:
+        yield from chain.from_iterable(_calls(fn, groups))
+    if final:
+        yield from final() or ()
 
 
 def lines_of_groups(groups: Iterable[tuple[bytes, list[bytes | None]]]) -> Iterator[bytes]:

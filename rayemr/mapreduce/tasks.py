@@ -21,9 +21,9 @@ import pyarrow.compute as pc
 from rayemr.core.errors import UserError
 from rayemr.engine.context import TaskContext
 from rayemr.mapreduce import compat
-from rayemr.mapreduce.streams import (PairEncoder, Stream, decoded_pairs, group_pairs,
+from rayemr.mapreduce.streams import (PairEncoder, Stream, decoded_groups, group_pairs,
                                       grouped_lines, lines_of_groups, map_and_group,
-                                      pairs_of_groups, regroup_lines, run_command)
+                                      regroup_lines, run_command, run_groups)
 
 MR = "Map-Reduce Framework"
 FS = "File System Counters"
@@ -285,7 +285,8 @@ class _Task:
             if stream.mapped is not None and stream.mapped[0]["mapper"] is not None:
                 mst, inputs = stream.mapped
                 batches = map_and_group(mst["mapper"], inputs, mst["mapper_init"],
-                                        mst["mapper_final"], rt, proto, cproto)
+                                        mst["mapper_final"], rt, proto, cproto,
+                                        spill_bytes=self.spill_bytes())
             else:
                 batches = group_pairs(stream.items, rt, proto, cproto)
             for groups in batches:
@@ -302,6 +303,14 @@ class _Task:
         table = enc.table()
         self.count("Spilled Records", table.num_rows)
         return table
+
+    def spill_bytes(self) -> int:
+        """Map-side memory for grouping before a combiner pass (Hadoop's sort buffer)."""
+        raw = self.ctx.conf.get("mapreduce.task.io.sort.mb", "") or "100"
+        try:
+            return max(1, int(float(raw))) << 20
+        except ValueError:
+            raise UserError(f"mapreduce.task.io.sort.mb={raw!r}: not a number") from None
 
     # -- reduce side -------------------------------------------------------------------
     def reduce_side(self, step: int, table: pa.Table) -> Stream:
@@ -325,8 +334,10 @@ class _Task:
         def on_group(_n: int) -> None:
             n_groups[0] += 1
 
-        pairs = decoded_pairs(groups, read, on_group)
-        out = self._counted(self.job.reduce_pairs(pairs, step), "Reduce output records")
+        st = self.job.steps()[step]
+        out = self._counted(run_groups(st["reducer"], st["reducer_init"], st["reducer_final"],
+                                       decoded_groups(groups, read, on_group)),
+                            "Reduce output records")
         return Stream("pairs", _then(out, lambda: self.count("Reduce input groups",
                                                               n_groups[0])), write)
 
@@ -386,20 +397,8 @@ def _map_pairs(step: Any, pairs):
 
 def _combine_groups(step: Any, groups) -> list:
     """combiner_init, the combiner once per key with that key's values, combiner_final."""
-    fn, init, final = step["combiner"], step["combiner_init"], step["combiner_final"]
-    out: list = []
-    if init:
-        out.extend(init() or ())
-    if fn is None:
-        out.extend(pairs_of_groups(groups))
-    else:
-        for key, values in groups:
-            res = fn(key, iter(values))
-            if res is not None:
-                out.extend(res)
-    if final:
-        out.extend(final() or ())
-    return out
+    return list(run_groups(step["combiner"], step["combiner_init"], step["combiner_final"],
+                           ((key, iter(values)) for key, values in groups)))
 
 
 def _then(it, fn):
