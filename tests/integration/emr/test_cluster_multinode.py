@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from rayemr.core.errors import ClusterError
 from rayemr.emr import Cluster
 
 
@@ -97,6 +98,11 @@ def test_bootstrap_once_per_node_and_on_late_nodes(ray_cluster, tmp_path, second
         assert kept.read_text() == "no GPU driver here\n"
         assert sum(n["State"] == "RUNNING" for n in nodes) == 4
         assert cluster.state == "WAITING"
+        # YARN: the failed node is kept out of scheduling, the late good one is back in it
+        states = _yarn_node_states()
+        assert states[bad["NodeId"]] == "DECOMMISSIONED" and bad["ExcludedFromYarn"] is True
+        assert all(states[n["NodeId"]] == "RUNNING" for n in nodes
+                   if n["State"] == "RUNNING" and n["Vcores"] > 0)
         for f in markers.iterdir():
             assert f.read_text() == "booted\n"  # still once per node
 
@@ -117,3 +123,106 @@ def test_three_nodes_bootstrap_marker_once_per_node(ray_cluster, tmp_path):
         assert all(p.read_text() == "x\n" for p in tmp_path.glob("marker-*"))
         (sid,) = cluster.add_steps(["Type=COMMAND,Name=hi,Args=[echo,hi]"])
         assert cluster.wait([sid], timeout=60)[0]["Status"]["State"] == "COMPLETED"
+
+
+WHERE_TASKS_RAN_PY = '''\
+"""Which Ray node each map task ran on."""
+import ray
+
+from rayemr.mapreduce import MRJob
+
+
+class WhereTasksRan(MRJob):
+    def mapper(self, _, line):
+        yield ray.get_runtime_context().get_node_id(), 1
+
+    def reducer(self, node, ones):
+        yield node, sum(ones)
+
+
+if __name__ == "__main__":
+    WhereTasksRan.run()
+'''
+
+
+def _yarn_node_states():
+    from rayemr.yarn import YarnClient
+
+    return {n.node_id: n.state.value for n in YarnClient().nodes()}
+
+
+@pytest.mark.slow
+def test_failed_bootstrap_node_takes_no_containers(ray_cluster, tmp_path):
+    """A node whose bootstrap fails is decommissioned in YARN and gets no containers, its
+    output kept under the log URI; when every node able to run containers fails, the cluster
+    does not start (BOOTSTRAP_FAILURE) and names where the output is."""
+    import ray
+
+    for _ in range(2):
+        ray_cluster.add_node(num_cpus=1)
+    ray_cluster.wait_for_nodes()
+    workers = sorted(n["NodeID"] for n in ray.nodes()
+                     if n["Alive"] and n["Resources"].get("CPU", 0) > 0)
+    assert len(workers) == 2
+    bad, good = workers
+    script = tmp_path / "setup.sh"
+    script.write_text("#!/bin/bash\n"
+                      "for n in \"$@\"; do if [ \"$RAYEMR_NODE_ID\" = \"$n\" ]; then\n"
+                      "  echo \"installing driver on $RAYEMR_NODE_ID\"\n"
+                      "  echo 'driver package not found' >&2; exit 4\n"
+                      "fi; done\necho ready\n")
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for i in range(8):  # eight files: eight map tasks to place
+        (inputs / f"part-{i}.txt").write_text("".join(f"line {i} {j}\n" for j in range(5)))
+    job = tmp_path / "where.py"
+    job.write_text(WHERE_TASKS_RAN_PY)
+    logs = tmp_path / "logs"
+
+    with Cluster(name="one-bad-node", work_dir=str(tmp_path / "w1"), applications=["Hadoop"],
+                 log_uri=str(logs), bootstrap_actions=[
+                     {"Name": "driver", "Path": str(script), "Args": [bad]}]) as cluster:
+        desc = cluster.describe()["Cluster"]
+        assert desc["Status"]["State"] == "WAITING"
+        nodes = {n["NodeId"]: n for n in desc["Nodes"]}
+        assert nodes[bad]["State"] == "BOOTSTRAP_FAILED"
+        assert nodes[bad]["ExcludedFromYarn"] is True
+        assert "driver package not found" in nodes[bad]["StateChangeReason"]
+        assert nodes[good]["State"] == "RUNNING" and "ExcludedFromYarn" not in nodes[good]
+        kept = logs / cluster.id / "node" / bad / "bootstrap-actions" / "1"
+        assert (kept / "stdout").read_text() == f"installing driver on {bad}\n"
+        assert (kept / "stderr").read_text() == "driver package not found\n"
+        assert nodes[bad]["BootstrapLogs"] == str(kept.parent) + "/"
+        states = _yarn_node_states()
+        assert states[bad] == "DECOMMISSIONED" and states[good] == "RUNNING"
+
+        (sid,) = cluster.add_steps([{"Type": "MAPREDUCE", "Name": "where", "Args": [
+            str(job), str(inputs), "-o", str(tmp_path / "out")]}])
+        (step,) = cluster.wait([sid], timeout=300)
+        assert step["Status"]["State"] == "COMPLETED", cluster.step_output(sid)["stderr"]
+        ran = {}
+        for part in (tmp_path / "out").glob("part-*"):
+            for line in part.read_text().splitlines():
+                node, count = line.split("\t")
+                ran[node.strip('"')] = int(count)
+        assert sum(ran.values()) == 40
+        assert bad not in ran and set(ran) == {good}
+
+    # every node that can run containers fails: the cluster does not start
+    cluster = Cluster(name="all-bad", work_dir=str(tmp_path / "w2"), applications=["Hadoop"],
+                      log_uri=str(logs), bootstrap_actions=[
+                          {"Name": "driver", "Path": str(script), "Args": workers}])
+    try:
+        with pytest.raises(ClusterError, match="BOOTSTRAP_FAILURE.*every node that can run "
+                                               "containers.*driver package not found"):
+            cluster.start()
+        status = cluster.describe()["Cluster"]["Status"]
+        assert status["State"] == "TERMINATED_WITH_ERRORS"
+        assert status["StateChangeReason"]["Code"] == "BOOTSTRAP_FAILURE"
+        assert f"output under {logs / cluster.id / 'node'}" in status["StateChangeReason"][
+            "Message"]
+        for nid in workers:
+            assert (logs / cluster.id / "node" / nid / "bootstrap-actions" / "1" /
+                    "stderr").read_text() == "driver package not found\n"
+    finally:
+        cluster.close()
