@@ -105,3 +105,35 @@ def test_queries_run_on_ray_match_inline(s3_hive, ray_local):
     assert session.runner == "ray"
     on_ray = [rows(session.execute(q)) for q in queries]
     assert on_ray == inline
+
+
+def test_multi_task_insert_on_s3_failure_leaves_nothing(s3_hive):
+    """Three map tasks write their parts as pending multipart uploads; when the last fails,
+    the job abort drops them: previous partitions intact, no uploads left, no staging."""
+    session, client, bucket = s3_hive
+    session.execute(f"CREATE EXTERNAL TABLE events (id int, v string) PARTITIONED BY "
+                    f"(dt string) STORED AS PARQUET LOCATION 's3://{bucket}/events/'")
+    session.execute("MSCK REPAIR TABLE events")
+    session.execute("SET hive.exec.dynamic.partition.mode=nonstrict")
+    session.execute("SET rayemr.hive.smalljob.maxbytes=0")
+    session.execute("CREATE TABLE t (id int, v string) PARTITIONED BY (dt string) "
+                    "STORED AS PARQUET")
+    r = session.execute("INSERT INTO t PARTITION (dt) SELECT id, v, dt FROM events")
+    assert r.rows_affected == 12
+    keys = lambda: sorted(o["Key"] for o in client.list_objects_v2(  # noqa: E731
+        Bucket=bucket, Prefix="warehouse/t/").get("Contents", []))
+    before = keys()
+    # one part file per map task (6 files) and partition folder
+    assert len(before) == 6 and all("/dt=2020-01-0" in k for k in before)
+    with pytest.raises(RayEmrError, match="boom"):
+        session.execute("INSERT OVERWRITE TABLE t PARTITION (dt) SELECT CASE WHEN "
+                        "v = '2020-01-03-1-0' THEN raise_error('boom') ELSE id END, v, dt "
+                        "FROM events")
+    assert keys() == before
+    assert client.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+    r = session.execute("INSERT OVERWRITE TABLE t PARTITION (dt) SELECT id + 100, v, dt "
+                        "FROM events WHERE dt = '2020-01-02'")
+    assert r.rows_affected == 6
+    assert rows(session.execute("SELECT dt, min(id), count(*) FROM t GROUP BY dt "
+                                "ORDER BY dt")) == [
+        ("2020-01-01", 0, 4), ("2020-01-02", 100, 6), ("2020-01-03", 0, 2)]
