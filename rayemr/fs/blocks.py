@@ -16,6 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable, Iterator
 
 from rayemr.core.errors import UnsupportedError
+from rayemr.fs.s3 import native_call
 
 #: Blocks fetched ahead of the one being split into lines.
 READ_AHEAD = 3
@@ -34,12 +35,15 @@ def _executor() -> ThreadPoolExecutor:
 class RangeReader:
     """``read(offset, n)`` on one file: a local handle, pyarrow's native S3 file, or fsspec."""
 
-    def __init__(self, fs, path: str, arrow_file=None, owns_arrow_file: bool = True) -> None:
+    def __init__(self, fs, path: str, arrow_file=None, owns_arrow_file: bool = True,
+                 max_attempts: int = 1, url: str = "") -> None:
         self.fs = fs
         self.path = path
         self._local = None
         self._arrow = arrow_file  # a pyarrow RandomAccessFile; read_at releases the GIL
         self._owns_arrow = owns_arrow_file
+        self._max_attempts = max_attempts  # for the native file: retried and counted here
+        self._url = url
         if arrow_file is None and type(fs).__name__ == "LocalFileSystem":
             self._local = open(path, "rb", buffering=0)  # noqa: SIM115 - closed in close()
 
@@ -49,7 +53,10 @@ class RangeReader:
         if self._local is not None:
             return _pread(self._local, offset, n)
         if self._arrow is not None:
-            return self._arrow.read_at(n, offset)
+            arrow = self._arrow
+            return native_call(lambda: arrow.read_at(n, offset), "GetObject",
+                               f"{self._url} bytes {offset}-{offset + n - 1}",
+                               self._max_attempts)
         return self.fs.cat_file(self.path, start=offset, end=offset + n)
 
     def close(self) -> None:
@@ -70,17 +77,25 @@ _OPEN_MAX = 32
 _open_lock = threading.Lock()
 
 
-def shared_native_file(arrow_fs, path: str, key: tuple | None) -> tuple[Any, bool]:
-    """(pyarrow input file, whether the caller owns it) for one file version."""
+def shared_native_file(arrow_fs, path: str, key: tuple | None, max_attempts: int = 1,
+                       url: str = "") -> tuple[Any, bool]:
+    """(pyarrow input file, whether the caller owns it) for one file version.
+
+    Opening costs a HEAD request (retried and counted like reads).
+    """
+    def open_file():
+        return native_call(lambda: arrow_fs.open_input_file(path), "HeadObject", url,
+                           max_attempts)
+
     if key is None:
-        return arrow_fs.open_input_file(path), True
+        return open_file(), True
     key = (os.getpid(), *key)
     with _open_lock:
         f = _OPEN.get(key)
         if f is not None:
             _OPEN.move_to_end(key)
             return f, False
-    f = arrow_fs.open_input_file(path)
+    f = open_file()
     with _open_lock:
         f = _OPEN.setdefault(key, f)
         while len(_OPEN) > _OPEN_MAX:

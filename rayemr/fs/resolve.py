@@ -130,14 +130,19 @@ def resolve(url: str, config: EmrfsConfig | None = None):
     return filesystem_for(parsed, config), parsed.path
 
 
-def arrow_filesystem(url: str, config: EmrfsConfig | None = None):
-    """``(pyarrow.fs.FileSystem, path)``: native S3 (or local) filesystem for fast reads."""
+def arrow_filesystem(url: str, config: EmrfsConfig | None = None, sdk_retries: bool = True):
+    """``(pyarrow.fs.FileSystem, path)``: native S3 (or local) filesystem for fast reads.
+
+    The S3 client retries inside the AWS SDK (the config's attempts; not in ``s3_stats()``).
+    With ``sdk_retries=False`` it makes one attempt per request, for callers that retry and
+    count themselves (``rayemr.fs.s3.native_call``).
+    """
     parsed = parse_url(url)
     config = config or _DEFAULT
     if parsed.kind == "s3":
         endpoint = config.effective_endpoint()
-        return _cached(("arrow-s3", config, endpoint),
-                       lambda: _arrow_s3(config, endpoint)), parsed.path
+        return _cached(("arrow-s3", config, endpoint, sdk_retries),
+                       lambda: _arrow_s3(config, endpoint, sdk_retries)), parsed.path
     if parsed.kind == "local":
         import pyarrow.fs as pafs
 
@@ -149,11 +154,12 @@ def arrow_filesystem(url: str, config: EmrfsConfig | None = None):
                    lambda: pafs.PyFileSystem(pafs.FSSpecHandler(fs))), parsed.path
 
 
-def _arrow_s3(config: EmrfsConfig, endpoint: str | None):
+def _arrow_s3(config: EmrfsConfig, endpoint: str | None, sdk_retries: bool = True):
     import pyarrow.fs as pafs
 
+    attempts = config.max_attempts if sdk_retries else 1
     kwargs: dict[str, Any] = {
-        "retry_strategy": pafs.AwsStandardS3RetryStrategy(max_attempts=config.max_attempts),
+        "retry_strategy": pafs.AwsStandardS3RetryStrategy(max_attempts=attempts),
     }
     if endpoint:
         parts = urlsplit(endpoint)

@@ -8,7 +8,9 @@ never with credentials.
 from __future__ import annotations
 
 import logging
+import random
 import threading
+import time
 from typing import Any
 
 import fsspec
@@ -74,6 +76,44 @@ def _on_after_call_error(exception=None, model=None, context=None, **_: Any) -> 
 def _on_provide_params(params=None, context=None, model=None, **_: Any) -> None:
     if isinstance(params, dict) and context is not None and "Bucket" in params:
         context["rayemr_target"] = f" s3://{params['Bucket']}/{params.get('Key', '')}"
+
+
+#: Messages of pyarrow's native S3 errors worth another attempt (throttling, 5xx, network).
+_RETRYABLE = ("HTTP status 5", "HTTP status 429", "SLOW_DOWN", "SlowDown", "THROTTL",
+              "Throttl", "INTERNAL_FAILURE", "SERVICE_UNAVAILABLE", "NETWORK_CONNECTION",
+              "REQUEST_TIMEOUT", "curlCode", "onnection reset", "timed out", "Timeout")
+
+
+def native_retryable(exc: BaseException) -> bool:
+    return isinstance(exc, OSError) and any(m in str(exc) for m in _RETRYABLE)
+
+
+def native_call(fn, operation: str, target: str, max_attempts: int, *,
+                sleep=time.sleep, rng=random.random):
+    """``fn()`` (one request of pyarrow's native S3 client, built with no retries of its
+    own), retried on throttling, 5xx and network errors with full-jitter exponential backoff
+    like botocore's standard mode, and counted in ``s3_stats()`` like every s3fs request."""
+    _count("requests")
+    attempt = 0
+    while True:
+        attempt += 1
+        _count("attempts")
+        try:
+            result = fn()
+        except Exception as exc:  # noqa: BLE001 - classified below, re-raised otherwise
+            if attempt >= max_attempts or not native_retryable(exc):
+                _count("errors")
+                if attempt > 1:
+                    log.warning("S3 %s %s failed after %d retries", operation, target,
+                                attempt - 1)
+                raise
+            _count("retries")
+            sleep(rng() * min(20.0, 0.05 * 2 ** attempt))
+            continue
+        if attempt > 1:
+            log.info("S3 %s %s succeeded after %d retr%s", operation, target, attempt - 1,
+                     "y" if attempt == 2 else "ies")
+        return result
 
 
 class EmrfsS3FileSystem(S3FileSystem):

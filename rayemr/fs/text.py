@@ -64,14 +64,15 @@ def read_text_batches(split: Split, config: EmrfsConfig | None = None,
         if split.length <= 0:
             return
         arrow_file, owned = None, True
-        if native:
-            afs, apath = arrow_filesystem(split.url, config)
+        if native:  # one attempt per native request: retried and counted by EMRFS
+            afs, apath = arrow_filesystem(split.url, config, sdk_retries=False)
             key = None  # splits of one listed file version share one open file (no HEAD each)
             if split.mtime is not None:
                 key = (split.url, split.file_size, split.mtime, config,
                        config.effective_endpoint())
-            arrow_file, owned = shared_native_file(afs, apath, key)
-        reader = RangeReader(fs, path, arrow_file, owned)
+            arrow_file, owned = shared_native_file(afs, apath, key, config.max_attempts,
+                                                   split.url)
+        reader = RangeReader(fs, path, arrow_file, owned, config.max_attempts, split.url)
         try:
             begin = split.start - 1 if split.start > 0 else 0
             scan = functools.partial(scan_block, binary=binary)

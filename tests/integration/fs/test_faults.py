@@ -60,14 +60,23 @@ def test_text_splits_and_commit_through_slowdowns(s3_server, s3_bucket, fault_pr
     direct = boto3.client("s3", endpoint_url=s3_server)
     lines = [f"line {i}" for i in range(50000)]
     direct.put_object(Bucket=s3_bucket, Key="in/data.txt", Body="\n".join(lines).encode())
-    config = EmrfsConfig(endpoint_url=fault_proxy.url, read_block_size=128 * 1024,
+    config = EmrfsConfig(endpoint_url=fault_proxy.url, read_block_size=16 * 1024,
                          multipart_part_size=5 * 2**20)
     reset_s3_stats()
+    before = fault_proxy.requests, fault_proxy.injected
     got = []
     for split in compute_splits(f"s3://{s3_bucket}/in", split_size=200_000, config=config):
         for batch in read_text_batches(split, config=config):
             got.extend(batch.column("line").to_pylist())
     assert got == lines
+    # Listing (s3fs) and the ranged reads (pyarrow's native client): every request that
+    # reached the proxy is an attempt EMRFS counted, and every injected 503 a counted retry.
+    requests, injected = (fault_proxy.requests - before[0], fault_proxy.injected - before[1])
+    stats = s3_stats()
+    print(f"reads: proxy {requests} requests, {injected} answered 503; EMRFS {stats}")
+    assert injected > 0
+    assert stats["retries"] == injected and stats["attempts"] == requests, (stats, injected)
+    assert stats["errors"] == 0
 
     committer = OutputCommitter(f"s3://{s3_bucket}/out", config=config)
     committer.setup_job()
