@@ -278,9 +278,12 @@ class ApplicationMaster:
     process is never reused.
     """
 
-    def __init__(self, name: str = "", node_manager: Any = None) -> None:
+    def __init__(self, name: str = "", node_manager: Any = None,
+                 max_applications: int = 100) -> None:
         self.name = name
         self._nm = node_manager
+        self._max_apps = max(1, int(max_applications))
+        self._apps_run = 0
         self._lock = threading.Lock()
         self._runs: dict[str, _AppRun] = {}
         self._current: str | None = None
@@ -298,6 +301,7 @@ class ApplicationMaster:
             if self._current is not None or app_id in self._runs or self._retiring:
                 return False
             self._current = app_id
+            self._apps_run += 1
             run = self._runs[app_id] = _AppRun(AMRMClient(app_id, container, self.name))
         threading.Thread(target=self._run, args=(run, blob, retention_s), daemon=True,
                          name=f"am-{app_id}").start()
@@ -325,8 +329,8 @@ class ApplicationMaster:
             with self._lock:
                 self._current = None
             self._expire_later(retention_s)
-            if client.killed or self._nm is None:
-                self.retire()  # a killed application's process is not reused
+            if client.killed or self._nm is None or self._apps_run >= self._max_apps:
+                self.retire()  # not reused after a kill, nor beyond max-applications
             else:
                 try:
                     self._nm.am_idle.remote(self.name)

@@ -37,9 +37,11 @@ def nm_actor_name(node_id: str) -> str:
 
 
 class NodeManager:
-    def __init__(self, node_id: str, warm_am: bool = True, am_pool_size: int = 2) -> None:
+    def __init__(self, node_id: str, warm_am: bool = True, am_pool_size: int = 2,
+                 am_max_applications: int = 100) -> None:
         self.node_id = node_id
         self.am_pool_size = max(0, int(am_pool_size))
+        self.am_max_applications = max(1, int(am_max_applications))
         self._hosts: dict[str, object] = {}  # every AM process this NM started, by name
         self._idle: list[tuple[str, object, object]] = []  # (name, actor, ready ref)
         if warm_am:
@@ -122,6 +124,6 @@ class NodeManager:
             name=name, namespace=NAMESPACE, lifetime="detached", num_cpus=0, max_restarts=0,
             max_concurrency=16,
             scheduling_strategy=NodeAffinitySchedulingStrategy(self.node_id, soft=False),
-        ).remote(name, me)
+        ).remote(name, me, self.am_max_applications)
         self._hosts[name] = am
         return name, am, am.ping.remote()

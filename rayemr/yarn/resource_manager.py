@@ -157,7 +157,8 @@ class ResourceManager:
                 name=nm_actor_name(nid), namespace=NAMESPACE, get_if_exists=True,
                 lifetime="detached", num_cpus=0, max_restarts=0,
                 scheduling_strategy=NodeAffinitySchedulingStrategy(nid, soft=False)).remote(
-                    nid, am_pool_size=self.config.am_pool_size)
+                    nid, am_pool_size=self.config.am_pool_size,
+                    am_max_applications=self.config.am_max_applications)
         with self._lock:
             for nid, n in alive.items():
                 if nid not in self.core.nodes:  # a Ray node id never comes back after death

@@ -41,6 +41,9 @@ class YarnConfig:
     #: Idle ApplicationMaster processes kept per node for reuse (``rayemr.yarn.am.pool-size``);
     #: 0: every application gets a new process that exits after it.
     am_pool_size: int = 2
+    #: Applications one AM process runs before it retires (``rayemr.yarn.am.max-applications``),
+    #: so whatever an ``am_main`` leaves behind in its process is bounded.
+    am_max_applications: int = 100
     #: Finished applications remembered (``yarn.resourcemanager.max-completed-applications``).
     max_completed_apps: int = 1000
 
@@ -72,14 +75,15 @@ class YarnConfig:
             if changes["am_expiry_s"] <= 0:
                 raise ConfigError(f"{key}: {props[key]!r} must be positive")
         for key, attr in (("yarn.resourcemanager.max-completed-applications", "max_completed_apps"),
-                          ("rayemr.yarn.am.pool-size", "am_pool_size")):
+                          ("rayemr.yarn.am.pool-size", "am_pool_size"),
+                          ("rayemr.yarn.am.max-applications", "am_max_applications")):
             if key in props:
                 try:
                     changes[attr] = int(props[key])
                 except (TypeError, ValueError):
                     raise ConfigError(f"{key}: {props[key]!r} is not an integer") from None
-                if changes[attr] < 0:
-                    raise ConfigError(f"{key}: {props[key]!r} must not be negative")
+                if changes[attr] < (1 if attr == "am_max_applications" else 0):
+                    raise ConfigError(f"{key}: {props[key]!r} is too small")
         return replace(cfg, **changes)
 
     @classmethod

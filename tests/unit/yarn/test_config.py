@@ -130,5 +130,9 @@ def test_yarn_site_keys_reach_the_resource_manager_settings():
     assert YarnConfig().am_pool_size == 2
     with pytest.raises(ConfigError, match="rayemr.yarn.am.pool-size"):
         YarnConfig.from_properties({"rayemr.yarn.am.pool-size": "-1"})
+    with pytest.raises(ConfigError, match="rayemr.yarn.am.max-applications.*too small"):
+        YarnConfig.from_properties({"rayemr.yarn.am.max-applications": "0"})
+    assert YarnConfig.from_properties({"yarn.am.liveness-monitor.expiry-interval-ms": "1500"}
+                                      ).am_expiry_s == 1.5
     with pytest.raises(ConfigError, match="max-completed-applications.*integer"):
         YarnConfig.from_properties({"yarn.resourcemanager.max-completed-applications": "x"})
