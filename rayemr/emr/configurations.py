@@ -238,6 +238,7 @@ def parse_configurations(entries: Any, *, source: str = "configurations",
         touched.add(cls)
     for cls in sorted(touched):
         _validate_classification(cls, props.get(cls, {}))
+    _check_job_queue(props)
     return ClusterConfig(properties=_freeze(props), sources=MappingProxyType(sources))
 
 
@@ -375,6 +376,31 @@ def _check_queue_tree(props: Mapping[str, str], path: str) -> None:
             f"({', '.join(children)}) sum to {total:g}, not 100")
 
 
+def leaf_queues(props: Mapping[str, str], path: str = "root") -> list[str]:
+    """The leaf queues a capacity-scheduler classification defines (short names)."""
+    key = f"yarn.scheduler.capacity.{path}.queues"
+    if key not in props:
+        return [path.rsplit(".", 1)[-1]] if path != "root" else []
+    out: list[str] = []
+    for child in (c.strip() for c in props[key].split(",") if c.strip()):
+        out += leaf_queues(props, f"{path}.{child}")
+    return out
+
+
+def _check_job_queue(props: Mapping[str, Mapping[str, str]]) -> None:
+    """Jobs must go to a queue the cluster's own capacity-scheduler defines."""
+    queue = props.get("mapred-site", {}).get(JOB_QUEUE)
+    scheduler = props.get("capacity-scheduler", {})
+    if not queue or "yarn.scheduler.capacity.root.queues" not in scheduler:
+        return
+    leaves = leaf_queues(scheduler)
+    name = queue.strip().removeprefix("root.").rsplit(".", 1)[-1]
+    if name not in leaves:
+        raise ConfigError(f"mapred-site: property {JOB_QUEUE!r} names queue {queue!r}, which "
+                          f"capacity-scheduler does not define (leaf queues: "
+                          f"{', '.join(leaves)})")
+
+
 def _yarn_validator() -> Callable[[dict], Any] | None:
     """The YARN layer's capacity-scheduler parser (it has the last word on queues)."""
     try:
@@ -409,6 +435,8 @@ def _wrap_user_errors(cls: str, fn: Callable[[dict], Any]) -> Callable[[dict], A
 
 
 #: hive-site keys that say where the metastore and the warehouse are.
+#: The queue MapReduce and Hive jobs go to (``mapred-site``).
+JOB_QUEUE = "mapreduce.job.queuename"
 METASTORE_URL = "javax.jdo.option.ConnectionURL"
 WAREHOUSE_DIR = "hive.metastore.warehouse.dir"
 

@@ -30,7 +30,12 @@ BAD = [
      '"yarn.scheduler.capacity.root.queues": "a,b",'
      '"yarn.scheduler.capacity.root.a.capacity": "60",'
      '"yarn.scheduler.capacity.root.b.capacity": "50"}}]',
-     ["capacity-scheduler", "yarn.scheduler.capacity.root", "110", "100"]),
+     ["capacity-scheduler", "yarn.scheduler.capacity.root.queues", "110", "100"]),
+    ('[{"Classification": "mapred-site", "Properties": {"mapreduce.job.queuename": "etl"}},'
+     ' {"Classification": "capacity-scheduler", "Properties": {'
+     '"yarn.scheduler.capacity.root.queues": "default",'
+     '"yarn.scheduler.capacity.root.default.capacity": "100"}}]',
+     ["mapred-site", "mapreduce.job.queuename", "etl"]),
     ('[{"Classification": "spark-defaults", "Properties": {}}]', ["spark-defaults",
                                                                   "not supported"]),
 ]

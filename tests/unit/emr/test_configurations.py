@@ -101,7 +101,7 @@ def test_capacities_not_summing_to_100():
     with pytest.raises(ConfigError) as err:
         parse_configurations([bad])
     msg = str(err.value)
-    assert "capacity-scheduler" in msg and "yarn.scheduler.capacity.root" in msg
+    assert "capacity-scheduler" in msg and "'yarn.scheduler.capacity.root.queues'" in msg
     assert "90" in msg and "100" in msg
 
 
@@ -171,3 +171,18 @@ def test_secrets_are_masked():
         "fs.s3a.secret.key": "hunter2"}}])
     assert "hunter2" not in "\n".join(cfg.explain())
     assert "hunter2" not in json.dumps(cfg.to_emr_json())
+
+
+def test_job_queue_must_be_a_leaf_queue_of_the_cluster_scheduler():
+    ok = parse_configurations([QUEUES, {"Classification": "mapred-site", "Properties": {
+        "mapreduce.job.queuename": "dev"}}])
+    assert ok.get("mapred-site", "mapreduce.job.queuename") == "dev"
+    with pytest.raises(ConfigError) as err:
+        parse_configurations([QUEUES, {"Classification": "mapred-site", "Properties": {
+            "mapreduce.job.queuename": "etl"}}])
+    msg = str(err.value)
+    assert "mapred-site" in msg and "mapreduce.job.queuename" in msg and "'etl'" in msg
+    assert "prod, dev" in msg
+    # without a capacity-scheduler classification the running ResourceManager decides
+    parse_configurations([{"Classification": "mapred-site", "Properties": {
+        "mapreduce.job.queuename": "etl"}}])
