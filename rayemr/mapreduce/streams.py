@@ -99,70 +99,25 @@ def _size(v: Any) -> int:
         return 64
 
 
+_END = object()  # closes a stream of pairs (never a user key)
+
+
 def group_pairs(pairs: Iterable[tuple[Any, Any]], rt: frozenset, write_proto: Any,
-                read_proto: Any, limit: int | None = None
+                read_proto: Any, limit: int | None = None, spill_bytes: int = _SPILL_BYTES
                 ) -> Iterator[list[tuple[Any, list[Any]]]]:
     """Batches of (key, values) grouped in memory, keys/values round-tripped as mrjob would.
 
-    Keys of different types that compare equal (1, 1.0, True) stay apart, as their encodings
-    differ. Unhashable keys are grouped by their encoding.
+    A batch (a spill, as Hadoop spills its sort buffer) comes every ``limit`` values or when
+    the values held take about ``spill_bytes``; the caller runs the combiner once per key of
+    each batch. Keys of different types that compare equal (1, 1.0, True) stay apart, as
+    their encodings differ. Unhashable keys are grouped by their encoding.
     """
     limit = _GROUP_LIMIT if limit is None else max(1, limit)
     groups: dict[Any, list[Any]] = {}
     keys: dict[Any, Any] = {}
-    n = 0
     rtrip = roundtrip_pair(write_proto, read_proto)
     all_ok = object in rt
-    _str = str
-    for k, v in pairs:
-        gk = k if type(k) is _str else (type(k), k)
-        try:
-            groups[gk].append(v)
-        except KeyError:
-            groups[gk] = [v]
-            keys[gk] = k
-        except TypeError:  # unhashable key: group by its encoding
-            gk = ("__encoded__", split_line(write_proto.write(k, v))[0])
-            k, v = rtrip(k, v)
-            if gk in groups:
-                groups[gk].append(v)
-            else:
-                groups[gk] = [v]
-                keys[gk] = k
-        n += 1
-        if n >= limit:
-            yield _finish_groups(groups, keys, rt, all_ok, rtrip)
-            groups, keys, n = {}, {}, 0
-    if groups:
-        yield _finish_groups(groups, keys, rt, all_ok, rtrip)
-
-
-_END = object()  # closes the mapper's output stream (never a user key)
-
-
-def _calls(fn, inputs):
-    """``fn(k, v)`` for every input pair, driven from C (``starmap``) when ``fn`` is a
-    generator function; otherwise a None result counts as no output, as in mrjob."""
-    if inspect.isgeneratorfunction(fn):
-        return starmap(fn, inputs)
-    return ((fn(k, v) or ()) for k, v in inputs)
-
-
-def map_and_group(mapper, inputs, init, final, rt: frozenset, write_proto: Any,
-                  read_proto: Any, limit: int | None = None,
-                  spill_bytes: int = _SPILL_BYTES):
-    """``group_pairs`` over ``mapper``'s output, fused: the mapper is called from C over the
-    input pairs, its output chained (no Python frame per record but the mapper's own), and
-    each pair lands in its key's list. Yields a batch of groups every ``limit`` values
-    or when the values held take about ``spill_bytes`` (a spill, as Hadoop spills its sort
-    buffer); the caller runs the combiner once per key of each batch."""
-    limit = _GROUP_LIMIT if limit is None else max(1, limit)
-    groups: dict[Any, list[Any]] = {}
-    keys: dict[Any, Any] = {}
-    rtrip = roundtrip_pair(write_proto, read_proto)
-    all_ok = object in rt
-    extra = list(init() or ()) if init else []
-    pairs = chain(chain.from_iterable(_calls(mapper, inputs)), ((_END, None),))
+    pairs = chain(pairs, ((_END, None),))
     chunk = min(limit, 1 << 16)
     _str = str
     gc_was = gc.isenabled()
@@ -186,8 +141,11 @@ def map_and_group(mapper, inputs, init, final, rt: frozenset, write_proto: Any,
                 except KeyError:
                     groups[gk] = [v]
                     keys[gk] = k
-                except TypeError:  # unhashable key: the general path below
-                    extra.append((k, v))
+                except TypeError:  # unhashable key: group by its encoding
+                    gk = ("__encoded__", split_line(write_proto.write(k, v))[0])
+                    k, v = rtrip(k, v)
+                    groups.setdefault(gk, []).append(v)
+                    keys.setdefault(gk, k)
             held += chunk
             # memory: a list slot per value, plus the value unless it is a shared small
             # object (sampled: the chunk's last value), plus each key's list
@@ -202,30 +160,33 @@ def map_and_group(mapper, inputs, init, final, rt: frozenset, write_proto: Any,
     finally:
         if gc_was:
             gc.enable()
-    if final:
-        extra.extend(final() or ())
-    if extra:
-        # unhashable keys and init/final output take the general path
-        for batch in group_pairs(extra, rt, write_proto, read_proto, limit):
-            for key, values in batch:
-                gk = ("__extra__", id(key)) if not _hashable(key) else (
-                    key if type(key) is _str else (type(key), key))
-                if gk in groups:
-                    groups[gk].extend(values)
-                else:
-                    groups[gk] = list(values)
-                    if type(gk) is not _str:
-                        keys[gk] = key
     if groups:
         yield _finish_groups(groups, keys, rt, all_ok, rtrip)
 
 
-def _hashable(x: Any) -> bool:
-    try:
-        hash(x)
-        return True
-    except TypeError:
-        return False
+def _calls(fn, inputs):
+    """``fn(k, v)`` for every input pair, driven from C (``starmap``) when ``fn`` is a
+    generator function; otherwise a None result counts as no output, as in mrjob."""
+    if inspect.isgeneratorfunction(fn):
+        return starmap(fn, inputs)
+    return ((fn(k, v) or ()) for k, v in inputs)
+
+
+def _output_of(fn) -> Iterator[tuple[Any, Any]]:
+    """``fn()``'s pairs (a ``*_init`` or ``*_final``), called when the stream reaches it."""
+    if fn:
+        yield from fn() or ()
+
+
+def map_and_group(mapper, inputs, init, final, rt: frozenset, write_proto: Any,
+                  read_proto: Any, limit: int | None = None,
+                  spill_bytes: int = _SPILL_BYTES):
+    """``group_pairs`` over mapper_init, ``mapper`` over every input pair, mapper_final,
+    fused: the mapper is called from C and its output chained, so the only Python frame per
+    record is the mapper's own."""
+    pairs = chain(_output_of(init), chain.from_iterable(_calls(mapper, inputs)),
+                  _output_of(final))
+    return group_pairs(pairs, rt, write_proto, read_proto, limit, spill_bytes)
 
 
 def _finish_groups(groups, keys, rt, all_ok, rtrip) -> list[tuple[Any, list[Any]]]:
