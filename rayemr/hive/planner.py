@@ -204,6 +204,9 @@ def explain(plan: QueryPlan, graph: StageGraph) -> list[str]:
         lines.append(f"    {'Map' if s.kind == 'map' else 'Reduce'} Operator Tree: "
                      f"{s.description}")
         fn = s.fn
+        write = None
+        if getattr(fn, "func", None) is tasks.write_task:
+            write, fn = fn.args[0], fn.args[1]
         args = getattr(fn, "args", ())
         spec = args[0] if args and hasattr(args[0], "table") else None
         if args and isinstance(args[0], tuple) and args[0] and hasattr(args[0][0], "table"):
@@ -244,6 +247,12 @@ def explain(plan: QueryPlan, graph: StageGraph) -> list[str]:
             lines.append(f"      Output: {s.output.kind} partition"
                          + (f" by {keys}" if keys else "")
                          + f" into {s.output.num_partitions}")
-        if s.collect:
+        if write is not None:
+            lines.append(f"      File Output Operator: {write.what}, format "
+                         f"{write.storage.kind}, one file per task"
+                         + (f", dynamic partitions: {', '.join(write.dynamic)}"
+                            if write.dynamic else "")
+                         + "; committed by the output committer")
+        elif s.collect:
             lines.append("      Output: fetched by the client")
     return lines

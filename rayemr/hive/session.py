@@ -246,8 +246,10 @@ class HiveSession:
                                             split_size=self.split_size()))
         return out
 
-    def plan_query(self, text: str, log_lines: list[str] | None = None, writing: bool = False):
-        """Compile, list splits (partition pruning), choose the physical plan, cut stages."""
+    def plan_query(self, text: str, log_lines: list[str] | None = None, writing: bool = False,
+                   cpus: int | None = None):
+        """Compile, list splits (partition pruning), choose the physical plan, cut stages
+        (``cpus``: the cluster's CPUs, asked from Ray when None; 0 = no thread hints)."""
         from rayemr.hive.planner import build_graph
 
         plan = self.compile(text)
@@ -260,7 +262,8 @@ class HiveSession:
 
             map_only = row_wise(plan)
         graph = build_graph(plan, splits, name=_app_name(text), reducers=self.num_reducers(),
-                            cpus=self.cluster_cpus(), small_job_bytes=self.small_job_bytes(),
+                            cpus=self.cluster_cpus() if cpus is None else cpus,
+                            small_job_bytes=self.small_job_bytes(),
                             map_only=map_only)
         return plan, graph
 
@@ -380,7 +383,7 @@ class HiveSession:
         return StatementResult()
 
     def _explain(self, stmt: st.Explain, **_) -> StatementResult:
-        from rayemr.hive.planner import build_graph, explain
+        from rayemr.hive.planner import explain, with_write
 
         inner = stmt.statement
         if isinstance(inner, (st.Insert, st.CreateTable, st.InsertDirectory)):
@@ -391,11 +394,14 @@ class HiveSession:
             query = inner.text
         else:
             raise UnsupportedError(f"EXPLAIN of {type(inner).__name__} is not supported")
-        plan = self.compile(query)
-        splits = {s.id: self.splits_for(s) for s in plan.scans}
-        plan = self.physical(plan, splits)
-        graph = build_graph(plan, splits, name="explain", reducers=self.num_reducers(),
-                            small_job_bytes=self.small_job_bytes())
+        writing = not isinstance(inner, st.Query)
+        plan, graph = self.plan_query(query, writing=writing, cpus=0)
+        if isinstance(inner, st.Insert):
+            from rayemr.hive.dml import _insert_plan
+
+            _, write = _insert_plan(self, self.table(inner.table), inner.partition,
+                                    inner.columns)
+            graph = with_write(graph, write)
         return _lines_result("Explain", explain(plan, graph))
 
     def _noop(self, stmt, **_) -> StatementResult:

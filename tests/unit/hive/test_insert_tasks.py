@@ -159,3 +159,21 @@ def test_ctas_and_directory_write_from_tasks(src, tmp_path):
     lines = sorted(line for f in visible(out) for line in open(out / f).read().splitlines())
     assert lines == sorted(f"{i},{k}" for i, k in con.execute(
         "SELECT id, k FROM src WHERE id < 12").fetchall())
+
+
+def test_explain_insert_shows_the_writing_stage(src):
+    session, _ = src
+    session.execute("SET hive.exec.dynamic.partition.mode=nonstrict")
+    session.execute("CREATE TABLE p (id int) PARTITIONED BY (k string) STORED AS PARQUET")
+    lines = [r["Explain"] for r in session.execute(
+        "EXPLAIN INSERT OVERWRITE TABLE p PARTITION (k) SELECT id, k FROM src WHERE v > 1"
+    ).table.to_pylist()]
+    text = "\n".join(lines)
+    assert "Stage-1 is a root stage" in text and "Stage-2" not in text  # map-only
+    assert "map-only over default.src" in text
+    assert ("File Output Operator: target table default.p, format parquet, one file per "
+            "task, dynamic partitions: k") in text
+    lines = [r["Explain"] for r in session.execute(
+        "EXPLAIN INSERT INTO p PARTITION (k='a') SELECT count(*) FROM src").table.to_pylist()]
+    assert any("File Output Operator" in x for x in lines)
+    assert any("Reduce Operator Tree" in x for x in lines)
