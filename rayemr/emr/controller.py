@@ -426,14 +426,16 @@ class ClusterController:
                 self._cv.notify_all()
             began = time.time()
             code, reason = self._run_step(step)
-            apps = _applications_between(began, time.time())
+            reports = _application_reports()
+            apps = _applications_between(reports, began, time.time())
             with self._cv:
                 proc = self._running.pop(step.id, None)
                 if proc is not None:
                     apps = proc.application_ids() + [a for a in apps
                                                      if a not in proc.application_ids()]
                 for app in apps:
-                    self.queue.record_application(step.id, app)
+                    queue = getattr(reports.get(app), "queue", "") or ""
+                    self.queue.record_application(step.id, app, queue.removeprefix("root."))
                 instructions = self.queue.finished(step.id, ok=code == 0, exit_code=code,
                                                    reason=reason)
                 self._cv.notify_all()
@@ -599,15 +601,19 @@ class ClusterController:
             self._cv.notify_all()
 
 
-def _applications_between(start: float, end: float) -> list[str]:
-    """YARN applications submitted while a step ran (steps run one at a time)."""
+def _application_reports() -> dict[str, Any]:
+    """The ResourceManager's application reports by id (none when YARN is not running)."""
     try:
         from rayemr.yarn import YarnClient
 
-        reports = YarnClient().list()
+        return {r.app_id: r for r in YarnClient().list()}
     except Exception:  # noqa: BLE001 - no YARN: no application ids
-        return []
-    found = [r for r in reports if start <= (r.submit_time or 0) <= end]
+        return {}
+
+
+def _applications_between(reports: dict[str, Any], start: float, end: float) -> list[str]:
+    """YARN applications submitted while a step ran (steps run one at a time)."""
+    found = [r for r in reports.values() if start <= (r.submit_time or 0) <= end]
     return [r.app_id for r in sorted(found, key=lambda r: r.submit_time)]
 
 

@@ -287,11 +287,11 @@ def _step_summary(step: dict[str, Any], cluster) -> str:
     secs = (tl["EndDateTime"] - tl["StartDateTime"]) if "StartDateTime" in tl and \
         "EndDateTime" in tl else 0.0
     text = f"{state:<10}{secs:5.1f}s"
-    apps = step.get("ApplicationIds") or []
+    apps = step.get("Applications") or []
     if apps:
-        queues = _queues(apps)
-        text += "  " + ", ".join(apps) + (f" (queue {'/'.join(sorted(set(queues)))})"
-                                           if queues else "")
+        queues = sorted({a["Queue"] for a in apps if a.get("Queue")})
+        text += "  " + ", ".join(a["Id"] for a in apps) + (
+            f" (queue {'/'.join(queues)})" if queues else "")
     planned = PLANNED.get(step["Name"])
     if state == "FAILED" and planned == "FAILED":
         text += "  as planned; ActionOnFailure=CONTINUE runs the next step"
@@ -306,16 +306,6 @@ def _step_summary(step: dict[str, Any], cluster) -> str:
             for line in tail:
                 text += f"\n       | {line}"
     return text
-
-
-def _queues(app_ids: list[str]) -> list[str]:
-    try:
-        from rayemr.yarn import YarnClient
-
-        client = YarnClient()
-        return [client.status(a).queue.removeprefix("root.") for a in app_ids]
-    except Exception:  # noqa: BLE001 - the queue is a detail
-        return []
 
 
 # ------------------------------------------------------------------------ the results

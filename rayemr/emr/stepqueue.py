@@ -72,6 +72,8 @@ class Step:
     reason: str = ""
     log_uri: str | None = None
     application_ids: list[str] = field(default_factory=list)
+    #: application id -> the YARN queue it ran in, when known.
+    application_queues: dict[str, str] = field(default_factory=dict)
     cancel_requested: bool = False
     history: deque = field(default_factory=lambda: deque(maxlen=LOG_LENGTH))
 
@@ -97,6 +99,8 @@ class Step:
             "ActionOnFailure": self.spec.action_on_failure.value,
             "Status": status,
             "ApplicationIds": list(self.application_ids),
+            "Applications": [{"Id": a, "Queue": self.application_queues.get(a, "")}
+                             for a in self.application_ids],
             "LogUri": self.log_uri,
         }
 
@@ -261,10 +265,12 @@ class StepQueue:
             out.append(KillStep(running.id))
         return out
 
-    def record_application(self, step_id: str, app_id: str) -> None:
+    def record_application(self, step_id: str, app_id: str, queue: str = "") -> None:
         step = self.get(step_id)
         if app_id not in step.application_ids:
             step.application_ids.append(app_id)
+        if queue:
+            step.application_queues[app_id] = queue
 
     # ------------------------------------------------------------------------ internals
     def _move(self, step: Step, new: StepState, event: str) -> None:

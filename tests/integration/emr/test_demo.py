@@ -54,7 +54,12 @@ def test_demo_cluster_runs_the_bundled_steps(ray_local, tmp_path):
         assert any(line.startswith(f"  {i}. {name}") and state in line
                    for line in text.splitlines()), (name, text)
     assert "node " in text and "ready for rayemr-demo" in text  # bootstrap stdout
-    assert "(queue etl)" in text
+    for step in result.steps:  # mapred-site's queue reached MapReduce and Hive alike
+        if step["Name"] != "A check that fails on purpose":
+            assert step["Applications"] and all(
+                a["Queue"] == "etl" for a in step["Applications"]), step
+            line = [ln for ln in text.splitlines() if step["Name"] in ln][0]
+            assert "(queue etl)" in line, line
     # nothing from Ray's own logging
     assert "WARNING" not in text and " INFO " not in text and "pid=" not in text
 
