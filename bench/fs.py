@@ -108,6 +108,16 @@ def start_s3rver(datadir: str) -> Server:
 SERVERS = {"s3rver": start_s3rver, "moto": start_moto}
 
 
+def server_cpu(server: Server) -> float:
+    """CPU seconds (user + system) the server process has used so far (Linux /proc)."""
+    try:
+        with open(f"/proc/{server.proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+
+
 def upload(server: Server, local: str, bucket: str, key: str) -> int:
     """Multipart upload of a local file with plain botocore; returns the stored size.
 
@@ -284,6 +294,7 @@ def main(argv=None) -> int:
         results: dict[tuple[str, str], list[float]] = {}
         ratios: dict[str, list[float]] = {}
         counts: dict[tuple[str, str], int] = {}
+        cpu: dict[tuple[str, str], list[tuple[float, float]]] = {}
         for _ in range(args.warmup):
             for kind in kinds:
                 for name, fn, arg in readers[kind]:
@@ -294,9 +305,12 @@ def main(argv=None) -> int:
                 order = readers[kind][rep % 3:] + readers[kind][:rep % 3]  # rotate
                 speeds = {}
                 for name, fn, arg in order:
-                    t0 = time.perf_counter()
+                    c0, s0, t0 = time.process_time(), server_cpu(server), time.perf_counter()
                     nread, count = fn(url, nbytes, arg)
                     dt = time.perf_counter() - t0
+                    gib = nread / 2**30
+                    cpu.setdefault((kind, name), []).append(
+                        ((time.process_time() - c0) / gib, (server_cpu(server) - s0) / gib))
                     speeds[name] = nread / dt / 1e6
                     results.setdefault((kind, name), []).append(speeds[name])
                     prev = counts.setdefault((kind, name), count)
@@ -322,6 +336,14 @@ def main(argv=None) -> int:
             lines = {counts[(kind, n)] for n, _, _ in readers[kind]}
             if len(lines) != 1:
                 print(f"  WARNING: {kind} readers disagree on the count: {lines}")
+        print()
+        print("CPU seconds per GiB read (medians; client = this process, all threads; server = "
+              "the S3 server process):")
+        for kind in kinds:
+            print(f"  {kind:7s} " + "   ".join(
+                f"{name}: client {statistics.median(c for c, _ in cpu[(kind, name)]):.2f}, "
+                f"server {statistics.median(s for _, s in cpu[(kind, name)]):.2f}"
+                for name, _, _ in readers[kind]))
         print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     finally:
         if server is not None:

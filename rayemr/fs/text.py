@@ -185,7 +185,7 @@ def _line_array(data: bytes, starts: np.ndarray, newlines: np.ndarray, strip_cr:
     else:
         raw = pa.Array.from_buffers(pa.large_binary(), n, [None, pa.py_buffer(offsets), buf])
     lines = pc.binary_slice(raw, 0, -1)
-    if strip_cr:
+    if strip_cr and b"\r" in data:  # memchr: most text has no CR at all
         view = np.frombuffer(data, dtype=np.uint8)
         before = newlines - 1
         has_cr = (before >= starts) & (view[np.maximum(before, 0)] == _CR)
