@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -183,6 +184,11 @@ def markdown(report: dict, png: str) -> str:
     lines.append(f"- Warm `SELECT count(*) FROM nation` (same path as the queries, YARN: "
                  f"{report['yarn']}): **{report['count_star_ms']:.0f} ms** median of 4 "
                  f"(target ≤ 200 ms: {'met' if report['count_star_ms'] <= 200 else 'not met'}).")
+    if report.get("load"):
+        lines.append(f"- Load average (1 min) at the start and after each engine: "
+                     f"{', '.join(str(x) for x in report['load'])} on {report['cpus']} "
+                     "CPUs (other work shares the machine; ratios compare engines run back "
+                     "to back).")
     lines.append(f"- rayemr start (Ray + metastore + 8 CREATE TABLE): "
                  f"{report['rayemr_startup']:.1f} s, not included.")
     lines.append("")
@@ -216,10 +222,14 @@ def main(argv=None) -> int:
         print(f"generating TPC-H SF{args.scale} into {data} ...", flush=True)
         tpchgen(data, args.scale, parts=2)
     queries = {n: q for n, q in tpch_queries().items() if n in query_numbers(args.queries)}
+    loads = [os.getloadavg()[0]]
     duck = bench_duckdb(data, queries, args.runs)
+    loads.append(os.getloadavg()[0])
     mine = bench_rayemr(data, queries, args.runs, args.runner, args.yarn)
+    loads.append(os.getloadavg()[0])
     correct = sum(rows_equal(mine["results"][n], duck["results"][n]) for n in queries)
     spark = None if args.no_spark else bench_spark(data, queries, args.spark_runs)
+    loads.append(os.getloadavg()[0])
     report = {
         "scale": args.scale, "runs": args.runs, "spark_runs": args.spark_runs,
         "runner": args.runner, "yarn": mine.get("yarn_used", args.yarn), "correct": correct,
@@ -229,6 +239,7 @@ def main(argv=None) -> int:
         "spark": spark["times"] if spark else None,
         "spark_startup": spark["startup"] if spark else None,
         "rayemr_startup": mine["startup"], "count_star_ms": mine["count_star_warm"] * 1000,
+        "load": [round(x, 1) for x in loads], "cpus": os.cpu_count(),
     }
     if spark:
         import pyspark
