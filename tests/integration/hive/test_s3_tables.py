@@ -137,3 +137,22 @@ def test_multi_task_insert_on_s3_failure_leaves_nothing(s3_hive):
     assert rows(session.execute("SELECT dt, min(id), count(*) FROM t GROUP BY dt "
                                 "ORDER BY dt")) == [
         ("2020-01-01", 0, 4), ("2020-01-02", 100, 6), ("2020-01-03", 0, 2)]
+
+
+def test_big_parquet_on_s3_is_split_by_row_groups(s3_hive):
+    session, client, bucket = s3_hive
+    n = 30_000
+    t = pa.table({"id": pa.array(range(n), pa.int64()), "g": [i % 5 for i in range(n)]})
+    buf = io.BytesIO()
+    pq.write_table(t, buf, row_group_size=5_000)
+    client.put_object(Bucket=bucket, Key="big/one.parquet", Body=buf.getvalue())
+    session.execute(f"CREATE EXTERNAL TABLE big (id bigint, g int) STORED AS PARQUET "
+                    f"LOCATION 's3://{bucket}/big'")
+    session.execute("SET mapreduce.input.fileinputformat.split.maxsize=20000")
+    session.execute("SET rayemr.hive.smalljob.maxbytes=0")
+    r = session.execute("SELECT g, count(*), sum(id) FROM big WHERE id >= 1000 GROUP BY g "
+                        "ORDER BY g")
+    assert [(g, c, int(s)) for g, c, s in rows(r)] == [
+        (g, sum(1 for i in range(1000, n) if i % 5 == g),
+         sum(i for i in range(1000, n) if i % 5 == g)) for g in range(5)]
+    assert session.last_counters["Job Counters"]["Launched map tasks"] > 1
