@@ -38,11 +38,13 @@ def acquire(threads: int = 1) -> duckdb.DuckDBPyConnection:
     con = getattr(_LOCAL, "con", None)
     if con is not None and getattr(_LOCAL, "busy", False):
         return connect(threads)
+    n = max(1, int(threads))
     if con is None:
-        con = connect(threads)
-        _LOCAL.con, _LOCAL.fs = con, {}
-    else:
-        con.execute(f"SET threads = {max(1, int(threads))}")
+        con = connect(n)
+        _LOCAL.con, _LOCAL.fs, _LOCAL.threads = con, {}, n
+    elif _LOCAL.threads != n:
+        con.execute(f"SET threads = {n}")
+        _LOCAL.threads = n
     _LOCAL.busy = True
     return con
 
