@@ -57,6 +57,7 @@ def init(
     memory: int | None = None,
     object_store_memory: int | None = None,
     quiet: bool = True,
+    log_to_driver: bool = True,
 ) -> RuntimeInfo:
     """Start a local Ray instance, or join the running cluster at ``address``.
 
@@ -64,6 +65,8 @@ def init(
     machine with ``ray start``. Without an address a new local instance is started with
     ``num_cpus`` CPUs (default: all) and ``memory`` bytes of task memory. Calling ``init``
     when Ray is already initialized in this process returns the current connection.
+    ``log_to_driver=False`` keeps the output of Ray's workers and actors off this process's
+    terminal (they still go to Ray's log files).
     """
     import ray
 
@@ -74,7 +77,7 @@ def init(
     kwargs: dict = {
         "namespace": NAMESPACE,
         "logging_level": logging.WARNING if quiet else logging.INFO,
-        "log_to_driver": True,
+        "log_to_driver": log_to_driver,
     }
     if address:
         if num_cpus is not None or memory is not None:
