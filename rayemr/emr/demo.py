@@ -179,7 +179,8 @@ def run_demo(out: TextIO = sys.stdout, *, folder: str | None = None,
         w("Starting Ray (local mode)..." if not address else f"Joining Ray at {address}...",
           end="")
         t = time.perf_counter()
-        info = rayemr.init(address, num_cpus=num_cpus)
+        # workers' and actors' log lines stay in Ray's log files, off the demo's output
+        info = rayemr.init(address, num_cpus=num_cpus, log_to_driver=False)
         w(f" ready in {time.perf_counter() - t:.1f}s ({info.num_cpus:g} CPUs)")
     cluster = demo_cluster(folder, num_cpus=num_cpus, address=address)
     w(f'Creating cluster "{cluster.spec.name}"...', end="")
@@ -244,7 +245,8 @@ def _print_cluster(w: _Writer, desc: dict[str, Any], folder: str) -> None:
             text = (action.get("Stdout") or action.get("Stderr") or "").strip()
             w(f"  bootstrap       {action['Name']!r} on {node.get('Hostname') or node['NodeId'][:8]}"
               f" (exit {action.get('ExitCode')}): {text.splitlines()[-1] if text else ''}")
-    services = ", ".join(f"{s['Name']} {s['State'].lower()}" for s in desc.get("Services", []))
+    services = "; ".join(f"{s['Name']}: {s['Detail'] or s['State'].lower()}"
+                         for s in desc.get("Services", []))
     w(f"  services        {services or 'none'}")
     w(f"  folder          {folder}")
     w("")

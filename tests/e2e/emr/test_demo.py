@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 
@@ -55,8 +56,18 @@ def test_demo_fresh_start_is_quiet_and_complete(tmp_path):
     """What a new user sees: Ray started here, a cluster, four steps, results, exit 0, and
     no log noise on either stream."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
-    proc = _run(["--num-cpus", "2", "--folder", str(tmp_path / "demo")], tmp_path, env=env,
-                timeout=600)
+    # YARN's usual REST port taken: the ResourceManager logs a warning, which must not show
+    busy = socket.socket()
+    try:
+        busy.bind(("127.0.0.1", 8088))
+        busy.listen()
+    except OSError:
+        pass  # taken already
+    try:
+        proc = _run(["--num-cpus", "2", "--folder", str(tmp_path / "demo")], tmp_path,
+                    env=env, timeout=600)
+    finally:
+        busy.close()
     assert proc.returncode == 0, proc.stdout + proc.stderr
     out = proc.stdout
     _check_results(out)
