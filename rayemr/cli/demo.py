@@ -1,4 +1,4 @@
-"""``rayemr demo``: an EMR-style cluster on this machine running the bundled steps.
+"""rayemr demo: an EMR-style cluster on this machine running the bundled steps.
 
 Starts Ray in local mode (or joins the cluster at --address / $RAY_ADDRESS), creates a
 cluster with configurations and a bootstrap action, runs its steps -- the access-log analysis

@@ -97,8 +97,23 @@ def demo_paths(folder: str) -> dict[str, str]:
     return paths
 
 
+def check_fresh(folder: str) -> None:
+    """``OutputExistsError`` if ``folder`` holds an earlier run's output or metastore."""
+    from rayemr.core.errors import OutputExistsError
+
+    for name in ("output", "metastore.db"):
+        if os.path.exists(os.path.join(folder, name)):
+            raise OutputExistsError(f"{folder} already holds a demo run ({name}); "
+                                    f"give another folder or remove it")
+
+
 def prepare(folder: str) -> dict[str, str]:
-    """Write the demo's scripts into ``folder``; returns :func:`demo_paths`."""
+    """Write the demo's scripts into ``folder``; returns :func:`demo_paths`.
+
+    Refuses a folder holding an earlier run's output or metastore (the jobs would find their
+    output there and the Hive table defined), rather than mixing two runs.
+    """
+    check_fresh(folder)
     os.makedirs(folder, exist_ok=True)
     paths = demo_paths(folder)
     for name, text in (("frequent_words.q", HIVE_Q), ("bootstrap.sh", BOOTSTRAP_SH)):
@@ -170,6 +185,7 @@ def run_demo(out: TextIO = sys.stdout, *, folder: str | None = None,
     import rayemr
 
     folder = os.path.abspath(folder or tempfile.mkdtemp(prefix="rayemr-demo-"))
+    check_fresh(folder)
     t0 = time.perf_counter()
     w = _Writer(out)
     w("rayemr demo: an EMR-style cluster on Ray, running MapReduce and Hive steps\n")

@@ -78,3 +78,14 @@ def test_demo_fresh_start_is_quiet_and_complete(tmp_path):
              if "WARNING" in line or " INFO " in line or "pid=" in line]
     assert not noise, noise
     assert proc.stderr.strip() == ""
+
+
+def test_demo_refuses_a_folder_with_an_earlier_run(tmp_path):
+    folder = tmp_path / "demo"
+    assert _run(["-r", "inline", "--folder", str(folder)], tmp_path).returncode == 0
+    for runner in ("inline", "local"):  # refused before Ray starts
+        proc = _run(["-r", runner, "--folder", str(folder)], tmp_path)
+        assert proc.returncode == 1
+        assert proc.stderr.strip() == (f"rayemr demo: {folder} already holds a demo run "
+                                       f"(output); give another folder or remove it")
+        assert "Starting Ray" not in proc.stdout
