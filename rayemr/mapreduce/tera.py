@@ -5,6 +5,12 @@ in 32 hex digits, 2 spaces, 52 filler bytes, CR LF. TeraSort samples keys from t
 cuts the key space into ``num_reducers`` ranges (so part-r-00000 < part-r-00001 < ...), and
 each reduce task sorts its range; TeraValidate checks the global order and that the
 output's checksum (an order-independent sum of record hashes) equals the input's.
+
+Records are read as fixed-size records (one ranged read per split, no line splitting) and
+handled as ``(n, 100)`` numpy arrays: keys compare as (8-byte, 2-byte) big-endian integers,
+partitions come from ``searchsorted`` over the sampled boundaries, each reduce task sorts
+with one ``argsort`` and writes its part in large sequential writes. The shuffle moves one
+``fixed_size_binary(100)`` column; no Python runs per record.
 """
 from __future__ import annotations
 
@@ -13,16 +19,15 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from rayemr.core.errors import UserError
 from rayemr.engine.context import TaskContext
 from rayemr.engine.graph import ShuffleInput, ShuffleSpec, SplitInput, Stage, StageGraph
-from rayemr.engine.shuffle import hash_array
 
 RECORD = 100
 KEY = 10
 MR = "Map-Reduce Framework"
+FS = "File System Counters"
 
 
 def make_records(first_row: int, count: int, seed: int = 42) -> bytes:
@@ -70,71 +75,164 @@ def teragen_graph(num_records: int, num_maps: int = 2, seed: int = 42) -> StageG
                              description="generate records"),), name="TeraGen")
 
 
-def _lines(ctx: TaskContext, split: Any, fs_config: Any):
-    from rayemr.fs import read_text_batches
+# -- fixed-size records, vectorized --------------------------------------------------------
+def read_records(split: Any, fs_config: Any = None, limit: int | None = None) -> np.ndarray:
+    """The records (``(n, 100)`` uint8) that start in ``split``: one ranged read, no line
+    splitting (TeraSort's input format is fixed-size records, as Hadoop's TeraInputFormat)."""
+    from rayemr.fs import arrow_filesystem
 
-    for batch in read_text_batches(split, fs_config, batch_rows=1 << 18, binary=True):
-        ctx.increment_counter(MR, "Map input records", batch.num_rows)
-        yield batch.column(1)
+    if getattr(split, "format", "text") != "text" or split.file_size % RECORD:
+        raise UserError(f"{split.url}: not TeraGen output ({split.file_size} bytes, "
+                        f"{getattr(split, 'format', 'text')}); TeraSort reads uncompressed "
+                        f"files of {RECORD}-byte records")
+    first = -(-split.start // RECORD)
+    end = min(-(-(split.start + split.length) // RECORD), split.file_size // RECORD)
+    if limit is not None:
+        end = min(end, first + limit)
+    if end <= first:
+        return np.zeros((0, RECORD), dtype=np.uint8)
+    fs, path = arrow_filesystem(split.url, fs_config)
+    with fs.open_input_file(path) as f:
+        buf = f.read_at((end - first) * RECORD, first * RECORD)
+    if len(buf) != (end - first) * RECORD:
+        raise UserError(f"{split.url}: short read at byte {first * RECORD} (file changed?)")
+    return np.frombuffer(buf, dtype=np.uint8).reshape(-1, RECORD)
+
+
+def key_parts(records: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each record's 10-byte key as (first 8 bytes, last 2 bytes) big-endian integers: their
+    lexicographic order is the keys' byte order."""
+    keys = np.ascontiguousarray(records[:, :KEY])
+    prefix = keys[:, :8].copy().view(">u8").ravel().astype(np.uint64)
+    suffix = keys[:, 8:].copy().view(">u2").ravel().astype(np.uint16)
+    return prefix, suffix
+
+
+def sort_order(records: np.ndarray) -> np.ndarray:
+    """Indices that sort records by key (stable)."""
+    prefix, suffix = key_parts(records)
+    order = np.argsort(prefix, kind="stable")
+    p = prefix[order]
+    if len(p) > 1 and bool(np.any(p[1:] == p[:-1])):  # equal 8-byte prefixes: rare
+        order = np.lexsort((suffix, prefix))
+    return order
+
+
+def sorted_records(records: np.ndarray) -> np.ndarray:
+    """A copy of ``records`` in key order (whole 100-byte items gathered, not bytes)."""
+    if len(records) < 2:
+        return records
+    items = np.ascontiguousarray(records).view(f"V{RECORD}").ravel()
+    return items[sort_order(records)].view(np.uint8).reshape(-1, RECORD)
+
+
+def range_ids(records: np.ndarray, boundaries: tuple[tuple[bytes], ...]) -> np.ndarray:
+    """Partition of every record: how many boundaries are <= its key (bisect_right)."""
+    if not boundaries:
+        return np.zeros(len(records), dtype=np.int64)
+    bounds = np.frombuffer(b"".join(b[0][:KEY].ljust(KEY, b"\0") for b in boundaries),
+                           dtype=np.uint8).reshape(-1, KEY)
+    bp, bs = key_parts(bounds)
+    prefix, suffix = key_parts(records)
+    lo = np.searchsorted(bp, prefix, side="left")
+    hi = np.searchsorted(bp, prefix, side="right")
+    ids = lo.astype(np.int64)
+    for i in np.flatnonzero(hi > lo):  # a boundary shares the 8-byte prefix: rare
+        ids[i] = lo[i] + int(np.searchsorted(bs[lo[i]:hi[i]], suffix[i], side="right"))
+    return ids
+
+
+def as_arrow(records: np.ndarray) -> pa.Array:
+    """Records as one ``fixed_size_binary(100)`` column (no copy)."""
+    records = np.ascontiguousarray(records)
+    return pa.FixedSizeBinaryArray.from_buffers(pa.binary(RECORD), len(records),
+                                                [None, pa.py_buffer(records)])
+
+
+def as_records(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+    if len(column) == 0:
+        return np.zeros((0, RECORD), dtype=np.uint8)
+    return np.frombuffer(column.buffers()[1], dtype=np.uint8, count=len(column) * RECORD,
+                         offset=column.offset * RECORD).reshape(-1, RECORD)
+
+
+def record_hashes(records: np.ndarray) -> np.ndarray:
+    """A 64-bit hash of every record (its 12 leading 8-byte words and last 4 bytes)."""
+    words = np.ascontiguousarray(records[:, :96]).view("<u8")
+    tail = np.ascontiguousarray(records[:, 96:]).view("<u4").ravel().astype(np.uint64)
+    with np.errstate(over="ignore"):
+        h = words @ _WORD_WEIGHTS if len(words) else np.zeros(0, np.uint64)
+        h = h + tail * _TAIL_WEIGHT
+        h ^= h >> np.uint64(33)
+        h *= np.uint64(0xFF51AFD7ED558CCD)
+        h ^= h >> np.uint64(33)
+        h *= np.uint64(0xC4CEB9FE1A85EC53)
+        h ^= h >> np.uint64(33)
+    return h
+
+
+def _weights() -> tuple[np.ndarray, np.uint64]:
+    w = np.empty(13, dtype=np.uint64)
+    w[0] = 1
+    with np.errstate(over="ignore"):
+        for i in range(1, 13):
+            w[i] = w[i - 1] * np.uint64(0x100000001B3)
+    return w[:12], w[12]
+
+
+_WORD_WEIGHTS, _TAIL_WEIGHT = _weights()
 
 
 @dataclass(frozen=True)
 class _SortMap:
     fs_config: Any = None
+    boundaries: tuple = ()
 
     def __call__(self, ctx: TaskContext, inputs: dict[str, Any]) -> pa.Table:
-        chunks = list(_lines(ctx, inputs["split"], self.fs_config))
-        lines = pa.chunked_array(chunks, pa.binary()).combine_chunks() if chunks else \
-            pa.array([], pa.binary())
-        keys = pc.binary_slice(lines, 0, KEY).cast(pa.binary(KEY)) if len(lines) else \
-            pa.array([], pa.binary(KEY))
-        return pa.table({"key": keys, "line": lines})
+        # sorted here, so each reduce task gets sorted runs: its sort finds and merges them,
+        # and its gather reads a few sequential streams instead of random records
+        records = sorted_records(read_records(inputs["split"], self.fs_config))
+        ctx.increment_counter(MR, "Map input records", len(records))
+        ctx.increment_counter(FS, "Bytes read", records.size)
+        ctx.increment_counter(MR, "Map output records", len(records))
+        return pa.table({"__partition__": range_ids(records, self.boundaries),
+                         "record": as_arrow(records)})
 
 
-def _write_lines(ctx: TaskContext, name: str, lines: pa.Array) -> None:
+def _write_records(ctx: TaskContext, name: str, records: np.ndarray) -> None:
     with ctx.open_output(name) as f:
-        if len(lines) == 0:
-            return
-        joined = pc.binary_join_element_wise(lines, pa.scalar(b"", pa.binary()),
-                                             pa.scalar(b"\r\n", pa.binary()))
-        joined = joined.combine_chunks() if isinstance(joined, pa.ChunkedArray) else joined
-        bufs = joined.buffers()
-        off = np.frombuffer(bufs[1], dtype=np.int32, count=len(joined) + 1,
-                            offset=joined.offset * 4)
-        f.write(bytes(memoryview(bufs[2])[int(off[0]):int(off[-1])]))
+        step = max(1, (16 << 20) // RECORD)  # large sequential writes
+        for i in range(0, len(records), step):
+            f.write(memoryview(np.ascontiguousarray(records[i:i + step]).reshape(-1)))
 
 
 def _sort_reduce(ctx: TaskContext, inputs: dict[str, Any]) -> None:
     table = inputs["shuffle"]
-    lines = table.column("line") if table.num_columns else pa.chunked_array([], pa.binary())
-    ctx.increment_counter(MR, "Reduce input records", len(lines))
-    _write_lines(ctx, f"part-r-{ctx.task_index:05d}", lines.combine_chunks())
+    records = as_records(table.column("record")) if table.num_columns else \
+        np.zeros((0, RECORD), dtype=np.uint8)
+    ctx.increment_counter(MR, "Reduce input records", len(records))
+    ctx.increment_counter(MR, "Reduce output records", len(records))
+    _write_records(ctx, f"part-r-{ctx.task_index:05d}", sorted_records(records))
     return None
 
 
 def sample_boundaries(splits: list[Any], num_partitions: int, sample_size: int = 100_000,
                       fs_config: Any = None) -> tuple[tuple[bytes], ...]:
     """Range boundaries from keys sampled across the splits (TeraSort's sampler)."""
-    from rayemr.fs import read_text_batches
-
     if num_partitions <= 1 or not splits:
         return ()
     chosen = splits if len(splits) <= 10 else [splits[i * len(splits) // 10]
                                               for i in range(10)]
     per = max(1, sample_size // len(chosen))
-    keys: list[bytes] = []
-    for split in chosen:
-        got = 0
-        for batch in read_text_batches(split, fs_config, batch_rows=min(per, 1 << 16),
-                                       binary=True):
-            keys.extend(pc.binary_slice(batch.column(1), 0, KEY).to_pylist())
-            got += batch.num_rows
-            if got >= per:
-                break
-    keys.sort()
-    if not keys:
+    samples = [read_records(s, fs_config, limit=per) for s in chosen]
+    records = np.concatenate(samples) if samples else np.zeros((0, RECORD), np.uint8)
+    if not len(records):
         return tuple((b" " * KEY,) for _ in range(num_partitions - 1))
-    return tuple((keys[min(len(keys) - 1, (i * len(keys)) // num_partitions)].ljust(KEY),)
+    keys = sorted_records(records)[:, :KEY]
+    n = len(keys)
+    return tuple((keys[min(n - 1, (i * n) // num_partitions)].tobytes(),)
                  for i in range(1, num_partitions))
 
 
@@ -142,12 +240,13 @@ def terasort_graph(splits: list[Any], num_reducers: int, boundaries, fs_config: 
                    ) -> StageGraph:
     if not splits:
         raise UserError("terasort: the input has no files")
-    spec = ShuffleSpec(num_reducers, ("key",), kind="range" if num_reducers > 1 else "single",
-                       boundaries=boundaries if num_reducers > 1 else (),
-                       sort_by=(("key", "ascending"),))
+    # partitions are computed in the map (vectorized) and travel as a column; each reduce
+    # task sorts its range with numpy
+    spec = ShuffleSpec(num_reducers, ("__partition__",), kind="column")
     return StageGraph((
-        Stage("Stage-1", _SortMap(fs_config), (SplitInput("split", tuple(splits)),),
-              output=spec, kind="map", description="key records, range-partition"),
+        Stage("Stage-1", _SortMap(fs_config, tuple(boundaries) if num_reducers > 1 else ()),
+              (SplitInput("split", tuple(splits)),), output=spec, kind="map",
+              description="read records, range-partition"),
         Stage("Stage-2", _sort_reduce, (ShuffleInput("shuffle", "Stage-1"),), kind="reduce",
               description="sort range, write"),
     ), name="TeraSort")
@@ -159,31 +258,24 @@ class _Validate:
 
     def __call__(self, ctx: TaskContext, inputs: dict[str, Any]) -> pa.Table:
         split = inputs["split"]
-        first = last = None
-        count = 0
-        checksum = np.uint64(0)
+        records = read_records(split, self.fs_config)
+        n = len(records)
+        ctx.increment_counter(MR, "Map input records", n)
         unsorted = 0
-        prev = None
-        for lines in _lines(ctx, split, self.fs_config):
-            if len(lines) == 0:
-                continue
-            keys = pc.binary_slice(lines, 0, KEY).cast(pa.binary(KEY))
-            raw = np.frombuffer(keys.buffers()[1], dtype=f"S{KEY}", count=len(keys),
-                                offset=keys.offset * KEY)
-            # fixed-width bytes compare as big-endian strings; trailing NULs cannot occur
-            unsorted += int(np.count_nonzero(raw[1:] < raw[:-1]))
-            if prev is not None and raw[0] < prev:
-                unsorted += 1
-            prev = raw[-1]
-            first = raw[0] if first is None else first
-            last = raw[-1]
-            count += len(lines)
-            with np.errstate(over="ignore"):
-                checksum = checksum + hash_array(lines).sum(dtype=np.uint64)
+        first = last = None
+        if n:
+            prefix, suffix = key_parts(records)
+            if n > 1:
+                dp, ds = prefix[1:], suffix[1:]
+                pp, ps = prefix[:-1], suffix[:-1]
+                unsorted = int(np.count_nonzero((dp < pp) | ((dp == pp) & (ds < ps))))
+            first, last = records[0, :KEY].tobytes(), records[-1, :KEY].tobytes()
+        with np.errstate(over="ignore"):
+            checksum = int(record_hashes(records).sum(dtype=np.uint64))
         return pa.table({"url": [split.url], "start": [split.start],
                          "first": pa.array([first], pa.binary()),
-                         "last": pa.array([last], pa.binary()), "count": [count],
-                         "unsorted": [unsorted], "checksum": pa.array([int(checksum)],
+                         "last": pa.array([last], pa.binary()), "count": [n],
+                         "unsorted": [unsorted], "checksum": pa.array([checksum],
                                                                       pa.uint64())})
 
 
