@@ -176,6 +176,11 @@ class _Task:
                 yield None, row
 
     def _decode(self, split: Any, proto: Any) -> Iterator[tuple[Any, Any]]:
+        """The split's records decoded by the input protocol, batch by batch (chained in C:
+        no Python frame per record)."""
+        return itertools.chain.from_iterable(self._decoded_batches(split, proto))
+
+    def _decoded_batches(self, split: Any, proto: Any) -> Iterator[Any]:
         fast_text = type(proto).__name__ in ("TextValueProtocol", "RawValueProtocol") and \
             type(proto).__module__ in ("rayemr.mapreduce.protocol", "mrjob.protocol")
         read = proto.read
@@ -185,25 +190,32 @@ class _Task:
                 try:
                     strs = lines.cast(pa.string()).to_pylist()
                 except pa.ArrowInvalid:
-                    strs = None
+                    strs = None  # some line is not UTF-8: the protocol decides (latin-1)
                 if strs is not None:
-                    yield from zip(itertools.repeat(None), strs)
+                    yield zip(itertools.repeat(None), strs)
                     continue
-                # some line is not UTF-8: decode line by line (latin-1 fallback)
-            offsets = batch.column(0).to_pylist()
-            for i, line in enumerate(lines.to_pylist()):
-                try:
-                    kv = read(line)
-                except Exception as exc:  # noqa: BLE001 -- any decoding failure
-                    if self.options.skip_bad_records:
-                        self.count("Map skipped records")
-                        continue
-                    raise MalformedRecordError(
-                        f"{split.url}: malformed record at byte offset {offsets[i]}: "
-                        f"{type(exc).__name__}: {exc}",
-                        hint="fix the input, or skip and count such records with "
-                             "--skip-bad-records (SKIP_BAD_RECORDS = True)") from None
-                yield kv
+            raw = lines.to_pylist()
+            try:
+                yield list(map(read, raw))
+            except Exception:  # noqa: BLE001 -- find the bad record, name it or skip it
+                yield self._decode_each(split, batch, raw, read)
+
+    def _decode_each(self, split: Any, batch: pa.RecordBatch, raw: list, read) -> list:
+        offsets = batch.column(0).to_pylist()
+        out = []
+        for i, line in enumerate(raw):
+            try:
+                out.append(read(line))
+            except Exception as exc:  # noqa: BLE001 -- any decoding failure
+                if self.options.skip_bad_records:
+                    self.count("Map skipped records")
+                    continue
+                raise MalformedRecordError(
+                    f"{split.url}: malformed record at byte offset {offsets[i]}: "
+                    f"{type(exc).__name__}: {exc}",
+                    hint="fix the input, or skip and count such records with "
+                         "--skip-bad-records (SKIP_BAD_RECORDS = True)") from None
+        return out
 
     # -- map side ----------------------------------------------------------------------
     def map_side(self, step: int, stream: Stream) -> Stream:
