@@ -23,7 +23,10 @@ def _wait_for(predicate, timeout=60.0):
 
 
 @pytest.mark.slow
-def test_bootstrap_once_per_node_and_on_late_nodes(ray_cluster, tmp_path, seconds_per_page_py):
+def test_bootstrap_once_per_node_and_on_late_nodes(s3, s3_bucket, ray_cluster, tmp_path,
+                                                   seconds_per_page_py):
+    """Issue 7's local-mode day on three nodes: the Hive script and its data come from the
+    loopback S3 endpoint."""
     for _ in range(2):
         ray_cluster.add_node(num_cpus=1)
     ray_cluster.wait_for_nodes()
@@ -34,16 +37,16 @@ def test_bootstrap_once_per_node_and_on_late_nodes(ray_cluster, tmp_path, second
         "#!/bin/bash\n"
         f"echo \"$1\" >> {markers}/$RAYEMR_NODE_ID\n"
         f"if [ -e {tmp_path}/fail-next ]; then echo 'no GPU driver here' >&2; exit 9; fi\n")
-    raw = tmp_path / "raw"
-    raw.mkdir()
-    (raw / "visits.csv").write_text("u1,home,3\nu2,home,5\nu1,cart,7\nu3,cart,0\n")
-    hive_script = tmp_path / "load.q"
-    hive_script.write_text(
-        "CREATE EXTERNAL TABLE raw_visits (user STRING, page STRING, seconds INT) ROW FORMAT "
-        "DELIMITED FIELDS TERMINATED BY ',' LOCATION '${hivevar:RAW}';\n"
-        "CREATE EXTERNAL TABLE visits (user STRING, page STRING, seconds INT) "
-        "LOCATION '${hivevar:OUT}';\n"
-        "INSERT OVERWRITE TABLE visits SELECT * FROM raw_visits WHERE seconds > 0;\n")
+    s3.put_object(Bucket=s3_bucket, Key="raw/visits.csv",
+                  Body=b"u1,home,3\nu2,home,5\nu1,cart,7\nu3,cart,0\n")
+    raw = f"s3://{s3_bucket}/raw/"
+    s3.put_object(Bucket=s3_bucket, Key="scripts/load.q", Body=(
+        b"CREATE EXTERNAL TABLE raw_visits (user STRING, page STRING, seconds INT) ROW FORMAT "
+        b"DELIMITED FIELDS TERMINATED BY ',' LOCATION '${hivevar:RAW}';\n"
+        b"CREATE EXTERNAL TABLE visits (user STRING, page STRING, seconds INT) "
+        b"LOCATION '${hivevar:OUT}';\n"
+        b"INSERT OVERWRITE TABLE visits SELECT * FROM raw_visits WHERE seconds > 0;\n"))
+    hive_script = f"s3://{s3_bucket}/scripts/load.q"
     mr_input = tmp_path / "visits"
     conf = [{"Classification": "hive-site", "Properties": {
         "javax.jdo.option.ConnectionURL": f"jdbc:sqlite:{tmp_path}/metastore.db",
