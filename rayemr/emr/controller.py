@@ -253,27 +253,42 @@ class ClusterController:
         return os.path.join(self.work_dir, "node", nid, "bootstrap-actions") + "/"
 
     def _exclude(self, nid: str, failure: str, *, at_start: bool) -> None:
-        """Keep a node whose bootstrap failed out of YARN (``BOOTSTRAP_FAILED``, no containers)."""
-        try:
-            services.decommission_node(nid, f"bootstrap failed: {failure}"[:500])
-            excluded, why = True, ""
-        except RayEmrError as exc:
-            excluded, why = False, str(exc)
+        """Keep a node whose bootstrap failed out of YARN (``BOOTSTRAP_FAILED``, no containers).
+
+        At start, the ResourceManager refusing (the node is the last one able to run
+        containers) fails the cluster with ``BOOTSTRAP_FAILURE``.
+        """
+        refused = False
+        why = ""
+        deadline = time.monotonic() + HOLD_WAIT_S
+        while True:
+            try:
+                services.decommission_node(nid, f"bootstrap failed: {failure}"[:500])
+                break
+            except InputNotFoundError as exc:  # not registered yet: wait a little
+                if time.monotonic() < deadline:
+                    time.sleep(0.1)
+                    continue
+                why = str(exc)
+            except UserError as exc:  # the ResourceManager refuses: the last container node
+                refused, why = True, str(exc)
+            except RayEmrError as exc:  # YARN not running
+                why = str(exc)
+            break
         with self._cv:
             rec = self._nodes.get(nid)
             if rec is not None:
-                rec["ExcludedFromYarn"] = excluded
+                rec["ExcludedFromYarn"] = not why
                 if why:
                     rec["StateChangeReason"] = f"{rec.get('StateChangeReason', '')} " \
                         f"(YARN could not exclude it: {why})".lstrip()
-            if excluded:
+            if not why:
                 self._excluded.add(nid)
-        if not excluded and at_start:
-            # the ResourceManager refused: no other node could run containers
+        if refused and at_start:
             raise _BootstrapFailure(
                 f"On node {_short_id(nid)}, {failure}; no other node can run containers "
                 f"({why}); output under {self._bootstrap_log_dir(nid)}")
-        if not excluded:
+        if why:
             log.warning("node %s failed its bootstrap actions but stays in YARN: %s", nid, why)
 
     def _start_services(self) -> None:
