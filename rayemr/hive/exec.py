@@ -233,10 +233,6 @@ def _parquet_sql(spec: ScanSpec, split: FileSplit, con) -> str:
         source_sql = (f"read_parquet({sql_str(source)}, file_row_number=true) WHERE "
                       f"file_row_number >= {int(split.rows[0])} AND "
                       f"file_row_number < {int(split.rows[1])}")
-    elif split.row_groups:
-        table = _read_row_groups(split, spec, names)
-        con.register(f"__rg_{spec.id}", table)
-        source_sql = f"__rg_{spec.id}"
     else:
         source_sql = f"read_parquet({sql_str(source)})"
     inner = ", ".join(f"{e} AS {ident(c)}" for c, e in _typed_exprs(spec, names).items())
@@ -273,21 +269,6 @@ def scan_and_run(spec: ScanSpec, split: FileSplit, sql: str, tables: dict[str, p
         raise translate_error(err, f"reading {spec.table} ({split.url})") from None
     finally:
         release(con)
-
-
-def _read_row_groups(split: FileSplit, spec: ScanSpec, names: set[str]) -> pa.Table:
-    import pyarrow.parquet as pq
-
-    from rayemr import fs as emrfs
-
-    afs, path = emrfs.arrow_filesystem(split.url)
-    cols = [c for c in spec.columns if c in names and c not in dict(spec.partition_keys)]
-    with afs.open_input_file(path) as f:
-        pf = pq.ParquetFile(f)
-        file_cols = {n.lower(): n for n in pf.schema_arrow.names}
-        read = [file_cols[c] for c in cols if c in file_cols] or None
-        t = pf.read_row_groups(list(split.row_groups), columns=read)
-    return t.rename_columns([n.lower() for n in t.column_names])
 
 
 def _read_orc(split: FileSplit, spec: ScanSpec) -> pa.Table:
