@@ -147,6 +147,7 @@ def spark_session():
 
     return (SparkSession.builder.master("local[2]").appName("bench")
             .config("spark.driver.memory", "4g").config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
             .getOrCreate())
 
 
@@ -184,10 +185,63 @@ def bench_terasort(tmp, size, split_mb):
     records = size // 100
     gen_s, _ = timed(lambda: teragen(src, records, num_maps=4))
     sort_s, _ = timed(lambda: terasort(src, dst, num_reducers=4, split_size=split_mb * MB))
-    check = teravalidate(dst, split_size=split_mb * MB)
+    val_s, check = timed(lambda: teravalidate(dst, split_size=split_mb * MB))
+    if check.ok:
+        source = teravalidate(src, split_size=split_mb * MB)
+        if (source.records, source.checksum) != (check.records, check.checksum):
+            check = type(check)(check.records, check.checksum,
+                                ("checksum or record count differs from the input",))
     shutil.rmtree(src, ignore_errors=True)
     shutil.rmtree(dst, ignore_errors=True)
-    return gen_s, sort_s, check
+    return gen_s, sort_s, val_s, check
+
+
+def _installed(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
+def load_average() -> str:
+    try:
+        return " ".join(f"{x:.1f}" for x in os.getloadavg())
+    except OSError:
+        return "?"
+
+
+def summary(rows: list, latency: dict) -> list[str]:
+    """The issue's targets, as ratios of the throughputs measured side by side."""
+    mbs = {name: rate for name, _s, rate, _n in rows}
+
+    def ratio(a: str, b: str, target: float, what: str) -> str:
+        if a not in mbs or b not in mbs:
+            return f"- {what}: not measured"
+        r = mbs[a] / mbs[b]
+        return f"- {what}: {r:.2f}x (target >= {target:g}x): {'met' if r >= target else 'NOT met'}"
+
+    out = [ratio(MRSTYLE, COUNTER_STR, 1.0, "MRJob word count / Counter (str lines)"),
+           ratio(MRSTYLE, COUNTER_BYTES, 1.0, "MRJob word count / Counter (bytes lines)"),
+           ratio(MRSTYLE, SPARK_RDD, 1.0, "MRJob word count / PySpark RDD"),
+           ratio(VECTOR, DUCKDB, 0.5, "BatchJob word count / DuckDB"),
+           ratio(VECTOR, SPARK_DF, 2.0, "BatchJob word count / PySpark DataFrame")]
+    if "TeraSort" in mbs:
+        r = mbs["TeraSort"]
+        out.append(f"- TeraSort: {r:.1f} MB/s (target >= 50): {'met' if r >= 50 else 'NOT met'}")
+    for how, times in latency.items():
+        med = sorted(times[1:])[len(times[1:]) // 2] * 1000
+        out.append(f"- one-line job, warm cluster, {how}: median {med:.0f} ms, best "
+                   f"{min(times[1:]) * 1000:.0f} ms (target <= 100 ms): "
+                   f"{'met' if med <= 100 else 'NOT met'}")
+    return out
+
+
+COUNTER_STR = "collections.Counter, str lines (1 process)"
+COUNTER_BYTES = "collections.Counter, bytes lines (1 process)"
+MRSTYLE = "rayemr MRJob word count (2 CPUs)"
+VECTOR = "rayemr BatchJob word count (2 CPUs)"
+DUCKDB = "DuckDB SQL word count (2 threads)"
+SPARK_RDD = "PySpark RDD word count (local[2])"
+SPARK_DF = "PySpark DataFrame word count (local[2])"
 
 
 def bench_one_line(tmp, job_cls, yarn=True):
@@ -218,11 +272,14 @@ def main() -> int:
 
     tmp = tempfile.mkdtemp(prefix="rayemr-bench-", dir=a.tmp)
     rows = []
+    latency: dict[str, list[float]] = {}
+    started = time.perf_counter()
     try:
         path = os.path.join(tmp, "words.txt")
         size = generate_text(path, a.size_mb * MB)
         print(f"# input: {size / MB:.0f} MiB of Zipf words; machine: {platform.machine()}, "
-              f"{os.cpu_count()} CPUs, Python {platform.python_version()}", flush=True)
+              f"{os.cpu_count()} CPUs, Python {platform.python_version()}; load average "
+              f"{load_average()}", flush=True)
 
         def add(name, secs, nbytes=size, note=""):
             rows.append((name, secs, nbytes / MB / secs, note))
@@ -237,55 +294,64 @@ def main() -> int:
         bench_rayemr(wc_cls, warm, os.path.join(tmp, "warm-out"), a.split_mb)
         if want("counter"):
             s, n = timed(lambda: bench_counter(path))
-            add("collections.Counter, bytes lines (1 process)", s, note=f"{n} words")
+            add(COUNTER_BYTES, s, note=f"{n} words")
         if want("mrstyle"):
             s, n = timed(lambda: bench_rayemr(wc_cls, path, os.path.join(tmp, "o1"), a.split_mb))
-            add("rayemr MRJob word count (2 CPUs)", s, note=f"{n} words")
+            add(MRSTYLE, s, note=f"{n} words")
         if want("counter"):
             s, n = timed(lambda: bench_counter_str(path))
-            add("collections.Counter, str lines (1 process)", s, note=f"{n} words")
+            add(COUNTER_STR, s, note=f"{n} words")
         if want("vectorized"):
             s, n = timed(lambda: bench_rayemr(vec_cls, path, os.path.join(tmp, "o2"),
                                               a.split_mb))
-            add("rayemr BatchJob word count (2 CPUs)", s, note=f"{n} words")
+            add(VECTOR, s, note=f"{n} words")
         if want("latency"):
             for yarn in (True, False):
                 times = bench_one_line(tmp, wc_cls, yarn)
                 best = min(times[1:])
                 how = "YARN application" if yarn else "plain Ray tasks"
+                latency[how] = times
                 rows.append((f"one-line job, warm cluster ({how})", best, 0, ""))
                 print(f"one-line job on the warm cluster, {how}: median "
                       f"{sorted(times[1:])[len(times[1:]) // 2] * 1000:.0f} ms, best "
                       f"{best * 1000:.0f} ms ({', '.join(f'{t * 1000:.0f}' for t in times)})",
                       flush=True)
         if want("terasort"):
-            gen_s, sort_s, check = bench_terasort(tmp, size, a.split_mb)
+            gen_s, sort_s, val_s, check = bench_terasort(tmp, size, a.split_mb)
             add("TeraGen", gen_s)
             add("TeraSort", sort_s, note="validated OK" if check.ok else
                 f"VALIDATION FAILED {check.errors[:2]}")
+            add("TeraValidate", val_s)
         rayemr.shutdown()
         if want("duckdb"):
             s, n = timed(lambda: bench_duckdb(path))
-            add("DuckDB SQL word count (2 threads)", s, note=f"{n} words")
-        if want("spark_rdd") or want("spark_df"):
+            add(DUCKDB, s, note=f"{n} words")
+        if (want("spark_rdd") or want("spark_df")) and not _installed("pyspark"):
+            print("PySpark is not installed (pip install 'rayemr[bench]'): skipped", flush=True)
+        elif want("spark_rdd") or want("spark_df"):
             spark = spark_session()
             try:
                 if want("spark_rdd"):
                     s, n = timed(lambda: bench_spark_rdd(spark, path))
-                    add("PySpark RDD word count (local[2])", s, note=f"{n} words")
+                    add(SPARK_RDD, s, note=f"{n} words")
                 if want("spark_df"):
                     s, n = timed(lambda: bench_spark_df(spark, path))
-                    add("PySpark DataFrame word count (local[2])", s, note=f"{n} words")
+                    add(SPARK_DF, s, note=f"{n} words")
             finally:
                 spark.stop()
-        if want("mrjob"):
+        if want("mrjob") and not _installed("mrjob"):
+            print("mrjob is not installed (pip install 'rayemr[bench]'): skipped", flush=True)
+        elif want("mrjob"):
             sub = os.path.join(tmp, "subset.txt")
             with open(path, "rb") as f, open(sub, "wb") as g:
                 data = f.read(a.mrjob_mb * MB)
                 g.write(data[: data.rfind(b"\n") + 1])
             n_sub = os.path.getsize(sub)
             s, n = timed(lambda: bench_mrjob(sub, tmp))
-            add(f"mrjob local runner ({n_sub // MB} MiB subset)", s, n_sub, f"{n} words")
+            add(f"mrjob local runner ({n_sub / MB:.0f} MiB subset)", s, n_sub, f"{n} words")
+        print(f"\n# targets ({time.perf_counter() - started:.0f} s in all; load average "
+              f"{load_average()})")
+        print("\n".join(summary(rows, latency)), flush=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0
