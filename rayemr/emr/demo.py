@@ -273,11 +273,8 @@ def _follow_steps(w: _Writer, cluster, poll_s: float = 0.2) -> list[dict[str, An
     w("Steps (one at a time, as EMR runs them):")
     shown: dict[str, str] = {}
     width = max(len(n) for n in PLANNED) + 2
-    order: list[str] = []
     while True:
         steps = list(reversed(cluster.list_steps()))  # EMR lists the newest first
-        if not order:
-            order = [s["Id"] for s in steps]
         for i, s in enumerate(steps, start=1):
             state = s["Status"]["State"]
             before = shown.get(s["Id"])
@@ -286,7 +283,7 @@ def _follow_steps(w: _Writer, cluster, poll_s: float = 0.2) -> list[dict[str, An
             if state == "RUNNING" and before in (None, "PENDING"):
                 w(f"  {i}. {s['Name']:<{width}}", end="")
             elif state in ("COMPLETED", "FAILED", "CANCELLED"):
-                if before not in ("RUNNING",):
+                if before != "RUNNING":
                     w(f"  {i}. {s['Name']:<{width}}", end="")
                 w(_step_summary(s, cluster))
             shown[s["Id"]] = state
