@@ -33,9 +33,6 @@ class Stream:
     #: Counter the consumer adds the number of items to (counted where they are iterated
     #: anyway, instead of through one more generator per record).
     count_name: str | None = None
-    #: (mapper, pairs) when items are a mapper's output over pairs: lets a combiner fuse
-    #: the mapper call into its grouping loop (one Python frame less per record).
-    mapped: Any = None
 
     def lines(self) -> Iterator[bytes]:
         if self.kind == "lines":
@@ -178,15 +175,15 @@ def _output_of(fn) -> Iterator[tuple[Any, Any]]:
         yield from fn() or ()
 
 
-def map_and_group(mapper, inputs, init, final, rt: frozenset, write_proto: Any,
-                  read_proto: Any, limit: int | None = None,
-                  spill_bytes: int = _SPILL_BYTES):
-    """``group_pairs`` over mapper_init, ``mapper`` over every input pair, mapper_final,
-    fused: the mapper is called from C and its output chained, so the only Python frame per
-    record is the mapper's own."""
-    pairs = chain(_output_of(init), chain.from_iterable(_calls(mapper, inputs)),
-                  _output_of(final))
-    return group_pairs(pairs, rt, write_proto, read_proto, limit, spill_bytes)
+def mapped_pairs(mapper, init, final, pairs: Iterable[tuple[Any, Any]]
+                 ) -> Iterator[tuple[Any, Any]]:
+    """mapper_init's output, ``mapper`` over every pair, mapper_final's output (mrjob's
+    ``map_pairs``), driven from C: the only Python frame per record is the mapper's own."""
+    if mapper is None:
+        body: Iterable[tuple[Any, Any]] = pairs
+    else:
+        body = chain.from_iterable(_calls(mapper, pairs))
+    return chain(_output_of(init), body, _output_of(final))
 
 
 def _finish_groups(groups, keys, rt, all_ok, rtrip) -> list[tuple[Any, list[Any]]]:

@@ -22,7 +22,7 @@ from rayemr.core.errors import UserError
 from rayemr.engine.context import TaskContext
 from rayemr.mapreduce import compat
 from rayemr.mapreduce.streams import (PairEncoder, Stream, decoded_groups, group_pairs,
-                                      grouped_lines, lines_of_groups, map_and_group,
+                                      grouped_lines, lines_of_groups, mapped_pairs,
                                       regroup_lines, run_command, run_groups)
 
 MR = "Map-Reduce Framework"
@@ -233,8 +233,8 @@ class _Task:
         pairs = stream.pairs(read) if not isinstance(stream.proto, _NoRoundTrip) \
             else stream.items
         st = self.job.steps()[step]
-        return Stream("pairs", _map_pairs(st, pairs), write, count_name="Map output records",
-                      mapped=(st, pairs))
+        return Stream("pairs", mapped_pairs(st["mapper"], st["mapper_init"], st["mapper_final"],
+                                            pairs), write, count_name="Map output records")
 
     def _counting(self, stream: Stream) -> Stream:
         """The stream with its pending count taken as it is consumed."""
@@ -294,13 +294,9 @@ class _Task:
             rt = frozenset(compat_roundtrip(proto, cproto))
             n_in = n_out = 0
             st = self.job.steps()[step]
-            if stream.mapped is not None and stream.mapped[0]["mapper"] is not None:
-                mst, inputs = stream.mapped
-                batches = map_and_group(mst["mapper"], inputs, mst["mapper_init"],
-                                        mst["mapper_final"], rt, proto, cproto,
-                                        spill_bytes=self.spill_bytes())
-            else:
-                batches = group_pairs(stream.items, rt, proto, cproto)
+            # the mapper's output goes straight into the grouping loop (counted there)
+            batches = group_pairs(stream.items, rt, proto, cproto,
+                                  spill_bytes=self.spill_bytes())
             for groups in batches:
                 n_in += sum(len(v) for _, v in groups)
                 out = _combine_groups(st, groups)
@@ -389,22 +385,6 @@ class _NoRoundTrip:
     def __init__(self, proto: Any) -> None:
         self.proto = proto
         self.write = getattr(proto, "write", None)
-
-
-def _map_pairs(step: Any, pairs):
-    """mapper_init, mapper over every pair, mapper_final (mrjob's map_pairs, one layer)."""
-    init, mapper, final = step["mapper_init"], step["mapper"], step["mapper_final"]
-    if init:
-        yield from init() or ()
-    if mapper is None:
-        yield from pairs
-    else:
-        for key, value in pairs:
-            out = mapper(key, value)
-            if out is not None:
-                yield from out
-    if final:
-        yield from final() or ()
 
 
 def _combine_groups(step: Any, groups) -> list:
