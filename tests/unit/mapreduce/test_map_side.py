@@ -144,3 +144,22 @@ def test_spills_run_the_combiner_per_spill(tmp_path, monkeypatch):
     assert m1["Map output records"] == m2["Map output records"] == m2["Combine input records"]
     assert m2["Combine output records"] > m1["Combine output records"]
     assert m1["Reduce input groups"] == m2["Reduce input groups"]
+
+
+def test_spill_size_from_the_job_configuration(tmp_path):
+    """``mapreduce.task.io.sort.mb`` bounds the memory grouped before a combiner pass."""
+    from rayemr.core.errors import UserError
+
+    words = [f"w{i % 997}" for i in range(150_000)]
+    inp = tmp_path / "in.txt"
+    inp.write_text("\n".join(" ".join(words[i:i + 10]) for i in range(0, len(words), 10)))
+    path = _write(tmp_path, "ours", TRICKY.format(base="rayemr.mapreduce", sort_values=False))
+    big, c1 = _rayemr(path, str(inp), str(tmp_path / "o1"))
+    small, c2 = _rayemr(path, str(inp), str(tmp_path / "o2"),
+                        conf={"mapreduce.task.io.sort.mb": "1"})
+    assert small == big
+    m1, m2 = c1["Map-Reduce Framework"], c2["Map-Reduce Framework"]
+    assert m1["Combine input records"] == m2["Combine input records"] > 150_000
+    assert m2["Combine output records"] > m1["Combine output records"]
+    with pytest.raises(UserError, match="io.sort.mb"):
+        _rayemr(path, str(inp), str(tmp_path / "o3"), conf={"mapreduce.task.io.sort.mb": "x"})
