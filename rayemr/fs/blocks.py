@@ -22,13 +22,15 @@ from rayemr.fs.s3 import native_call
 READ_AHEAD = 3
 _TAIL_FIRST = 64 * 1024
 _pool: ThreadPoolExecutor | None = None
+_pool_pid = 0
 
 
 def _executor() -> ThreadPoolExecutor:
-    global _pool
-    if _pool is None:
+    global _pool, _pool_pid
+    if _pool is None or _pool_pid != os.getpid():  # a forked child has no pool threads
         _pool = ThreadPoolExecutor(max_workers=READ_AHEAD + 1,
                                    thread_name_prefix="rayemr-fs-read")
+        _pool_pid = os.getpid()
     return _pool
 
 

@@ -224,3 +224,27 @@ def test_line_longer_than_many_blocks_and_splits(tmp_path):
     for split_size, block in ((1000, 64), (3, 4096), (9_999, 333), (100_000, 7)):
         config = EmrfsConfig(read_block_size=block)
         assert read_all(str(path), split_size, config=config, batch_rows=2) == want
+
+
+def _read_in_child(path: str, want: int) -> None:
+    import os
+
+    rows = sum(len(b) for b in read_text_batches(compute_splits(path)[0],
+                                                 config=EmrfsConfig(read_block_size=64)))
+    os._exit(0 if rows == want else 3)
+
+
+def test_reads_in_a_forked_child_after_the_parent_read(tmp_path):
+    """The read-ahead pool is per process: a forked child does not wait on dead threads."""
+    import multiprocessing
+
+    path = tmp_path / "f.txt"
+    path.write_bytes(b"".join(b"line %d\n" % i for i in range(200)))
+    assert read_all(str(path), 10_000, config=EmrfsConfig(read_block_size=64))  # parent pool
+    child = multiprocessing.get_context("fork").Process(target=_read_in_child,
+                                                         args=(str(path), 200))
+    child.start()
+    child.join(60)
+    if child.is_alive():
+        child.kill()
+    assert child.exitcode == 0
