@@ -80,12 +80,14 @@ def test_demo_fresh_start_is_quiet_and_complete(tmp_path):
     assert proc.stderr.strip() == ""
 
 
-def test_demo_refuses_a_folder_with_an_earlier_run(tmp_path):
+def test_demo_refuses_a_folder_with_an_earlier_run(tmp_path, capsys):
+    from rayemr.cli import main
+
     folder = tmp_path / "demo"
     (folder / "output" / "wordcount").mkdir(parents=True)  # what a run leaves
     for runner in ("inline", "local"):  # refused before Ray starts
-        proc = _run(["-r", runner, "--folder", str(folder)], tmp_path)
-        assert proc.returncode == 1
-        assert proc.stderr.strip() == (f"rayemr demo: {folder} already holds a demo run "
-                                       f"(output); give another folder or remove it")
-        assert "Starting Ray" not in proc.stdout
+        assert main(["demo", "-r", runner, "--folder", str(folder)]) == 1
+        out, err = capsys.readouterr()
+        assert err.strip() == (f"rayemr demo: {folder} already holds a demo run "
+                               f"(output); give another folder or remove it")
+        assert "Starting Ray" not in out
