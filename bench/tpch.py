@@ -33,6 +33,9 @@ def parse_args(argv=None):
     p.add_argument("--runner", default="ray", choices=("ray", "inline"))
     p.add_argument("--yarn", default="auto", choices=("auto", "true", "false"),
                    help="run each query as a YARN application (auto: when available)")
+    p.add_argument("--engine", default="mr", choices=("mr", "tez"),
+                   help="hive.execution.engine: mr = one YARN application per stage, "
+                        "tez = one per query")
     p.add_argument("--queries", default="1-22")
     p.add_argument("--no-readme", action="store_true")
     return p.parse_args(argv)
@@ -70,8 +73,8 @@ def bench_duckdb(data: Path, queries: dict[int, str], runs: int) -> dict:
     return {"times": times, "results": results}
 
 
-def bench_rayemr(data: Path, queries: dict[int, str], runs: int, runner: str, yarn: str
-                 ) -> dict:
+def bench_rayemr(data: Path, queries: dict[int, str], runs: int, runner: str, yarn: str,
+                 engine: str = "mr") -> dict:
     import rayemr
     from rayemr.hive.session import HiveSession
     from rayemr.hive.testing import tpch_ddl
@@ -80,7 +83,9 @@ def bench_rayemr(data: Path, queries: dict[int, str], runs: int, runner: str, ya
     if runner == "ray":
         rayemr.init(num_cpus=2)
     tmp = tempfile.mkdtemp(prefix="rayemr-tpch-")
-    conf = {} if yarn == "auto" else {"rayemr.hive.yarn": yarn}
+    conf = {"hive.execution.engine": engine}
+    if yarn != "auto":
+        conf["rayemr.hive.yarn"] = yarn
     session = HiveSession(metastore_path=f"{tmp}/metastore.db", warehouse=f"{tmp}/warehouse",
                           runner=runner, hiveconf=conf)
     for stmt in tpch_ddl(data):
@@ -104,6 +109,8 @@ def bench_rayemr(data: Path, queries: dict[int, str], runs: int, runner: str, ya
         from rayemr.engine import yarn_runner
 
         used = "true (engine default)" if yarn_runner.enabled() else "false (engine default)"
+    if runner == "ray" and used.startswith("true"):
+        used += f", hive.execution.engine={engine}"
     return {"times": times, "results": results, "startup": start,
             "count_star_warm": statistics.median(warm[1:]), "yarn_used": used}
 
@@ -225,7 +232,7 @@ def main(argv=None) -> int:
     loads = [os.getloadavg()[0]]
     duck = bench_duckdb(data, queries, args.runs)
     loads.append(os.getloadavg()[0])
-    mine = bench_rayemr(data, queries, args.runs, args.runner, args.yarn)
+    mine = bench_rayemr(data, queries, args.runs, args.runner, args.yarn, args.engine)
     loads.append(os.getloadavg()[0])
     correct = sum(rows_equal(mine["results"][n], duck["results"][n]) for n in queries)
     spark = None if args.no_spark else bench_spark(data, queries, args.spark_runs)

@@ -15,7 +15,7 @@ import time
 
 import pyarrow as pa
 
-from rayemr.core.errors import RayEmrError, UnsupportedError, UserError
+from rayemr.core.errors import ConfigError, RayEmrError, UnsupportedError, UserError
 from rayemr.hive.api import Column, ProgressCallback, StatementResult
 from rayemr.hive.metastore import MetastoreStore, open_metastore
 from rayemr.hive.plan import FileSplit, QueryPlan, ScanSpec
@@ -35,6 +35,9 @@ DEFAULT_CONF: dict[str, str] = {
     "hive.mapjoin.smalltable.filesize": "25000000",
     "mapreduce.job.reduces": "-1",
     "mapreduce.job.queuename": "default",
+    # mr: every stage is a YARN application of its own (Hive on MapReduce);
+    # tez: the query's stages are the vertices of one application (Hive on Tez)
+    "hive.execution.engine": "mr",
     "hive.default.fileformat": "TextFile",
     "hive.cli.print.header": "false",
     "hive.map.aggr": "true",
@@ -42,6 +45,9 @@ DEFAULT_CONF: dict[str, str] = {
     # hive.exec.mode.local.auto for small jobs; 0 turns it off
     "rayemr.hive.smalljob.maxbytes": str(16 * 1024 * 1024),
 }
+
+#: hive.execution.engine -> how the engine maps stages to YARN applications
+EXECUTION_ENGINES = {"mr": "stage", "tez": "job"}
 
 _VAR = re.compile(r"\$\{(?:(hivevar|hiveconf|env|system):)?([^}]+)\}")
 
@@ -172,9 +178,20 @@ class HiveSession:
         rayemr.init()
         return int(ray.cluster_resources().get("CPU", 1))
 
+    def execution_engine(self) -> str:
+        engine = (self.hiveconf.get("hive.execution.engine") or "mr").strip().lower()
+        if engine not in EXECUTION_ENGINES:
+            raise ConfigError(f"hive.execution.engine={engine!r} is not supported",
+                              hint="use mr (one YARN application per stage) or tez (one "
+                                   "application per query)")
+        return engine
+
     def queue(self) -> str:
-        return (self.hiveconf.get("tez.queue.name") or
-                self.hiveconf.get("mapreduce.job.queuename") or "default")
+        """The YARN queue: ``tez.queue.name`` on Tez (else ``mapreduce.job.queuename``),
+        ``mapreduce.job.queuename`` on MapReduce."""
+        if self.execution_engine() == "tez" and self.hiveconf.get("tez.queue.name"):
+            return self.hiveconf["tez.queue.name"]
+        return self.hiveconf.get("mapreduce.job.queuename") or "default"
 
     # -- queries -------------------------------------------------------------------------------
     def compile(self, text: str) -> QueryPlan:
@@ -306,6 +323,8 @@ class HiveSession:
         from rayemr.engine import run_graph
 
         conf = {k: v for k, v in self.hiveconf.items()}
+        conf.setdefault("rayemr.engine.yarn.applications",
+                        EXECUTION_ENGINES[self.execution_engine()])
 
         def on_progress(p) -> None:
             line = f"{time.strftime('%Y-%m-%d %H:%M:%S')} {p.line()}"

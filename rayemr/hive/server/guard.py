@@ -172,7 +172,7 @@ DEFAULT_PROPERTY_ALLOWLIST: tuple[str, ...] = (
     r"hive\.explain\..*", r"hive\.fetch\.task\..*", r"hive\.groupby\..*", r"hive\.join\..*",
     r"hive\.limit\..*", r"hive\.mapjoin\..*", r"hive\.merge\..*", r"hive\.optimize\..*",
     r"hive\.map\.aggr(\..*)?", r"hive\.mapred\.mode", r"hive\.parquet\..*", r"hive\.ppd\..*",
-    r"hive\.query\.name", r"hive\.resultset\.use\.unique\.column\.names",
+    r"hive\.query\.name", r"hive\.execution\.engine", r"hive\.resultset\.use\.unique\.column\.names",
     r"hive\.cli\.print\.header", r"hive\.skewjoin\..*", r"hive\.stats\..*",
     r"hive\.strict\..*", r"hive\.tez\..*", r"hive\.vectorized\..*",
     r"hive\.support\.quoted\.identifiers", r"hive\.default\.fileformat(\.managed)?",

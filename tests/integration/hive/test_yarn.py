@@ -1,5 +1,6 @@
-"""Hive queries run as YARN applications by default (one application per query, its
-stages the DAG's vertices, as Hive on Tez), in the session's queue."""
+"""Hive queries run as YARN applications in the session's queue: one application per stage
+by default (``hive.execution.engine=mr``, Hive on MapReduce), or one per query whose stages are
+the DAG's vertices (``hive.execution.engine=tez``)."""
 from __future__ import annotations
 
 import pyarrow as pa
@@ -41,24 +42,41 @@ def test_query_is_one_yarn_application_in_the_session_queue(yarn_hive):
             for k in ("k0", "k1", "k2")]
     assert [(k, n, int(total)) for k, n, total in
             (tuple(x.values()) for x in r.table.to_pylist())] == want
-    apps = _apps_named(client, sql)
-    assert len(apps) == 1 and apps[0].queue.split(".")[-1] == "default"
-    assert str(getattr(apps[0].final_status, "value", apps[0].final_status)).endswith(
-        "SUCCEEDED")
-    # several stages (scan + partial aggregate, merge, result), one application
+    # hive.execution.engine=mr (the default): every stage is an application of its own
+    stages = [line.split()[1] for line in s.execute(f"EXPLAIN {sql}").table.column(0).to_pylist()
+              if line.strip().startswith("Stage: ")]
+    assert len(stages) >= 2
+    apps = [a for a in client.list() if a.name.startswith(sql + " (Stage-")]
+    assert sorted(a.name for a in apps) == sorted(f"{sql} ({st})" for st in stages)
+    assert all(a.queue.split(".")[-1] == "default" and a.final_status.value == "SUCCEEDED"
+               and a.unmanaged_am for a in apps)
     assert s.last_counters["Job Counters"]["Launched map tasks"] == 2
 
+    # hive.execution.engine=tez: the same stages as vertices of one application
+    s.execute("SET hive.execution.engine=tez")
+    assert s.execute(sql).table.to_pylist() == r.table.to_pylist()
+    apps = _apps_named(client, sql)
+    assert len(apps) == 1 and apps[0].queue.split(".")[-1] == "default"
+    assert apps[0].final_status.value == "SUCCEEDED" and not apps[0].unmanaged_am
+    s.execute("SET hive.execution.engine=spark")
+    with pytest.raises(RayEmrError, match="hive.execution.engine='spark' is not supported"):
+        s.execute(sql)
 
-@pytest.mark.parametrize("key", ["mapreduce.job.queuename", "tez.queue.name"])
-def test_queue_settings_reach_the_application(yarn_hive, key):
+
+@pytest.mark.parametrize("engine,key", [("mr", "mapreduce.job.queuename"),
+                                        ("tez", "mapreduce.job.queuename"),
+                                        ("tez", "tez.queue.name")])
+def test_queue_settings_reach_the_application(yarn_hive, engine, key):
     s, _ = yarn_hive
+    s.execute(f"SET hive.execution.engine={engine}")
     s.execute(f"SET {key}=no_such_queue")
     with pytest.raises(RayEmrError, match="no_such_queue"):
         s.execute("SELECT count(*) FROM t")
 
 
-def test_tez_queue_name_wins_over_mapreduce_queue(yarn_hive):
+def test_tez_queue_name_wins_over_mapreduce_queue_on_tez(yarn_hive):
     s, client = yarn_hive
+    s.execute("SET hive.execution.engine=tez")
     s.execute("SET mapreduce.job.queuename=no_such_queue")
     s.execute("SET tez.queue.name=default")
     sql = "SELECT max(v) FROM t"
