@@ -91,3 +91,10 @@ def test_demo_refuses_a_folder_with_an_earlier_run(tmp_path, capsys):
         assert err.strip() == (f"rayemr demo: {folder} already holds a demo run "
                                f"(output); give another folder or remove it")
         assert "Starting Ray" not in out
+
+
+def test_emr_demo_is_the_same_command(tmp_path, capsys):
+    from rayemr.cli import main
+
+    assert main(["emr", "demo", "-r", "inline", "--folder", str(tmp_path / "d")]) == 0
+    _check_results(capsys.readouterr().out)
