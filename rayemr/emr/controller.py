@@ -47,6 +47,13 @@ class _BootstrapFailure(ClusterError):
     reason_code = "BOOTSTRAP_FAILURE"
 
 
+def _role(node_id: str, node: dict[str, Any], master_node_id: str) -> str:
+    """EMR's instance role: MASTER, TASK (cluster.yaml's ``rayemr_task`` nodes) or CORE."""
+    if node_id == master_node_id:
+        return "MASTER"
+    return "TASK" if node.get("Resources", {}).get("rayemr_task") else "CORE"
+
+
 def _short_id(node_id: str) -> str:
     return node_id[:12]
 
@@ -353,7 +360,7 @@ class ClusterController:
             nid = n["NodeID"]
             record = {"NodeId": nid, "Hostname": n.get("NodeManagerHostname", ""),
                       "Address": n.get("NodeManagerAddress", ""),
-                      "Role": "MASTER" if nid == self.spec.master_node_id else "CORE",
+                      "Role": _role(nid, n, self.spec.master_node_id),
                       "Vcores": float(n.get("Resources", {}).get("CPU", 0.0)),
                       "State": "RUNNING", "BootstrapActions": []}
             if nid in refs:

@@ -43,6 +43,8 @@ def test_declared_node_resources_are_what_yarn_schedules(ray_cluster, tmp_path):
     with Cluster(name="yaml-nodes", configurations=conf, applications=["Hadoop"],
                  work_dir=str(tmp_path / "w")) as cluster:
         assert cluster.state == "WAITING"
+        roles = {n["NodeId"]: n["Role"] for n in cluster.describe()["Cluster"]["Nodes"]}
+        assert roles == {nid: role.upper() for nid, role in role_of.items()}
         reports = {r.node_id: r for r in YarnClient().nodes()}
         assert set(reports) == set(role_of)
         for nid, role in role_of.items():
