@@ -146,11 +146,22 @@ def run_sql(sql: str, tables: dict[str, pa.Table], threads: int = 1) -> pa.Table
     try:
         for name, table in tables.items():
             con.register(name, table)
-        return con.sql(sql).to_arrow_table()
+        return _hive_integers(con.sql(sql)).to_arrow_table()
     except duckdb.Error as err:
         raise translate_error(err) from None
     finally:
         release(con)
+
+
+def _hive_integers(rel):
+    """DuckDB's SUM over integers is a 128-bit HUGEINT (Arrow decimal(38,0)); Hive's is a
+    BIGINT. Cast such columns back (a sum beyond BIGINT is an out-of-range error)."""
+    types = [str(t).upper() for t in rel.types]
+    if "HUGEINT" not in types and "UHUGEINT" not in types:
+        return rel
+    cols = [f"CAST({ident(c)} AS BIGINT) AS {ident(c)}" if t in ("HUGEINT", "UHUGEINT")
+            else ident(c) for c, t in zip(rel.columns, types)]
+    return rel.project(", ".join(cols))
 
 
 # -- scans ----------------------------------------------------------------------------------
@@ -264,7 +275,7 @@ def scan_and_run(spec: ScanSpec, split: FileSplit, sql: str, tables: dict[str, p
         con.execute(f"CREATE TEMP VIEW {ident(spec.id)} AS {_parquet_sql(spec, split, con)}")
         for name, table in tables.items():
             con.register(name, table)
-        return con.sql(sql).to_arrow_table(), -1
+        return _hive_integers(con.sql(sql)).to_arrow_table(), -1
     except duckdb.Error as err:
         raise translate_error(err, f"reading {spec.table} ({split.url})") from None
     finally:

@@ -204,6 +204,17 @@ def test_hive_names_unaliased_columns(hive):
     assert [c.name for c in r.columns] == ["id", "_c1", "s", "_c3"]
 
 
+def test_sum_of_integers_is_bigint_as_in_hive(hive, duck):
+    sql = ("SELECT dept, sum(id), sum(floor), sum(ts), sum(salary), count(*) FROM emp "
+           "JOIN dept USING (dept) GROUP BY dept ORDER BY dept")
+    r = hive.execute(sql)
+    assert [c.hive_type for c in r.columns] == ["string", "bigint", "bigint", "bigint",
+                                                "double", "bigint"]
+    want = duck.execute(sql).fetchall()
+    assert [tuple(x.values()) for x in r.table.to_pylist()] == [
+        (d, int(a), int(b), int(c), x, n) for d, a, b, c, x, n in want]
+
+
 def test_transform_using_script(hive, duck, tmp_path):
     script = tmp_path / "upper.py"
     script.write_text("import sys\nfor line in sys.stdin:\n"
