@@ -7,6 +7,7 @@ fragment over Arrow inputs, evaluate partition filters, serialise rows as Hive t
 """
 from __future__ import annotations
 
+import atexit
 import re
 import threading
 from typing import Iterable, Optional, Sequence
@@ -30,6 +31,23 @@ def connect(threads: int = 1) -> duckdb.DuckDBPyConnection:
 #: One DuckDB connection per thread, reused across tasks: opening one costs more than most
 #: small fragments take. Every release drops what the task registered or created.
 _LOCAL = threading.local()
+#: Every thread's reused connection, closed at interpreter exit: a connection still alive
+#: when a daemon thread is torn down aborts the process (DuckDB's C++ meets the thread's
+#: forced unwind), e.g. a HiveServer2 stopped with Ctrl-C.
+_OPEN: dict[int, duckdb.DuckDBPyConnection] = {}
+_OPEN_LOCK = threading.Lock()
+
+
+@atexit.register
+def _close_all() -> None:
+    with _OPEN_LOCK:
+        cons = list(_OPEN.values())
+        _OPEN.clear()
+    for con in cons:
+        try:
+            con.close()
+        except Exception:  # noqa: BLE001 - exiting anyway
+            pass
 
 
 def acquire(threads: int = 1) -> duckdb.DuckDBPyConnection:
@@ -42,6 +60,8 @@ def acquire(threads: int = 1) -> duckdb.DuckDBPyConnection:
     if con is None:
         con = connect(n)
         _LOCAL.con, _LOCAL.fs, _LOCAL.threads = con, {}, n
+        with _OPEN_LOCK:
+            _OPEN[threading.get_ident()] = con
     elif _LOCAL.threads != n:
         con.execute(f"SET threads = {n}")
         _LOCAL.threads = n
@@ -69,6 +89,8 @@ def release(con: duckdb.DuckDBPyConnection) -> None:
             con.execute(f"DROP TABLE IF EXISTS {ident(name)}")
     except Exception:  # noqa: BLE001 - a connection that cannot be reset is not reused
         _LOCAL.con = None
+        with _OPEN_LOCK:
+            _OPEN.pop(threading.get_ident(), None)
         try:
             con.close()
         except Exception:  # noqa: BLE001

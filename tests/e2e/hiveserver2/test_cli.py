@@ -31,6 +31,7 @@ def serve(tmp_path):
         assert m, line + proc.stderr.read()
         return int(m.group(1))
 
+    start.procs = procs
     yield start
     for proc in procs:
         if proc.poll() is None:
@@ -43,13 +44,18 @@ def serve(tmp_path):
         proc.stderr.close()
 
 
-def test_cli_server_answers_pyhive_and_stops_on_ctrl_c(serve):
+def test_cli_server_answers_pyhive_and_stops_on_ctrl_c(serve, tmp_path):
     port = serve()
     with hive.connect("127.0.0.1", port=port) as conn:
         cur = conn.cursor()
         cur.execute("CREATE TABLE cli_t (a int)")
         cur.execute("SHOW TABLES")
         assert cur.fetchall() == [("cli_t",)]
+        cur.execute("SELECT 1 + 2")  # a query run by DuckDB in a server thread
+        assert cur.fetchall() == [(3,)]
+    proc = serve.procs[-1]
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=20) == 0, proc.stderr.read()[-2000:]
 
 
 def test_cli_custom_auth_with_added_user(serve, tmp_path):
