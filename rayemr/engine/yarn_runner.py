@@ -29,6 +29,9 @@ log = logging.getLogger(__name__)
 MAP_PRIORITY, REDUCE_PRIORITY = 20, 10
 #: How often the client looks at progress and its cancel flag while the application runs.
 POLL_S = 0.2
+#: With nothing waiting for a container, an AM heartbeats at most this often (to report
+#: finished containers, progress and liveness); with attempts waiting, at every turn.
+HEARTBEAT_S = 1.0  # MapReduce's yarn.app.mapreduce.am.scheduler.heartbeat.interval-ms
 
 
 def available() -> bool:
@@ -66,6 +69,7 @@ class YarnLauncher(RayTasks):
         self.by_container: dict[str, Attempt] = {}
         self._lost: set[str] = set()
         self.progress = 0.0
+        self._last_beat = float("-inf")
 
     def set_kinds(self, kinds: dict[str, str]) -> None:
         self.kinds = kinds
@@ -78,6 +82,10 @@ class YarnLauncher(RayTasks):
     def _heartbeat(self) -> None:
         from rayemr.yarn import ContainerRequest
 
+        now = time.monotonic()
+        if not any(self.queued.values()) and now - self._last_beat < HEARTBEAT_S:
+            return
+        self._last_beat = now
         asks = []
         for kind, queue in self.queued.items():
             want = len(queue) - self.asked[kind]
@@ -141,6 +149,7 @@ class StageApplications(RayTasks):
         self.kinds = {s.id: s.kind for s in graph.stages}
         self.open: dict[str, YarnLauncher] = {}
         self.app_ids: list[str] = []
+        self._finishing: list[Callable[[], None]] = []  # stage apps told to finish
         self.done: dict[str, int] = {}
 
     def _stage(self, stage_id: str) -> YarnLauncher:
@@ -180,7 +189,7 @@ class StageApplications(RayTasks):
                 sub.progress = min(1.0, n / max(1, total))
                 if n >= total:
                     del self.open[spec.stage_id]
-                    sub.amrm.finish("SUCCEEDED")
+                    self._finishing.append(sub.amrm.finish("SUCCEEDED", wait=False))
         return out
 
     def lost_nodes(self) -> set[str]:
@@ -196,7 +205,14 @@ class StageApplications(RayTasks):
                 q.clear()
 
     def finish_all(self, status: str, diagnostics: str = "") -> None:
-        """End every stage application still open (the job failed or was killed)."""
+        """End every stage application still open (the job failed or was killed), and wait
+        until the finished stages' applications are final."""
+        for done in self._finishing:
+            try:
+                done()
+            except Exception:  # noqa: BLE001 -- the job's outcome stands
+                log.warning("a stage application did not finish cleanly", exc_info=True)
+        self._finishing.clear()
         for stage_id, sub in list(self.open.items()):
             try:
                 sub.amrm.finish(status, diagnostics[:2000])

@@ -225,14 +225,41 @@ class AMRMClient:
 
     # -- ending -----------------------------------------------------------------------------
     def finish(self, final_status: FinalStatus | str = FinalStatus.SUCCEEDED,
-               diagnostics: str = "") -> None:
-        """Unregister: the application ends with ``final_status`` and its containers go."""
+               diagnostics: str = "", wait: bool = True) -> Callable[[], None] | None:
+        """Unregister: the application ends with ``final_status`` and its containers go.
+
+        With ``wait=False`` the call is sent and a function is returned that waits for it
+        (and retries through an RM restart); call it before relying on the final state.
+        """
         with self._lock:
             if self.final_status is not None:
-                return
+                return (lambda: None) if not wait else None
             self.final_status = FinalStatus(final_status)
             self.diagnostics = diagnostics
-        call_rm("finish", self.app_id, self.final_status.value, diagnostics, self.am_actor)
+        args = (self.app_id, self.final_status.value, diagnostics, self.am_actor)
+        if wait:
+            call_rm("finish", *args)
+            return None
+        try:
+            ref = _rm_handle().finish.remote(*args)
+        except Exception:  # noqa: BLE001 - no handle now: finish synchronously when asked
+            ref = None
+
+        def done() -> None:
+            try:
+                if ref is not None:
+                    ray.get(ref)
+                    return
+            except ray.exceptions.RayTaskError as exc:
+                cause = getattr(exc, "cause", None)
+                if isinstance(cause, RayEmrError):
+                    raise cause from None
+                raise
+            except ray.exceptions.RayActorError:
+                _RM_HANDLE.clear()  # restarting: the synchronous call rides it out
+            call_rm("finish", *args)
+
+        return done
 
     def _on_killed(self) -> None:
         with self._lock:
