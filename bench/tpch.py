@@ -200,8 +200,9 @@ def markdown(report: dict, png: str) -> str:
                  f"{report['rayemr_startup']:.1f} s, not included.")
     lines.append("")
     lines.append("Reproduce: `python bench/tpch.py --scale 1` (add `--no-spark` to skip "
-                 "PySpark; by default every query is one YARN application, `--yarn false` "
-                 "runs the stages as plain Ray tasks).")
+                 "PySpark; by default every stage is a YARN application of its own, "
+                 "`--engine tez` makes each query one application, `--yarn false` runs the "
+                 "stages as plain Ray tasks).")
     return "\n".join(lines) + "\n"
 
 
