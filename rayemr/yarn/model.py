@@ -98,6 +98,7 @@ class AppInfo(Tracked):
         self.am_container: Container | None = None
         self.am_actor = ""       # name of the AM's Ray actor
         self.next_container = 2  # 1 is the AM's
+        self.attempts = 1        # ApplicationMaster attempts so far
         self.registered = True   # False after RM recovery until the AM resyncs
         self.last_heartbeat = now  # unmanaged AMs expire without heartbeats
         self.memory_seconds, self.vcore_seconds = 0.0, 0.0

@@ -49,6 +49,7 @@ class RecoveryMixin:
         app.diagnostics, app.progress = record["diagnostics"], record["progress"]
         app.start_time, app.finish_time = record["start_time"], record["finish_time"]
         app.am_actor = record.get("am_actor", "")
+        app.attempts = record.get("attempts", 1)
         app.memory_seconds = record.get("memory_seconds", 0.0)
         app.vcore_seconds = record.get("vcore_seconds", 0.0)
         if state.final:
@@ -101,6 +102,7 @@ class RecoveryMixin:
             "start_time": app.start_time, "finish_time": app.finish_time,
             "memory_seconds": app.memory_seconds, "vcore_seconds": app.vcore_seconds,
             "next_container": app.next_container, "am_actor": app.am_actor,
+            "attempts": app.attempts,
             "spec": {"name": s.name, "app_type": s.app_type, "queue": app.queue.conf.name,
                      "user": s.user, "priority": s.priority, "tags": list(s.tags),
                      "groups": list(s.groups or ()), "unmanaged_am": s.unmanaged_am,

@@ -63,6 +63,7 @@ class ResourceManager:
         if meta and meta.get("scheduler") is not None:
             sched = CapacitySchedulerConfig.from_properties(meta["scheduler"], source="recovered")
         self.core = SchedulerCore(sched, cluster_ts=meta["cluster_ts"] if meta else None)
+        self.core.am_max_attempts = config.am_max_attempts
         self.started = time.time()
         self.recovered = bool(meta)
         self._payloads: dict[str, bytes] = {}
@@ -279,8 +280,8 @@ class ResourceManager:
                 self.core.am_launch_failed(app_id, error[:2000])
             else:
                 self.core.am_launched(app_id, name)
-                self._watch_am(app_id)
-                self._payloads.pop(app_id, None)
+                self._watch_am(app_id)  # the payload stays until the app ends: a new AM
+                # attempt (its AM died or its node was lost) starts from it again
             self._process()
 
     # -- RPCs -------------------------------------------------------------------------------

@@ -53,6 +53,8 @@ class SchedulerCore(RecoveryMixin, ReportsMixin):
         self.apps_submitted = self.apps_completed = self.apps_failed = self.apps_killed = 0
         self._out: list = []
         self._dirty = True
+        #: ApplicationMaster attempts per application (yarn.resourcemanager.am.max-attempts)
+        self.am_max_attempts = 2
         self.configure(config or CapacitySchedulerConfig.default())
 
     # -- configuration ----------------------------------------------------------------------
@@ -159,9 +161,7 @@ class SchedulerCore(RecoveryMixin, ReportsMixin):
             if app.app_id in touched or app.state == AppState.RUNNING:
                 app.lost_nodes.append(node_id)
         for app in failed:
-            self._end(app, AppState.FAILED, "NODE_LOST", FinalStatus.FAILED,
-                      f"ApplicationMaster's node {node_id} was lost")
-            self._out.append(StopAM(app.app_id, f"node {node_id} lost"))
+            self._attempt_failed(app, "NODE_LOST", f"ApplicationMaster's node {node_id} was lost")
         self._dirty = True
         return [a.app_id for a in failed]
 
@@ -361,9 +361,39 @@ class SchedulerCore(RecoveryMixin, ReportsMixin):
 
     def am_failed(self, app_id: str, diagnostics: str) -> None:
         app = self._app(app_id)
-        if not app.state.final:
-            event = "AM_FAILED" if app.state == AppState.RUNNING else "AM_LAUNCH_FAILED"
+        if app.state == AppState.RUNNING:
+            self._attempt_failed(app, "AM_FAILED", diagnostics)
+        elif not app.state.final:
+            self._end(app, AppState.FAILED, "AM_LAUNCH_FAILED", FinalStatus.FAILED, diagnostics)
+
+    def _attempt_failed(self, app: AppInfo, event: str, diagnostics: str) -> None:
+        """A running application's AM died or its node was lost: YARN starts a new attempt
+        (``yarn.resourcemanager.am.max-attempts``) -- every container of the old attempt is
+        killed and the application waits in ACCEPTED for a new AM -- or fails it."""
+        if app.spec.unmanaged_am or app.attempts >= self.am_max_attempts:
             self._end(app, AppState.FAILED, event, FinalStatus.FAILED, diagnostics)
+            self._out.append(StopAM(app.app_id, diagnostics))
+            return
+        for info in list(app.containers.values()):
+            self._free(info, ContainerState.KILLED, "KILL", ExitStatus.ABORTED,
+                       f"attempt {app.attempts} failed: {diagnostics}", notify=False)
+        app.am_container = None
+        app.am_actor = ""
+        app.asks.clear()
+        app.ask_order.clear()
+        app.newly, app.completed, app.lost_nodes = [], [], []
+        leaf = app.queue
+        leaf.demand.discard(app.app_id)
+        if app in leaf.apps:
+            leaf.apps.remove(app)
+        leaf.pending.append(app)
+        leaf.pending.sort(key=fifo_key)
+        app.attempts += 1
+        app.next_container = 2
+        app.diagnostics = f"attempt {app.attempts - 1} failed: {diagnostics}"
+        app.transition(AppState.ACCEPTED, "ATTEMPT_FAILED", self.clock)
+        self._out.append(AppChanged(app.app_id))
+        self._dirty = True
 
     def finish(self, app_id: str, final_status: FinalStatus | str, diagnostics: str = "",
                am_actor: str = "") -> None:
@@ -594,9 +624,10 @@ class SchedulerCore(RecoveryMixin, ReportsMixin):
     def _grant(self, app: AppInfo, key: tuple, node: NodeInfo, am: bool = False) -> Container:
         res = key[1]
         if am:
-            cid = f"container_{self.cluster_ts}_{app.seq:04d}_01_000001"
+            cid = f"container_{self.cluster_ts}_{app.seq:04d}_{app.attempts:02d}_000001"
         else:
-            cid = f"container_{self.cluster_ts}_{app.seq:04d}_01_{app.next_container:06d}"
+            cid = (f"container_{self.cluster_ts}_{app.seq:04d}_{app.attempts:02d}_"
+                   f"{app.next_container:06d}")
             app.next_container += 1
         c = Container(cid, node.node_id, res, key[0], key)
         info = ContainerInfo(c, app, self.clock())

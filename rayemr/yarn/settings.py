@@ -38,6 +38,9 @@ class YarnConfig:
     #: (``yarn.am.liveness-monitor.expiry-interval-ms``; shorter than YARN's 10 minutes
     #: because rayemr's AMs heartbeat several times a second).
     am_expiry_s: float = 60.0
+    #: ApplicationMaster attempts per application (``yarn.resourcemanager.am.max-attempts``):
+    #: an AM that dies or whose node is lost is started again, its job from the start.
+    am_max_attempts: int = 2
     #: Idle ApplicationMaster processes kept per node for reuse (``rayemr.yarn.am.pool-size``);
     #: 0: every application gets a new process that exits after it.
     am_pool_size: int = 2
@@ -76,13 +79,15 @@ class YarnConfig:
                 raise ConfigError(f"{key}: {props[key]!r} must be positive")
         for key, attr in (("yarn.resourcemanager.max-completed-applications", "max_completed_apps"),
                           ("rayemr.yarn.am.pool-size", "am_pool_size"),
-                          ("rayemr.yarn.am.max-applications", "am_max_applications")):
+                          ("rayemr.yarn.am.max-applications", "am_max_applications"),
+                          ("yarn.resourcemanager.am.max-attempts", "am_max_attempts")):
             if key in props:
                 try:
                     changes[attr] = int(props[key])
                 except (TypeError, ValueError):
                     raise ConfigError(f"{key}: {props[key]!r} is not an integer") from None
-                if changes[attr] < (1 if attr == "am_max_applications" else 0):
+                if changes[attr] < (1 if attr in ("am_max_applications", "am_max_attempts")
+                                    else 0):
                     raise ConfigError(f"{key}: {props[key]!r} is too small")
         return replace(cfg, **changes)
 

@@ -93,6 +93,7 @@ APP_TRANSITIONS: Mapping[tuple[AppState, AppState], frozenset[str]] = {
     (A.ACCEPTED, A.RUNNING): frozenset({"AM_LAUNCHED"}),
     (A.ACCEPTED, A.FAILED): frozenset({"AM_LAUNCH_FAILED", "NODE_LOST", "APP_REJECTED"}),
     (A.ACCEPTED, A.KILLED): frozenset({"KILL"}),
+    (A.RUNNING, A.ACCEPTED): frozenset({"ATTEMPT_FAILED"}),
     (A.RUNNING, A.FINISHED): frozenset({"AM_FINISHED"}),
     (A.RUNNING, A.FAILED): frozenset({"AM_FINISHED", "AM_FAILED", "NODE_LOST", "EXPIRE"}),
     (A.RUNNING, A.KILLED): frozenset({"KILL", "AM_FINISHED"}),

@@ -111,6 +111,31 @@ def test_am_process_is_reused_by_the_next_application_but_not_after_a_kill(yarn_
         time.sleep(0.05)
 
 
+def test_an_application_whose_am_dies_runs_a_second_attempt(yarn_local):
+    import ray
+
+    from rayemr.yarn.app_master import NAMESPACE
+
+    client = yarn.YarnClient()
+    app_id = client.submit(ApplicationSpec("waves"), programs.run_waves, {"n": 16, "task_s": 0.2})
+    deadline = time.time() + 60
+    while not (client.status(app_id).state == AppState.RUNNING
+               and client.status(app_id).running_containers > 1):
+        assert time.time() < deadline
+        time.sleep(0.05)
+    first = client.status(app_id)
+    ray.kill(ray.get_actor(first.am_actor, namespace=NAMESPACE))
+    assert client.result(app_id, timeout=120) == sum(i * i for i in range(16))
+    report = client.status(app_id)
+    assert report.final_status == FinalStatus.SUCCEEDED
+    assert report.am_actor != first.am_actor
+    assert "attempt 1 failed" in report.diagnostics
+    from rayemr.yarn.app_master import call_rm
+
+    events = [tuple(str(x) for x in step[1:]) for step in call_rm("story", app_id)]
+    assert ("RUNNING", "ACCEPTED", "ATTEMPT_FAILED") in events, events
+
+
 def test_submit_errors_name_the_queue_and_resource(yarn_local):
     client = yarn.YarnClient()
     with pytest.raises(InputNotFoundError, match="nosuchqueue"):

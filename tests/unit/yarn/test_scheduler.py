@@ -213,9 +213,26 @@ def test_node_lost_reports_containers_and_fails_apps_whose_am_was_there():
     assert resp.lost_nodes == (other,)
     assert core.nodes[other].state == NodeState.LOST
     assert core.total_vc == 4
-    failed = core.node_lost(am_node)
-    assert failed == [a] and core.apps[a].state == AppState.FAILED
-    assert "was lost" in core.apps[a].diagnostics
+    core.take_instructions()
+    # the AM's node goes: a second attempt (yarn.resourcemanager.am.max-attempts = 2) waits
+    # in ACCEPTED with every container of the first killed ...
+    assert core.node_lost(am_node) == [a]
+    app = core.apps[a]
+    assert app.state == AppState.ACCEPTED and app.attempts == 2 and not app.containers
+    assert "was lost" in app.diagnostics and core.apps[a].used_vc == 0
+    # ... and starts its AM, with attempt 2's container ids, when a node can take it
+    core.add_node("n2", "host2", 4, 100_000)
+    core.schedule()
+    (launch,) = [i for i in core.take_instructions() if isinstance(i, LaunchAM)]
+    assert launch.container.container_id == "container_42_0001_02_000001"
+    core.am_launched(a)
+    assert app.state == AppState.RUNNING
+    assert core.allocate(a, [ContainerRequest(TASK, 1)]).allocated[0].container_id == \
+        "container_42_0001_02_000002"
+    # the last attempt's node goes too: the application fails
+    assert core.node_lost("n2") == [a]
+    assert app.state == AppState.FAILED and "was lost" in app.diagnostics
+    assert any(isinstance(i, StopAM) for i in core.take_instructions())
 
 
 def test_release_and_completion_free_resources():
