@@ -67,7 +67,7 @@ def saturate(amrm, p):
     res = Resource(p.get("vcores", 1), p.get("memory_mb", 128))
     asks = [ContainerRequest(res, p.get("want", 30))]
     end = time.time() + p.get("seconds", 120)
-    node_of, lost, lost_nodes = {}, [], set()
+    node_of, lost, lost_nodes, refs, died = {}, [], set(), {}, []
     stop = p.get("stop") or "/nonexistent/stop"
     stop_seen = []
 
@@ -82,15 +82,22 @@ def saturate(amrm, p):
         asks = []
         for c in resp.allocated:
             node_of[c.container_id] = c.node_id
-            amrm.launch(c, nap, p.get("task_s", 0.3))
+            refs[c.container_id] = amrm.launch(c, nap, p.get("task_s", 0.3))
         for st in resp.completed:
+            ref = refs.pop(st.container_id, None)
             if st.state == ContainerState.LOST:
                 lost.append((st.container_id, node_of.get(st.container_id)))
+            elif ref is not None:  # Ray may tell the AM first: the task died with its node
+                try:
+                    ray.get(ref, timeout=10)
+                except Exception:  # noqa: BLE001
+                    died.append((st.container_id, node_of.get(st.container_id)))
         lost_nodes.update(resp.lost_nodes)
         if resp.completed:
             asks = [ContainerRequest(res, len(resp.completed))]
         time.sleep(0.05)
-    return {"lost": lost, "lost_nodes": sorted(lost_nodes), "held": sorted(node_of.items())}
+    return {"lost": lost, "died": died, "lost_nodes": sorted(lost_nodes),
+            "held": sorted(node_of.items())}
 
 
 def run_waves(amrm, p):
