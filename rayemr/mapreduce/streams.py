@@ -14,7 +14,7 @@ import os
 import subprocess
 import sys
 from dataclasses import dataclass
-from itertools import chain, islice, starmap
+from itertools import chain, islice, repeat, starmap
 from typing import Any, Callable, Iterable, Iterator
 
 import pyarrow as pa
@@ -101,15 +101,106 @@ _END = object()  # closes a stream of pairs (never a user key)
 
 def group_pairs(pairs: Iterable[tuple[Any, Any]], rt: frozenset, write_proto: Any,
                 read_proto: Any, limit: int | None = None, spill_bytes: int = _SPILL_BYTES
-                ) -> Iterator[list[tuple[Any, list[Any]]]]:
-    """Batches of (key, values) grouped in memory, keys/values round-tripped as mrjob would.
+                ) -> Iterator[list[tuple[Any, Iterable[Any], int]]]:
+    """Batches of (key, values, number of values) grouped in memory, keys and values
+    round-tripped as mrjob would.
 
     A batch (a spill, as Hadoop spills its sort buffer) comes every ``limit`` values or when
     the values held take about ``spill_bytes``; the caller runs the combiner once per key of
     each batch. Keys of different types that compare equal (1, 1.0, True) stay apart, as
-    their encodings differ. Unhashable keys are grouped by their encoding.
+    their encodings differ. Unhashable keys are grouped by their encoding. The order of a
+    key's values is not defined (as in Hadoop); the C helper gives repeats of the first value
+    first.
     """
     limit = _GROUP_LIMIT if limit is None else max(1, limit)
+    grouping = _grouping_helper()
+    gc_was = gc.isenabled()
+    gc.disable()  # millions of short-lived pairs and lists: collections would only cost
+    try:
+        if grouping is None:
+            yield from _group_pairs_py(pairs, rt, write_proto, read_proto, limit, spill_bytes,
+                                       gc_was)
+        else:
+            yield from _group_pairs_c(grouping, pairs, rt, write_proto, read_proto, limit,
+                                      spill_bytes, gc_was)
+    finally:
+        if gc_was:
+            gc.enable()
+
+
+def _grouping_helper():
+    """The C grouping type, or None where the extension was not built (no compiler)."""
+    if os.environ.get("RAYEMR_PURE_PYTHON"):
+        return None
+    try:
+        from rayemr.mapreduce._grouping import Groups
+    except ImportError:
+        return None
+    return Groups
+
+
+def _spill(gc_was: bool, batch):
+    """A batch for the combiner, run with the collector on as the caller had it."""
+    if gc_was:
+        gc.enable()
+    return batch
+
+
+def _group_pairs_c(Groups, pairs, rt, write_proto, read_proto, limit, spill_bytes, gc_was):
+    rtrip = roundtrip_pair(write_proto, read_proto)
+    all_ok = object in rt
+    groups = Groups(set(rt))
+    pairs = iter(pairs)
+    chunk = min(limit, 1 << 16)
+    held = 0
+    while True:
+        taken, last, status, item = groups.add(pairs, min(chunk, limit - held))
+        held += taken
+        if status == 2:  # not a 2-tuple, or an unhashable key
+            k, v = item
+            held += 1
+            try:
+                hash(k)
+            except TypeError:
+                gk = ("__encoded__", split_line(write_proto.write(k, v))[0])
+                k, v = rtrip(k, v)
+            else:
+                gk = k if type(k) is str else (type(k), k)
+            groups.add_pair(gk, k, v)
+        # memory: a list slot per value kept in a list, plus the value unless it is a shared
+        # small object (sampled: the last value), plus each key's slot and index entry
+        nbytes = groups.held * (8 + _size(last)) + 160 * groups.keys
+        if status == 1:
+            break
+        if held >= limit or nbytes >= spill_bytes:
+            yield _spill(gc_was, _finish_c(groups, rt, all_ok, rtrip))
+            gc.disable()
+            held = 0
+    if groups.keys:
+        yield _finish_c(groups, rt, all_ok, rtrip)
+
+
+def _finish_c(groups, rt, all_ok, rtrip) -> list[tuple[Any, Iterable[Any], int]]:
+    """(key, values, n) of one spill from the C groups, round-tripped where needed."""
+    exact = all_ok or groups.types_ok
+    out = []
+    for key, first, count, rest in groups.items():
+        if not exact:
+            if type(key) not in rt:
+                key = rtrip(key, None)[0]
+            if type(first) not in rt:
+                first = rtrip(None, first)[1]
+            if rest is not None and not rt.issuperset(map(type, rest)):
+                rest = [rtrip(None, v)[1] for v in rest]
+        if rest is None:
+            out.append((key, repeat(first, count), count))
+        else:
+            out.append((key, chain(repeat(first, count), rest), count + len(rest)))
+    return out
+
+
+def _group_pairs_py(pairs, rt, write_proto, read_proto, limit, spill_bytes, gc_was):
+    """group_pairs' loop in Python, where the C helper is not built."""
     groups: dict[Any, list[Any]] = {}
     keys: dict[Any, Any] = {}
     rtrip = roundtrip_pair(write_proto, read_proto)
@@ -117,46 +208,38 @@ def group_pairs(pairs: Iterable[tuple[Any, Any]], rt: frozenset, write_proto: An
     pairs = chain(pairs, ((_END, None),))
     chunk = min(limit, 1 << 16)
     _str = str
-    gc_was = gc.isenabled()
-    gc.disable()  # millions of short-lived pairs and lists: collections would only cost
     held, nbytes, nkeys, done, v = 0, 0, 0, False, None
-    try:
-        while not done:
-            for k, v in islice(pairs, chunk):
-                if type(k) is _str:
-                    try:
-                        groups[k].append(v)
-                    except KeyError:
-                        groups[k] = [v]
-                    continue
-                if k is _END:
-                    done = True
-                    break
-                gk = (type(k), k)  # 1, 1.0 and True are different keys (their encodings)
+    while not done:
+        for k, v in islice(pairs, chunk):
+            if type(k) is _str:
                 try:
-                    groups[gk].append(v)
+                    groups[k].append(v)
                 except KeyError:
-                    groups[gk] = [v]
-                    keys[gk] = k
-                except TypeError:  # unhashable key: group by its encoding
-                    gk = ("__encoded__", split_line(write_proto.write(k, v))[0])
-                    k, v = rtrip(k, v)
-                    groups.setdefault(gk, []).append(v)
-                    keys.setdefault(gk, k)
-            held += chunk
-            # memory: a list slot per value, plus the value unless it is a shared small
-            # object (sampled: the chunk's last value), plus each key's list
-            nbytes += chunk * (8 + _size(v)) + 64 * (len(groups) - nkeys)
-            nkeys = len(groups)
-            if (held >= limit or nbytes >= spill_bytes) and not done:
-                if gc_was:
-                    gc.enable()
-                yield _finish_groups(groups, keys, rt, all_ok, rtrip)
-                gc.disable()
-                groups, keys, held, nbytes, nkeys = {}, {}, 0, 0, 0
-    finally:
-        if gc_was:
-            gc.enable()
+                    groups[k] = [v]
+                continue
+            if k is _END:
+                done = True
+                break
+            gk = (type(k), k)  # 1, 1.0 and True are different keys (their encodings)
+            try:
+                groups[gk].append(v)
+            except KeyError:
+                groups[gk] = [v]
+                keys[gk] = k
+            except TypeError:  # unhashable key: group by its encoding
+                gk = ("__encoded__", split_line(write_proto.write(k, v))[0])
+                k, v = rtrip(k, v)
+                groups.setdefault(gk, []).append(v)
+                keys.setdefault(gk, k)
+        held += chunk
+        # memory: a list slot per value, plus the value unless it is a shared small
+        # object (sampled: the chunk's last value), plus each key's list
+        nbytes += chunk * (8 + _size(v)) + 64 * (len(groups) - nkeys)
+        nkeys = len(groups)
+        if (held >= limit or nbytes >= spill_bytes) and not done:
+            yield _spill(gc_was, _finish_groups(groups, keys, rt, all_ok, rtrip))
+            gc.disable()
+            groups, keys, held, nbytes, nkeys = {}, {}, 0, 0, 0
     if groups:
         yield _finish_groups(groups, keys, rt, all_ok, rtrip)
 
@@ -186,12 +269,13 @@ def mapped_pairs(mapper, init, final, pairs: Iterable[tuple[Any, Any]]
     return chain(_output_of(init), body, _output_of(final))
 
 
-def _finish_groups(groups, keys, rt, all_ok, rtrip) -> list[tuple[Any, list[Any]]]:
+def _finish_groups(groups, keys, rt, all_ok, rtrip) -> list[tuple[Any, list[Any], int]]:
     """(key, values) of one spill, keys and values of types the protocol would not give back
     unchanged taken through its round trip (as mrjob's combiner would read them)."""
     _str = str
     if all_ok:
-        return [(gk if type(gk) is _str else keys[gk], values) for gk, values in groups.items()]
+        return [(gk if type(gk) is _str else keys[gk], values, len(values))
+                for gk, values in groups.items()]
     # one pass over every key and value (C loops); the per-group path only when needed
     keys_ok = rt.issuperset(map(type, keys.values()))
     str_ok = str in rt
@@ -206,7 +290,7 @@ def _finish_groups(groups, keys, rt, all_ok, rtrip) -> list[tuple[Any, list[Any]
                 key = rtrip(key, None)[0]
         if not values_ok and not rt.issuperset(map(type, values)):
             values = [rtrip(None, v)[1] for v in values]
-        out.append((key, values))
+        out.append((key, values, len(values)))
     return out
 
 

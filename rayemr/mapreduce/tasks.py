@@ -298,7 +298,7 @@ class _Task:
             batches = group_pairs(stream.items, rt, proto, cproto,
                                   spill_bytes=self.spill_bytes())
             for groups in batches:
-                n_in += sum(len(v) for _, v in groups)
+                n_in += sum(n for _, _, n in groups)
                 out = _combine_groups(st, groups)
                 n_out += len(out)
                 enc.add_pairs(out)
@@ -390,7 +390,7 @@ class _NoRoundTrip:
 def _combine_groups(step: Any, groups) -> list:
     """combiner_init, the combiner once per key with that key's values, combiner_final."""
     return list(run_groups(step["combiner"], step["combiner_init"], step["combiner_final"],
-                           ((key, iter(values)) for key, values in groups)))
+                           ((key, iter(values)) for key, values, _ in groups)))
 
 
 def _then(it, fn):
