@@ -9,9 +9,9 @@ from typing import Optional
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from rayemr.core.errors import UserError
+from rayemr.core.errors import StorageError, UserError
 from rayemr.hive import exec as hexec
-from rayemr.hive import storage
+from rayemr.hive import publish, storage
 from rayemr.hive.api import Column, StatementResult
 from rayemr.hive.ddl import _spec_values, partition_location
 from rayemr.hive.metastore.models import (FieldSchema, Partition, StorageFormat, Table,
@@ -35,18 +35,20 @@ def query_schema(s, query: str) -> list[Column]:
 # -- writing ---------------------------------------------------------------------------------
 
 def _write_query(s, query: str, write: WriteSpec, target: str, overwrite: bool, *,
-                 cancel=None, progress=None, logs=None) -> tuple[pa.Table, Optional[str]]:
+                 cancel=None, progress=None, logs=None, staging_in: Optional[str] = None
+                 ) -> tuple[pa.Table, Optional[str]]:
     """Run ``query`` with its last stage's tasks writing part files through a committer.
 
     Straight into ``target`` (the committer replaces its contents at job commit) when
     overwriting a folder or filling an empty one; otherwise (appending next to existing
-    files, or dynamic partitions) into a hidden staging folder inside ``target`` that the
-    caller moves into place. Returns the tasks' summaries and the staging folder, if any.
+    files, or dynamic partitions) into a hidden staging folder inside ``staging_in`` (the
+    table folder; default ``target``) that the caller publishes (:mod:`rayemr.hive.publish`).
+    Returns the tasks' summaries and the staging folder, if any.
     A failure aborts the committer: nothing of the statement stays visible.
     """
     staged = bool(write.dynamic) or (not overwrite and bool(
         storage.list_files(target, recursive=False)))
-    out = storage.staging_url(target) if staged else target
+    out = storage.staging_url(staging_in or target) if staged else target
     committer = storage.committer(out, overwrite=overwrite and not staged)
     try:
         summary = s.run_write(query, write, committer, cancel=cancel, progress=progress,
@@ -148,6 +150,8 @@ def insert(s, stmt: st.Insert, cancel=None, progress=None, **_) -> StatementResu
             return StatementResult()
     values, write = _insert_plan(s, table, stmt.partition, stmt.columns)
     logs: list[str] = []
+    if publish.recover(table, s.metastore):
+        logs.append(f"Finished an interrupted earlier write into {table.qualified_name}")
     existing = {p.values: p for p in s.metastore.list_partitions(table.database, table.name)} \
         if table.partition_keys else {}
     if not write.dynamic:
@@ -158,51 +162,64 @@ def insert(s, stmt: st.Insert, cancel=None, progress=None, **_) -> StatementResu
         else:
             target = table.location
         summary, staging = _write_query(s, stmt.query, write, target, stmt.overwrite,
-                                        cancel=cancel, progress=progress, logs=logs)
+                                        cancel=cancel, progress=progress, logs=logs,
+                                        staging_in=table.location)
+        new_parts = [Partition(tuple(values), target)] \
+            if table.partition_keys and tuple(values) not in existing else []
         if staging is not None:
-            try:
-                if storage.list_files(staging):
-                    storage.move_into(staging, target)
-            finally:
-                storage.delete(staging)
-        if table.partition_keys and tuple(values) not in existing:
-            s.metastore.add_partitions(table.database, table.name,
-                                       [Partition(tuple(values), target)])
+            _publish(s, table, staging, [publish.Target(staging, target)], new_parts)
+        elif new_parts:
+            s.metastore.add_partitions(table.database, table.name, new_parts)
     else:
         summary, staging = _write_query(s, stmt.query, write, table.location, stmt.overwrite,
                                         cancel=cancel, progress=progress, logs=logs)
-        try:
-            new_parts = _publish_dynamic(table, values, write.dynamic, summary, staging,
-                                         existing, stmt.overwrite)
-        finally:
-            storage.delete(staging)
-        if new_parts:
-            s.metastore.add_partitions(table.database, table.name, new_parts)
+        targets, new_parts = _dynamic_targets(table, values, write.dynamic, summary, staging,
+                                              existing, stmt.overwrite)
+        _publish(s, table, staging, targets, new_parts)
         for p in new_parts:
             logs.append(f"  Loading partition {p.name(table.partition_keys)}")
     logs.append(f"Loading data to table {table.qualified_name}")
     return StatementResult(log=logs, rows_affected=_rows(summary))
 
 
-def _publish_dynamic(table: Table, values: tuple[Optional[str], ...], dynamic: tuple[str, ...],
-                     summary: pa.Table, staging: str, existing: dict, overwrite: bool
-                     ) -> list[Partition]:
-    """Move each dynamic partition's committed files from staging into its folder (an
-    OVERWRITE replaces only the partitions that received rows, as Hive does)."""
+def _dynamic_targets(table: Table, values: tuple[Optional[str], ...],
+                     dynamic: tuple[str, ...], summary: pa.Table, staging: str,
+                     existing: dict, overwrite: bool
+                     ) -> tuple[list[publish.Target], list[Partition]]:
+    """Where each dynamic partition's committed files go (an OVERWRITE replaces only the
+    partitions that received rows, as Hive does), and the partitions that are new."""
     written = sorted({tuple(r[k] for k in dynamic) for r in summary.select(
         list(dynamic)).to_pylist()}) if summary.num_rows else []
-    new_parts = []
+    targets, new_parts = [], []
     for dyn in written:
         it = iter(dyn)
         full = tuple(v if v is not None else next(it) for v in values)
         loc = existing[full].location if full in existing else \
             partition_location(table, full)
-        if overwrite:
-            storage.delete_contents(loc)
-        storage.move_into(storage.join(staging, partition_path(dynamic, dyn)), loc)
+        targets.append(publish.Target(storage.join(staging, partition_path(dynamic, dyn)),
+                                      loc, overwrite))
         if full not in existing:
             new_parts.append(Partition(full, loc))
-    return new_parts
+    return targets, new_parts
+
+
+def _publish(s, table: Table, staging: str, targets: list[publish.Target],
+             new_parts: list[Partition]) -> None:
+    """Move a statement's committed files into place, roll-forward safe: once the plan is
+    stored, an interruption is finished by the next write into the table."""
+    try:
+        plan = publish.plan(table, staging, targets, new_parts)
+        publish.write_plan(plan)
+    except BaseException:
+        storage.delete(staging)  # not committed: the statement leaves nothing
+        raise
+    try:
+        publish.apply(plan, s.metastore)
+    except Exception as exc:  # noqa: BLE001 -- any storage or metastore failure
+        raise StorageError(
+            f"INSERT into {table.qualified_name}: the rows are committed but moving them "
+            f"into place was interrupted ({type(exc).__name__}: {exc}); the next INSERT or "
+            f"LOAD DATA into the table finishes it (plan in {staging})") from exc
 
 
 def multi_insert(s, stmt: st.MultiInsert, cancel=None, progress=None, **_) -> StatementResult:
@@ -265,6 +282,7 @@ def load_data(s, stmt: st.LoadData, **_) -> StatementResult:
     table = s.table(stmt.table)
     if table.is_view:
         raise UserError(f"Cannot load data into a view: {table.qualified_name}")
+    publish.recover(table, s.metastore)
     target = table.location
     new_part: Optional[Partition] = None
     if table.partition_keys:

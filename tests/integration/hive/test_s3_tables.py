@@ -156,3 +156,38 @@ def test_big_parquet_on_s3_is_split_by_row_groups(s3_hive):
         (g, sum(1 for i in range(1000, n) if i % 5 == g),
          sum(i for i in range(1000, n) if i % 5 == g)) for g in range(5)]
     assert session.last_counters["Job Counters"]["Launched map tasks"] > 1
+
+
+def test_dynamic_partitions_on_s3_finish_after_an_interrupted_publish(s3_hive, monkeypatch):
+    """The publish plan is one PUT on S3; moves interrupted after it are finished by the
+    next INSERT, leaving no staging objects behind."""
+    from rayemr.core.errors import StorageError
+    from rayemr.hive import publish
+
+    session, client, bucket = s3_hive
+    session.execute("SET hive.exec.dynamic.partition.mode=nonstrict")
+    session.execute("CREATE TABLE d (a int) PARTITIONED BY (dt string) STORED AS PARQUET")
+    session.execute("INSERT INTO d PARTITION (dt) SELECT 1, 'x' UNION ALL SELECT 2, 'y' "
+                    "UNION ALL SELECT 3, 'z'")
+    real_move, moved = publish._move, []
+
+    def crash_after_one(src, dst):
+        if moved:
+            raise OSError("connection reset")
+        real_move(src, dst)
+        moved.append(dst)
+
+    monkeypatch.setattr(publish, "_move", crash_after_one)
+    with pytest.raises(StorageError, match="next INSERT"):
+        session.execute("INSERT OVERWRITE TABLE d PARTITION (dt) "
+                        "SELECT a * 10, dt FROM d")
+    monkeypatch.undo()
+    keys = [o["Key"] for o in client.list_objects_v2(Bucket=bucket, Prefix="warehouse/d/")
+            ["Contents"]]
+    assert any(publish.PLAN_FILE in k for k in keys)
+    session.execute("INSERT INTO d PARTITION (dt='w') SELECT 0")
+    assert rows(session.execute("SELECT a, dt FROM d ORDER BY a")) == [
+        (0, "w"), (10, "x"), (20, "y"), (30, "z")]
+    keys = [o["Key"] for o in client.list_objects_v2(Bucket=bucket, Prefix="warehouse/d/")
+            ["Contents"]]
+    assert not any(publish.STAGING_PREFIX in k for k in keys), keys
