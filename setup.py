@@ -1,10 +1,14 @@
-"""Build of the optional C helper; everything else is in setup.cfg.
+"""Build of the optional C helpers; everything else is in setup.cfg.
 
-The extension speeds up map-side grouping for mrjob-style combiners. It is optional: where
-no C compiler is available the install still succeeds and rayemr uses the same loop in
-Python (``rayemr.mapreduce.streams``).
+Two small extensions: map-side grouping for mrjob-style combiners
+(``rayemr.mapreduce._grouping``) and splitting text blocks into lines for EMRFS's text reader
+(``rayemr.fs._lines``). Both are optional: where no C compiler is available the install still
+succeeds and rayemr runs the same steps in Python and numpy (``RAYEMR_PURE_PYTHON=1`` forces
+that).
 """
 from setuptools import Extension, setup
 
-setup(ext_modules=[Extension("rayemr.mapreduce._grouping", ["rayemr/mapreduce/_grouping.c"],
-                             optional=True)])
+setup(ext_modules=[
+    Extension("rayemr.mapreduce._grouping", ["rayemr/mapreduce/_grouping.c"], optional=True),
+    Extension("rayemr.fs._lines", ["rayemr/fs/_lines.c"], optional=True),
+])

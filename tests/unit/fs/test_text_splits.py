@@ -1,4 +1,5 @@
-"""Text splits and the LineRecordReader rule, on local files and memory://."""
+"""Text splits and the LineRecordReader rule, on local files and memory:// -- with the C
+newline finder and with its numpy fallback."""
 from __future__ import annotations
 
 import bz2
@@ -13,6 +14,32 @@ from rayemr.core.errors import ConfigError, InputNotFoundError
 from rayemr.fs import EmrfsConfig, compute_splits, plan_splits, read_text_batches
 from rayemr.fs.listing import FileStatus
 from rayemr.fs.splits import text_ranges
+
+
+@pytest.fixture(autouse=True, params=["c", "numpy"])
+def newline_finder(request, monkeypatch):
+    from rayemr.fs import text
+
+    if request.param == "numpy":
+        monkeypatch.setattr(text, "_NEWLINES", None)
+    elif text._NEWLINES is None:
+        pytest.skip("the C newline finder is not built (no compiler)")
+    return request.param
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.binary(max_size=200) | st.text(alphabet="ab\r\n", max_size=300).map(str.encode))
+def test_c_newline_finder_matches_numpy(data):
+    import numpy as np
+
+    from rayemr.fs import text
+
+    if text._NEWLINES is None:
+        return  # the fallback is the reference itself
+    got = text.find_newlines(data)
+    want = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == ord("\n"))
+    assert got.dtype == np.int64
+    assert got.tolist() == want.tolist()
 
 
 def read_all(url, split_size, config=None, batch_rows=1000, binary=False):
