@@ -14,7 +14,6 @@ compute trims the terminators.
 from __future__ import annotations
 
 import functools
-import os
 from typing import Iterator
 
 import numpy as np
@@ -22,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from rayemr.core.errors import UserError
+from rayemr.core.native import optional
 from rayemr.fs.blocks import RangeReader, iter_decompressed, iter_ranges, shared_native_file
 from rayemr.fs.config import EmrfsConfig
 from rayemr.fs.errors import storage_errors
@@ -86,18 +86,7 @@ def read_text_batches(split: Split, config: EmrfsConfig | None = None,
             reader.close()
 
 
-def _native_newlines():
-    """The C newline finder, or None where the extension was not built (no compiler)."""
-    if os.environ.get("RAYEMR_PURE_PYTHON"):
-        return None
-    try:
-        from rayemr.fs._lines import newlines
-    except ImportError:
-        return None
-    return newlines
-
-
-_NEWLINES = _native_newlines()
+_NEWLINES = optional("rayemr.fs._lines", "newlines")  # None: numpy below
 
 
 def find_newlines(data: bytes) -> np.ndarray:

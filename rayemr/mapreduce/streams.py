@@ -20,6 +20,7 @@ from typing import Any, Callable, Iterable, Iterator
 import pyarrow as pa
 
 from rayemr.core.errors import ClusterError
+from rayemr.core.native import optional
 from rayemr.mapreduce.protocol import join_line, roundtrip_types, split_line
 
 
@@ -130,13 +131,7 @@ def group_pairs(pairs: Iterable[tuple[Any, Any]], rt: frozenset, write_proto: An
 
 def _grouping_helper():
     """The C grouping type, or None where the extension was not built (no compiler)."""
-    if os.environ.get("RAYEMR_PURE_PYTHON"):
-        return None
-    try:
-        from rayemr.mapreduce._grouping import Groups
-    except ImportError:
-        return None
-    return Groups
+    return optional("rayemr.mapreduce._grouping", "Groups")
 
 
 def _spill(gc_was: bool, batch):
