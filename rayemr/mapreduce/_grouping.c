@@ -10,9 +10,9 @@
  *   g.add(pairs, limit) -> (taken, last, status, item)
  *       takes up to `limit` pairs from the iterator `pairs`; `last` is the last value taken
  *       (a sample for the caller's memory estimate); status 0: `limit` pairs taken,
- *       1: iterator exhausted, 2: `item` is a pair this loop does not handle (not a 2-tuple,
- *       or an unhashable key) -- consumed, not counted in `taken`, for the caller to group
- *       with add_pair.
+ *       1: iterator exhausted, 2: `item` is an item this loop does not handle (not a pair
+ *       -- a 2-tuple or 2-list --, or a pair with an unhashable key) -- consumed, not counted
+ *       in `taken`, for the caller to unpack and group with add_pair.
  *   g.add_pair(gk, key, value)   # one pair grouped under the given group key
  *   g.items() -> [(key, first, count, rest), ...] in first-seen order, and empties g;
  *       the key's values are `first` `count` times followed by the list `rest` (or None).
@@ -177,13 +177,24 @@ groups_add(Groups *g, PyObject *args)
             status = 1;
             break;
         }
-        if (!PyTuple_CheckExact(item) || PyTuple_GET_SIZE(item) != 2) {
+        PyObject *k, *v;
+        if (PyTuple_Check(item) && PyTuple_GET_SIZE(item) == 2) { /* namedtuples too */
+            k = PyTuple_GET_ITEM(item, 0);
+            v = PyTuple_GET_ITEM(item, 1);
+        }
+        else if (PyList_CheckExact(item) && PyList_GET_SIZE(item) == 2) {
+            k = PyList_GET_ITEM(item, 0);
+            v = PyList_GET_ITEM(item, 1);
+        }
+        else {
             Py_SETREF(pending, item);
             status = 2;
             break;
         }
-        PyObject *k = PyTuple_GET_ITEM(item, 0);
-        PyObject *v = PyTuple_GET_ITEM(item, 1);
+        /* own the pair's parts: a key's __hash__/__eq__ could change a list item */
+        Py_INCREF(k);
+        Py_INCREF(v);
+        Py_DECREF(item);
         int rc;
         if (PyUnicode_CheckExact(k)) {
             rc = groups_put(g, k, k, v);
@@ -191,24 +202,31 @@ groups_add(Groups *g, PyObject *args)
         else {
             PyObject *gk = PyTuple_Pack(2, (PyObject *)Py_TYPE(k), k);
             if (gk == NULL) {
-                Py_DECREF(item);
+                Py_DECREF(k);
+                Py_DECREF(v);
                 goto error;
             }
             rc = groups_put(g, gk, k, v);
             Py_DECREF(gk);
         }
         if (rc == 0) { /* unhashable key: the caller groups it */
-            Py_SETREF(pending, item);
+            PyObject *pair = PyTuple_Pack(2, k, v);
+            Py_DECREF(k);
+            Py_DECREF(v);
+            if (pair == NULL)
+                goto error;
+            Py_SETREF(pending, pair);
             status = 2;
             break;
         }
         if (rc < 0 || groups_check_type(g, &g->ok_key, k) < 0 ||
                 groups_check_type(g, &g->ok_value, v) < 0) {
-            Py_DECREF(item);
+            Py_DECREF(k);
+            Py_DECREF(v);
             goto error;
         }
-        Py_SETREF(last, Py_NewRef(v));
-        Py_DECREF(item);
+        Py_SETREF(last, v); /* takes the reference */
+        Py_DECREF(k);
         taken++;
     }
     PyObject *result = Py_BuildValue("(nOiO)", taken, last, status, pending);

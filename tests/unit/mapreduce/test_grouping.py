@@ -47,6 +47,17 @@ def test_groups_stop_at_the_limit_and_hand_back_what_they_cannot_group():
     assert [k for k, *_ in g.items()] == ["a", "b", ["unhashable"], "c"]
 
 
+def test_groups_take_pairs_as_namedtuples_and_lists():
+    import collections as c
+
+    Pair = c.namedtuple("Pair", "key value")
+    g = Groups({str, int})
+    it = iter([Pair("a", 1), ["a", 1], ["b", 2], ("c", 3, "three"), [["x"], 1]])
+    assert g.add(it, 10) == (3, 2, 2, ("c", 3, "three"))  # not a pair: handed back
+    assert g.add(it, 10) == (0, None, 2, (["x"], 1))  # unhashable key: handed back
+    assert g.items() == [("a", 1, 2, None), ("b", 2, 1, None)]
+
+
 def test_groups_report_types_outside_the_round_trip_set():
     g = Groups({str, int})
     g.add(iter([("a", 1), ("a", 2)]), 10)
@@ -91,7 +102,8 @@ _values = st.one_of(st.integers(-2, 300), st.booleans(), st.text(max_size=2),
 
 
 @settings(max_examples=150, deadline=None)
-@given(pairs=st.lists(st.tuples(_keys, _values), max_size=60),
+@given(pairs=st.lists(st.tuples(_keys, _values) | st.tuples(_keys, _values).map(list),
+                     max_size=60),
        limit=st.integers(1, 100), pickle=st.booleans())
 def test_c_and_python_grouping_agree(pairs, limit, pickle):
     proto = PickleProtocol() if pickle else JSONProtocol()
