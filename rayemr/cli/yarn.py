@@ -10,6 +10,7 @@ started on this machine) and never starts a Ray instance of its own.
 """
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
@@ -27,6 +28,9 @@ def register(subparsers) -> None:
                         help="Ray cluster address (default: RAY_ADDRESS, else 'auto')")
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
     sub = parser.add_subparsers(dest="yarn_command", metavar="CMD", required=True)
+    # --json may also follow the command (`rayemr yarn application -list --json`)
+    json_after = {"dest": "json", "action": "store_true", "default": argparse.SUPPRESS,
+                  "help": "print JSON instead of tables"}
 
     p = sub.add_parser("application", help="list, inspect or kill applications")
     group = p.add_mutually_exclusive_group(required=True)
@@ -37,15 +41,18 @@ def register(subparsers) -> None:
                    help="with -list: comma-separated states, or ALL "
                         "(default SUBMITTED,ACCEPTED,RUNNING)")
     p.add_argument("-queue", metavar="QUEUE", default=None, help="with -list: only this queue")
+    p.add_argument("--json", **json_after)
     p.set_defaults(func=_application)
 
     p = sub.add_parser("queue", help="report a queue")
     p.add_argument("-status", metavar="QUEUE", required=True)
+    p.add_argument("--json", **json_after)
     p.set_defaults(func=_queue)
 
     p = sub.add_parser("node", help="list NodeManagers")
     p.add_argument("-list", action="store_true", required=True)
     p.add_argument("-all", action="store_true", help="include LOST and DECOMMISSIONED nodes")
+    p.add_argument("--json", **json_after)
     p.set_defaults(func=_node)
 
     p = sub.add_parser("start", help="start the ResourceManager on the cluster (idempotent)")

@@ -79,6 +79,13 @@ def test_cli_lists_the_same_apps_as_rest(yarn_apps, capsys):
     assert "Queue Name : default" in capsys.readouterr().out
     assert main(["yarn", "node", "-list"]) == 0
     assert "Total Nodes:1" in capsys.readouterr().out
+    # --json before or after the command
+    import json
+
+    assert main(["yarn", "application", "-list", "-appStates", "ALL", "--json"]) == 0
+    assert {a["id"] for a in json.loads(capsys.readouterr().out)["apps"]} == rest_ids
+    assert main(["yarn", "--json", "node", "-list"]) == 0
+    assert len(json.loads(capsys.readouterr().out)["nodes"]) == 1
     assert main(["yarn", "application", "-kill", running]) == 0
     assert client.status(running).state == AppState.KILLED
     capsys.readouterr()
