@@ -164,7 +164,9 @@ class Schedule:
             t = totals[self._kind[stage.id]]
             t[0] += done
             t[1] += stage.num_tasks
-        frac = {k: (v[0] / v[1] if v[1] else 1.0) for k, v in totals.items()}
+        # no reduce tasks (a map-only job or stage): reduce stays at 0%, as Hadoop prints it
+        frac = {k: (v[0] / v[1] if v[1] else (1.0 if k == "map" else 0.0))
+                for k, v in totals.items()}
         return Progress(frac["map"], frac["reduce"], tuple(stages))
 
     def story(self, key: TaskKey) -> list[tuple[str, str, str]]:

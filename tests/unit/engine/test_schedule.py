@@ -58,3 +58,14 @@ def test_kill_stops_everything():
     s.kill()
     assert s.runnable() == [] and s.finished
     assert all(r.state is TaskState.KILLED for r in s.tasks.values())
+
+
+def test_progress_of_a_map_only_graph_keeps_reduce_at_zero():
+    """As Hadoop prints a map-only job: ``map 100% reduce 0%``, never reduce before map."""
+    s = Schedule(StageGraph((Stage("Stage-1", lambda c, i: None,
+                                   (SplitInput("s", (1, 2)),)),)))
+    assert s.progress().line() == "map 0% reduce 0%"
+    for key in s.runnable():
+        s.launch(key)
+        s.succeeded(key)
+    assert s.progress().line() == "map 100% reduce 0%"
