@@ -191,7 +191,9 @@ def cmd_add_steps(args) -> int:
 
 def cmd_list_steps(args) -> int:
     from rayemr.emr import Cluster
+    from rayemr.emr.steps import parse_step_states
 
+    parse_step_states(args.step_states)  # a bad state fails before joining the cluster
     steps = Cluster.attach(args.cluster_id).list_steps(args.step_states, args.step_ids)
     _out({"Steps": steps})
     return 0
@@ -259,7 +261,8 @@ def _cluster_options(p: argparse.ArgumentParser, *, default_name: str) -> None:
     p.add_argument("--auto-termination-policy", metavar="IdleTimeout=SECONDS",
                    help="EMR's spelling of --idle-timeout")
     p.add_argument("--work-dir", help="the master's folder for step files "
-                                      "(default ~/.rayemr/emr/<cluster-id>)")
+                                      "(default $RAYEMR_HOME/emr/<cluster-id>, "
+                                      "else ~/.rayemr/emr/<cluster-id>)")
 
 
 def register(subparsers) -> None:

@@ -25,9 +25,9 @@ from typing import Any, Iterable, Sequence
 from rayemr.core.errors import ClusterError, ConfigError, InputNotFoundError, UserError
 from rayemr.emr.bootstrap import BootstrapAction
 from rayemr.emr.configurations import ClusterConfig, load_configurations
-from rayemr.emr.controller import ClusterController, ClusterSpec
+from rayemr.emr.controller import ClusterController, ClusterSpec, default_emr_home
 from rayemr.emr.stepqueue import new_id
-from rayemr.emr.steps import StepSpec
+from rayemr.emr.steps import StepSpec, parse_step_states, resolve_local_paths
 
 ACTOR_PREFIX = "emr-cluster:"
 
@@ -65,6 +65,7 @@ class Cluster:
         self._num_cpus = num_cpus
         self.id: str | None = None
         self._actor = None
+        self._final: dict[str, Any] | None = None
 
     # ------------------------------------------------------------------------- lifecycle
     def start(self, *, timeout: float | None = 600) -> Cluster:
@@ -79,7 +80,11 @@ class Cluster:
         rayemr.init(self._address, num_cpus=self._num_cpus)
         self.id = new_id("j-")
         node_id = ray.get_runtime_context().get_node_id()
-        spec = ClusterSpec(**{**self.spec.__dict__, "master_node_id": node_id})
+        # The submitter's RAYEMR_HOME decides the default work dir (the controller runs on
+        # this node, but its process may not share this environment).
+        work_dir = self.spec.work_dir or os.path.join(default_emr_home(), self.id)
+        spec = ClusterSpec(**{**self.spec.__dict__, "master_node_id": node_id,
+                              "work_dir": work_dir})
         actor_cls = ray.remote(ClusterController)
         self._actor = actor_cls.options(
             name=ACTOR_PREFIX + self.id, namespace=_namespace(), lifetime="detached",
@@ -115,6 +120,7 @@ class Cluster:
         self._address = address
         self._num_cpus = None
         self._emrfs = None
+        self._final = None
         return self
 
     @staticmethod
@@ -152,7 +158,7 @@ class Cluster:
         if self._actor is None:
             return
         try:
-            self.terminate(wait=True, timeout=120)
+            self._final = self.terminate(wait=True, timeout=120)
         finally:
             try:
                 ray.kill(self._actor)
@@ -165,31 +171,49 @@ class Cluster:
         import ray
 
         if self._actor is None:
+            if self._final is not None:
+                state = self._final["Cluster"]["Status"]["State"]
+                raise UserError(f"cluster {self.id} has terminated ({state}) and was closed",
+                                hint="describe() and state still give its final state")
+            if self.id is not None:
+                raise UserError(f"cluster {self.id} was closed")
             raise UserError("the cluster is not started; call start() first")
         try:
             return ray.get(getattr(self._actor, method).remote(*args), timeout=timeout)
         except ray.exceptions.RayTaskError as exc:
-            cause = exc.as_instanceof_cause()
-            raise cause from None
+            # The actor's own error (e.g. InputNotFoundError), with its one-line message.
+            cause = getattr(exc, "cause", None)
+            if isinstance(cause, Exception) and not isinstance(cause, ray.exceptions.RayError):
+                raise cause from None
+            raise
         except ray.exceptions.RayActorError:
             raise ClusterError(f"cluster {self.id}: its controller is gone",
                                hint="it was terminated and removed, or its node died") from None
 
     def describe(self) -> dict[str, Any]:
+        """EMR's ``describe-cluster``; after ``close()`` (or a ``with`` block) the final
+        description, as EMR still describes a terminated cluster."""
+        if self._actor is None and self._final is not None:
+            return self._final
         return self._call("describe")
 
     @property
     def state(self) -> str:
+        """The cluster's state; ``TERMINATED``/``TERMINATED_WITH_ERRORS`` once closed."""
         return self.describe()["Cluster"]["Status"]["State"]
 
     def add_steps(self, steps: Iterable[Any]) -> list[str]:
-        specs = [StepSpec.from_any(s) for s in steps]  # validate here, before sending
+        """Submit steps; relative local paths in them are resolved against this process's
+        working directory now (see ``steps.resolve_local_paths``)."""
+        cwd = os.getcwd()
+        # validate here, before sending
+        specs = [resolve_local_paths(StepSpec.from_any(s), cwd) for s in steps]
         return self._call("add_steps", specs)
 
     def list_steps(self, states: Iterable[str] | None = None,
                    step_ids: Iterable[str] | None = None) -> list[dict[str, Any]]:
-        return self._call("list_steps", list(states) if states else None,
-                          list(step_ids) if step_ids else None)
+        wanted = [s.value for s in parse_step_states(states)] if states else None
+        return self._call("list_steps", wanted, list(step_ids) if step_ids else None)
 
     def describe_step(self, step_id: str) -> dict[str, Any]:
         return self._call("describe_step", step_id)
@@ -202,7 +226,11 @@ class Cluster:
 
     def wait(self, step_ids: Iterable[str] | None = None, timeout: float | None = None
              ) -> list[dict[str, Any]]:
-        """Wait until the steps (default: all) are COMPLETED, CANCELLED or FAILED."""
+        """Wait until the steps (default: all) are COMPLETED, CANCELLED or FAILED.
+
+        Returns the steps in the order of ``step_ids`` (default: submission order). Unknown
+        step ids raise ``InputNotFoundError`` naming them.
+        """
         ids = list(step_ids) if step_ids is not None else None
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:

@@ -47,6 +47,12 @@ class _BootstrapFailure(ClusterError):
     reason_code = "BOOTSTRAP_FAILURE"
 
 
+def default_emr_home() -> str:
+    """Where clusters keep their working folders: ``$RAYEMR_HOME/emr``, else ``~/.rayemr/emr``."""
+    return os.path.join(os.environ.get("RAYEMR_HOME") or os.path.join(
+        os.path.expanduser("~"), ".rayemr"), "emr")
+
+
 def _role(node_id: str, node: dict[str, Any], master_node_id: str) -> str:
     """EMR's instance role: MASTER, TASK (cluster.yaml's ``rayemr_task`` nodes) or CORE."""
     if node_id == master_node_id:
@@ -103,8 +109,7 @@ class ClusterController:
         self._terminated = threading.Event()
         self._started = threading.Event()
         self._start_error: str = ""
-        self.work_dir = spec.work_dir or os.path.join(
-            os.path.expanduser("~"), ".rayemr", "emr", cluster_id)
+        self.work_dir = spec.work_dir or os.path.join(default_emr_home(), cluster_id)
         os.makedirs(self.work_dir, exist_ok=True)
         self.master_host = socket.gethostname()
         self._threads = [threading.Thread(target=self._run_start, name="emr-start", daemon=True)]
@@ -181,11 +186,15 @@ class ClusterController:
 
     def wait_steps(self, step_ids: list[str] | None = None,
                    timeout: float | None = None) -> list[dict[str, Any]]:
-        """Block until the steps (default: all) are final or the cluster ended."""
+        """Block until the steps (default: all) are final or the cluster ended.
+
+        Returns them in the order of ``step_ids`` (default: submission order); unknown ids
+        raise ``InputNotFoundError``.
+        """
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cv:
             while True:
-                steps = self.queue.list(step_ids=step_ids)
+                steps = self.queue.in_order(step_ids)
                 if all(s.state.final for s in steps) and (
                         step_ids is not None or self.queue.idle()) or self.status.state.final:
                     return [s.to_dict() for s in steps]

@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterable
 
 from rayemr.core.errors import InputNotFoundError, UserError
 from rayemr.emr.steps import (ActionOnFailure, StepSpec, StepState, StepType,
-                              check_step_transition)
+                              check_step_transition, parse_step_states)
 
 #: Transitions kept per step for ``story()``.
 LOG_LENGTH = 16
@@ -142,7 +142,7 @@ class StepQueue:
     def list(self, states: Iterable[str | StepState] | None = None,
              step_ids: Iterable[str] | None = None) -> list[Step]:
         """Steps newest first, as EMR lists them."""
-        wanted = {StepState(str(s).upper()) for s in states} if states else None
+        wanted = set(parse_step_states(states)) if states else None
         ids = set(step_ids) if step_ids else None
         out = []
         for sid in reversed(self._order):
@@ -153,6 +153,21 @@ class StepQueue:
                 continue
             out.append(step)
         return out
+
+    def in_order(self, step_ids: Iterable[str] | None = None) -> list[Step]:
+        """The steps ``step_ids`` in that order (default: all, in submission order).
+
+        Unknown ids raise ``InputNotFoundError`` naming every one of them.
+        """
+        if step_ids is None:
+            return [self._steps[s] for s in self._order]
+        ids = list(dict.fromkeys(step_ids))
+        missing = [s for s in ids if s not in self._steps]
+        if missing:
+            raise InputNotFoundError(
+                f"step{'s' if len(missing) > 1 else ''} {', '.join(missing)} not found on "
+                f"this cluster", hint="list-steps shows the cluster's steps")
+        return [self._steps[s] for s in ids]
 
     def idle(self) -> bool:
         return self.running is None and not self.pending()

@@ -310,3 +310,82 @@ def _split_list(body: str) -> list[str]:
     if cur or items:
         items.append("".join(cur))
     return [s.strip() for s in items]
+
+
+# ------------------------------------------------------------------------- edge helpers
+
+def parse_step_states(values: Any) -> tuple[StepState, ...]:
+    """``--step-states`` values as ``StepState``s; a bad value is a one-line ``UserError``."""
+    if values is None:
+        return ()
+    if isinstance(values, (str, StepState)):
+        values = [values]
+    out = []
+    for value in values:
+        try:
+            out.append(value if isinstance(value, StepState)
+                       else StepState(str(value).strip().upper()))
+        except ValueError:
+            choices = ", ".join(m.value for m in StepState)
+            raise UserError(f"step state {value!r} is not valid",
+                            hint=f"choose from {choices}") from None
+    return tuple(out)
+
+
+#: ``rayemr mr`` options whose value is not a path (their values are left alone).
+_MR_VALUE_FLAGS = {"-r", "--runner", "--num-reducers", "--queue", "--conf", "-D", "--jobconf",
+                   "--max-attempts", "--class"}
+_MR_OUTPUT_FLAGS = ("-o", "--output-dir")
+
+
+def _is_local_relative(path: str) -> bool:
+    return bool(path) and "://" not in path and not path.startswith("~") \
+        and not path.startswith("/")
+
+
+def resolve_local_paths(spec: StepSpec, cwd: str) -> StepSpec:
+    """``spec`` with the submitter's relative local paths made absolute against ``cwd``.
+
+    Steps run on the master in their own folder, so a relative path only means what the
+    submitter meant when it is resolved where the step was submitted: a Hive step's
+    ``-f SCRIPT``; a MapReduce step's job file, its ``-o``/``--output-dir`` and any other
+    argument naming an existing file or folder under ``cwd`` (its inputs). URLs
+    (``s3://``, ``file://``), absolute and ``~`` paths and COMMAND steps are unchanged.
+    """
+    import os
+
+    def absolute(path: str) -> str:
+        return os.path.normpath(os.path.join(cwd, path))
+
+    args = list(spec.args)
+    if spec.type is StepType.HIVE:
+        for i in range(len(args) - 1):
+            if args[i] == "-f" and _is_local_relative(args[i + 1]):
+                args[i + 1] = absolute(args[i + 1])
+    elif spec.type is StepType.MAPREDUCE:
+        if _is_local_relative(args[0]):
+            args[0] = absolute(args[0])
+        i = 1
+        while i < len(args):
+            arg = args[i]
+            flag, eq, value = arg.partition("=")
+            if arg in _MR_OUTPUT_FLAGS and i + 1 < len(args):
+                if _is_local_relative(args[i + 1]):
+                    args[i + 1] = absolute(args[i + 1])
+                i += 2
+                continue
+            if eq and flag in _MR_OUTPUT_FLAGS and _is_local_relative(value):
+                args[i] = f"{flag}={absolute(value)}"
+            elif arg in _MR_VALUE_FLAGS:
+                i += 2
+                continue
+            elif (not arg.startswith("-") and _is_local_relative(arg)
+                  and os.path.exists(absolute(arg))):
+                args[i] = absolute(arg)
+            i += 1
+    else:
+        return spec
+    if args == list(spec.args):
+        return spec
+    return StepSpec(type=spec.type, args=tuple(args), name=spec.name,
+                    action_on_failure=spec.action_on_failure)

@@ -208,3 +208,66 @@ def test_failing_bootstrap_on_the_master_fails_the_start_and_keeps_output(ray_lo
         assert (kept / "1" / "stderr").read_text() == "disk not ready\n"
     finally:
         cluster.close()
+
+
+WORDCOUNT_PY = '''\
+import re
+
+from rayemr.mapreduce import MRJob
+
+
+class WordCount(MRJob):
+    def mapper(self, _, line):
+        for word in re.findall(r"[a-z]+", line.lower()):
+            yield word, 1
+
+    def reducer(self, word, counts):
+        yield word, sum(counts)
+'''
+
+
+def test_step_errors_wait_order_relative_paths_and_state_after_close(ray_local, tmp_path,
+                                                                     monkeypatch):
+    """Actor errors arrive as themselves; wait() keeps the order asked for and refuses
+    unknown ids; relative MapReduce paths mean the submitter's; RAYEMR_HOME holds the work
+    dir; a closed cluster still tells its final state."""
+    from rayemr.core.errors import InputNotFoundError, UserError
+
+    submitter = tmp_path / "checkout"
+    (submitter / "jobs").mkdir(parents=True)
+    (submitter / "jobs" / "wc.py").write_text(WORDCOUNT_PY)
+    (submitter / "text").mkdir()
+    (submitter / "text" / "a.txt").write_text("the cat\nthe dog\n")
+    monkeypatch.chdir(submitter)
+    monkeypatch.setenv("RAYEMR_HOME", str(tmp_path / "home"))
+    with Cluster(applications=["Hadoop"]) as cluster:
+        assert (tmp_path / "home" / "emr" / cluster.id).is_dir()
+        with pytest.raises(InputNotFoundError) as info:
+            cluster.describe_step("s-NOPE")
+        assert type(info.value) is InputNotFoundError
+        assert str(info.value).startswith("step s-NOPE not found on this cluster")
+        assert "\n" not in str(info.value)
+        with pytest.raises(InputNotFoundError, match="s-NOPE"):
+            cluster.wait(["s-NOPE"], timeout=5)
+        with pytest.raises(UserError, match="'BOGUS'"):
+            cluster.list_steps(["BOGUS"])
+        ids = cluster.add_steps([
+            cmd("load", "true"), cmd("count", "true"),
+            {"Type": "MAPREDUCE", "Name": "wc",
+             "Args": ["jobs/wc.py", "text", "-o", "out", "-r", "inline"]},
+            cmd("notify", "true")])
+        monkeypatch.chdir(tmp_path)  # the submitter moves on; the paths stay its own
+        steps = cluster.wait(ids, timeout=120)
+        assert [s["Id"] for s in steps] == ids
+        assert [s["Name"] for s in steps] == ["load", "count", "wc", "notify"]
+        assert [s["Status"]["State"] for s in steps] == ["COMPLETED"] * 4, \
+            cluster.step_output(ids[2])["stderr"]
+        assert [s["Id"] for s in cluster.wait(list(reversed(ids)))] == list(reversed(ids))
+        assert [s["Id"] for s in cluster.wait()] == ids
+    lines = "".join(p.read_text() for p in (submitter / "out").glob("part-*"))
+    assert '"the"\t2' in lines and '"cat"\t1' in lines
+    assert cluster.state == "TERMINATED"
+    assert cluster.describe()["Cluster"]["Id"] == cluster.id
+    with pytest.raises(UserError, match="terminated") as info:
+        cluster.add_steps([cmd("late", "true")])
+    assert "not started" not in str(info.value)
