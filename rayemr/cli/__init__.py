@@ -43,6 +43,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Ray loggers whose start-up notices (e.g. "Token authentication is enabled") are not
+#: errors; the CLI shows only their errors unless -v is given.
+RAY_NOTICE_LOGGERS = ("ray._private.authentication.authentication_token_setup",)
+
+
+def quiet_ray_notices() -> None:
+    """Keep Ray's start-up notices off the command's stderr (errors still show)."""
+    for name in RAY_NOTICE_LOGGERS:
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -50,6 +61,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if not args.verbose:
+        quiet_ray_notices()
     if args.address:
         os.environ["RAY_ADDRESS"] = args.address  # every runner attaches through rayemr.init()
     if not getattr(args, "func", None):

@@ -51,7 +51,8 @@ def num_reducers_of(step_conf: dict[str, str], default: int) -> int:
     except ValueError:
         raise ConfigError(f"mapreduce.job.reduces={raw!r}: not a number") from None
     if n < 1:
-        raise ConfigError(f"mapreduce.job.reduces={n}: rayemr needs at least 1 reducer")
+        raise ConfigError(f"mapreduce.job.reduces={n}: rayemr needs at least 1 reducer",
+                          hint="for a map-only job, give the step a mapper and no reducer")
     return n
 
 

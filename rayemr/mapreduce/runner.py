@@ -22,6 +22,19 @@ CONF_MAX_ATTEMPTS = "mapreduce.map.maxattempts"
 CONF_REDUCES = "mapreduce.job.reduces"
 #: "false" runs tasks as plain Ray tasks instead of in YARN containers.
 CONF_YARN = "rayemr.mapreduce.yarn"
+#: Numeric settings the runner, planner, tasks and YARN launcher read: key -> (smallest
+#: value, whether a fraction is allowed). Checked when the job is set up, before anything runs.
+NUMERIC_CONF = {
+    CONF_SPLIT_SIZE: (1, False),
+    CONF_MAX_ATTEMPTS: (1, False),
+    CONF_REDUCES: (1, False),
+    "mapred.reduce.tasks": (1, False),
+    "mapreduce.task.io.sort.mb": (1, True),
+    "mapreduce.map.memory.mb": (1, False),
+    "mapreduce.reduce.memory.mb": (1, False),
+}
+MAP_ONLY_HINT = ("for a map-only job, give the job (or its MRStep) a mapper and no reducer; "
+                 "its output is written as part-m-* files")
 
 
 def parse_conf(pairs: list[str] | None) -> dict[str, str]:
@@ -32,6 +45,35 @@ def parse_conf(pairs: list[str] | None) -> dict[str, str]:
             raise ConfigError(f"--conf {item!r}: expected KEY=VALUE")
         out[key.strip()] = value
     return out
+
+
+def check_count(what: str, value: Any, minimum: int = 1) -> int:
+    """``value`` as an int >= ``minimum``, or a one-line ConfigError naming ``what``."""
+    try:
+        n = int(str(value).strip())
+    except ValueError:
+        raise ConfigError(f"{what} must be an integer, got {value!r}") from None
+    if n < minimum:
+        hint = MAP_ONLY_HINT if n == 0 and "reduce" in what else None
+        raise ConfigError(f"{what} must be at least {minimum}, got {n}", hint=hint)
+    return n
+
+
+def check_numeric_conf(conf: dict[str, str]) -> None:
+    """Every numeric setting in ``conf`` must parse (and be in range) before the job runs."""
+    for key, (minimum, fraction) in NUMERIC_CONF.items():
+        raw = conf.get(key)
+        if raw is None or (key == "mapreduce.task.io.sort.mb" and raw == ""):
+            continue
+        if not fraction:
+            check_count(key, raw, minimum)
+            continue
+        try:
+            x = float(raw)
+        except ValueError:
+            raise ConfigError(f"{key} must be a number, got {raw!r}") from None
+        if not x >= minimum:
+            raise ConfigError(f"{key} must be at least {minimum}, got {raw!r}")
 
 
 def format_counters(counters: dict[str, dict[str, int]]) -> str:
@@ -77,14 +119,16 @@ class JobRunner:
             out = os.path.join(self._tmp_output, "output")
         self.output_dir = out
         self.conf = compat.jobconf(job) | parse_conf(_opt(opts, "conf", [])) | dict(conf or {})
-        self.num_reducers = num_reducers or _opt(opts, "num_reducers", None)
+        check_numeric_conf(self.conf)
+        reducers = num_reducers if num_reducers is not None else _opt(opts, "num_reducers",
+                                                                      None)
+        self.num_reducers = (None if reducers is None
+                             else check_count("--num-reducers", reducers))
         self.queue = queue or _opt(opts, "queue", "default")
-        attempts = max_attempts or _opt(opts, "max_attempts", None) or \
-            self.conf.get(CONF_MAX_ATTEMPTS) or 4
-        try:
-            self.max_attempts = int(attempts)
-        except ValueError:
-            raise ConfigError(f"{CONF_MAX_ATTEMPTS}={attempts!r}: not a number") from None
+        attempts = max_attempts if max_attempts is not None else _opt(opts, "max_attempts",
+                                                                      None)
+        self.max_attempts = (check_count("--max-attempts", attempts) if attempts is not None
+                             else int(self.conf.get(CONF_MAX_ATTEMPTS) or 4))
         skip = skip_bad_records if skip_bad_records is not None else (
             _opt(opts, "skip_bad_records", False)
             or self.conf.get(CONF_SKIP_BAD, "").lower() == "true"
@@ -172,15 +216,18 @@ class JobRunner:
             else:
                 rayemr.init(address=address)
         graph, committer = self.plan()
+        made = _missing_local_dirs(self.output_dir)
         try:
             self.result = run_graph(
                 graph, runner="inline" if self.runner == "inline" else "ray",
                 conf=self.conf, queue=self.queue, app_name=graph.name,
                 progress=self.progress, max_attempts=self.max_attempts, committer=committer,
                 yarn=False if self.conf.get(CONF_YARN, "").lower() == "false" else None)
-        except RayEmrError as exc:
-            self._counters = getattr(exc, "counters", {}) or {}
-            self.error = exc
+        except BaseException as exc:
+            _remove_empty_dirs(made)  # a failed job leaves no folder of its own behind
+            if isinstance(exc, RayEmrError):
+                self._counters = getattr(exc, "counters", {}) or {}
+                self.error = exc
             raise
         self._counters = self.result.counters
         return self
@@ -206,6 +253,37 @@ class JobRunner:
                     if not chunk:
                         break
                     yield chunk
+
+
+def _missing_local_dirs(url: str) -> list[str]:
+    """The local folders, innermost first, that writing to ``url`` would create."""
+    from rayemr.fs.resolve import parse_url
+
+    try:
+        parsed = parse_url(url)
+    except RayEmrError:
+        return []
+    if parsed.kind != "local":
+        return []
+    path, missing = os.path.abspath(parsed.path), []
+    while path and not os.path.lexists(path):
+        missing.append(path)
+        parent = os.path.dirname(path)
+        if parent == path:
+            break
+        path = parent
+    return missing
+
+
+def _remove_empty_dirs(paths: list[str]) -> None:
+    """Remove the folders a failed job created, innermost first, only while they are empty."""
+    for path in paths:
+        try:
+            os.rmdir(path)  # never removes a folder that holds anything
+        except FileNotFoundError:
+            continue
+        except OSError:
+            return
 
 
 def _opt(opts: Any, name: str, default: Any) -> Any:
