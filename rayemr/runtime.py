@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 from dataclasses import dataclass
 
 from rayemr.core.errors import ClusterError, ConfigError
@@ -16,6 +17,8 @@ log = logging.getLogger(__name__)
 
 #: Ray namespace holding rayemr's named actors (ResourceManager, metastore, ...).
 NAMESPACE = "rayemr"
+#: Seconds to wait for the cluster's address to accept a TCP connection before joining.
+CONNECT_TIMEOUT_S = 5.0
 
 _started_here = False
 
@@ -50,6 +53,55 @@ def _prepare_token_auth() -> None:
     maybe_enable_token_auth_if_token_available(warn_if_disabled=False)
 
 
+def host_port(address: str) -> tuple[str, int] | None:
+    """``(host, port)`` of an address like ``HOST:PORT``/``ray://HOST:PORT``, else None.
+
+    ``"auto"`` resolves as Ray resolves it ($RAY_ADDRESS, then the cluster ``ray start`` runs
+    on this machine); None when no explicit host and port are known.
+    """
+    text = address.strip()
+    if text == "auto":
+        env = os.environ.get("RAY_ADDRESS", "").strip()
+        if env and env != "auto":
+            return host_port(env)
+        try:
+            from ray._private.services import find_bootstrap_address
+
+            found = find_bootstrap_address(None)
+        except Exception:  # noqa: BLE001 -- Ray's own lookup will report the problem
+            return None
+        return host_port(found) if found and found != "auto" else None
+    if "://" in text:
+        text = text.split("://", 1)[1]
+    text = text.split("/", 1)[0]
+    host, sep, port = text.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port.isdigit():
+        return None
+    return host, int(port)
+
+
+def check_reachable(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
+    """Fail fast with a ClusterError when nothing listens at the cluster's address.
+
+    Ray itself retries a wrong address for a very long time, printing a warning each time.
+    """
+    target = host_port(address)
+    if target is None:
+        return
+    host, port = target
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or (str(exc) or type(exc).__name__)
+        if isinstance(exc, socket.timeout):
+            reason = f"no answer within {timeout:g}s"
+        raise ClusterError(
+            f"cannot reach the Ray cluster at {host}:{port}: {reason}; start one with "
+            "`ray start --head` or drop --address") from None
+
+
 def init(
     address: str | None = None,
     *,
@@ -82,6 +134,7 @@ def init(
     if address:
         if num_cpus is not None or memory is not None:
             log.info("joining %s: num_cpus/memory are the cluster's own, ignoring", address)
+        check_reachable(address)
         _prepare_token_auth()
         try:
             ray.init(address=address, **kwargs)
