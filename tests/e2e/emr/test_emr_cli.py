@@ -141,3 +141,27 @@ def test_attached_cluster_from_separate_commands(ray_local, tmp_path):
     run("emr", "stop-services", env=env)
     gone = run("emr", "describe-cluster", "--cluster-id", cid, env=env, check=False)
     assert gone.returncode == 1 and "not found" in gone.stderr
+
+
+def test_unknown_step_and_bad_state_are_one_line_errors(ray_local, tmp_path):
+    env = dict(os.environ, RAY_ADDRESS=ray_local.address)
+    cid = json.loads(run("emr", "create-cluster", "--name", "errors",
+                         "--work-dir", str(tmp_path), env=env).stdout)["ClusterId"]
+    try:
+        cases = [
+            (["describe-step", "--cluster-id", cid, "--step-id", "s-NOPE"],
+             ["s-NOPE not found"]),
+            (["wait", "step-complete", "--cluster-id", cid, "--step-id", "s-NOPE",
+              "--timeout", "10"], ["s-NOPE not found"]),
+            (["list-steps", "--cluster-id", cid, "--step-states", "BOGUS"],
+             ["'BOGUS'", "PENDING", "COMPLETED", "FAILED"]),
+        ]
+        for args, words in cases:
+            proc = run("emr", *args, env=env, check=False)
+            lines = proc.stderr.strip().splitlines()
+            assert proc.returncode == 1, proc.stderr
+            assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+            for w in words:
+                assert w in lines[0], lines[0]
+    finally:
+        run("emr", "terminate-clusters", "--cluster-ids", cid, env=env)
