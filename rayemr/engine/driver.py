@@ -148,9 +148,10 @@ class _Run:
         self._count(f"Failed {stage.kind} task attempts")
         self.last_failure = outcome
         retry = self.schedule.failed(key, outcome.retriable)
-        log.warning("%s attempt %d failed (%s: %s)%s", f"{stage.id}-{key[1]:05d}",
-                    spec.attempt, outcome.error_type, outcome.error_message,
-                    ", retrying" if retry else "")
+        # a retry is worth a warning; a final failure is the job's error, reported once by it
+        log.log(logging.WARNING if retry else logging.INFO, "%s attempt %d failed (%s: %s)%s",
+                f"{stage.id}-{key[1]:05d}", spec.attempt, outcome.error_type,
+                outcome.error_message, ", retrying" if retry else "")
 
     def on_lost_nodes(self, nodes: set[str]) -> None:
         """Finished tasks whose blocks lived on lost nodes run again if still needed."""
