@@ -164,7 +164,9 @@ def cmd_describe_cluster(args) -> int:
 def cmd_list_clusters(args) -> int:
     from rayemr.emr import Cluster
 
-    states = args.cluster_states
+    from rayemr.emr.clusterstate import parse_cluster_states
+
+    states = [s.value for s in parse_cluster_states(args.cluster_states)] or None
     if args.active:
         states = ["STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING", "TERMINATING"]
     _out({"Clusters": Cluster.list(states=states)})

@@ -24,6 +24,7 @@ from typing import Any, Iterable, Sequence
 
 from rayemr.core.errors import ClusterError, ConfigError, InputNotFoundError, UserError
 from rayemr.emr.bootstrap import BootstrapAction
+from rayemr.emr.clusterstate import parse_cluster_states
 from rayemr.emr.configurations import ClusterConfig, load_configurations
 from rayemr.emr.controller import ClusterController, ClusterSpec, default_emr_home
 from rayemr.emr.stepqueue import new_id
@@ -131,8 +132,8 @@ class Cluster:
 
         import rayemr
 
+        wanted = {s.value for s in parse_cluster_states(states)} if states else None
         rayemr.init(address or os.environ.get("RAY_ADDRESS") or "auto")
-        wanted = {s.upper() for s in states} if states else None
         out = []
         for cid in _cluster_ids():
             try:

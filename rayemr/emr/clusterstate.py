@@ -9,9 +9,9 @@ from __future__ import annotations
 import time
 from collections import deque
 from enum import Enum
-from typing import Callable, Mapping
+from typing import Any, Callable, Mapping
 
-from rayemr.core.errors import InvalidStateTransition
+from rayemr.core.errors import InvalidStateTransition, UserError
 
 
 class ClusterState(str, Enum):
@@ -88,3 +88,20 @@ class ClusterStatus:
                                            ("ReadyDateTime", self.ready),
                                            ("EndDateTime", self.ended)) if v is not None},
         }
+
+
+def parse_cluster_states(values: Any) -> tuple[ClusterState, ...]:
+    """``--cluster-states`` values as ``ClusterState``s; a bad value is a one-line error."""
+    if values is None:
+        return ()
+    if isinstance(values, str):
+        values = [values]
+    out = []
+    for value in values:
+        try:
+            out.append(ClusterState(str(value).strip().upper()))
+        except ValueError:
+            choices = ", ".join(m.value for m in ClusterState)
+            raise UserError(f"cluster state {value!r} is not valid",
+                            hint=f"choose from {choices}") from None
+    return tuple(out)

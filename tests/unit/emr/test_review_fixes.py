@@ -39,6 +39,18 @@ def test_bad_step_state_is_a_one_line_user_error_naming_it_and_the_choices():
         assert state.value in text
 
 
+def test_cluster_states_are_parsed_and_a_bad_one_names_the_choices():
+    from rayemr.emr.clusterstate import ClusterState, parse_cluster_states
+
+    assert parse_cluster_states(["waiting", "TERMINATED"]) == (ClusterState.WAITING,
+                                                               ClusterState.TERMINATED)
+    assert parse_cluster_states(None) == ()
+    with pytest.raises(UserError) as info:
+        parse_cluster_states(["RUNNING", "BOGUS"])
+    text = str(info.value)
+    assert "'BOGUS'" in text and "\n" not in text and "TERMINATED_WITH_ERRORS" in text
+
+
 def test_queue_list_refuses_a_bad_state():
     q = make_queue()
     q.add([cmd("a")])
