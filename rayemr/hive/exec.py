@@ -163,6 +163,24 @@ def translate_error(err: Exception, where: str = "") -> Exception:
     return ClusterError(f"{prefix}{text}")
 
 
+_FUNCTIONS: frozenset[str] | None = None
+
+
+def function_names() -> frozenset[str]:
+    """Every function (and macro) DuckDB knows, lower case: what a fragment may call. Read
+    once per process, so the compiler can name an unknown function before any task runs."""
+    global _FUNCTIONS
+    if _FUNCTIONS is None:
+        con = acquire(1)
+        try:
+            rows = con.execute("SELECT DISTINCT lower(function_name) FROM duckdb_functions()"
+                               ).fetchall()
+        finally:
+            release(con)
+        _FUNCTIONS = frozenset(name for (name,) in rows)
+    return _FUNCTIONS
+
+
 def run_sql(sql: str, tables: dict[str, pa.Table], threads: int = 1) -> pa.Table:
     con = acquire(threads)
     try:

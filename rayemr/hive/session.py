@@ -200,7 +200,10 @@ class HiveSession:
         plan = plan_transform_or_none(text, self.metastore.get_table, self.database)
         if plan is not None:
             return plan
-        return compile_query(text, self.metastore.get_table, self.database)
+        from rayemr.hive import exec as hexec
+
+        return compile_query(text, self.metastore.get_table, self.database,
+                             functions=hexec.function_names())
 
     def physical(self, plan: QueryPlan, splits: dict[str, list[FileSplit]],
                  writing: bool = False) -> QueryPlan:

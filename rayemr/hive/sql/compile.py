@@ -48,7 +48,10 @@ def parse_hive(text: str) -> exp.Expression:
 
 
 def compile_query(text: str, lookup: TableLookup, database: str,
-                  tree: exp.Expression | None = None) -> QueryPlan:
+                  tree: exp.Expression | None = None,
+                  functions: frozenset[str] | None = None) -> QueryPlan:
+    """The stage plan of a query. ``functions`` (the executor's function names, lower case)
+    lets an unknown function fail here, naming it, instead of in every task."""
     tree = tree if tree is not None else parse_hive(text)
     if isinstance(tree, exp.Values):  # INSERT ... VALUES (...), (...)
         tree = exp.select("*").from_(exp.Subquery(
@@ -67,9 +70,23 @@ def compile_query(text: str, lookup: TableLookup, database: str,
     scans = push_limit(tree, scans)
     logical = tree.copy()
     dialect.to_duckdb(tree)
+    if functions is not None:
+        check_functions(tree, functions)
     columns = tuple(tree.named_selects)
     final_sql = tree.sql("duckdb")
     return QueryPlan(scans=tuple(scans), final_sql=final_sql, columns=columns, tree=logical)
+
+
+#: Names DuckDB parses as special forms rather than listing as functions.
+_SPECIAL_FORMS = frozenset({"grouping", "grouping_id", "columns", "unpack", "try"})
+
+
+def check_functions(tree: exp.Expression, functions: frozenset[str]) -> None:
+    """Every function sqlglot passes through by name must be one the executor knows."""
+    for node in tree.find_all(exp.Anonymous):
+        name = node.name.lower()
+        if name not in functions and name not in _SPECIAL_FORMS:
+            raise UnsupportedError(f"unknown or unsupported function {node.name}")
 
 
 def cte_names(tree: exp.Expression) -> set[str]:
