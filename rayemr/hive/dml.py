@@ -4,7 +4,8 @@ statement leaves the previous contents in place.
 """
 from __future__ import annotations
 
-from typing import Optional
+from dataclasses import dataclass
+from typing import Callable, Optional
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -35,8 +36,8 @@ def query_schema(s, query: str) -> list[Column]:
 # -- writing ---------------------------------------------------------------------------------
 
 def _write_query(s, query: str, write: WriteSpec, target: str, overwrite: bool, *,
-                 cancel=None, progress=None, logs=None, staging_in: Optional[str] = None
-                 ) -> tuple[pa.Table, Optional[str]]:
+                 cancel=None, progress=None, logs=None, staging_in: Optional[str] = None,
+                 force_stage: bool = False) -> tuple[pa.Table, Optional[str]]:
     """Run ``query`` with its last stage's tasks writing part files through a committer.
 
     Straight into ``target`` (the committer replaces its contents at job commit) when
@@ -46,7 +47,7 @@ def _write_query(s, query: str, write: WriteSpec, target: str, overwrite: bool, 
     Returns the tasks' summaries and the staging folder, if any.
     A failure aborts the committer: nothing of the statement stays visible.
     """
-    staged = bool(write.dynamic) or (not overwrite and bool(
+    staged = force_stage or bool(write.dynamic) or (not overwrite and bool(
         storage.list_files(target, recursive=False)))
     out = storage.staging_url(staging_in or target) if staged else target
     committer = storage.committer(out, overwrite=overwrite and not staged)
@@ -140,6 +141,33 @@ def _column_source(table: Table, targets: list[str], dynamic: list[str],
 
 
 def insert(s, stmt: st.Insert, cancel=None, progress=None, **_) -> StatementResult:
+    return _insert_job(s, stmt, cancel, progress).finish()
+
+
+@dataclass
+class _PendingInsert:
+    """An INSERT whose query has run and committed into place or into a staging folder;
+    ``finish`` publishes it, ``abort`` drops what is staged."""
+
+    logs: list[str]
+    rows: int
+    publish: Optional[Callable[[], None]] = None
+    staging: Optional[str] = None
+
+    def finish(self) -> StatementResult:
+        if self.publish is not None:
+            self.publish()
+        return StatementResult(log=self.logs, rows_affected=self.rows)
+
+    def abort(self) -> None:
+        if self.staging is not None:
+            storage.delete(self.staging)
+
+
+def _insert_job(s, stmt: st.Insert, cancel=None, progress=None, stage_all: bool = False
+                ) -> _PendingInsert:
+    """Run an INSERT's query; publishing waits for ``finish`` (with ``stage_all`` even an
+    OVERWRITE commits into staging, so several INSERTs can run before any is published)."""
     table = s.table(stmt.table)
     if table.is_view:
         raise UserError(f"Cannot insert into a view: {table.qualified_name}")
@@ -147,13 +175,14 @@ def insert(s, stmt: st.Insert, cancel=None, progress=None, **_) -> StatementResu
         vals = _spec_values(table, stmt.partition)
         if any(p.values == vals for p in s.metastore.list_partitions(table.database,
                                                                       table.name)):
-            return StatementResult()
+            return _PendingInsert([], 0)
     values, write = _insert_plan(s, table, stmt.partition, stmt.columns)
     logs: list[str] = []
     if publish.recover(table, s.metastore):
         logs.append(f"Finished an interrupted earlier write into {table.qualified_name}")
     existing = {p.values: p for p in s.metastore.list_partitions(table.database, table.name)} \
         if table.partition_keys else {}
+    done = f"Loading data to table {table.qualified_name}"
     if not write.dynamic:
         if table.partition_keys:
             vals = tuple(values)
@@ -163,23 +192,30 @@ def insert(s, stmt: st.Insert, cancel=None, progress=None, **_) -> StatementResu
             target = table.location
         summary, staging = _write_query(s, stmt.query, write, target, stmt.overwrite,
                                         cancel=cancel, progress=progress, logs=logs,
-                                        staging_in=table.location)
+                                        staging_in=table.location, force_stage=stage_all)
         new_parts = [Partition(tuple(values), target)] \
             if table.partition_keys and tuple(values) not in existing else []
-        if staging is not None:
-            _publish(s, table, staging, [publish.Target(staging, target)], new_parts)
-        elif new_parts:
-            s.metastore.add_partitions(table.database, table.name, new_parts)
-    else:
-        summary, staging = _write_query(s, stmt.query, write, table.location, stmt.overwrite,
-                                        cancel=cancel, progress=progress, logs=logs)
-        targets, new_parts = _dynamic_targets(table, values, write.dynamic, summary, staging,
-                                              existing, stmt.overwrite)
+
+        def finish_static() -> None:
+            if staging is not None:
+                _publish(s, table, staging, [publish.Target(staging, target, stmt.overwrite)],
+                         new_parts)
+            elif new_parts:
+                s.metastore.add_partitions(table.database, table.name, new_parts)
+            logs.append(done)
+
+        return _PendingInsert(logs, _rows(summary), finish_static, staging)
+    summary, staging = _write_query(s, stmt.query, write, table.location, stmt.overwrite,
+                                    cancel=cancel, progress=progress, logs=logs)
+    targets, new_parts = _dynamic_targets(table, values, write.dynamic, summary, staging,
+                                          existing, stmt.overwrite)
+
+    def finish_dynamic() -> None:
         _publish(s, table, staging, targets, new_parts)
-        for p in new_parts:
-            logs.append(f"  Loading partition {p.name(table.partition_keys)}")
-    logs.append(f"Loading data to table {table.qualified_name}")
-    return StatementResult(log=logs, rows_affected=_rows(summary))
+        logs.extend(f"  Loading partition {p.name(table.partition_keys)}" for p in new_parts)
+        logs.append(done)
+
+    return _PendingInsert(logs, _rows(summary), finish_dynamic, staging)
 
 
 def _dynamic_targets(table: Table, values: tuple[Optional[str], ...],
@@ -223,10 +259,22 @@ def _publish(s, table: Table, staging: str, targets: list[publish.Target],
 
 
 def multi_insert(s, stmt: st.MultiInsert, cancel=None, progress=None, **_) -> StatementResult:
+    """``FROM src INSERT ... INSERT ...``: every INSERT's query runs (and commits into
+    staging) before any is published, so all of them read the sources as they were -- an
+    INSERT OVERWRITE of a source does not change what the others see -- and a failing one
+    publishes nothing, as Hive's single multi-insert job."""
+    pending: list[_PendingInsert] = []
+    try:
+        for ins in stmt.inserts:
+            pending.append(_insert_job(s, ins, cancel, progress, stage_all=True))
+    except BaseException:
+        for p in pending:
+            p.abort()
+        raise
     logs: list[str] = []
     total = 0
-    for ins in stmt.inserts:
-        r = insert(s, ins, cancel=cancel, progress=progress)
+    for p in pending:
+        r = p.finish()
         logs.extend(r.log)
         total += r.rows_affected or 0
     return StatementResult(log=logs, rows_affected=total)

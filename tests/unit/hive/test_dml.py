@@ -143,6 +143,28 @@ def test_multi_insert(session):
     assert rows(session.execute("SELECT * FROM big")) == [(5,)]
 
 
+def test_multi_insert_reads_its_sources_before_any_insert_is_published(session):
+    """Every INSERT of a multi-insert sees the source as it was (an OVERWRITE of the source
+    does not leak into the others), and a failing INSERT publishes none of them."""
+    session.execute("CREATE TABLE s (a int) STORED AS PARQUET")
+    session.execute("INSERT INTO s SELECT 1 UNION ALL SELECT 5")
+    session.execute("CREATE TABLE copy (a int)")
+    r = session.execute("FROM s INSERT OVERWRITE TABLE s SELECT a + 10 "
+                        "INSERT INTO TABLE copy SELECT a")
+    assert r.rows_affected == 4
+    assert rows(session.execute("SELECT a FROM s ORDER BY a")) == [(11,), (15,)]
+    assert rows(session.execute("SELECT a FROM copy ORDER BY a")) == [(1,), (5,)]
+    with pytest.raises(RayEmrError, match="boom"):
+        session.execute("FROM s INSERT OVERWRITE TABLE copy SELECT a "
+                        "INSERT INTO TABLE s SELECT CASE WHEN a > 12 THEN raise_error('boom') "
+                        "ELSE a END")
+    assert rows(session.execute("SELECT a FROM copy ORDER BY a")) == [(1,), (5,)]
+    assert rows(session.execute("SELECT a FROM s ORDER BY a")) == [(11,), (15,)]
+    for t in ("s", "copy"):
+        loc = session.metastore.get_table("default", t).location
+        assert not any(f.startswith((".hive-staging", "_temporary")) for f in os.listdir(loc))
+
+
 def test_insert_values_and_current_database(session):
     session.execute("CREATE TABLE t (a int, b string)")
     assert session.execute("INSERT INTO t VALUES (1, 'a'), (2, NULL)").rows_affected == 2
