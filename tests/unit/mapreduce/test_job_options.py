@@ -4,6 +4,7 @@ Inline runner and the ``rayemr`` command in this process (no Ray).
 """
 from __future__ import annotations
 
+import inspect
 import logging
 
 import pytest
@@ -24,6 +25,10 @@ class WC(MRJob):
         yield w, sum(counts)
 
 
+#: The same word count as a job file, for the CLI tests.
+JOB_FILE = "from rayemr.mapreduce import MRJob\n\n\n" + inspect.getsource(WC)
+
+
 class Raises(MRJob):
     def mapper(self, _, line):
         raise ValueError("cannot map this record")
@@ -31,19 +36,6 @@ class Raises(MRJob):
 
     def reducer(self, key, counts):  # pragma: no cover
         yield key, sum(counts)
-
-
-JOB_FILE = '''
-from rayemr.mapreduce import MRJob
-
-class WC(MRJob):
-    def mapper(self, _, line):
-        for w in line.split():
-            yield w, 1
-
-    def reducer(self, w, counts):
-        yield w, sum(counts)
-'''
 
 
 @pytest.fixture
