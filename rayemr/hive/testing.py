@@ -32,10 +32,13 @@ TPCH_TABLES = {
 
 
 def tpch_query_dir() -> Path:
-    for p in (Path("/work/shared/tpch"), Path(__file__).resolve().parents[2] / "bench" / "tpch"):
-        if p.is_dir():
-            return p
-    raise FileNotFoundError("TPC-H query folder not found")
+    """The repository's ``bench/tpch`` folder (the queries ship with the source, not the wheel)."""
+    d = Path(__file__).resolve().parents[2] / "bench" / "tpch"
+    if not (d / "q01.sql").is_file():
+        raise FileNotFoundError(
+            f"TPC-H queries not found in {d}: they ship with rayemr's source repository "
+            "(bench/tpch/q01.sql ... q22.sql); run the tests and benchmarks from a clone")
+    return d
 
 
 def tpch_queries() -> dict[int, str]:

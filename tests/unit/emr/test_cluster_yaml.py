@@ -115,12 +115,12 @@ def test_start_services_command_parses(config):
     from rayemr.cli import build_parser
 
     (cmd,) = [c for c in config["head_start_ray_commands"] if "start-services" in c]
-    argv = shlex.split(cmd.replace("$HOME", "/home/ubuntu"))
+    argv = shlex.split(cmd.replace("$HOME", "/ec2-home"))
     argv = argv[argv.index("rayemr") + 1:]
     args = build_parser().parse_args(argv)
     assert args.emr_command == "start-services" and args.address == "auto"
     # the configurations it names exist in this checkout and are valid
-    conf = args.configurations.replace("file:///home/ubuntu/rayemr-src/", "")
+    conf = args.configurations.replace("file:///ec2-home/rayemr-src/", "")
     from rayemr.emr.configurations import load_configurations
 
     cfg = load_configurations(str(ROOT / conf))
