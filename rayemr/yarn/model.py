@@ -1,16 +1,22 @@
 """The scheduling core's data: instructions for the shell and the mutable state objects.
 
 Plain Python, no Ray, no I/O. ``SchedulerCore`` (``rayemr.yarn.scheduler``) owns instances of
-these and changes them only through its events and the transition tables.
+these and changes their states only through the machines of ``rayemr.yarn.states`` (each object
+is a :class:`~rayemr.core.statemachine.Tracked`: ``fire(event, to)``, ``story()``).
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
+from typing import Callable
 
+from rayemr.core.statemachine import Tracked
 from rayemr.yarn.config import QueueConfig
 from rayemr.yarn.records import ApplicationSpec, Container, ContainerStatus
-from rayemr.yarn.states import (APP_TRANSITIONS, CONTAINER_TRANSITIONS, NODE_TRANSITIONS, AppState,
-                                ContainerState, FinalStatus, NodeState, Tracked)
+from rayemr.yarn.states import (APP_MACHINE, CONTAINER_MACHINE, NODE_MACHINE, AppState,
+                                ContainerState, FinalStatus, NodeState)
+
+Clock = Callable[[], float]
 
 EPS = 1e-6
 
@@ -40,20 +46,15 @@ class AppChanged:
 
 
 # -- mutable state objects ---------------------------------------------------------------------
-class NodeInfo(Tracked):
-    KIND, TABLE = "node", NODE_TRANSITIONS
-
-    def __init__(self, node_id: str, address: str, vcores: float, memory_mb: int) -> None:
+class NodeInfo(Tracked[NodeState]):
+    def __init__(self, node_id: str, address: str, vcores: float, memory_mb: int,
+                 clock: Clock = time.time) -> None:
+        super().__init__(NODE_MACHINE, node_id, NodeState.NEW, clock=clock)
         self.node_id, self.address = node_id, address
         self.cap_vc, self.cap_mb = float(vcores), int(memory_mb)
         self.used_vc, self.used_mb = 0.0, 0
         self.containers: set[str] = set()
         self.health, self.last_update = "", 0.0
-        self._init_tracking(NodeState.NEW)
-
-    @property
-    def key(self) -> str:
-        return self.node_id
 
 
 class QueueState:
@@ -79,11 +80,10 @@ class QueueState:
             q = q.parent
 
 
-class AppInfo(Tracked):
-    KIND, TABLE = "application", APP_TRANSITIONS
-
+class AppInfo(Tracked[AppState]):
     def __init__(self, app_id: str, seq: int, spec: ApplicationSpec, queue: QueueState,
-                 now: float) -> None:
+                 now: float, clock: Clock = time.time) -> None:
+        super().__init__(APP_MACHINE, app_id, AppState.NEW, clock=clock, now=now)
         self.app_id, self.seq, self.spec, self.queue = app_id, seq, spec, queue
         self.final_status = FinalStatus.UNDEFINED
         self.diagnostics, self.progress = "", 0.0
@@ -102,25 +102,14 @@ class AppInfo(Tracked):
         self.registered = True   # False after RM recovery until the AM resyncs
         self.last_heartbeat = now  # unmanaged AMs expire without heartbeats
         self.memory_seconds, self.vcore_seconds = 0.0, 0.0
-        self._init_tracking(AppState.NEW)
-
-    @property
-    def key(self) -> str:
-        return self.app_id
 
 
-class ContainerInfo(Tracked):
-    KIND, TABLE = "container", CONTAINER_TRANSITIONS
-
+class ContainerInfo(Tracked[ContainerState]):
     def __init__(self, container: Container, app: AppInfo, now: float,
-                 state: ContainerState = ContainerState.ALLOCATED) -> None:
+                 state: ContainerState = ContainerState.ALLOCATED,
+                 clock: Clock = time.time) -> None:
+        super().__init__(CONTAINER_MACHINE, container.container_id, state, clock=clock, now=now)
         self.container, self.app, self.start = container, app, now
-        self._init_tracking(state)
-
-    @property
-    def key(self) -> str:
-        return self.container.container_id
-
 
 
 def fifo_key(app: AppInfo) -> tuple:

@@ -27,8 +27,9 @@ class RecoveryMixin:
             node = self.nodes.get(c.node_id)
             if c.container_id in app.containers or node is None or node.state != NodeState.RUNNING:
                 continue
-            info = ContainerInfo(c, app, self.clock(), ContainerState.ACQUIRED)
-            info.transition(ContainerState.RUNNING, "RECOVER", self.clock)
+            info = ContainerInfo(c, app, self.clock(), ContainerState.ACQUIRED,
+                                 clock=self.clock)
+            info.fire("RECOVER", ContainerState.RUNNING)
             self._account(info, +1)
             n = int(c.container_id.rsplit("_", 1)[-1])
             app.next_container = max(app.next_container, n + 1)
@@ -41,7 +42,8 @@ class RecoveryMixin:
         """Rebuild one application from :meth:`app_record` output after a restart."""
         spec = ApplicationSpec(**{**record["spec"], "am_resource": Resource(**record["spec"]["am_resource"])})
         leaf = self.leaves.get(spec.queue) or self.queues.get(spec.queue) or self.root
-        app = AppInfo(record["app_id"], record["seq"], spec, leaf, record["submit_time"])
+        app = AppInfo(record["app_id"], record["seq"], spec, leaf, record["submit_time"],
+                      clock=self.clock)
         self.apps[app.app_id] = app
         self.next_app = max(self.next_app, app.seq + 1)
         state = AppState(record["state"])
@@ -52,21 +54,23 @@ class RecoveryMixin:
         app.attempts = record.get("attempts", 1)
         app.memory_seconds = record.get("memory_seconds", 0.0)
         app.vcore_seconds = record.get("vcore_seconds", 0.0)
+        # the story so far, then this recovery: the table is bypassed only for final states
+        app.restore(AppState.NEW, story=record.get("story", ()))
         if state.final:
-            app.state = state
-            app.log.append((self.clock(), "NEW", state.value, "RECOVER"))
+            app.restore(state, story=[(self.clock(), AppState.NEW.value, state.value, "RECOVER")],
+                        entered={state: app.finish_time or self.clock()})
             return
         leaf.num_apps += 1
         am = record.get("am_container")
         if state == AppState.RUNNING and spec.unmanaged_am:  # its AM is the client: resync
-            app.transition(AppState.RUNNING, "RECOVER", self.clock)
+            app.fire("RECOVER", AppState.RUNNING)
             app.next_container = max(app.next_container, record.get("next_container", 2))
             app.last_heartbeat = self.clock()
             leaf.apps.append(app)
             leaf.apps.sort(key=fifo_key)
             app.registered = False
         elif state == AppState.RUNNING and am:
-            app.transition(AppState.RUNNING, "RECOVER", self.clock)
+            app.fire("RECOVER", AppState.RUNNING)
             c = Container(am["container_id"], am["node_id"], Resource(**am["resource"]))
             app.next_container = max(app.next_container, record.get("next_container", 2))
             node = self.nodes.get(c.node_id)
@@ -74,8 +78,9 @@ class RecoveryMixin:
                 self._end(app, AppState.FAILED, "NODE_LOST", FinalStatus.FAILED,
                           f"ApplicationMaster's node {c.node_id} was lost during RM restart")
                 return
-            info = ContainerInfo(c, app, self.clock(), ContainerState.ACQUIRED)
-            info.transition(ContainerState.RUNNING, "RECOVER", self.clock)
+            info = ContainerInfo(c, app, self.clock(), ContainerState.ACQUIRED,
+                                 clock=self.clock)
+            info.fire("RECOVER", ContainerState.RUNNING)
             app.am_container = c
             self._account(info, +1)
             leaf.am_used_vc += c.resource.vcores
@@ -84,8 +89,8 @@ class RecoveryMixin:
             leaf.apps.sort(key=fifo_key)
             app.registered = False
         else:  # not started yet: wait for admission again
-            app.transition(AppState.SUBMITTED, "RECOVER", self.clock)
-            app.transition(AppState.ACCEPTED, "APP_ACCEPTED", self.clock)
+            app.fire("RECOVER", AppState.SUBMITTED)
+            app.fire("APP_ACCEPTED", AppState.ACCEPTED)
             leaf.pending.append(app)
             leaf.pending.sort(key=fifo_key)
         self._dirty = True
@@ -102,7 +107,7 @@ class RecoveryMixin:
             "start_time": app.start_time, "finish_time": app.finish_time,
             "memory_seconds": app.memory_seconds, "vcore_seconds": app.vcore_seconds,
             "next_container": app.next_container, "am_actor": app.am_actor,
-            "attempts": app.attempts,
+            "attempts": app.attempts, "story": [list(s) for s in app.story()],
             "spec": {"name": s.name, "app_type": s.app_type, "queue": app.queue.conf.name,
                      "user": s.user, "priority": s.priority, "tags": list(s.tags),
                      "groups": list(s.groups or ()), "unmanaged_am": s.unmanaged_am,

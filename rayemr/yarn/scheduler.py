@@ -115,9 +115,10 @@ class SchedulerCore(RecoveryMixin, ReportsMixin):
         if node is not None and node.state in (NodeState.RUNNING, NodeState.UNHEALTHY):
             return
         if node is None:
-            node = self.nodes[node_id] = NodeInfo(node_id, address, vcores, memory_mb)
+            node = self.nodes[node_id] = NodeInfo(node_id, address, vcores, memory_mb,
+                                                       clock=self.clock)
         node.cap_vc, node.cap_mb = float(vcores), int(memory_mb)
-        node.transition(NodeState.RUNNING, "REGISTER", self.clock)
+        node.fire("REGISTER", NodeState.RUNNING)
         node.last_update = self.clock()
         self.total_vc += node.cap_vc
         self.total_mb += node.cap_mb
@@ -129,7 +130,7 @@ class SchedulerCore(RecoveryMixin, ReportsMixin):
         node.health, node.last_update = report, self.clock()
         want = NodeState.RUNNING if healthy else NodeState.UNHEALTHY
         if node.state != want and node.state in (NodeState.RUNNING, NodeState.UNHEALTHY):
-            node.transition(want, "HEALTH_REPORT", self.clock)
+            node.fire("HEALTH_REPORT", want)
             self._update_room(node)
             self._dirty = True
 
@@ -142,7 +143,7 @@ class SchedulerCore(RecoveryMixin, ReportsMixin):
         if node.state in (NodeState.LOST, NodeState.DECOMMISSIONED):
             return []
         was_active = node.state in (NodeState.RUNNING, NodeState.UNHEALTHY)
-        node.transition(NodeState.LOST, "EXPIRE", self.clock)
+        node.fire("EXPIRE", NodeState.LOST)
         if was_active:
             self.total_vc -= node.cap_vc
             self.total_mb -= node.cap_mb
@@ -174,7 +175,7 @@ class SchedulerCore(RecoveryMixin, ReportsMixin):
                    if n is not node and n.cap_vc > 0):
             raise UserError(f"node {node_id} is the last node that can run containers; "
                             "decommissioning it would leave YARN with nothing to schedule on")
-        node.transition(NodeState.DECOMMISSIONED, "DECOMMISSION", self.clock)
+        node.fire("DECOMMISSION", NodeState.DECOMMISSIONED)
         node.health = reason or "decommissioned"
         self.total_vc -= node.cap_vc
         self.total_mb -= node.cap_mb
@@ -186,7 +187,7 @@ class SchedulerCore(RecoveryMixin, ReportsMixin):
         node = self._node(node_id)
         if node.state != NodeState.DECOMMISSIONED:
             return
-        node.transition(NodeState.RUNNING, "REGISTER", self.clock)
+        node.fire("REGISTER", NodeState.RUNNING)
         node.health = ""
         self.total_vc += node.cap_vc
         self.total_mb += node.cap_mb
@@ -220,9 +221,10 @@ class SchedulerCore(RecoveryMixin, ReportsMixin):
         seq = self.next_app
         self.next_app += 1
         app_id = f"application_{self.cluster_ts}_{seq:04d}"
-        app = self.apps[app_id] = AppInfo(app_id, seq, spec, leaf, self.clock())
-        app.transition(AppState.SUBMITTED, "SUBMIT", self.clock)
-        app.transition(AppState.ACCEPTED, "APP_ACCEPTED", self.clock)
+        app = self.apps[app_id] = AppInfo(app_id, seq, spec, leaf, self.clock(),
+                                              clock=self.clock)
+        app.fire("SUBMIT", AppState.SUBMITTED)
+        app.fire("APP_ACCEPTED", AppState.ACCEPTED)
         leaf.num_apps += 1
         leaf.pending.append(app)
         leaf.pending.sort(key=fifo_key)
@@ -275,7 +277,7 @@ class SchedulerCore(RecoveryMixin, ReportsMixin):
         for cid in launched:
             info = app.containers.get(cid)
             if info is not None and info.state == ContainerState.ACQUIRED:
-                info.transition(ContainerState.RUNNING, "LAUNCH", self.clock)
+                info.fire("LAUNCH", ContainerState.RUNNING)
         for cid in completed:
             info = app.containers.get(cid)
             if info is not None:
@@ -294,8 +296,7 @@ class SchedulerCore(RecoveryMixin, ReportsMixin):
             self.schedule()
         newly, done = self._drain(app)
         for c in newly:
-            self.containers[c.container_id].transition(ContainerState.ACQUIRED, "ACQUIRE",
-                                                       self.clock)
+            self.containers[c.container_id].fire("ACQUIRE", ContainerState.ACQUIRED)
         lost = tuple(app.lost_nodes)
         app.lost_nodes.clear()
         return AllocateResponse(allocated=tuple(newly), completed=tuple(done), lost_nodes=lost,
@@ -351,7 +352,7 @@ class SchedulerCore(RecoveryMixin, ReportsMixin):
             self._out.append(AppChanged(app_id))
         if app.state != AppState.ACCEPTED:
             return
-        app.transition(AppState.RUNNING, "AM_LAUNCHED", self.clock)
+        app.fire("AM_LAUNCHED", AppState.RUNNING)
         app.start_time = self.clock()
         self._out.append(AppChanged(app_id))
 
@@ -391,7 +392,7 @@ class SchedulerCore(RecoveryMixin, ReportsMixin):
         app.attempts += 1
         app.next_container = 2
         app.diagnostics = f"attempt {app.attempts - 1} failed: {diagnostics}"
-        app.transition(AppState.ACCEPTED, "ATTEMPT_FAILED", self.clock)
+        app.fire("ATTEMPT_FAILED", AppState.ACCEPTED)
         self._out.append(AppChanged(app.app_id))
         self._dirty = True
 
@@ -427,7 +428,7 @@ class SchedulerCore(RecoveryMixin, ReportsMixin):
 
     def _end(self, app: AppInfo, state: AppState, event: str, status: FinalStatus,
              diagnostics: str) -> None:
-        app.transition(state, event, self.clock)
+        app.fire(event, state)
         app.final_status, app.finish_time = status, self.clock()
         if diagnostics:
             app.diagnostics = diagnostics
@@ -630,9 +631,9 @@ class SchedulerCore(RecoveryMixin, ReportsMixin):
                    f"{app.next_container:06d}")
             app.next_container += 1
         c = Container(cid, node.node_id, res, key[0], key)
-        info = ContainerInfo(c, app, self.clock())
+        info = ContainerInfo(c, app, self.clock(), clock=self.clock)
         if am:
-            info.transition(ContainerState.RUNNING, "LAUNCH", self.clock)
+            info.fire("LAUNCH", ContainerState.RUNNING)
         self._account(info, +1)
         # round-robin: the node goes to the back of the line
         self._room.pop(node.node_id, None)
@@ -680,7 +681,7 @@ class SchedulerCore(RecoveryMixin, ReportsMixin):
 
     def _free(self, info: ContainerInfo, state: ContainerState, event: str, exit_status: int,
               diagnostics: str, notify: bool = True) -> None:
-        info.transition(state, event, self.clock)
+        info.fire(event, state)
         c, app = info.container, info.app
         self._account(info, -1)
         dt = max(0.0, self.clock() - info.start)

@@ -1,21 +1,17 @@
-"""States of applications, containers and nodes, and their allowed transitions.
+"""States of applications, containers and nodes, and their transition tables.
 
-Each machine is a table ``(from_state, to_state) -> events that may cause it``. Anything not
-in the table raises :class:`~rayemr.core.errors.InvalidStateTransition` naming the object, both
-states and the event. Every tracked object keeps a bounded log of its transitions
-(:meth:`Tracked.story`) so a failure can be replayed after the fact.
+Each machine is a :class:`~rayemr.core.statemachine.Machine` built from rows
+``(from_state(s), event, to_state)`` with YARN's event names (RMAppEventType,
+RMContainerEventType, RMNodeEventType). Anything not in a table raises
+:class:`~rayemr.core.errors.InvalidStateTransition` naming the object, both states and the
+event; every tracked object keeps its entry times and a bounded story
+(:meth:`~rayemr.core.statemachine.Tracked.story`) so a failure can be replayed after the fact.
 """
 from __future__ import annotations
 
-import time
-from collections import deque
 from enum import Enum
-from typing import Callable, Mapping
 
-from rayemr.core.errors import InvalidStateTransition
-
-#: Transitions kept per object.
-LOG_LENGTH = 32
+from rayemr.core.statemachine import Machine
 
 
 class AppState(str, Enum):
@@ -83,81 +79,46 @@ class ExitStatus:
 
 A, C, N = AppState, ContainerState, NodeState
 
-APP_TRANSITIONS: Mapping[tuple[AppState, AppState], frozenset[str]] = {
-    (A.NEW, A.SUBMITTED): frozenset({"SUBMIT", "RECOVER"}),
-    (A.NEW, A.ACCEPTED): frozenset({"RECOVER"}),
-    (A.NEW, A.RUNNING): frozenset({"RECOVER"}),
-    (A.SUBMITTED, A.ACCEPTED): frozenset({"APP_ACCEPTED"}),
-    (A.SUBMITTED, A.FAILED): frozenset({"APP_REJECTED"}),
-    (A.SUBMITTED, A.KILLED): frozenset({"KILL"}),
-    (A.ACCEPTED, A.RUNNING): frozenset({"AM_LAUNCHED"}),
-    (A.ACCEPTED, A.FAILED): frozenset({"AM_LAUNCH_FAILED", "NODE_LOST", "APP_REJECTED"}),
-    (A.ACCEPTED, A.KILLED): frozenset({"KILL"}),
-    (A.RUNNING, A.ACCEPTED): frozenset({"ATTEMPT_FAILED"}),
-    (A.RUNNING, A.FINISHED): frozenset({"AM_FINISHED"}),
-    (A.RUNNING, A.FAILED): frozenset({"AM_FINISHED", "AM_FAILED", "NODE_LOST", "EXPIRE"}),
-    (A.RUNNING, A.KILLED): frozenset({"KILL", "AM_FINISHED"}),
-}
+#: Applications (RMAppImpl). RECOVER rebuilds a non-final application after an RM restart;
+#: a final one is put back with ``Tracked.restore``. AM_FINISHED ends in the state the
+#: ApplicationMaster's final status names.
+APP_MACHINE: Machine[AppState] = Machine("application", [
+    (A.NEW, "SUBMIT", A.SUBMITTED),
+    (A.NEW, "RECOVER", A.SUBMITTED),
+    (A.NEW, "RECOVER", A.ACCEPTED),
+    (A.NEW, "RECOVER", A.RUNNING),
+    (A.SUBMITTED, "APP_ACCEPTED", A.ACCEPTED),
+    ((A.SUBMITTED, A.ACCEPTED), "APP_REJECTED", A.FAILED),
+    ((A.SUBMITTED, A.ACCEPTED, A.RUNNING), "KILL", A.KILLED),
+    (A.ACCEPTED, "AM_LAUNCHED", A.RUNNING),
+    ((A.ACCEPTED, A.RUNNING), "NODE_LOST", A.FAILED),
+    (A.ACCEPTED, "AM_LAUNCH_FAILED", A.FAILED),
+    (A.RUNNING, "ATTEMPT_FAILED", A.ACCEPTED),
+    (A.RUNNING, "AM_FINISHED", A.FINISHED),
+    (A.RUNNING, "AM_FINISHED", A.FAILED),
+    (A.RUNNING, "AM_FINISHED", A.KILLED),
+    (A.RUNNING, "AM_FAILED", A.FAILED),
+    (A.RUNNING, "EXPIRE", A.FAILED),
+], final=FINAL_APP_STATES)
 
-CONTAINER_TRANSITIONS: Mapping[tuple[ContainerState, ContainerState], frozenset[str]] = {
-    (C.ALLOCATED, C.ACQUIRED): frozenset({"ACQUIRE"}),
-    (C.ALLOCATED, C.RELEASED): frozenset({"RELEASE"}),
-    (C.ALLOCATED, C.KILLED): frozenset({"KILL"}),
-    (C.ALLOCATED, C.LOST): frozenset({"NODE_LOST"}),
-    (C.ALLOCATED, C.RUNNING): frozenset({"LAUNCH", "RECOVER"}),
-    (C.ACQUIRED, C.RUNNING): frozenset({"LAUNCH", "RECOVER"}),
-    (C.ACQUIRED, C.COMPLETED): frozenset({"FINISH"}),
-    (C.ACQUIRED, C.RELEASED): frozenset({"RELEASE"}),
-    (C.ACQUIRED, C.KILLED): frozenset({"KILL"}),
-    (C.ACQUIRED, C.LOST): frozenset({"NODE_LOST"}),
-    (C.RUNNING, C.COMPLETED): frozenset({"FINISH"}),
-    (C.RUNNING, C.RELEASED): frozenset({"RELEASE"}),
-    (C.RUNNING, C.KILLED): frozenset({"KILL"}),
-    (C.RUNNING, C.LOST): frozenset({"NODE_LOST"}),
-}
+_LIVE_CONTAINER = (C.ALLOCATED, C.ACQUIRED, C.RUNNING)
 
-NODE_TRANSITIONS: Mapping[tuple[NodeState, NodeState], frozenset[str]] = {
-    (N.NEW, N.RUNNING): frozenset({"REGISTER"}),
-    (N.NEW, N.LOST): frozenset({"EXPIRE"}),
-    (N.RUNNING, N.UNHEALTHY): frozenset({"HEALTH_REPORT"}),
-    (N.UNHEALTHY, N.RUNNING): frozenset({"HEALTH_REPORT"}),
-    (N.RUNNING, N.LOST): frozenset({"EXPIRE"}),
-    (N.UNHEALTHY, N.LOST): frozenset({"EXPIRE"}),
-    (N.RUNNING, N.DECOMMISSIONED): frozenset({"DECOMMISSION"}),
-    (N.UNHEALTHY, N.DECOMMISSIONED): frozenset({"DECOMMISSION"}),
-    (N.LOST, N.RUNNING): frozenset({"REGISTER"}),
-    (N.DECOMMISSIONED, N.RUNNING): frozenset({"REGISTER"}),
-}
+#: Containers (RMContainerImpl).
+CONTAINER_MACHINE: Machine[ContainerState] = Machine("container", [
+    (C.ALLOCATED, "ACQUIRE", C.ACQUIRED),
+    ((C.ALLOCATED, C.ACQUIRED), "LAUNCH", C.RUNNING),
+    ((C.ALLOCATED, C.ACQUIRED), "RECOVER", C.RUNNING),
+    ((C.ACQUIRED, C.RUNNING), "FINISH", C.COMPLETED),
+    (_LIVE_CONTAINER, "RELEASE", C.RELEASED),
+    (_LIVE_CONTAINER, "KILL", C.KILLED),
+    (_LIVE_CONTAINER, "NODE_LOST", C.LOST),
+], final=FINAL_CONTAINER_STATES)
 
-
-def check(kind: str, key: str, table: Mapping, src: Enum, dst: Enum, event: str) -> None:
-    """Raise ``InvalidStateTransition`` unless ``src -> dst`` on ``event`` is in ``table``."""
-    events = table.get((src, dst))
-    if events is None or event not in events:
-        raise InvalidStateTransition(kind, key, src, dst, event)
-
-
-class Tracked:
-    """Mixin: an object with a ``state`` that changes only through its table, with a log."""
-
-    KIND: str = "object"
-    TABLE: Mapping = {}
-    __slots__ = ()
-
-    def _init_tracking(self, state: Enum) -> None:
-        self.state = state
-        self.log: deque = deque(maxlen=LOG_LENGTH)
-
-    @property
-    def key(self) -> str:  # pragma: no cover - overridden
-        raise NotImplementedError
-
-    def transition(self, dst: Enum, event: str, now: Callable[[], float] = time.time) -> None:
-        src = self.state
-        check(self.KIND, self.key, self.TABLE, src, dst, event)
-        self.state = dst
-        self.log.append((now(), src.value, dst.value, event))
-
-    def story(self) -> list[tuple[float, str, str, str]]:
-        """The last transitions of this object: ``(time, from, to, event)``, oldest first."""
-        return list(self.log)
+#: Nodes (RMNodeImpl). A lost or decommissioned node may register again.
+NODE_MACHINE: Machine[NodeState] = Machine("node", [
+    ((N.NEW, N.LOST, N.DECOMMISSIONED), "REGISTER", N.RUNNING),
+    (N.RUNNING, "HEALTH_REPORT", N.UNHEALTHY),
+    (N.UNHEALTHY, "HEALTH_REPORT", N.RUNNING),
+    ((N.NEW, N.RUNNING, N.UNHEALTHY), "EXPIRE", N.LOST),
+    ((N.RUNNING, N.UNHEALTHY), "DECOMMISSION", N.DECOMMISSIONED),
+])

@@ -348,3 +348,30 @@ def test_unmanaged_am_runs_without_an_am_container_recovers_and_expires():
     assert core.apps[other].state == AppState.FAILED
     assert "no heartbeat" in core.apps[other].diagnostics
     assert core.apps[app_id].state == AppState.RUNNING and core.apps[other].used_vc == 0
+
+
+def test_recovery_keeps_each_application_s_story_and_restores_final_states():
+    import json
+
+    core = core_with()
+    a = start(core)
+    done = start(core, name="done")
+    core.clock.t += 5
+    core.finish(done, FinalStatus.SUCCEEDED)
+    records = [json.loads(json.dumps(core.app_record(x))) for x in (a, done)]  # as stored
+    fresh = SchedulerCore(conf(), cluster_ts=42, clock=Clock())
+    for i in range(3):
+        fresh.add_node(f"n{i}", f"host{i}", 10, 100_000)
+    for r in records:
+        fresh.recover_app(r)
+    finished = fresh.apps[done]
+    assert finished.state == AppState.FINISHED and finished.entered[AppState.FINISHED] == 1005.0
+    assert [e[1:] for e in finished.story()] == [
+        ("NEW", "SUBMITTED", "SUBMIT"), ("SUBMITTED", "ACCEPTED", "APP_ACCEPTED"),
+        ("ACCEPTED", "RUNNING", "AM_LAUNCHED"), ("RUNNING", "FINISHED", "AM_FINISHED"),
+        ("NEW", "FINISHED", "RECOVER")]
+    running = fresh.apps[a]
+    assert running.story()[-1][1:] == ("NEW", "RUNNING", "RECOVER")
+    assert running.story()[0][1:] == ("NEW", "SUBMITTED", "SUBMIT")
+    fresh.kill(a)  # the recovered application follows the table again
+    assert running.story()[-1][1:] == ("RUNNING", "KILLED", "KILL")

@@ -1,72 +1,66 @@
 """State machines: every transition outside the tables raises, naming id, states and event."""
 from __future__ import annotations
 
-import itertools
+import pickle
 
 import pytest
 
 from rayemr.core.errors import InvalidStateTransition
-from rayemr.yarn.states import (APP_TRANSITIONS, CONTAINER_TRANSITIONS, LOG_LENGTH,
-                                NODE_TRANSITIONS, AppState, ContainerState, NodeState, Tracked)
+from rayemr.core.statemachine import STORY_LENGTH, Tracked
+from rayemr.yarn.states import (APP_MACHINE, CONTAINER_MACHINE, NODE_MACHINE, AppState,
+                                ContainerState, NodeState)
 
-MACHINES = [(AppState, APP_TRANSITIONS), (ContainerState, CONTAINER_TRANSITIONS),
-            (NodeState, NODE_TRANSITIONS)]
-EVENTS = sorted({e for _, table in MACHINES for evs in table.values() for e in evs})
-
-
-class Thing(Tracked):
-    KIND = "thing"
-
-    def __init__(self, table, state):
-        self.TABLE = table
-        self._init_tracking(state)
-
-    @property
-    def key(self):
-        return "thing_1"
+MACHINES = [(AppState, APP_MACHINE), (ContainerState, CONTAINER_MACHINE),
+            (NodeState, NODE_MACHINE)]
+EVENTS = sorted({e for _, machine in MACHINES for e in machine.events})
 
 
-@pytest.mark.parametrize("states, table", MACHINES, ids=lambda x: getattr(x, "__name__", ""))
-def test_every_transition_not_in_the_table_raises(states, table):
+@pytest.mark.parametrize("states, machine", MACHINES, ids=lambda x: getattr(x, "__name__", ""))
+def test_every_transition_not_in_the_table_raises(states, machine):
     allowed = checked = 0
-    for src, dst in itertools.product(states, states):
-        for event in EVENTS:
-            obj = Thing(table, src)
-            if event in table.get((src, dst), ()):
-                obj.transition(dst, event)
-                assert obj.state == dst and obj.story()[-1][1:] == (src.value, dst.value, event)
-                allowed += 1
-                continue
-            with pytest.raises(InvalidStateTransition) as info:
-                obj.transition(dst, event)
-            err = info.value
-            assert (err.key, err.from_state, err.to_state, err.event) == ("thing_1", src, dst, event)
-            assert f"thing thing_1: cannot go from {src.value} to {dst.value} on {event}" == str(err)
-            assert obj.state == src
-            checked += 1
-    assert allowed == sum(len(v) for v in table.values()) and checked > allowed
+    for src in states:
+        for dst in states:
+            for event in EVENTS:
+                obj = Tracked(machine, "thing_1", src)
+                if machine.allows(src, event, dst):
+                    obj.fire(event, dst)
+                    assert obj.state == dst and obj.story()[-1][1:] == (src.value, dst.value,
+                                                                        event)
+                    allowed += 1
+                    continue
+                with pytest.raises(InvalidStateTransition) as info:
+                    obj.fire(event, dst)
+                err = info.value
+                assert (err.key, err.from_state, err.to_state, err.event) == (
+                    "thing_1", src, dst, event)
+                assert str(err) == (f"{machine.kind} thing_1: cannot go from {src.value} to "
+                                    f"{dst.value} on {event}")
+                assert obj.state == src
+                checked += 1
+    assert allowed == len(list(machine.rows())) and checked > allowed
 
 
-def test_final_states_have_no_way_out():
+def test_yarn_event_names_and_final_states_have_no_way_out():
+    assert {"SUBMIT", "APP_ACCEPTED", "AM_LAUNCHED", "ATTEMPT_FAILED", "AM_FINISHED", "KILL",
+            "RECOVER"} <= APP_MACHINE.events
     for src in (AppState.FINISHED, AppState.FAILED, AppState.KILLED):
-        assert not [k for k in APP_TRANSITIONS if k[0] == src]
+        assert src in APP_MACHINE.final
+        assert not [e for e in EVENTS if APP_MACHINE.targets(src, e)]
     for src in ContainerState:
         if src.final:
-            assert not [k for k in CONTAINER_TRANSITIONS if k[0] == src]
+            assert not [e for e in EVENTS if CONTAINER_MACHINE.targets(src, e)]
 
 
 def test_transition_log_is_bounded():
-    obj = Thing(NODE_TRANSITIONS, NodeState.RUNNING)
-    for _ in range(LOG_LENGTH):
-        obj.transition(NodeState.UNHEALTHY, "HEALTH_REPORT")
-        obj.transition(NodeState.RUNNING, "HEALTH_REPORT")
-    assert len(obj.story()) == LOG_LENGTH
+    obj = Tracked(NODE_MACHINE, "thing_1", NodeState.RUNNING)
+    for _ in range(STORY_LENGTH):
+        obj.fire("HEALTH_REPORT", NodeState.UNHEALTHY)
+        obj.fire("HEALTH_REPORT", NodeState.RUNNING)
+    assert len(obj.story()) == STORY_LENGTH
     assert obj.story()[-1][1:] == ("UNHEALTHY", "RUNNING", "HEALTH_REPORT")
 
 
 def test_error_pickles():
-    import pickle
-
     err = InvalidStateTransition("application", "application_1_0001", AppState.KILLED,
                                  AppState.RUNNING, "AM_LAUNCHED")
     again = pickle.loads(pickle.dumps(err))
