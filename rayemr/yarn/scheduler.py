@@ -498,6 +498,11 @@ class SchedulerCore(RecoveryMixin, ReportsMixin):
             if key is None:
                 blocked_apps.add(app.app_id)
                 continue
+            res = key[1]  # _pick_app checked the first ask; a later one must fit too
+            if not (self._queue_room(leaf, res.vcores, res.memory_mb)
+                    and self._user_ok(leaf, app.spec.user, res)):
+                blocked.add((app.app_id, key))
+                continue
             node = self._place(key)
             if node is None:
                 blocked.add((app.app_id, key))

@@ -1,7 +1,7 @@
 """Hypothesis: whatever happens, grants never exceed a node's or a queue's maximum."""
 from __future__ import annotations
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from rayemr.core.errors import UserError
@@ -63,6 +63,10 @@ def check_invariants(core):
 
 @settings(max_examples=150, deadline=None)
 @given(queue_trees, st.sampled_from([DEFAULT_CALCULATOR, DOMINANT_CALCULATOR]), ops)
+@example(  # the first ask cannot be placed; the second one must still fit the queue's maximum
+    (9, 8, 9, 10, "fifo"), DOMINANT_CALCULATOR,
+    [("submit", "b", "u1"), ("ask", 1, Resource(1, 256), 4), ("ask", 1, Resource(0, 3000), 2),
+     ("node", 3, 512), ("finish", 0)])
 def test_grants_never_exceed_node_or_queue_maximum(tree, calc, operations):
     core = SchedulerCore(build(tree, calc), cluster_ts=1)
     core.add_node("n0", "h0", 4, 8000)
