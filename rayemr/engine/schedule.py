@@ -1,7 +1,7 @@
 """Which task attempt runs next: the driver's pure core (no Ray, no I/O).
 
 Every task of a :class:`~rayemr.engine.graph.StageGraph` moves through a small state machine
-(a transition table, as in the scheduler of dask/distributed): PENDING -> RUNNING ->
+(``TASK_MACHINE``, on the kernel of ``rayemr.core.statemachine``): PENDING -> RUNNING ->
 SUCCEEDED, or RUNNING -> PENDING again to retry a failed attempt, or RUNNING -> FAILED when
 its attempts are used up (or the error is the user's input, which no retry fixes). A stage's
 tasks become runnable when every upstream stage has SUCCEEDED. The driver feeds events in and
@@ -9,11 +9,12 @@ asks what to launch; unit tests drive it without a cluster.
 """
 from __future__ import annotations
 
-from collections import deque
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass
 from enum import Enum
+from typing import Callable
 
-from rayemr.core.errors import InvalidStateTransition
+from rayemr.core.statemachine import Machine, Tracked
 from rayemr.engine.graph import StageGraph
 
 
@@ -26,31 +27,35 @@ class TaskState(Enum):
 
 
 _T = TaskState
-TRANSITIONS: dict[tuple[TaskState, TaskState], str] = {
-    (_T.PENDING, _T.RUNNING): "launch",
-    (_T.RUNNING, _T.SUCCEEDED): "attempt succeeded",
-    (_T.RUNNING, _T.PENDING): "attempt failed, retry",
-    (_T.RUNNING, _T.FAILED): "attempt failed for good",
-    (_T.SUCCEEDED, _T.PENDING): "output lost with its node, run again",
-    (_T.PENDING, _T.KILLED): "job killed",
-    (_T.RUNNING, _T.KILLED): "job killed",
-}
+#: A task's life: launched, succeeded, retried after a failed attempt, failed for good, run
+#: again when its output was lost with its node, or killed with the job.
+TASK_MACHINE: Machine[TaskState] = Machine("task", [
+    (_T.PENDING, "launch", _T.RUNNING),
+    (_T.RUNNING, "succeeded", _T.SUCCEEDED),
+    (_T.RUNNING, "retry", _T.PENDING),
+    (_T.RUNNING, "failed", _T.FAILED),
+    (_T.SUCCEEDED, "output_lost", _T.PENDING),
+    ((_T.PENDING, _T.RUNNING), "kill", _T.KILLED),
+], final={_T.FAILED, _T.KILLED})
 
 TaskKey = tuple[str, int]
 
 
-@dataclass
-class TaskRecord:
-    stage_id: str
-    index: int
-    state: TaskState = TaskState.PENDING
-    attempts: int = 0  # attempts launched so far; the running one is attempts - 1
-    failures: int = 0
-    log: deque = field(default_factory=lambda: deque(maxlen=16))
+class TaskRecord(Tracked[TaskState]):
+    """One task of the graph: its state, attempts and failures."""
+
+    __slots__ = ("stage_id", "index", "attempts", "failures")
+
+    def __init__(self, stage_id: str, index: int, clock: Callable[[], float] = time.time) -> None:
+        super().__init__(TASK_MACHINE, f"{stage_id}-{index:05d}", TaskState.PENDING,
+                         clock=clock, story_length=16)
+        self.stage_id, self.index = stage_id, index
+        self.attempts = 0  # attempts launched so far; the running one is attempts - 1
+        self.failures = 0
 
     @property
     def task_id(self) -> str:
-        return f"{self.stage_id}-{self.index:05d}"
+        return self.key
 
 
 @dataclass(frozen=True)
@@ -68,47 +73,42 @@ class Progress:
 class Schedule:
     """Task states of one graph run."""
 
-    def __init__(self, graph: StageGraph, max_attempts: int = 4) -> None:
+    def __init__(self, graph: StageGraph, max_attempts: int = 4,
+                 clock: Callable[[], float] = time.time) -> None:
         if max_attempts < 1:
             raise ValueError(f"max_attempts must be >= 1, got {max_attempts}")
         self.graph = graph
         self.max_attempts = max_attempts
         self.tasks: dict[TaskKey, TaskRecord] = {
-            (s.id, i): TaskRecord(s.id, i) for s in graph.stages for i in range(s.num_tasks)}
+            (s.id, i): TaskRecord(s.id, i, clock) for s in graph.stages
+            for i in range(s.num_tasks)}
         self._kind = {s.id: s.kind for s in graph.stages}
         self.failed_task: TaskRecord | None = None
         self.killed = False
 
-    # -- transitions -------------------------------------------------------------------
-    def _move(self, rec: TaskRecord, to: TaskState) -> None:
-        event = TRANSITIONS.get((rec.state, to))
-        if event is None:
-            raise InvalidStateTransition("task", rec.task_id, rec.state, to)
-        rec.log.append((rec.state.name, to.name, event))
-        rec.state = to
-
+    # -- transitions (each names its target, so an error names both states) -----------
     def launch(self, key: TaskKey) -> int:
         """Mark the task running; returns the attempt number to launch."""
         rec = self.tasks[key]
-        self._move(rec, TaskState.RUNNING)
+        rec.fire("launch", TaskState.RUNNING)
         rec.attempts += 1
         return rec.attempts - 1
 
     def succeeded(self, key: TaskKey) -> None:
-        self._move(self.tasks[key], TaskState.SUCCEEDED)
+        self.tasks[key].fire("succeeded", TaskState.SUCCEEDED)
 
     def output_lost(self, key: TaskKey) -> None:
         """A finished task's output is gone (its node died): it must run again."""
-        self._move(self.tasks[key], TaskState.PENDING)
+        self.tasks[key].fire("output_lost", TaskState.PENDING)
 
     def failed(self, key: TaskKey, retriable: bool = True) -> bool:
         """Record a failed attempt; True when the task will be retried."""
         rec = self.tasks[key]
         rec.failures += 1
         if retriable and rec.attempts < self.max_attempts and not self.killed:
-            self._move(rec, TaskState.PENDING)
+            rec.fire("retry", TaskState.PENDING)
             return True
-        self._move(rec, TaskState.FAILED)
+        rec.fire("failed", TaskState.FAILED)
         if self.failed_task is None:
             self.failed_task = rec
         return False
@@ -117,7 +117,7 @@ class Schedule:
         self.killed = True
         for rec in self.tasks.values():
             if rec.state in (TaskState.PENDING, TaskState.RUNNING):
-                self._move(rec, TaskState.KILLED)
+                rec.fire("kill", TaskState.KILLED)
 
     # -- queries -----------------------------------------------------------------------
     def stage_done(self, stage_id: str) -> bool:
@@ -169,6 +169,6 @@ class Schedule:
                 for k, v in totals.items()}
         return Progress(frac["map"], frac["reduce"], tuple(stages))
 
-    def story(self, key: TaskKey) -> list[tuple[str, str, str]]:
-        """The task's recent transitions, for debugging."""
-        return list(self.tasks[key].log)
+    def story(self, key: TaskKey) -> list[tuple[float, str, str, str]]:
+        """The task's recent transitions ``(time, from, to, event)``, for debugging."""
+        return self.tasks[key].story()

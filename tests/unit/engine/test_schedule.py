@@ -36,7 +36,7 @@ def test_retry_then_fail_for_good():
     assert s.launch(key) == 1
     assert s.failed(key) is False and s.tasks[key].state is TaskState.FAILED
     assert s.failed_task.task_id == "Stage-1-00000" and s.runnable() == []
-    assert [e[1] for e in s.story(key)] == ["RUNNING", "PENDING", "RUNNING", "FAILED"]
+    assert [e[2] for e in s.story(key)] == ["RUNNING", "PENDING", "RUNNING", "FAILED"]
 
 
 def test_user_errors_are_not_retried():
