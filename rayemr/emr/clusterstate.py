@@ -1,17 +1,18 @@
-"""Cluster states (EMR's names) and their transition table.
+"""Cluster states (EMR's names), instance (node) states, and their transition tables.
 
 STARTING -> BOOTSTRAPPING -> WAITING <-> RUNNING -> TERMINATING -> TERMINATED |
 TERMINATED_WITH_ERRORS. Any live state may go to TERMINATING (user request, idle timeout,
-a TERMINATE_CLUSTER step failure, a failed start).
+a TERMINATE_CLUSTER step failure, a failed start). A node joins BOOTSTRAPPING, then runs or
+fails its bootstrap actions; a node that leaves the Ray cluster is LOST.
 """
 from __future__ import annotations
 
 import time
-from collections import deque
 from enum import Enum
-from typing import Any, Callable, Mapping
+from typing import Any, Callable
 
-from rayemr.core.errors import InvalidStateTransition, UserError
+from rayemr.core.errors import UserError
+from rayemr.core.statemachine import Machine, Tracked
 
 
 class ClusterState(str, Enum):
@@ -34,50 +35,53 @@ class ClusterState(str, Enum):
 
 
 S = ClusterState
-CLUSTER_TRANSITIONS: Mapping[tuple[ClusterState, ClusterState], frozenset[str]] = {
-    (S.STARTING, S.BOOTSTRAPPING): frozenset({"provisioned"}),
-    (S.BOOTSTRAPPING, S.WAITING): frozenset({"services_started"}),
-    (S.WAITING, S.RUNNING): frozenset({"step_started"}),
-    (S.RUNNING, S.WAITING): frozenset({"steps_done"}),
-    (S.STARTING, S.TERMINATING): frozenset({"start_failed", "terminate"}),
-    (S.BOOTSTRAPPING, S.TERMINATING): frozenset({"bootstrap_failed", "terminate"}),
-    (S.RUNNING, S.TERMINATING): frozenset({"terminate", "step_failed", "steps_done"}),
-    (S.WAITING, S.TERMINATING): frozenset({"terminate", "idle_timeout", "steps_done"}),
-    (S.TERMINATING, S.TERMINATED): frozenset({"terminated"}),
-    (S.TERMINATING, S.TERMINATED_WITH_ERRORS): frozenset({"terminated"}),
-}
+_LIVE = (S.STARTING, S.BOOTSTRAPPING, S.RUNNING, S.WAITING)
+CLUSTER_MACHINE: Machine[ClusterState] = Machine("cluster", [
+    (S.STARTING, "provisioned", S.BOOTSTRAPPING),
+    (S.BOOTSTRAPPING, "services_started", S.WAITING),
+    (S.WAITING, "step_started", S.RUNNING),
+    (S.RUNNING, "steps_done", S.WAITING),
+    (S.STARTING, "start_failed", S.TERMINATING),
+    (S.BOOTSTRAPPING, "bootstrap_failed", S.TERMINATING),
+    (_LIVE, "terminate", S.TERMINATING),
+    (S.RUNNING, "step_failed", S.TERMINATING),
+    ((S.RUNNING, S.WAITING), "steps_done", S.TERMINATING),
+    (S.WAITING, "idle_timeout", S.TERMINATING),
+    (S.TERMINATING, "terminated", S.TERMINATED),
+    (S.TERMINATING, "terminated", S.TERMINATED_WITH_ERRORS),
+], final={S.TERMINATED, S.TERMINATED_WITH_ERRORS})
 
 
-class ClusterStatus:
-    """A cluster's state, why it is there, timeline and a bounded transition log."""
+class ClusterStatus(Tracked[ClusterState]):
+    """A cluster's state, why it is there, its timeline and a bounded story."""
 
     def __init__(self, cluster_id: str, clock: Callable[[], float] = time.time) -> None:
+        super().__init__(CLUSTER_MACHINE, cluster_id, ClusterState.STARTING, clock=clock)
         self.cluster_id = cluster_id
-        self._clock = clock
-        self.state = ClusterState.STARTING
         self.reason = ""
         #: EMR's StateChangeReason code (BOOTSTRAP_FAILURE, USER_REQUEST, STEP_FAILURE, ...).
         self.code = ""
         self.with_errors = False
-        self.created = clock()
-        self.ready: float | None = None
-        self.ended: float | None = None
-        self.history: deque = deque(maxlen=32)
 
     def move(self, new: ClusterState, event: str, reason: str = "", code: str = "") -> None:
-        if event not in CLUSTER_TRANSITIONS.get((self.state, new), ()):
-            raise InvalidStateTransition("cluster", self.cluster_id, self.state, new, event)
-        now = self._clock()
-        self.history.append((now, self.state.value, new.value, event))
-        self.state = new
+        self.fire(event, new)
         if reason:
             self.reason = reason
         if code:
             self.code = code
-        if new in (S.WAITING, S.RUNNING) and self.ready is None:
-            self.ready = now
-        if new.final:
-            self.ended = now
+
+    @property
+    def created(self) -> float:
+        return self.entered[ClusterState.STARTING]
+
+    @property
+    def ready(self) -> float | None:
+        times = [self.entered[s] for s in (S.WAITING, S.RUNNING) if s in self.entered]
+        return min(times) if times else None
+
+    @property
+    def ended(self) -> float | None:
+        return self.entered.get(self.state) if self.state.final else None
 
     def to_dict(self) -> dict:
         return {
@@ -88,6 +92,27 @@ class ClusterStatus:
                                            ("ReadyDateTime", self.ready),
                                            ("EndDateTime", self.ended)) if v is not None},
         }
+
+
+class NodeState(str, Enum):
+    """An EMR instance's state on rayemr (a Ray node of the cluster)."""
+
+    BOOTSTRAPPING = "BOOTSTRAPPING"        # joined; its bootstrap actions run
+    RUNNING = "RUNNING"                    # bootstrapped (or nothing to run): takes work
+    BOOTSTRAP_FAILED = "BOOTSTRAP_FAILED"  # a bootstrap action failed: kept out of YARN
+    LOST = "LOST"                          # left the Ray cluster
+
+    @property
+    def final(self) -> bool:
+        return self is NodeState.LOST
+
+
+NS = NodeState
+NODE_MACHINE: Machine[NodeState] = Machine("node", [
+    (NS.BOOTSTRAPPING, "bootstrapped", NS.RUNNING),
+    (NS.BOOTSTRAPPING, "bootstrap_failed", NS.BOOTSTRAP_FAILED),
+    ((NS.BOOTSTRAPPING, NS.RUNNING, NS.BOOTSTRAP_FAILED), "lost", NS.LOST),
+], final={NS.LOST})
 
 
 def parse_cluster_states(values: Any) -> tuple[ClusterState, ...]:

@@ -22,7 +22,8 @@ from typing import Any
 from rayemr.core.errors import ClusterError, InputNotFoundError, RayEmrError, UserError
 from rayemr.emr import services, storage
 from rayemr.emr.bootstrap import TAIL_BYTES, BootstrapAction, NodeBootstrap, run_on_node
-from rayemr.emr.clusterstate import ClusterState, ClusterStatus
+from rayemr.core.statemachine import Tracked
+from rayemr.emr.clusterstate import NODE_MACHINE, ClusterState, ClusterStatus, NodeState
 from rayemr.emr.configurations import ClusterConfig
 from rayemr.emr.runner import StepInputs, StepProcess, step_command
 from rayemr.emr.stepqueue import KillStep, StepQueue, TerminateCluster
@@ -100,6 +101,7 @@ class ClusterController:
         self.queue = StepQueue()
         self._cv = threading.Condition()
         self._nodes: dict[str, dict[str, Any]] = {}
+        self._node_states: dict[str, Tracked[NodeState]] = {}
         self._bootstrapping: set[str] = set()
         #: Nodes this cluster took out of YARN (bootstrap running or failed).
         self._excluded: set[str] = set()
@@ -367,11 +369,12 @@ class ClusterController:
         failures: dict[str, str] = {}
         for n in todo:
             nid = n["NodeID"]
+            node = Tracked(NODE_MACHINE, nid, NodeState.BOOTSTRAPPING)
             record = {"NodeId": nid, "Hostname": n.get("NodeManagerHostname", ""),
                       "Address": n.get("NodeManagerAddress", ""),
                       "Role": _role(nid, n, self.spec.master_node_id),
                       "Vcores": float(n.get("Resources", {}).get("CPU", 0.0)),
-                      "State": "RUNNING", "BootstrapActions": []}
+                      "BootstrapActions": []}
             if nid in refs:
                 try:
                     result: NodeBootstrap = ray.get(refs[nid])
@@ -382,10 +385,14 @@ class ClusterController:
                 if not result.ok:
                     failures[nid] = result.failure
             if nid in failures:
-                record["State"] = "BOOTSTRAP_FAILED"
+                node.fire("bootstrap_failed")
                 record["StateChangeReason"] = failures[nid]
                 record["BootstrapLogs"] = self._bootstrap_log_dir(nid)
+            else:
+                node.fire("bootstrapped")
+            record["State"] = node.state.value
             with self._cv:
+                self._node_states[nid] = node
                 self._nodes[nid] = record
                 self._bootstrapping.discard(nid)
                 if nid in held:
@@ -562,9 +569,10 @@ class ClusterController:
                 alive = self._alive_nodes()
                 alive_ids = {n["NodeID"] for n in alive}
                 with self._cv:
-                    for nid, rec in self._nodes.items():
-                        if nid not in alive_ids and rec["State"] == "RUNNING":
-                            rec["State"] = "LOST"
+                    for nid, node in self._node_states.items():
+                        if nid not in alive_ids and node.can("lost"):
+                            node.fire("lost")
+                            self._nodes[nid]["State"] = node.state.value
                 new = [n for n in alive if n["NodeID"] not in self._nodes]
                 if new:
                     self._bootstrap_nodes(new, hold=True)

@@ -17,13 +17,13 @@ from __future__ import annotations
 import secrets
 import string
 import time
-from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 from rayemr.core.errors import InputNotFoundError, UserError
-from rayemr.emr.steps import (ActionOnFailure, StepSpec, StepState, StepType,
-                              check_step_transition, parse_step_states)
+from rayemr.core.statemachine import Tracked
+from rayemr.emr.steps import (STEP_MACHINE, ActionOnFailure, StepSpec, StepState, StepType,
+                              parse_step_states)
 
 #: Transitions kept per step for ``story()``.
 LOG_LENGTH = 16
@@ -64,10 +64,8 @@ class Step:
 
     id: str
     spec: StepSpec
-    state: StepState = StepState.PENDING
-    created: float = 0.0
-    started: float | None = None
-    ended: float | None = None
+    #: The step's state in ``STEP_MACHINE``, with entry times and story.
+    status: Tracked[StepState]
     exit_code: int | None = None
     reason: str = ""
     log_uri: str | None = None
@@ -75,7 +73,22 @@ class Step:
     #: application id -> the YARN queue it ran in, when known.
     application_queues: dict[str, str] = field(default_factory=dict)
     cancel_requested: bool = False
-    history: deque = field(default_factory=lambda: deque(maxlen=LOG_LENGTH))
+
+    @property
+    def state(self) -> StepState:
+        return self.status.state
+
+    @property
+    def created(self) -> float:
+        return self.status.entered[StepState.PENDING]
+
+    @property
+    def started(self) -> float | None:
+        return self.status.entered.get(StepState.RUNNING)
+
+    @property
+    def ended(self) -> float | None:
+        return self.status.entered.get(self.state) if self.state.final else None
 
     def to_dict(self) -> dict[str, Any]:
         """EMR's ``describe-step`` shape (plus rayemr's application ids and log location)."""
@@ -179,7 +192,7 @@ class StepQueue:
         return max(0.0, (self._clock() if now is None else now) - self.last_activity)
 
     def story(self, step_id: str) -> list[tuple[float, str, str, str]]:
-        return list(self.get(step_id).history)
+        return self.get(step_id).status.story()
 
     # ------------------------------------------------------------------------- events
     def add(self, specs: Iterable[Any]) -> list[str]:
@@ -193,7 +206,9 @@ class StepQueue:
             sid = self._make_id()
             while sid in self._steps:
                 sid = self._make_id()
-            self._steps[sid] = Step(id=sid, spec=spec, created=now)
+            self._steps[sid] = Step(id=sid, spec=spec, status=Tracked(
+                STEP_MACHINE, sid, StepState.PENDING, clock=self._clock,
+                story_length=LOG_LENGTH, now=now))
             self._order.append(sid)
             ids.append(sid)
         if ids:
@@ -209,8 +224,7 @@ class StepQueue:
             return None
         step = pending[0]
         self._move(step, StepState.RUNNING, "start")
-        step.started = self._clock()
-        self.last_activity = step.started
+        self.last_activity = step.started or self._clock()
         return RunStep(step.id)
 
     def finished(self, step_id: str, *, ok: bool, exit_code: int | None = None,
@@ -218,7 +232,6 @@ class StepQueue:
         """The runner reports a step ended; returns what to do next."""
         step = self.get(step_id)
         now = self._clock()
-        step.ended = now
         step.exit_code = exit_code
         self.last_activity = now
         if step.cancel_requested:
@@ -236,7 +249,6 @@ class StepQueue:
         for other in self.pending():
             self._move(other, StepState.CANCELLED, "previous_step_failed")
             other.reason = f"cancelled because step {step.id} failed ({action.value})"
-            other.ended = now
         if action is ActionOnFailure.TERMINATE_CLUSTER:
             self._closed = True
             return [TerminateCluster(reason=f"step {step.id} ({step.spec.name}) failed",
@@ -246,14 +258,13 @@ class StepQueue:
     def cancel(self, step_ids: Iterable[str]) -> tuple[list[dict[str, str]], list[Instruction]]:
         """EMR's ``cancel-steps``: per-step outcome, and kills for running ones."""
         results, instructions = [], []
-        now = self._clock()
         for sid in step_ids:
             step = self._steps.get(sid)
             if step is None:
                 results.append({"StepId": sid, "Status": "FAILED", "Reason": "no such step"})
             elif step.state is StepState.PENDING:
                 self._move(step, StepState.CANCELLED, "cancel")
-                step.reason, step.ended = "cancelled by request", now
+                step.reason = "cancelled by request"
                 results.append({"StepId": sid, "Status": "SUBMITTED", "Reason": ""})
             elif step.state is StepState.RUNNING:
                 step.cancel_requested = True
@@ -268,11 +279,10 @@ class StepQueue:
     def close(self, reason: str = "cluster terminating") -> list[Instruction]:
         """The cluster is terminating: cancel pending steps, kill the running one."""
         self._closed = True
-        now = self._clock()
         out: list[Instruction] = []
         for step in self.pending():
             self._move(step, StepState.CANCELLED, "cluster_terminating")
-            step.reason, step.ended = reason, now
+            step.reason = reason
         running = self.running
         if running is not None:
             running.cancel_requested = True
@@ -289,9 +299,7 @@ class StepQueue:
 
     # ------------------------------------------------------------------------ internals
     def _move(self, step: Step, new: StepState, event: str) -> None:
-        check_step_transition(step.id, step.state, new, event)
-        step.history.append((self._clock(), step.state.value, new.value, event))
-        step.state = new
+        step.status.fire(event, new)
 
 
 def step_kind(step: Step) -> StepType:

@@ -1,4 +1,4 @@
-"""EMR steps: the frozen ``StepSpec`` users submit, step states and their transition table.
+"""EMR steps: the frozen ``StepSpec`` users submit, step states and their machine.
 
 Three step types:
 
@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Mapping
 
-from rayemr.core.errors import ConfigError, InvalidStateTransition, UnsupportedError, UserError
+from rayemr.core.errors import ConfigError, UnsupportedError, UserError
+from rayemr.core.statemachine import Machine
 
 
 class StepType(str, Enum):
@@ -55,20 +56,17 @@ class StepState(str, Enum):
 
 FINAL_STEP_STATES = frozenset({StepState.COMPLETED, StepState.CANCELLED, StepState.FAILED})
 
-#: (from, to) -> events allowed to cause it. Anything else raises InvalidStateTransition.
-STEP_TRANSITIONS: Mapping[tuple[StepState, StepState], frozenset[str]] = {
-    (StepState.PENDING, StepState.RUNNING): frozenset({"start"}),
-    (StepState.PENDING, StepState.CANCELLED): frozenset(
-        {"cancel", "previous_step_failed", "cluster_terminating"}),
-    (StepState.RUNNING, StepState.COMPLETED): frozenset({"succeeded"}),
-    (StepState.RUNNING, StepState.FAILED): frozenset({"failed", "cluster_terminating"}),
-    (StepState.RUNNING, StepState.CANCELLED): frozenset({"cancel"}),
-}
-
-
-def check_step_transition(step_id: str, old: StepState, new: StepState, event: str) -> None:
-    if event not in STEP_TRANSITIONS.get((old, new), ()):
-        raise InvalidStateTransition("step", step_id, old, new, event)
+#: A step's life. Anything else raises InvalidStateTransition.
+STEP_MACHINE: Machine[StepState] = Machine("step", [
+    (StepState.PENDING, "start", StepState.RUNNING),
+    (StepState.PENDING, "cancel", StepState.CANCELLED),
+    (StepState.PENDING, "previous_step_failed", StepState.CANCELLED),
+    (StepState.PENDING, "cluster_terminating", StepState.CANCELLED),
+    (StepState.RUNNING, "succeeded", StepState.COMPLETED),
+    (StepState.RUNNING, "failed", StepState.FAILED),
+    (StepState.RUNNING, "cluster_terminating", StepState.FAILED),
+    (StepState.RUNNING, "cancel", StepState.CANCELLED),
+], final=FINAL_STEP_STATES)
 
 
 _ALIASES = {  # AWS CLI step types -> ours

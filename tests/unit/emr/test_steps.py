@@ -6,10 +6,11 @@ import itertools
 import pytest
 
 from rayemr.core.errors import ConfigError, InvalidStateTransition, UnsupportedError, UserError
-from rayemr.emr.clusterstate import CLUSTER_TRANSITIONS, ClusterState, ClusterStatus
+from rayemr.core.statemachine import Tracked
+from rayemr.emr.clusterstate import CLUSTER_MACHINE, ClusterState, ClusterStatus
 from rayemr.emr.stepqueue import KillStep, RunStep, StepQueue, TerminateCluster
-from rayemr.emr.steps import (STEP_TRANSITIONS, ActionOnFailure, StepSpec, StepState,
-                              StepType, check_step_transition, parse_shorthand)
+from rayemr.emr.steps import (STEP_MACHINE, ActionOnFailure, StepSpec, StepState, StepType,
+                              parse_shorthand)
 
 
 # ------------------------------------------------------------------------------- specs
@@ -77,23 +78,24 @@ def test_shorthand_quotes_and_nested_brackets():
 
 # ---------------------------------------------------------------------- transition tables
 
-ALL_EVENTS = sorted({e for events in STEP_TRANSITIONS.values() for e in events})
+ALL_EVENTS = sorted(STEP_MACHINE.events)
 
 
 @pytest.mark.parametrize("old,new", list(itertools.product(StepState, StepState)))
 def test_every_step_transition_not_in_the_table_raises(old, new):
     for event in ALL_EVENTS:
-        allowed = event in STEP_TRANSITIONS.get((old, new), ())
-        if allowed:
-            check_step_transition("s-1", old, new, event)
+        step = Tracked(STEP_MACHINE, "s-1", old)
+        if STEP_MACHINE.allows(old, event, new):
+            step.fire(event, new)
+            assert step.state is new
         else:
             with pytest.raises(InvalidStateTransition) as err:
-                check_step_transition("s-1", old, new, event)
+                step.fire(event, new)
             assert old.value in str(err.value) and new.value in str(err.value)
 
 
 def test_final_step_states_have_no_way_out():
-    for (old, _new) in STEP_TRANSITIONS:
+    for (old, _event, _new) in STEP_MACHINE.rows():
         assert not old.final
 
 
@@ -107,7 +109,7 @@ def test_cluster_transitions():
     st.move(ClusterState.TERMINATING, "terminate", "user request")
     st.move(ClusterState.TERMINATED, "terminated")
     assert st.to_dict()["State"] == "TERMINATED" and st.ended == 5.0
-    for (old, _new) in CLUSTER_TRANSITIONS:
+    for (old, _event, _new) in CLUSTER_MACHINE.rows():
         assert not old.final
 
 
