@@ -58,6 +58,8 @@ FORBIDDEN = {
                "sqlglot"},
     "mapreduce": {"rayemr.hive", "rayemr.emr", "rayemr.cli", "duckdb", "sqlglot"},
     "hive": {"rayemr.emr", "rayemr.cli"},
+    "kinesis": {"rayemr.aws", "rayemr.cli", "rayemr.emr", "rayemr.hive", "rayemr.mapreduce",
+                "rayemr.engine", "rayemr.yarn", "duckdb", "sqlglot", "boto3", "botocore"},
 }
 
 
