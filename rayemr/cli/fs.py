@@ -14,10 +14,14 @@ import time
 from typing import Iterable
 
 from rayemr.core.errors import InputNotFoundError, OutputExistsError, UserError
-from rayemr.fs import EmrfsConfig, parse_url, s3_stats
-from rayemr.fs.errors import translate
-from rayemr.fs.listing import has_glob
-from rayemr.fs.resolve import filesystem_for
+
+# rayemr.fs (s3fs, pyarrow) is imported when a command runs, so `rayemr --help` stays fast.
+
+
+def has_glob(path: str) -> bool:
+    from rayemr.fs.listing import has_glob as _has_glob
+
+    return _has_glob(path)
 
 
 def register(subparsers) -> None:
@@ -74,6 +78,8 @@ def register(subparsers) -> None:
 # -- plumbing ----------------------------------------------------------------------------------
 class _Ctx:
     def __init__(self, args: argparse.Namespace) -> None:
+        from rayemr.fs import EmrfsConfig
+
         props = {}
         for item in args.props:
             if "=" not in item:
@@ -84,9 +90,19 @@ class _Ctx:
         self.current = ""
 
     def fs(self, url: str):
+        from rayemr.fs import parse_url
+        from rayemr.fs.resolve import filesystem_for
+
         self.current = url
         parsed = parse_url(url)
         return filesystem_for(parsed, self.config), parsed
+
+    def destination(self, url: str):
+        """(fs, parsed) of a write destination; on S3 its bucket must exist (never created)."""
+        fs, parsed = self.fs(url)
+        if parsed.kind == "s3":
+            fs.check_bucket(parsed.path.split("/", 1)[0])
+        return fs, parsed
 
     def expand(self, url: str) -> list[tuple[object, object, str]]:
         """(fs, parsed, fs path) for url, globs expanded; a missing path is an error."""
@@ -94,16 +110,24 @@ class _Ctx:
         if has_glob(parsed.path):
             matches = sorted(fs.glob(parsed.path))
             if not matches:
-                raise InputNotFoundError(f"{url}: No such file or directory")
+                self._missing(fs, parsed, url)
             return [(fs, parsed, m) for m in matches]
         if not fs.exists(parsed.path):
-            if parsed.kind == "s3" and "/" not in parsed.path.strip("/"):
-                fs.ls(parsed.path)  # a missing bucket: let S3 say so (NoSuchBucket)
-            raise InputNotFoundError(f"{url}: No such file or directory")
+            self._missing(fs, parsed, url)
         return [(fs, parsed, parsed.path)]
+
+    @staticmethod
+    def _missing(fs, parsed, url: str) -> None:
+        """A missing path: on S3 say so when it is the bucket that does not exist."""
+        if parsed.kind == "s3":
+            fs.check_bucket(parsed.path.split("/", 1)[0])
+        raise InputNotFoundError(f"{url}: No such file or directory")
 
 
 def _run(args: argparse.Namespace) -> int:
+    from rayemr.fs import s3_stats
+    from rayemr.fs.errors import translate
+
     ctx = None
     try:
         ctx = _Ctx(args)
@@ -208,7 +232,7 @@ def _put(ctx: _Ctx, args) -> int:
             ctx.current = src
             raise InputNotFoundError(f"{src}: No such file or directory")
         local.extend(matches)
-    dfs, dparsed = ctx.fs(dst)
+    dfs, dparsed = ctx.destination(dst)
     many = len(local) > 1
     for src in local:
         target = _target(dfs, dparsed.path, os.path.basename(src.rstrip("/")), many)
@@ -235,12 +259,13 @@ def _get(ctx: _Ctx, args) -> int:
 def _cp(ctx: _Ctx, args) -> int:
     sources, dst = _split_dst(args)
     expanded = [item for src in sources for item in ctx.expand(src)]
-    dfs, dparsed = ctx.fs(dst)
+    dfs, dparsed = ctx.destination(dst)
     many = len(expanded) > 1
     for fs, parsed, path in expanded:
-        ctx.current = parsed.to_url(path)
+        ctx.current = dst
         target = _target(dfs, dparsed.path, path.rstrip("/").rsplit("/", 1)[-1], many)
-        _check_free(dfs, target, dparsed.to_url(target), args.force)
+        ctx.current = dparsed.to_url(target)
+        _check_free(dfs, target, ctx.current, args.force)
         recursive = fs.isdir(path)
         if fs is dfs:
             fs.copy(path, target, recursive=recursive)  # S3: CopyObject, server side
@@ -283,8 +308,7 @@ def _mkdir(ctx: _Ctx, args) -> int:
         if fs.exists(parsed.path) and not args.parents:
             raise OutputExistsError(f"{url}: File exists")
         if parsed.kind == "s3":
-            bucket = parsed.path.split("/", 1)[0]
-            fs.ls(bucket)  # the bucket must exist; S3 has no directories to create below it
+            fs.check_bucket(parsed.path.split("/", 1)[0])  # buckets are never created here
             if "/" in parsed.path.strip("/"):
                 fs.pipe_file(parsed.path.rstrip("/") + "/", b"")
         else:

@@ -61,6 +61,9 @@ _KEYS: dict[str, str] = {
     "fs.s3.multipart.part.size": "multipart_part_size",
     "fs.s3n.multipart.uploads.split.size": "multipart_part_size",
     "fs.s3a.multipart.size": "multipart_part_size",
+    "fs.s3.connection.establish.timeout": "connect_timeout",
+    "fs.s3a.connection.establish.timeout": "connect_timeout",
+    "fs.s3.connection.attempts": "connect_attempts",
     "fs.s3.maxconnections": "max_connections",
     "fs.s3a.connection.maximum": "max_connections",
     "fs.s3.block.size": "split_size",
@@ -82,6 +85,21 @@ _KEYS: dict[str, str] = {
 _SECRET_FIELDS = ("access_key", "secret_key", "session_token")
 _SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b)?\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "k": 1024, "m": MiB, "g": 1024 * MiB, "t": 1024 * 1024 * MiB}
+_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$", re.IGNORECASE)
+_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_duration_ms(key: str, value: Any) -> float:
+    """Hadoop durations -> seconds: a bare number is milliseconds; ``5s``, ``500ms``, ``1m``."""
+    if isinstance(value, bool):
+        raise ConfigError(f"{key}={value!r}: expected a duration such as 5s or 5000")
+    m = _DURATION_RE.match(str(value))
+    if not m:
+        raise ConfigError(f"{key}={value!r}: expected a duration such as 5s or 5000 (ms)")
+    seconds = float(m.group(1)) * _SECONDS[(m.group(2) or "ms").lower()]
+    if seconds <= 0:
+        raise ConfigError(f"{key}={value!r}: must be positive")
+    return seconds
 
 
 def parse_size(key: str, value: Any) -> int:
@@ -134,6 +152,12 @@ class EmrfsConfig:
     retry_mode: str = "standard"
     #: Total attempts per request (first try + retries), as botocore counts them.
     max_attempts: int = 10
+    #: Seconds to wait for a TCP connection to the endpoint.
+    connect_timeout: float = 5.0
+    #: Attempts for a request that cannot connect at all (refused, unknown host, connect
+    #: timeout): a wrong or dead endpoint fails in seconds; throttling and 5xx keep
+    #: ``max_attempts``.
+    connect_attempts: int = 2
     multipart_threshold: int = 64 * MiB
     multipart_part_size: int = 16 * MiB
     max_connections: int = 32
@@ -162,6 +186,10 @@ class EmrfsConfig:
             object.__setattr__(self, "sse", "aws:kms")
         if self.max_attempts < 1:
             raise ConfigError(f"max attempts {self.max_attempts}: must be at least 1")
+        if self.connect_attempts < 1:
+            raise ConfigError(f"connect attempts {self.connect_attempts}: must be at least 1")
+        if not self.connect_timeout > 0:
+            raise ConfigError(f"connect timeout {self.connect_timeout!r}: must be positive")
         if self.multipart_part_size < 5 * MiB:
             raise ConfigError(f"multipart part size {self.multipart_part_size}: S3 needs at "
                               "least 5 MiB (5242880)")
@@ -261,8 +289,10 @@ def _convert(name: str, key: str, value: Any) -> Any:
         return parse_size(key, value)
     if name in ("path_style", "native_reads"):
         return _parse_bool(key, value)
-    if name == "max_attempts":
+    if name in ("max_attempts", "connect_attempts"):
         return _parse_int(key, value, 1)
+    if name == "connect_timeout":
+        return parse_duration_ms(key, value)
     if name == "max_connections":
         return _parse_int(key, value, 1)
     if name == "retry_mode":

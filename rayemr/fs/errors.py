@@ -72,8 +72,9 @@ def translate(exc: BaseException, url: str, secrets: tuple[str | None, ...] = ()
                "ExpiredToken": "the AWS session token has expired"}.get(
                    code or "", "access denied" + (f" ({code})" if code else ""))
         return AccessDeniedError(f"{url}: {why}", hint=_CREDENTIAL_HINT)
-    if code == "NoSuchBucket":
-        return InputNotFoundError(f"{url}: bucket '{_bucket_of(url)}' does not exist")
+    bucket = getattr(exc, "bucket", None)
+    if code == "NoSuchBucket" or (bucket and isinstance(exc, FileNotFoundError)):
+        return InputNotFoundError(f"{url}: bucket '{bucket or _bucket_of(url)}' does not exist")
     if code in ("NoSuchKey", "404", "NotFound") or isinstance(exc, FileNotFoundError):
         return InputNotFoundError(f"{url}: no such file or directory")
     if isinstance(exc, FileExistsError):
@@ -82,9 +83,9 @@ def translate(exc: BaseException, url: str, secrets: tuple[str | None, ...] = ()
         return UserError(f"{url}: is a directory")
     if isinstance(exc, NotADirectoryError):
         return UserError(f"{url}: not a directory")
-    if name in ("EndpointConnectionError", "ConnectTimeoutError", "ClientConnectorError",
-                "ConnectionRefusedError", "ConnectionError", "ClientOSError"):
-        return StorageError(f"{url}: cannot connect to the S3 endpoint ({name})",
+    connect = _connect_failure(exc)
+    if connect:
+        return StorageError(f"{url}: cannot connect to the S3 endpoint {connect}",
                             hint="check the endpoint (AWS_ENDPOINT_URL, fs.s3.endpoint) "
                                  "and the network")
     if code:
@@ -92,6 +93,37 @@ def translate(exc: BaseException, url: str, secrets: tuple[str | None, ...] = ()
         return StorageError(f"{url}: S3 error {code}: {detail}")
     detail = scrub(str(exc), secrets) or name
     return StorageError(f"{url}: {name}: {detail}")
+
+
+_CONNECT_NAMES = ("EndpointConnectionError", "ConnectTimeoutError", "ClientConnectorError",
+                  "ClientConnectorDNSError", "ConnectionRefusedError", "ConnectionError",
+                  "ClientOSError", "ProxyConnectionError")
+_NATIVE_CONNECT = ("curlCode: 6,", "curlCode: 7,", "curlCode: 28,")
+
+
+def _connect_failure(exc: BaseException) -> str | None:
+    """``"ENDPOINT (why)"`` when exc means no connection to the S3 endpoint, else None."""
+    name = type(exc).__name__
+    text = str(exc)
+    native = isinstance(exc, OSError) and any(m in text for m in _NATIVE_CONNECT)
+    if name not in _CONNECT_NAMES and not native:
+        return None
+    kwargs = getattr(exc, "kwargs", None) or {}
+    endpoint = str(kwargs.get("endpoint_url") or "")
+    if "://" in endpoint:
+        scheme, rest = endpoint.split("://", 1)
+        endpoint = f"{scheme}://{rest.split('/', 1)[0].split('?', 1)[0]}"
+    detail = f"{text} {kwargs.get('error', '')}".lower()
+    if name == "ConnectTimeoutError" or "curlcode: 28," in detail:
+        why = "no answer to the connection"
+    elif any(m in detail for m in ("resolve", "name or service", "nodename", "getaddrinfo",
+                                   "dns", "curlcode: 6,")):
+        why = "unknown host"
+    elif "refused" in detail or "connect call failed" in detail or "curlcode: 7," in detail:
+        why = "connection refused"
+    else:
+        why = name
+    return f"{endpoint} ({why})" if endpoint else f"({why})"
 
 
 @contextlib.contextmanager

@@ -121,6 +121,7 @@ def filesystem_for(parsed: ParsedUrl, config: EmrfsConfig | None = None):
 def _s3(config: EmrfsConfig) -> EmrfsS3FileSystem:
     fs = EmrfsS3FileSystem(**s3fs_options(config))
     fs.multipart_threshold = config.multipart_threshold
+    fs.connect_attempts = config.connect_attempts
     return fs
 
 
@@ -160,6 +161,7 @@ def _arrow_s3(config: EmrfsConfig, endpoint: str | None, sdk_retries: bool = Tru
     attempts = config.max_attempts if sdk_retries else 1
     kwargs: dict[str, Any] = {
         "retry_strategy": pafs.AwsStandardS3RetryStrategy(max_attempts=attempts),
+        "connect_timeout": config.connect_timeout,
     }
     if endpoint:
         parts = urlsplit(endpoint)

@@ -52,8 +52,11 @@ def test_copy_200_objects_and_64mib_round_trip_through_slowdowns(s3_server, s3_b
     assert stats["retries"] == fault_proxy.injected, (stats, fault_proxy.injected)
     assert stats["attempts"] == fault_proxy.requests
     assert stats["errors"] == 0
-    retry_logs = [r for r in caplog.records if "retr" in r.getMessage()]
-    assert retry_logs and "succeeded after" in retry_logs[0].getMessage()
+    # each retry is logged as it happens (with its cause), not only once a request succeeds
+    retrying = [r.getMessage() for r in caplog.records if "retrying in" in r.getMessage()]
+    assert len(retrying) == fault_proxy.injected
+    assert "failed (503 SlowDown)" in retrying[0]
+    assert any("succeeded after" in r.getMessage() for r in caplog.records)
 
 
 def test_text_splits_and_commit_through_slowdowns(s3_server, s3_bucket, fault_proxy):

@@ -37,7 +37,7 @@ def test_from_properties_emrfs_and_s3a_spellings():
     assert cfg.ignored == ("fs.s3.consistent",)
     assert "fs.s3a.path.style.access" in cfg.describe()["path_style"]
     opts = s3fs_options(cfg)
-    assert opts["config_kwargs"]["retries"] == {"mode": "adaptive", "max_attempts": 8}
+    assert opts["config_kwargs"]["retries"] == {"mode": "adaptive", "total_max_attempts": 8}
     assert opts["config_kwargs"]["s3"] == {"addressing_style": "path"}
     assert opts["client_kwargs"] == {"region_name": "eu-west-1"}
     assert opts["s3_additional_kwargs"]["ServerSideEncryption"] == "aws:kms"
