@@ -81,7 +81,33 @@ def host_port(address: str) -> tuple[str, int] | None:
     return host, int(port)
 
 
-def check_reachable(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
+#: How the CLI was given the address it put in RAY_ADDRESS (for hints), else None.
+_cli_origin: str | None = None
+
+#: What to do about an unreachable address, by where the address came from.
+_UNREACHABLE_HINTS = {
+    "--address": "drop --address to run locally",
+    "RAY_ADDRESS": "unset RAY_ADDRESS to run locally",
+    "argument": "pass the address of a running cluster",
+}
+
+
+def use_address(address: str, origin: str = "--address") -> None:
+    """The CLI's ``--address``: every runner of this process (and its children) joins it."""
+    global _cli_origin
+    os.environ["RAY_ADDRESS"] = address
+    _cli_origin = origin
+
+
+def address_origin(explicit: str | None = None) -> str:
+    """Where the address ``init`` would use comes from: argument, --address or RAY_ADDRESS."""
+    if explicit:
+        return "argument"
+    return _cli_origin or "RAY_ADDRESS"
+
+
+def check_reachable(address: str, timeout: float = CONNECT_TIMEOUT_S,
+                    origin: str = "--address") -> None:
     """Fail fast with a ClusterError when nothing listens at the cluster's address.
 
     Ray itself retries a wrong address for a very long time, printing a warning each time.
@@ -97,9 +123,10 @@ def check_reachable(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
         reason = exc.strerror or (str(exc) or type(exc).__name__)
         if isinstance(exc, socket.timeout):
             reason = f"no answer within {timeout:g}s"
+        what = _UNREACHABLE_HINTS.get(origin, _UNREACHABLE_HINTS["argument"])
         raise ClusterError(
-            f"cannot reach the Ray cluster at {host}:{port}: {reason}; start one with "
-            "`ray start --head` or drop --address") from None
+            f"cannot reach the Ray cluster at {host}:{port} (from {origin}): {reason}; "
+            f"start one with 'ray start --head' or {what}") from None
 
 
 def init(
@@ -125,6 +152,7 @@ def init(
     global _started_here
     if ray.is_initialized():
         return _info(started=_started_here)
+    origin = address_origin(address)
     address = address or os.environ.get("RAY_ADDRESS") or None
     kwargs: dict = {
         "namespace": NAMESPACE,
@@ -134,15 +162,15 @@ def init(
     if address:
         if num_cpus is not None or memory is not None:
             log.info("joining %s: num_cpus/memory are the cluster's own, ignoring", address)
-        check_reachable(address)
+        check_reachable(address, origin=origin)
         _prepare_token_auth()
         try:
             ray.init(address=address, **kwargs)
         except (ConnectionError, RuntimeError, ValueError) as exc:
+            what = _UNREACHABLE_HINTS.get(origin, _UNREACHABLE_HINTS["argument"])
             raise ClusterError(
-                f"cannot join the Ray cluster at {address!r}: {exc}",
-                hint="is `ray start --head` running there? unset RAY_ADDRESS to run locally",
-            ) from None
+                f"cannot join the Ray cluster at {address!r} (from {origin}): {exc}",
+                hint=f"is 'ray start --head' running there? {what}") from None
         _started_here = False
         return _info(started=False)
     if num_cpus is not None and num_cpus <= 0:
@@ -153,9 +181,84 @@ def init(
     if object_store_memory is not None:
         kwargs["object_store_memory"] = int(object_store_memory)
     # "local" forces a fresh instance even if RAY_ADDRESS was set to "" or a stale file exists.
-    ray.init(address="local", **kwargs)
+    _start_local(kwargs)
     _started_here = True
     return _info(started=True)
+
+
+def _start_local(kwargs: dict) -> None:
+    """``ray.init`` of a new local instance; if it fails or is interrupted, stop whatever it
+    had started (GCS, raylet, agents), so nothing is left running."""
+    import ray
+
+    before = set(_descendants(os.getpid()))
+    try:
+        ray.init(address="local", **kwargs)
+    except BaseException as exc:
+        try:
+            ray.shutdown()
+        except Exception:  # noqa: BLE001 -- a half-started node; its processes go below
+            pass
+        _stop_processes([p for p in _descendants(os.getpid()) if p not in before])
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            raise
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ClusterError(f"Ray did not start on this machine: {first}",
+                           hint="the machine may be overloaded; try again") from None
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (children first), from /proc; empty where there is none."""
+    parents: dict[int, list[int]] = {}
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return []
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                stat = f.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        parents.setdefault(int(stat[1]), []).append(int(entry))
+    out, todo = [], [pid]
+    while todo:
+        for child in parents.get(todo.pop(), []):
+            out.append(child)
+            todo.append(child)
+    return out
+
+
+def _stop_processes(pids: list[int], grace: float = 3.0) -> None:
+    """SIGTERM, then SIGKILL what is still there after ``grace`` seconds."""
+    import signal
+    import time
+
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        alive = []
+        for pid in pids:
+            try:
+                os.kill(pid, sig)
+                alive.append(pid)
+            except OSError:
+                continue
+        deadline = time.monotonic() + grace
+        while alive and time.monotonic() < deadline:
+            alive = [p for p in alive if _running(p)]
+            time.sleep(0.05)
+        pids = alive
+        if not pids:
+            return
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except OSError:
+        return False
 
 
 def _info(started: bool) -> RuntimeInfo:
@@ -169,6 +272,14 @@ def _info(started: bool) -> RuntimeInfo:
         num_cpus=float(resources.get("CPU", 0.0)),
         namespace=ctx.namespace or NAMESPACE,
     )
+
+
+def started_here() -> bool:
+    """True when this process started the Ray instance it is connected to."""
+    import sys
+
+    ray = sys.modules.get("ray")
+    return bool(_started_here and ray is not None and ray.is_initialized())
 
 
 def shutdown() -> None:

@@ -30,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--address", metavar="ADDR",
         help="join the Ray cluster at ADDR instead of starting a local one "
-             "(default: $RAY_ADDRESS; 'auto' = the cluster `ray start` runs here)")
+             "(default: $RAY_ADDRESS; 'auto' = the cluster 'ray start' runs here)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in SUBCOMMANDS:
         try:
@@ -64,7 +64,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.verbose:
         quiet_ray_notices()
     if args.address:
-        os.environ["RAY_ADDRESS"] = args.address  # every runner attaches through rayemr.init()
+        from rayemr.runtime import use_address
+
+        use_address(args.address)  # every runner attaches through rayemr.init()
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

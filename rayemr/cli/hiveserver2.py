@@ -8,6 +8,8 @@ from __future__ import annotations
 import argparse
 import getpass
 import logging
+import signal
+import socket
 import sys
 
 from rayemr.core.errors import ConfigError
@@ -96,7 +98,9 @@ def _main(args) -> int:
         password_file=args.password_file, ldap=ldap, allow_paths=tuple(args.allow_paths),
         warehouse=options.get("warehouse"),
         session_options=tuple(sorted(options.items())) or None)
-    if (args.runner or "ray") == "ray":
+    check_port_free(config.host, config.port)  # before Ray starts: a taken port fails at once
+    ray_runner = (args.runner or "ray") == "ray"
+    if ray_runner:
         import rayemr
 
         rayemr.init()
@@ -105,10 +109,36 @@ def _main(args) -> int:
     print(f"HiveServer2 listening on {config.host}:{port} (authentication {config.auth}); "
           "Ctrl-C stops it", flush=True)
     logging.getLogger("rayemr.hive.server").setLevel(logging.INFO)
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
         server.stop()
+        signal.signal(signal.SIGTERM, previous)
+        if ray_runner:
+            import rayemr
+
+            rayemr.shutdown()  # stop Ray's workers cleanly, before the interpreter exits
     return 0
+
+
+def _terminate(signum, frame) -> None:
+    """SIGTERM stops the server as Ctrl-C does (closing sessions and Ray in order)."""
+    raise KeyboardInterrupt
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Refuse a port another process listens on, with the same one line ``start`` gives."""
+    if not port:
+        return
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}",
+                              hint="another process uses the port; pick another with "
+                                   "--port (0 = any free port)") from None

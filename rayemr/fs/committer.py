@@ -117,8 +117,9 @@ class OutputCommitter:
         return [e for e in entries if e.rstrip("/").rsplit("/", 1)[-1] != TEMPORARY]
 
     # -- job ------------------------------------------------------------------------------
-    def setup_job(self) -> None:
-        """Check the output location: existing data is an error unless overwrite was asked."""
+    def check_output(self) -> None:
+        """The output's bucket must exist, and existing data is an error unless overwrite
+        was asked (the first half of ``setup_job``, safe to call before anything runs)."""
         with self._errors():
             if self.on_s3:
                 bucket, _ = self._split(self.out)
@@ -130,6 +131,11 @@ class OutputCommitter:
             if self._visible_entries() and not self.overwrite:
                 raise OutputExistsError(f"Output directory {self.url} already exists",
                                         hint="choose a new location or ask for overwrite")
+
+    def setup_job(self) -> None:
+        """Check the output location: existing data is an error unless overwrite was asked."""
+        self.check_output()
+        with self._errors():
             if not self.on_s3:
                 self.fs.makedirs(self.job_dir, exist_ok=True)
 

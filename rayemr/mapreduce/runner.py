@@ -141,6 +141,8 @@ class JobRunner:
         self.result = None
         self.error: BaseException | None = None
         self._counters: dict[str, dict[str, int]] = {}
+        self._split_list: list[Any] | None = None
+        self._stdin_dir: str | None = None
 
     # -- context manager ---------------------------------------------------------------
     def __enter__(self) -> "JobRunner":
@@ -150,19 +152,50 @@ class JobRunner:
         self.cleanup()
 
     def cleanup(self) -> None:
-        if self._tmp_output:
-            shutil.rmtree(self._tmp_output, ignore_errors=True)
-            self._tmp_output = None
+        for tmp in (self._tmp_output, self._stdin_dir):
+            if tmp:
+                shutil.rmtree(tmp, ignore_errors=True)
+        self._tmp_output = self._stdin_dir = None
 
     # -- planning ----------------------------------------------------------------------
     def _splits(self) -> list[Any]:
         from rayemr.fs import compute_splits
 
+        if self._split_list is not None:
+            return self._split_list
         if not self.inputs:
-            raise UserError("no input: name one or more input paths or URLs")
+            raise UserError("no input: name one or more input paths or URLs "
+                            "(- reads standard input)")
         size = self.conf.get(CONF_SPLIT_SIZE)
-        return compute_splits(self.inputs, split_size=int(size) if size else None,
-                              config=self.fs_config)
+        self._split_list = compute_splits(self._stdin_inputs(),
+                                          split_size=int(size) if size else None,
+                                          config=self.fs_config)
+        return self._split_list
+
+    def _stdin_inputs(self) -> list[str]:
+        """The inputs, with ``-`` (mrjob's standard input) saved to a local file first."""
+        if "-" not in self.inputs:
+            return self.inputs
+        if self._stdin_dir is None:
+            self._stdin_dir = tempfile.mkdtemp(prefix="rayemr-stdin-")
+        path = os.path.join(self._stdin_dir, "stdin")
+        with open(path, "wb") as f:
+            shutil.copyfileobj(sys.stdin.buffer, f, 1 << 20)
+        return [path if url == "-" else url for url in self.inputs]
+
+    def check(self) -> None:
+        """What can be checked before any cluster starts: the inputs exist (listed into
+        splits, kept for the run), the output's bucket exists and the output is free."""
+        from rayemr.fs import OutputCommitter
+        from rayemr.core.errors import OutputExistsError
+
+        self._splits()
+        try:
+            OutputCommitter(self.output_dir, config=self.fs_config,
+                            overwrite=self.overwrite).check_output()
+        except OutputExistsError as exc:
+            raise OutputExistsError(exc.message, hint="choose a new location, or pass "
+                                    "--overwrite to replace it") from None
 
     def _default_reducers(self) -> int:
         if CONF_REDUCES in self.conf:
@@ -207,6 +240,7 @@ class JobRunner:
     def run(self) -> "JobRunner":
         from rayemr.engine import run_graph
 
+        self.check()  # before Ray starts: a wrong input or output fails in a second
         if self.runner in ("local", "ray"):
             import rayemr
 
@@ -224,6 +258,8 @@ class JobRunner:
                 progress=self.progress, max_attempts=self.max_attempts, committer=committer,
                 yarn=False if self.conf.get(CONF_YARN, "").lower() == "false" else None)
         except BaseException as exc:
+            if isinstance(exc, KeyboardInterrupt):
+                _abort_after_interrupt(committer)
             _remove_empty_dirs(made)  # a failed job leaves no folder of its own behind
             if isinstance(exc, RayEmrError):
                 self._counters = getattr(exc, "counters", {}) or {}
@@ -253,6 +289,19 @@ class JobRunner:
                     if not chunk:
                         break
                     yield chunk
+
+
+def _abort_after_interrupt(committer: Any) -> None:
+    """Ctrl-C: tasks still running may write attempt files after the driver's abort, so
+    stop a Ray this process started, then abort the output again."""
+    import rayemr.runtime as runtime
+
+    if runtime.started_here():
+        runtime.shutdown()
+    try:
+        committer.abort_job()
+    except Exception:  # noqa: BLE001 -- the interrupt is what the user sees
+        pass
 
 
 def _missing_local_dirs(url: str) -> list[str]:

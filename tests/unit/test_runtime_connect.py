@@ -32,7 +32,7 @@ def test_unreachable_address_is_a_cluster_error(unused_port):
     with pytest.raises(ClusterError) as info:
         runtime.check_reachable(f"127.0.0.1:{unused_port}", timeout=3)
     msg = str(info.value)
-    assert msg.startswith(f"cannot reach the Ray cluster at 127.0.0.1:{unused_port}: ")
+    assert msg.startswith(f"cannot reach the Ray cluster at 127.0.0.1:{unused_port} ")
     assert "ray start --head" in msg and "--address" in msg
 
 
@@ -68,6 +68,7 @@ def test_cli_wrong_address_is_one_line(unused_port, monkeypatch, capsys, tmp_pat
     if ray.is_initialized():
         pytest.skip("Ray is already initialized in this process")
     monkeypatch.setenv("RAY_ADDRESS", "")  # restored afterwards; main() sets it from --address
+    monkeypatch.setattr(runtime, "_cli_origin", None)
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "a.txt").write_text("a b\n")
     job = tmp_path / "wc.py"
@@ -77,7 +78,57 @@ def test_cli_wrong_address_is_one_line(unused_port, monkeypatch, capsys, tmp_pat
                "-o", str(tmp_path / "out"), "-r", "ray", "-q"])
     err = capsys.readouterr().err
     assert rc == 2
-    assert err == (f"rayemr mr: cannot reach the Ray cluster at 127.0.0.1:{unused_port}: "
-                   "Connection refused; start one with `ray start --head` or drop "
-                   "--address\n")
+    assert err == (f"rayemr mr: cannot reach the Ray cluster at 127.0.0.1:{unused_port} "
+                   "(from --address): Connection refused; start one with 'ray start --head' "
+                   "or drop --address to run locally\n")
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.timeout(30)
+def test_hint_names_ray_address_when_the_address_came_from_it(unused_port, monkeypatch):
+    import ray
+
+    if ray.is_initialized():
+        pytest.skip("Ray is already initialized in this process")
+    monkeypatch.setattr(runtime, "_cli_origin", None)
+    monkeypatch.setenv("RAY_ADDRESS", f"127.0.0.1:{unused_port}")
+    with pytest.raises(ClusterError) as info:
+        runtime.init()
+    msg = str(info.value)
+    assert "(from RAY_ADDRESS)" in msg and "unset RAY_ADDRESS to run locally" in msg
+    assert "--address" not in msg
+
+
+def test_an_interrupted_local_start_leaves_no_process(monkeypatch):
+    """Ctrl-C while Ray starts: whatever ray.init had started is stopped."""
+    import subprocess
+    import sys
+
+    import ray
+
+    started = []
+
+    def half_start(**_):
+        started.append(subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"]))
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ray, "init", half_start)
+    monkeypatch.setattr(ray, "shutdown", lambda: None)
+    with pytest.raises(KeyboardInterrupt):
+        runtime._start_local({})
+    (child,) = started
+    assert child.wait(timeout=10) is not None  # stopped, and reaped here
+
+
+def test_a_failed_local_start_is_one_line(monkeypatch):
+    import ray
+
+    def fail(**_):
+        raise Exception("The current node timed out during startup.\nmore detail")
+
+    monkeypatch.setattr(ray, "init", fail)
+    monkeypatch.setattr(ray, "shutdown", lambda: None)
+    with pytest.raises(ClusterError) as info:
+        runtime._start_local({})
+    assert str(info.value) == ("Ray did not start on this machine: The current node timed "
+                               "out during startup. (the machine may be overloaded; try again)")
