@@ -105,12 +105,12 @@ def _main(args) -> int:
 
         rayemr.init()
     server = HiveServer2(config)
-    port = server.start()
-    print(f"HiveServer2 listening on {config.host}:{port} (authentication {config.auth}); "
-          "Ctrl-C stops it", flush=True)
-    logging.getLogger("rayemr.hive.server").setLevel(logging.INFO)
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
+        port = server.start()
+        print(f"HiveServer2 listening on {config.host}:{port} (authentication "
+              f"{config.auth}); Ctrl-C stops it", flush=True)
+        logging.getLogger("rayemr.hive.server").setLevel(logging.INFO)
         server.serve_forever()
     except KeyboardInterrupt:
         pass
