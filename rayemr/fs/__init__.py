@@ -8,6 +8,7 @@
 - ``read_text_batches`` — lines of a split (LineRecordReader rule) as Arrow batches.
 - ``read_parquet_split`` — a Parquet split as an Arrow table.
 - ``OutputCommitter`` — Hadoop's commit protocol; on S3 through pending multipart uploads.
+- ``publish_object`` — one object written whole or not at all (stream sinks).
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from rayemr.fs.committer import OutputCommitter, PendingUpload, TaskCommit
 from rayemr.fs.config import EmrfsConfig
 from rayemr.fs.errors import storage_errors
 from rayemr.fs.listing import FileStatus, is_hidden, list_inputs
+from rayemr.fs.objects import abort_uploads, object_exists, publish_object
 from rayemr.fs.parquet import read_parquet_split
 from rayemr.fs.resolve import arrow_filesystem, clear_cache, parse_url, resolve
 from rayemr.fs.s3 import reset_s3_stats, s3_stats
@@ -23,7 +25,8 @@ from rayemr.fs.text import read_text_batches
 
 __all__ = [
     "EmrfsConfig", "FileStatus", "OutputCommitter", "PendingUpload", "Split", "TaskCommit",
-    "arrow_filesystem", "clear_cache", "compute_splits", "is_hidden", "list_inputs",
-    "parse_url", "plan_splits", "read_parquet_split", "read_text_batches", "reset_s3_stats",
-    "resolve", "s3_stats", "storage_errors",
+    "abort_uploads", "arrow_filesystem", "clear_cache", "compute_splits", "is_hidden",
+    "list_inputs", "object_exists", "parse_url", "plan_splits", "publish_object",
+    "read_parquet_split", "read_text_batches", "reset_s3_stats", "resolve", "s3_stats",
+    "storage_errors",
 ]

@@ -1,0 +1,120 @@
+"""Buffering: one buffer per destination prefix, flushed by size or by age, whichever first.
+
+Pure: the caller passes the time (``now``, epoch seconds) and gets back the keys to flush.
+A buffer's age counts from its first record; ``IntervalInSeconds`` 0 flushes at once.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+from rayemr.firehose.errors import InvalidArgumentException
+
+MiB = 1024 * 1024
+SIZE_RANGE = (1, 128)
+INTERVAL_RANGE = (0, 900)
+DEFAULT_SIZE_MB = 5
+DEFAULT_INTERVAL_S = 300
+
+
+@dataclass(frozen=True)
+class BufferingHints:
+    size_mb: int = DEFAULT_SIZE_MB
+    interval_s: int = DEFAULT_INTERVAL_S
+
+    def __post_init__(self) -> None:
+        for name, value, (lo, hi) in (("SizeInMBs", self.size_mb, SIZE_RANGE),
+                                      ("IntervalInSeconds", self.interval_s, INTERVAL_RANGE)):
+            if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+                raise InvalidArgumentException(
+                    f"BufferingHints.{name} {value!r} is out of range: expected an integer "
+                    f"from {lo} to {hi}")
+
+    @property
+    def size_bytes(self) -> int:
+        return self.size_mb * MiB
+
+    @classmethod
+    def from_api(cls, d: Mapping[str, Any] | None) -> "BufferingHints":
+        d = d or {}
+        return cls(d.get("SizeInMBs", DEFAULT_SIZE_MB), d.get("IntervalInSeconds",
+                                                              DEFAULT_INTERVAL_S))
+
+    def to_api(self) -> dict[str, int]:
+        return {"SizeInMBs": self.size_mb, "IntervalInSeconds": self.interval_s}
+
+
+@dataclass
+class Record:
+    """One accepted record: its log sequence number, arrival time and bytes."""
+
+    seq: int
+    arrival: float
+    data: bytes
+    record_id: str = ""
+
+
+@dataclass
+class Buffer:
+    key: str
+    opened: float
+    records: list[Record] = field(default_factory=list)
+    size: int = 0
+
+    @property
+    def oldest_arrival(self) -> float:
+        return min(r.arrival for r in self.records)
+
+
+class Buffers:
+    """The open buffers of one destination, keyed by evaluated prefix."""
+
+    def __init__(self, hints: BufferingHints) -> None:
+        self.hints = hints
+        self._open: dict[str, Buffer] = {}
+
+    def __len__(self) -> int:
+        return len(self._open)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._open
+
+    @property
+    def records(self) -> int:
+        return sum(len(b.records) for b in self._open.values())
+
+    @property
+    def bytes(self) -> int:
+        return sum(b.size for b in self._open.values())
+
+    def add(self, key: str, record: Record, now: float) -> bool:
+        """Buffer one record; True when its buffer is now due (full, or interval 0)."""
+        buf = self._open.get(key)
+        if buf is None:
+            buf = self._open[key] = Buffer(key, now)
+        buf.records.append(record)
+        buf.size += len(record.data)
+        return buf.size >= self.hints.size_bytes or self.hints.interval_s == 0
+
+    def due(self, now: float) -> list[str]:
+        """Keys of buffers that are full or older than the interval, oldest first."""
+        out = [b for b in self._open.values()
+               if b.size >= self.hints.size_bytes or now - b.opened >= self.hints.interval_s]
+        return [b.key for b in sorted(out, key=lambda b: b.opened)]
+
+    def next_deadline(self) -> float | None:
+        """When the oldest open buffer becomes due by age (None: nothing buffered)."""
+        if not self._open:
+            return None
+        return min(b.opened for b in self._open.values()) + self.hints.interval_s
+
+    def take(self, key: str) -> Buffer:
+        return self._open.pop(key)
+
+    def take_all(self) -> list[Buffer]:
+        out = sorted(self._open.values(), key=lambda b: b.opened)
+        self._open.clear()
+        return out
+
+    def keys(self) -> Iterable[str]:
+        return list(self._open)

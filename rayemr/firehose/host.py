@@ -1,0 +1,87 @@
+"""A delivery stream's host: the stream, a lock and a flusher thread.
+
+In-process (``LocalPool``) it is a plain object; on Ray the same class is the body of a
+restartable actor (``rayemr.firehose.control.RayPool``): Ray re-runs ``__init__`` after the
+actor, its process or its node dies, and ``__init__`` recovers from the write-ahead log.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any, Sequence
+
+from rayemr.firehose.config import StreamConfig
+from rayemr.firehose.delivery import DeliveryStream, PutResult
+from rayemr.firehose.errors import InternalFailureException
+from rayemr.firehose.settings import FirehoseSettings
+
+log = logging.getLogger(__name__)
+#: Longest the flusher sleeps between looks at the buffers.
+TICK_S = 0.1
+
+
+class StreamHost:
+    def __init__(self, config: StreamConfig, version: int, created_ms: int,
+                 settings: FirehoseSettings) -> None:
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self.stream = DeliveryStream(config, version, created_ms, settings)
+        self.stream.recover()
+        self._failure: str | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True,
+                                        name=f"firehose-{config.name}")
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            deadline = None
+            with self._lock:
+                deadline = self.stream.next_deadline()
+            wait = TICK_S if deadline is None else max(0.0, min(TICK_S, deadline - time.time()))
+            if self._stop.wait(wait):
+                return
+            with self._lock:
+                try:
+                    self.stream.tick()
+                    self._failure = None
+                except Exception as exc:  # noqa: BLE001 - keep the buffers, retry next tick
+                    self.stream.metrics["FlushErrors"] += 1
+                    self._failure = f"{type(exc).__name__}: {exc}"
+                    log.warning("delivery stream %s: flush failed, will retry: %s",
+                                self.stream.config.name, self._failure)
+                    self._stop.wait(1.0)
+
+    def ping(self) -> bool:
+        return True
+
+    def put(self, datas: Sequence[bytes], token: bytes = b"") -> PutResult:
+        with self._lock:
+            try:
+                return self.stream.put(datas, token)
+            except OSError as exc:
+                raise InternalFailureException(f"could not log the records: {exc}") from None
+
+    def update(self, config: StreamConfig, version: int) -> None:
+        with self._lock:
+            self.stream.flush_all()
+            self.stream.configure(config, version)
+
+    def flush(self) -> int:
+        with self._lock:
+            return self.stream.flush_all()
+
+    def metrics(self) -> dict[str, Any]:
+        with self._lock:
+            out = self.stream.snapshot()
+        out["LastFlushError"] = self._failure
+        return out
+
+    def stop(self, delete: bool = False) -> None:
+        """Stop: deliver what is buffered (also when the stream is deleted: every acknowledged
+        record is delivered), then close the log (and delete it with the stream)."""
+        self._stop.set()
+        self._thread.join(timeout=5)
+        with self._lock:
+            self.stream.flush_all()
+            self.stream.close(delete)

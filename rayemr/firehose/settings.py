@@ -1,0 +1,71 @@
+"""The operator's Firehose settings (not the API's: a remote client cannot change these).
+
+Built once at the edge (CLI, endpoint, Python) and passed down. ``location`` holds the
+catalog and every stream's write-ahead log (``$RAYEMR_HOME/firehose`` by default; an
+``s3://`` prefix keeps them safe from the loss of a node). ``bucket_root`` maps a BucketARN's
+bucket to storage: ``s3://`` (default) writes to S3, a local folder makes ``arn:aws:s3:::b``
+the folder ``<root>/b`` (a data lake on one machine). ``lambdas`` are the transformation
+functions a LambdaArn may name.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from rayemr.core.errors import ConfigError
+from rayemr.fs.config import EmrfsConfig
+from rayemr.hive.metastore import default_home
+
+
+@dataclass(frozen=True)
+class FirehoseSettings:
+    location: str = ""
+    bucket_root: str = "s3://"
+    metastore_path: str | None = None
+    warehouse: str | None = None
+    lambdas: tuple[tuple[str, Any], ...] = field(default=(), repr=False)
+    region: str = "us-east-1"
+    account: str = "123456789012"
+    wal_sync: str = "fsync"
+    active_partition_limit: int = 500
+    #: Bytes a stream may hold in buffers before puts fail per record ("Slow down.").
+    max_buffered_bytes: int = 512 * 1024 * 1024
+    emrfs: EmrfsConfig | None = None
+
+    def __post_init__(self) -> None:
+        if not self.location:
+            object.__setattr__(self, "location", str(default_home() / "firehose"))
+        if self.wal_sync not in ("fsync", "flush"):
+            raise ConfigError(f"wal_sync {self.wal_sync!r}: expected fsync or flush")
+        if self.active_partition_limit < 1:
+            raise ConfigError("active_partition_limit must be at least 1")
+        object.__setattr__(self, "lambdas", tuple(
+            sorted(dict(self.lambdas).items(), key=lambda kv: kv[0])))
+
+    @classmethod
+    def of(cls, lambdas: Mapping[str, Any] | None = None, **kw: Any) -> "FirehoseSettings":
+        return cls(lambdas=tuple((lambdas or {}).items()), **kw)
+
+    def bucket_url(self, bucket: str) -> str:
+        root = self.bucket_root
+        if root in ("s3://", "s3a://", "s3n://"):
+            return f"{root}{bucket}"
+        return f"{root.rstrip('/')}/{bucket}"
+
+    def wal_url(self, stream: str, created_ms: int) -> str:
+        return f"{self.location.rstrip('/')}/wal/stream-{stream}/{created_ms}"
+
+    def stream_arn(self, name: str) -> str:
+        return f"arn:aws:firehose:{self.region}:{self.account}:deliverystream/{name}"
+
+
+def from_environment(**overrides: Any) -> FirehoseSettings:
+    """Settings from ``RAYEMR_FIREHOSE_LOCATION`` / ``RAYEMR_FIREHOSE_BUCKET_ROOT``."""
+    kw: dict[str, Any] = {}
+    if os.environ.get("RAYEMR_FIREHOSE_LOCATION"):
+        kw["location"] = os.environ["RAYEMR_FIREHOSE_LOCATION"]
+    if os.environ.get("RAYEMR_FIREHOSE_BUCKET_ROOT"):
+        kw["bucket_root"] = os.environ["RAYEMR_FIREHOSE_BUCKET_ROOT"]
+    kw.update({k: v for k, v in overrides.items() if v is not None})
+    return FirehoseSettings(**kw)

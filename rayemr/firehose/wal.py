@@ -1,0 +1,219 @@
+"""A delivery stream's write-ahead log, through EMRFS: records are acknowledged only once here.
+
+Entries are framed (``length, crc32, type, payload``) so a torn tail from a crash is detected
+and ignored. Three kinds of entry:
+
+- ``RECORDS`` -- a put's records: first sequence number, arrival time, their bytes;
+- ``INTENT`` -- an object about to be published: its URL, its kind and the records it holds;
+- ``DONE`` -- records whose obligation of one kind (``data``/``backup``) is met: the object is
+  visible (``url``), or nothing is owed (a record the transformation dropped).
+
+On a local disk the log is a series of segment files appended to and fsync'ed before a put is
+acknowledged (``sync="fsync"``; ``"flush"`` trusts the OS cache: survives the process, not the
+machine). On S3 every append is its own object (one PUT each, atomic), so a lost node loses
+nothing. Segments are deleted oldest first once every record in them is done.
+"""
+from __future__ import annotations
+
+import json
+import struct
+import zlib
+from dataclasses import dataclass, field
+from typing import Iterator, Sequence
+
+from rayemr import fs as emrfs
+
+RECORDS, INTENT, DONE = 1, 2, 3
+_FRAME = struct.Struct("<IIB")
+_REC_HEAD = struct.Struct("<QdI16s")
+SEGMENT_BYTES = 64 * 1024 * 1024
+
+
+@dataclass
+class Replay:
+    """What a log holds: records by sequence number, intents and completed obligations."""
+
+    records: dict[int, tuple[float, bytes]] = field(default_factory=dict)
+    intents: dict[str, tuple[str, tuple[int, ...]]] = field(default_factory=dict)
+    done_urls: set[str] = field(default_factory=set)
+    done: dict[str, set[int]] = field(default_factory=dict)  # kind -> seqs
+    batches: dict[bytes, tuple[int, float, int]] = field(default_factory=dict)  # token -> put
+    next_seq: int = 0
+    torn: int = 0
+
+
+class WriteAheadLog:
+    """The log of one delivery stream at ``url`` (a local folder or an S3 prefix)."""
+
+    def __init__(self, url: str, *, sync: str = "fsync",
+                 segment_bytes: int = SEGMENT_BYTES) -> None:
+        self.url = url.rstrip("/")
+        self.fs, self.root = emrfs.resolve(self.url)
+        self.local = emrfs.parse_url(self.url).kind == "local"
+        self.sync = sync
+        self.segment_bytes = segment_bytes
+        self._segments: list[tuple[int, int]] = []  # (number, highest record seq in it)
+        self._file = None
+        self._size = 0
+
+    def __repr__(self) -> str:
+        return f"WriteAheadLog({self.url!r})"
+
+    def _name(self, number: int) -> str:
+        return f"{self.root}/wal-{number:012d}.log"
+
+    def _list(self) -> list[int]:
+        try:
+            names = self.fs.ls(self.root, detail=False)
+        except FileNotFoundError:
+            return []
+        out = []
+        for n in names:
+            base = n.rstrip("/").rsplit("/", 1)[-1]
+            if base.startswith("wal-") and base.endswith(".log"):
+                out.append(int(base[4:-4]))
+        return sorted(out)
+
+    # -- appending ----------------------------------------------------------------------------
+    def append_records(self, first_seq: int, arrival: float, datas: Sequence[bytes],
+                       token: bytes = b"") -> None:
+        """Log one put; ``token`` (16 bytes) identifies it, so a retried put is recognised."""
+        head = _REC_HEAD.pack(first_seq, arrival, len(datas), token)
+        lengths = struct.pack(f"<{len(datas)}I", *map(len, datas))
+        self._append(RECORDS, b"".join((head, lengths, *datas)), first_seq + len(datas) - 1)
+
+    def append_intent(self, url: str, kind: str, seqs: Sequence[int]) -> None:
+        self._append(INTENT, json.dumps({"url": url, "kind": kind,
+                                         "seqs": to_ranges(seqs)}).encode())
+
+    def append_done(self, url: str, kind: str, seqs: Sequence[int]) -> None:
+        self._append(DONE, json.dumps({"url": url, "kind": kind,
+                                       "seqs": to_ranges(seqs)}).encode())
+
+    def _append(self, kind: int, payload: bytes, max_seq: int = -1) -> None:
+        frame = _FRAME.pack(len(payload), zlib.crc32(payload), kind) + payload
+        with emrfs.storage_errors(self.url):
+            if not self.local:
+                number = (self._segments[-1][0] + 1) if self._segments else 1
+                self.fs.pipe_file(self._name(number), frame)
+                self._segments.append((number, max_seq))
+                return
+            if self._file is None or self._size >= self.segment_bytes:
+                self._roll()
+            self._file.write(frame)
+            self._file.flush()
+            if self.sync == "fsync":
+                import os
+
+                os.fsync(self._file.fileno())
+            self._size += len(frame)
+            number, high = self._segments[-1]
+            self._segments[-1] = (number, max(high, max_seq))
+
+    def _roll(self) -> None:
+        if self._file is not None:
+            self._file.close()
+        number = (self._segments[-1][0] + 1) if self._segments else 1
+        self.fs.makedirs(self.root, exist_ok=True)
+        self._file = self.fs.open(self._name(number), "ab")
+        self._size = 0
+        self._segments.append((number, -1))
+
+    # -- reading -------------------------------------------------------------------------------
+    def replay(self) -> Replay:
+        """Read every segment (in order); remembers them for later truncation."""
+        out = Replay()
+        self._segments = []
+        with emrfs.storage_errors(self.url):
+            for number in self._list():
+                high = -1
+                for kind, payload in self._frames(self.fs.cat_file(self._name(number)), out):
+                    high = max(high, _apply(kind, payload, out))
+                self._segments.append((number, high))
+        out.next_seq = max(out.records, default=-1) + 1
+        for number, high in self._segments:
+            out.next_seq = max(out.next_seq, high + 1)
+        return out  # the next local append opens a new segment: old ones are never appended to
+
+    @staticmethod
+    def _frames(data: bytes, out: Replay) -> Iterator[tuple[int, bytes]]:
+        pos = 0
+        while pos + _FRAME.size <= len(data):
+            length, crc, kind = _FRAME.unpack_from(data, pos)
+            payload = data[pos + _FRAME.size:pos + _FRAME.size + length]
+            if len(payload) < length or zlib.crc32(payload) != crc:
+                out.torn += 1
+                return
+            yield kind, payload
+            pos += _FRAME.size + length
+        if pos < len(data):
+            out.torn += 1
+
+    # -- truncation ----------------------------------------------------------------------------
+    def truncate(self, lowest_undone: int | None) -> int:
+        """Delete the oldest segments whose records are all done; returns how many."""
+        removed = 0
+        with emrfs.storage_errors(self.url):
+            while len(self._segments) > 1 or (self._segments and not self.local):
+                number, high = self._segments[0]
+                if lowest_undone is not None and high >= lowest_undone:
+                    break
+                if self.local and self._file is not None and number == self._segments[-1][0]:
+                    break
+                try:
+                    self.fs.rm(self._name(number))
+                except FileNotFoundError:
+                    pass
+                self._segments.pop(0)
+                removed += 1
+        return removed
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def destroy(self) -> None:
+        """Delete the whole log (the stream was deleted)."""
+        self.close()
+        with emrfs.storage_errors(self.url):
+            if self.fs.exists(self.root):
+                self.fs.rm(self.root, recursive=True)
+        self._segments = []
+
+
+def _apply(kind: int, payload: bytes, out: Replay) -> int:
+    if kind == RECORDS:
+        first, arrival, n, token = _REC_HEAD.unpack_from(payload)
+        if token.strip(b"\0"):
+            out.batches[token] = (first, arrival, n)
+        lengths = struct.unpack_from(f"<{n}I", payload, _REC_HEAD.size)
+        pos = _REC_HEAD.size + 4 * n
+        for i, size in enumerate(lengths):
+            out.records[first + i] = (arrival, payload[pos:pos + size])
+            pos += size
+        return first + n - 1
+    doc = json.loads(payload)
+    if kind == INTENT:
+        out.intents[doc["url"]] = (doc["kind"], tuple(from_ranges(doc["seqs"])))
+    elif kind == DONE:
+        if doc["url"]:
+            out.done_urls.add(doc["url"])
+        out.done.setdefault(doc["kind"], set()).update(from_ranges(doc["seqs"]))
+    return -1
+
+
+def to_ranges(seqs: Sequence[int]) -> list[list[int]]:
+    """Sequence numbers as inclusive ``[first, last]`` runs (buffers hold long runs)."""
+    out: list[list[int]] = []
+    for s in sorted(seqs):
+        if out and s == out[-1][1] + 1:
+            out[-1][1] = s
+        elif not out or s > out[-1][1]:
+            out.append([s, s])
+    return out
+
+
+def from_ranges(ranges: Sequence[Sequence[int]]) -> Iterator[int]:
+    for first, last in ranges:
+        yield from range(first, last + 1)
