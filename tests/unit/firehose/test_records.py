@@ -1,0 +1,219 @@
+"""Record-level Firehose core: JQ partitioning, the Lambda contract, JSON -> Parquet/ORC with a
+Hive schema, the write-ahead log, and a delivery stream's recovery (local disk only)."""
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from rayemr.firehose.config import Conversion, parse_create
+from rayemr.firehose.convert import Converter
+from rayemr.firehose.delivery import DeliveryStream
+from rayemr.firehose.errors import InvalidArgumentException
+from rayemr.firehose.partitioning import KeyFailure, Partitioner
+from rayemr.firehose.settings import FirehoseSettings
+from rayemr.firehose.transform import transform
+from rayemr.firehose.wal import WriteAheadLog, from_ranges, to_ranges
+
+docs = st.fixed_dictionaries({"type": st.sampled_from(["click", "view", "buy"]),
+                              "n": st.integers(-10**6, 10**6)},
+                             optional={"extra": st.text(max_size=5)})
+
+
+# -- partitioning ---------------------------------------------------------------------------------
+@settings(max_examples=40)
+@given(st.lists(st.one_of(docs.map(lambda d: json.dumps(d).encode()),
+                          st.sampled_from([b"not json", b"", b"[1]", b'{"n": 1}',
+                                           b'{"type": null}', b'{"type":"a"}{"type":"b"}'])),
+                min_size=1, max_size=30))
+def test_batch_keys_equal_one_by_one_keys(records):
+    p = Partitioner("{type: .type}", ["type"])
+    batch = p.keys_for(records)
+    one = [p.keys_for([r])[0] for r in records]
+    assert [type(b) for b in batch] == [type(o) for o in one]
+    assert [b for b in batch if isinstance(b, dict)] == [o for o in one if isinstance(o, dict)]
+    for r, k in zip(records, batch):
+        if isinstance(k, dict):
+            assert k == {"type": json.loads(r)["type"]}
+
+
+def test_bad_jq_is_refused_at_create_time():
+    with pytest.raises(InvalidArgumentException, match="not a valid JQ expression"):
+        Partitioner("{type: .type", ["type"])
+    failures = Partitioner(".a | tonumber | {type: .}", ["type"]).keys_for([b'{"a":"x"}'])
+    assert isinstance(failures[0], KeyFailure) and "query failed" in failures[0].message
+
+
+# -- transformation ---------------------------------------------------------------------------
+def _records(n):
+    return [(f"id{i}", 1.0, f'{{"i": {i}}}'.encode()) for i in range(n)]
+
+
+def test_lambda_contract_results():
+    def fn(event, context):
+        out = []
+        for r in event["records"]:
+            i = json.loads(base64.b64decode(r["data"]))["i"]
+            result = ["Ok", "Dropped", "ProcessingFailed"][i % 3]
+            out.append({"recordId": r["recordId"], "result": result,
+                        "data": base64.b64encode(f"<{i}>".encode()).decode(),
+                        "metadata": {"partitionKeys": {"m": i % 2}}})
+        return {"records": out}
+
+    t = transform(fn, _records(6), stream_arn="arn", region="us-east-1")
+    assert [(i, d) for i, d, _ in t.ok] == [(0, b"<0>"), (3, b"<3>")]
+    assert t.ok[1][2] == {"m": "1"}
+    assert t.dropped == [1, 4] and [f[0] for f in t.failed] == [2, 5]
+    assert t.attempts == 1
+
+
+def test_lambda_failures_are_retried_three_times_then_processing_failed():
+    calls = []
+
+    def broken(event):
+        calls.append(1)
+        raise RuntimeError("boom")
+
+    t = transform(broken, _records(3), stream_arn="arn", region="r")
+    assert len(calls) == 4 and t.attempts == 4
+    assert [(i, c) for i, c, _ in t.failed] == [(0, "Lambda.FunctionError"),
+                                               (1, "Lambda.FunctionError"),
+                                               (2, "Lambda.FunctionError")]
+    assert "boom" in t.failed[0][2]
+
+    flaky = iter([{"records": []}, None])
+
+    def missing_then_ok(event, ctx):
+        answer = next(flaky, None)
+        if answer is not None:
+            return answer  # misses every recordId: a contract break, retried
+        return {"records": [{"recordId": r["recordId"], "result": "Ok", "data": r["data"]}
+                            for r in event["records"]]}
+
+    t = transform(missing_then_ok, _records(2), stream_arn="arn", region="r")
+    assert len(t.ok) == 2 and t.attempts == 2
+
+
+# -- conversion ----------------------------------------------------------------------------------
+COLUMNS = [("user_id", "int"), ("url", "string"), ("price", "decimal(10,2)"),
+           ("ts", "timestamp"), ("ok", "boolean")]
+
+
+def test_hive_json_serde_rules():
+    c = Converter(COLUMNS, Conversion("d", "t", "parquet"))
+    out = c.convert([b'{"USER_ID": "7", "Url": 5, "price": "1.5", "ts": "2024-01-02T03:04:05Z",'
+                     b' "ok": "TRUE", "other": [1]}',
+                     b'{"user_id": 1.5}', b'{"user_id": 99999999999}', b"nope", b"[]"])
+    assert out.rows == (0,)
+    row = out.table.to_pylist()[0]
+    assert row["user_id"] == 7 and row["url"] == "5" and str(row["price"]) == "1.50"
+    assert row["ts"].isoformat() == "2024-01-02T03:04:05" and row["ok"] is True
+    reasons = {i: (code, msg) for i, code, msg in out.failed}
+    assert reasons[1][0] == "DataFormatConversion.SchemaMismatch" and "user_id" in reasons[1][1]
+    assert "out of range" in reasons[2][1]
+    assert reasons[3][0] == "DataFormatConversion.MalformedData"
+    assert "not a JSON object" in reasons[4][1]
+
+
+@settings(max_examples=30)
+@given(st.lists(st.fixed_dictionaries({"user_id": st.integers(-2**31, 2**31 - 1),
+                                       "url": st.text(max_size=8)},
+                                      optional={"ok": st.booleans()}), min_size=1, max_size=20))
+def test_fast_path_equals_record_by_record(rows):
+    c = Converter([("user_id", "int"), ("url", "string"), ("ok", "boolean")],
+                  Conversion("d", "t", "parquet"))
+    records = [json.dumps(r).encode() for r in rows]
+    fast = c.convert(records)
+    slow = [c.row(r) for r in records]
+    assert fast.table.to_pylist() == slow and fast.failed == ()
+
+
+def test_parquet_and_orc_output():
+    for output in ("parquet", "orc"):
+        c = Converter([("a", "int"), ("b", "string")], Conversion("d", "t", output))
+        body = c.write(c.convert([b'{"a": 1, "b": "x"}']).table)
+        if output == "parquet":
+            assert pq.read_table(io.BytesIO(body)).to_pylist() == [{"a": 1, "b": "x"}]
+        else:
+            from pyarrow import orc
+            assert orc.read_table(io.BytesIO(body)).to_pylist() == [{"a": 1, "b": "x"}]
+
+
+# -- write-ahead log ------------------------------------------------------------------------------
+@given(st.sets(st.integers(0, 500)))
+def test_seq_ranges_round_trip(seqs):
+    assert sorted(from_ranges(to_ranges(seqs))) == sorted(seqs)
+
+
+def test_torn_tail_is_ignored(tmp_path):
+    w = WriteAheadLog(str(tmp_path / "wal"))
+    w.append_records(0, 1.0, [b"a", b"b"])
+    w.append_records(2, 2.0, [b"c"])
+    w.close()
+    seg = tmp_path / "wal" / "wal-000000000001.log"
+    seg.write_bytes(seg.read_bytes()[:-1])  # a crash in the middle of the last append
+    r = WriteAheadLog(str(tmp_path / "wal")).replay()
+    assert r.records == {0: (1.0, b"a"), 1: (1.0, b"b")} and r.torn == 1
+
+
+# -- a delivery stream on local disk ------------------------------------------------------------
+def _stream(tmp_path, **dest):
+    settings = FirehoseSettings(location=str(tmp_path / "fh"), bucket_root=str(tmp_path / "lake"),
+                                metastore_path=str(tmp_path / "ms.db"),
+                                warehouse=str(tmp_path / "wh"), wal_sync="flush")
+    config = parse_create({"DeliveryStreamName": "s", "ExtendedS3DestinationConfiguration": {
+        "RoleARN": "r", "BucketARN": "arn:aws:s3:::b", "Prefix": "p/",
+        "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 900}, **dest}})
+    return settings, config
+
+
+def _objects(root):
+    out = {}
+    for folder, _, files in os.walk(root):
+        for f in files:
+            out[os.path.relpath(os.path.join(folder, f), root)] = open(
+                os.path.join(folder, f), "rb").read()
+    return out
+
+
+def test_crash_after_publish_before_done_delivers_once(tmp_path, monkeypatch):
+    settings, config = _stream(tmp_path)
+    s = DeliveryStream(config, 1, 1000, settings)
+    s.put([b"a\n", b"b\n"])
+
+    def crash(*a, **k):
+        raise OSError("process died")
+
+    monkeypatch.setattr(s.wal, "append_done", crash)
+    with pytest.raises(OSError):
+        s.flush_all()  # the object is published, its DONE is not logged
+    monkeypatch.undo()
+    s.wal.close()
+    again = DeliveryStream(config, 1, 1000, settings)
+    assert again.recover() == 0  # the visible object finished the intent
+    again.flush_all()
+    objects = _objects(tmp_path / "lake")
+    assert list(objects.values()) == [b"a\nb\n"]
+
+
+def test_crash_before_publish_redelivers(tmp_path, monkeypatch):
+    settings, config = _stream(tmp_path)
+    s = DeliveryStream(config, 1, 1000, settings)
+    s.put([b"a\n", b"b\n"], token=b"t" * 16)
+    monkeypatch.setattr(s.sink, "publish", lambda *a: (_ for _ in ()).throw(OSError("down")))
+    with pytest.raises(OSError):
+        s.flush_all()
+    s.wal.close()
+    again = DeliveryStream(config, 1, 1000, settings)
+    assert again.recover() == 2
+    assert again.metrics["RedeliveredRecords"] == 2
+    retried = again.put([b"a\n", b"b\n"], token=b"t" * 16)  # the client's retry of that put
+    assert again.metrics["RetriedPutRequests"] == 1 and all(retried.record_ids)
+    again.flush_all()
+    assert list(_objects(tmp_path / "lake").values()) == [b"a\nb\n"]
+    assert again.wal._segments and again.wal.truncate(None) >= 0
