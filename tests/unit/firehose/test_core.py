@@ -36,6 +36,7 @@ def test_batch_limits_are_awss():
 
 
 # -- buffering ----------------------------------------------------------------------------------
+@settings(deadline=None)
 @given(st.integers(-5, 200), st.integers(-5, 1000))
 def test_buffering_hint_ranges(size, interval):
     ok = 1 <= size <= 128 and 0 <= interval <= 900
@@ -59,7 +60,7 @@ def test_flush_by_size_or_interval_whichever_first():
     assert zero.add("a", Record(0, T0, b"x"), now=T0)
 
 
-@settings(max_examples=50)
+@settings(max_examples=50, deadline=None)
 @given(st.lists(st.tuples(st.sampled_from("abcde"), st.integers(0, 3000),
                           st.floats(0, 100)), max_size=80),
        st.integers(1, 2), st.integers(0, 30))
@@ -129,6 +130,7 @@ def test_prefix_rules(prefix, error, dynamic, message):
         px.key_layout(prefix, error, dynamic_partitioning=dynamic)
 
 
+@settings(deadline=None)
 @given(st.floats(0, 4_000_000_000))
 def test_java_patterns_match_strftime(epoch):
     import datetime as dt

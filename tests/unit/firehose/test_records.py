@@ -26,7 +26,7 @@ docs = st.fixed_dictionaries({"type": st.sampled_from(["click", "view", "buy"]),
 
 
 # -- partitioning ---------------------------------------------------------------------------------
-@settings(max_examples=40)
+@settings(max_examples=40, deadline=None)
 @given(st.lists(st.one_of(docs.map(lambda d: json.dumps(d).encode()),
                           st.sampled_from([b"not json", b"", b"[1]", b'{"n": 1}',
                                            b'{"type": null}', b'{"type":"a"}{"type":"b"}'])),
@@ -120,7 +120,7 @@ def test_hive_json_serde_rules():
     assert "not a JSON object" in reasons[4][1]
 
 
-@settings(max_examples=30)
+@settings(max_examples=30, deadline=None)
 @given(st.lists(st.fixed_dictionaries({"user_id": st.integers(-2**31, 2**31 - 1),
                                        "url": st.text(max_size=8)},
                                       optional={"ok": st.booleans()}), min_size=1, max_size=20))
@@ -145,6 +145,7 @@ def test_parquet_and_orc_output():
 
 
 # -- write-ahead log ------------------------------------------------------------------------------
+@settings(deadline=None)
 @given(st.sets(st.integers(0, 500)))
 def test_seq_ranges_round_trip(seqs):
     assert sorted(from_ranges(to_ranges(seqs))) == sorted(seqs)
