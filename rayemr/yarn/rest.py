@@ -15,6 +15,9 @@ from urllib.parse import parse_qs, urlparse
 from rayemr.core.errors import AccessDeniedError, InputNotFoundError, RayEmrError
 
 PREFIX = "/ws/v1/cluster"
+#: Resources other layers serve under PREFIX: name -> "module:function(parts, query)",
+#: imported when first asked for (YARN knows nothing of them otherwise).
+EXTRA_RESOURCES = {"firehose": "rayemr.firehose.rest:route"}
 
 
 def route(rm, path: str, query: dict[str, list[str]]) -> dict:
@@ -66,6 +69,11 @@ def route(rm, path: str, query: dict[str, list[str]]) -> dict:
             if n["id"] == parts[1]:
                 return {"node": n}
         raise InputNotFoundError(f"node {parts[1]!r} not found")
+    if head in EXTRA_RESOURCES:
+        import importlib
+
+        module, _, fn = EXTRA_RESOURCES[head].partition(":")
+        return getattr(importlib.import_module(module), fn)(parts[1:], query)
     raise InputNotFoundError(f"no such resource {path!r}")
 
 

@@ -52,6 +52,12 @@ def test_stream_on_ray_delivers_and_reports_metrics(ray_local, lake):
         m = c.metrics(name)[name]
         assert m["IncomingRecords"] == 50 and m["DeliveredRecords"] == 50
         assert m["DeliveryLatencyP50"] is not None
+        from rayemr.yarn.rest import route
+
+        doc = route(None, f"/ws/v1/cluster/firehose/{name}", {})["deliveryStream"]
+        assert doc["name"] == name and doc["DeliveredRecords"] == 50
+        listed = route(None, "/ws/v1/cluster/firehose", {})["deliveryStreams"]["deliveryStream"]
+        assert name in [s["name"] for s in listed]
     finally:
         _cleanup(c, name)
 
