@@ -152,6 +152,6 @@ def _metrics(args) -> int:
 
 
 def _demo(args) -> int:
-    from rayemr.firehose.demo import run
+    from rayemr.cli.firehose_demo import run
 
     return run(records=args.records, workdir=args.workdir, backend=args.backend)
