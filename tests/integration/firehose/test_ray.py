@@ -121,5 +121,6 @@ def test_acknowledged_records_survive_actor_and_node_loss(ray_cluster, lake, kil
     duplicates = len(delivered) - len(set(delivered))
     print(f"acknowledged {len(acked)}, delivered {len(delivered)}, duplicates {duplicates}, "
           f"recoveries {metrics['Recoveries']}, recovered {metrics['RecoveredRecords']}")
-    assert metrics["Recoveries"] >= 2
+    # metrics are the restarted actor's own: it replayed what its predecessor had buffered
+    assert metrics["RecoveredRecords"] > 0
     assert uploads == []
