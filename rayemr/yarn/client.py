@@ -7,17 +7,26 @@ application's ``am_main`` returned (or raises what it raised).
 """
 from __future__ import annotations
 
+import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Iterable
 
 import ray
 
 from rayemr.core.errors import ClusterError, InputNotFoundError, UserError
 from rayemr.yarn.app_master import NAMESPACE, RM_NAME, call_rm
-from rayemr.yarn.records import ApplicationReport, ApplicationSpec, NodeReport, current_groups, current_user
+from rayemr.yarn.records import (TAGS_ENV, ApplicationReport, ApplicationSpec, NodeReport,
+                                 current_groups, current_user)
 from rayemr.yarn.settings import YarnConfig
 from rayemr.yarn.states import AppState
+
+
+def with_process_tags(spec: ApplicationSpec) -> ApplicationSpec:
+    """``spec`` with the tags of ``$RAYEMR_APPLICATION_TAGS`` added."""
+    extra = [t.strip() for t in os.environ.get(TAGS_ENV, "").split(",") if t.strip()]
+    missing = tuple(t for t in extra if t not in spec.tags)
+    return replace(spec, tags=spec.tags + missing) if missing else spec
 
 
 @dataclass(frozen=True)
@@ -141,20 +150,22 @@ class YarnClient:
             blob = ray.cloudpickle.dumps((am_main, payload))
         except Exception as exc:
             raise UserError(f"cannot serialize am_main/payload of {spec.name!r}: {exc}") from None
-        return call_rm("submit", spec, blob)
+        return call_rm("submit", with_process_tags(spec), blob)
 
     def status(self, app_id: str) -> ApplicationReport:
         return call_rm("status", app_id)
 
     def list(self, states: Iterable[AppState | str] | None = None,
-             queue: str | None = None) -> list[ApplicationReport]:
+             queue: str | None = None, tags: Iterable[str] | None = None
+             ) -> list[ApplicationReport]:
+        """Application reports, filtered by state, queue and tags (any of them matches)."""
         if states is not None:
             try:
                 states = [AppState(str(getattr(s, "value", s)).upper()) for s in states]
             except ValueError as exc:
                 raise UserError(f"unknown application state: {exc}",
                                 hint="states: " + ", ".join(s.value for s in AppState)) from None
-        return call_rm("list_apps", states, queue)
+        return call_rm("list_apps", states, queue, None if tags is None else list(tags))
 
     def kill(self, app_id: str) -> None:
         call_rm("kill", app_id, self.user, current_groups(self.user))
@@ -165,13 +176,11 @@ class YarnClient:
         here; tasks launched are owned by this process. The application turns RUNNING when
         its queue admits it (until then ``allocate`` grants nothing); it must heartbeat
         (``allocate``) at least every ``yarn.am.liveness-monitor.expiry-interval-ms``."""
-        from dataclasses import replace
-
         from rayemr.yarn.app_master import AMRMClient
 
         if not isinstance(spec, ApplicationSpec):
             raise UserError(f"register_unmanaged needs an ApplicationSpec, got {type(spec).__name__}")
-        app_id = call_rm("submit", replace(spec, unmanaged_am=True), None)
+        app_id = call_rm("submit", replace(with_process_tags(spec), unmanaged_am=True), None)
         return AMRMClient(app_id)
 
     def am_status(self, report: ApplicationReport) -> Any:

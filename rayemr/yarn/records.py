@@ -16,6 +16,10 @@ from rayemr.yarn.states import AppState, ContainerState, FinalStatus, NodeState
 #: Resource of an ApplicationMaster's container unless the spec says otherwise.
 DEFAULT_AM_RESOURCE = Resource(vcores=1, memory_mb=512)
 
+#: Tags added to every application a process submits (comma-separated), as Hadoop's
+#: ``mapreduce.job.tags``: whoever started the process (an EMR step) finds its applications.
+TAGS_ENV = "RAYEMR_APPLICATION_TAGS"
+
 
 def current_user() -> str:
     try:

@@ -27,13 +27,19 @@ class ReportsMixin:
             memory_seconds=int(app.memory_seconds), vcore_seconds=int(app.vcore_seconds))
 
     def app_reports(self, states: Iterable[AppState | str] | None = None,
-                    queue: str | None = None) -> list[ApplicationReport]:
+                    queue: str | None = None, tags: Iterable[str] | None = None
+                    ) -> list[ApplicationReport]:
+        """Reports of the applications in ``states``, ``queue`` and carrying any of ``tags``
+        (compared case-insensitively, as YARN does)."""
         wanted = None if states is None else {AppState(s) for s in states}
+        tagged = None if tags is None else {t.lower() for t in tags}
         out = []
         for app in self.apps.values():
             if wanted is not None and app.state not in wanted:
                 continue
             if queue is not None and queue not in (app.queue.path, app.queue.conf.name):
+                continue
+            if tagged is not None and not tagged & {t.lower() for t in app.spec.tags}:
                 continue
             out.append(self.app_report(app.app_id))
         return out

@@ -152,20 +152,12 @@ class ResourceManager:
         alive, dead = {}, set()
         for n in ray.nodes():
             (alive.__setitem__(n["NodeID"], n) if n.get("Alive") else dead.add(n["NodeID"]))
-        new = [nid for nid in alive if nid not in self._nms]
-        for nid in new:
-            self._nms[nid] = ray.remote(NodeManager).options(
-                name=nm_actor_name(nid), namespace=NAMESPACE, get_if_exists=True,
-                lifetime="detached", num_cpus=0, max_restarts=0,
-                scheduling_strategy=NodeAffinitySchedulingStrategy(nid, soft=False)).remote(
-                    nid, am_pool_size=self.config.am_pool_size,
-                    am_max_applications=self.config.am_max_applications)
+        for nid in alive:
+            self._start_nm(nid)
         with self._lock:
             for nid, n in alive.items():
                 if nid not in self.core.nodes:  # a Ray node id never comes back after death
-                    res = n.get("Resources", {})
-                    self.core.add_node(nid, n.get("NodeManagerAddress", ""),
-                                       float(res.get("CPU", 0.0)), int(res.get("memory", 0) // MiB))
+                    self._register(n)
             for nid in dead:
                 info = self.core.nodes.get(nid)
                 if info is not None and info.state in (NodeState.RUNNING, NodeState.UNHEALTHY):
@@ -174,6 +166,20 @@ class ResourceManager:
             if self.core._dirty:
                 self.core.schedule()
             self._process()
+
+    def _start_nm(self, nid: str) -> None:
+        if nid not in self._nms:
+            self._nms[nid] = ray.remote(NodeManager).options(
+                name=nm_actor_name(nid), namespace=NAMESPACE, get_if_exists=True,
+                lifetime="detached", num_cpus=0, max_restarts=0,
+                scheduling_strategy=NodeAffinitySchedulingStrategy(nid, soft=False)).remote(
+                    nid, am_pool_size=self.config.am_pool_size,
+                    am_max_applications=self.config.am_max_applications)
+
+    def _register(self, n: dict) -> None:
+        res = n.get("Resources", {})
+        self.core.add_node(n["NodeID"], n.get("NodeManagerAddress", ""),
+                           float(res.get("CPU", 0.0)), int(res.get("memory", 0) // MiB))
 
     def _check_health(self) -> None:
         if self._health_refs:
@@ -329,11 +335,11 @@ class ResourceManager:
         with self._lock:
             return self.core.app_report(app_id)
 
-    def list_apps(self, states=None, queue: str | None = None):
+    def list_apps(self, states=None, queue: str | None = None, tags=None):
         with self._lock:
             if queue is not None:
                 self.core.find_queue(queue)
-            return self.core.app_reports(states, queue)
+            return self.core.app_reports(states, queue, tags)
 
     def wait_final(self, app_id: str, timeout: float):
         deadline = time.monotonic() + timeout
@@ -380,7 +386,15 @@ class ResourceManager:
             self._process()
 
     def decommission_node(self, node_id: str, reason: str = "") -> None:
+        """Take a node out of scheduling. A node Ray has but this RM has not registered yet
+        (it joined a moment ago) is registered and decommissioned at once, before anything
+        can be scheduled on it (YARN's exclude list)."""
         with self._lock:
+            if node_id not in self.core.nodes:
+                joined = [n for n in ray.nodes() if n["NodeID"] == node_id and n.get("Alive")]
+                if joined:
+                    self._start_nm(node_id)
+                    self._register(joined[0])
             self.core.decommission_node(node_id, reason)
             self._process()
 

@@ -47,7 +47,11 @@ def route(rm, path: str, query: dict[str, list[str]]) -> dict:
                 except ValueError as exc:
                     raise _BadRequest(f"states: {exc}") from None
             queue = query.get("queue", [None])[0]
-            apps = [r.to_dict() for r in rm.list_apps(states, queue)]
+            tags = None
+            if query.get("applicationTags"):
+                tags = [t.strip() for v in query["applicationTags"] for t in v.split(",")
+                        if t.strip()]
+            apps = [r.to_dict() for r in rm.list_apps(states, queue, tags)]
             if query.get("user"):
                 apps = [a for a in apps if a["user"] == query["user"][0]]
             if query.get("limit"):

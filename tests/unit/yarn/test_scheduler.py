@@ -375,3 +375,19 @@ def test_recovery_keeps_each_application_s_story_and_restores_final_states():
     assert running.story()[0][1:] == ("NEW", "SUBMITTED", "SUBMIT")
     fresh.kill(a)  # the recovered application follows the table again
     assert running.story()[-1][1:] == ("RUNNING", "KILLED", "KILL")
+
+
+def test_applications_are_found_by_tag_case_insensitively(monkeypatch):
+    from rayemr.yarn.client import TAGS_ENV, with_process_tags
+
+    core = core_with()
+    monkeypatch.setenv(TAGS_ENV, "emr-step:s-ABC, nightly")
+    spec = with_process_tags(ApplicationSpec("etl", queue="prod", am_resource=AM, groups=(),
+                                             tags=("team",)))
+    assert spec.tags == ("team", "emr-step:s-ABC", "nightly")
+    assert with_process_tags(spec) is spec  # nothing twice
+    tagged = core.submit(spec)
+    core.submit(ApplicationSpec("other", queue="prod", am_resource=AM, groups=()))
+    assert [r.app_id for r in core.app_reports(tags=["EMR-STEP:s-abc"])] == [tagged]
+    assert core.app_reports(tags=["emr-step:s-other"]) == []
+    assert len(core.app_reports(tags=None)) == 2
