@@ -8,9 +8,10 @@
   and the metastore and warehouse ``hive-site`` names as ``--metastore``/``--warehouse``;
 - MAPREDUCE: ``rayemr mr JOBFILE ARGS... --conf k=v`` with ``mapred-site``/``core-site``.
 
-``StepProcess`` runs it as a subprocess in the step's own folder, writes ``stdout``,
-``stderr`` and ``controller`` there, can be killed (the whole process group), and uploads the
-three files to ``<log-uri>/<cluster-id>/steps/<step-id>/`` as EMR lays them out.
+``run_step`` runs a step to its end: ``fetch_inputs`` copies its remote script or job file,
+and ``StepProcess`` runs its command as a subprocess in the step's own folder, writes
+``stdout``, ``stderr`` and ``controller`` there, can be killed (the whole process group), and
+uploads the three files to ``<log-uri>/<cluster-id>/steps/<step-id>/`` as EMR lays them out.
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from rayemr.core.errors import RayEmrError
 from rayemr.emr import storage
@@ -30,10 +31,45 @@ from rayemr.emr.configurations import (METASTORE_URL, WAREHOUSE_DIR, ClusterConf
                                        hive_metastore_options)
 from rayemr.emr.steps import StepSpec, StepType
 
-APP_ID = re.compile(rb"application_\d+_\d+")
 #: Seconds between log uploads while a step runs.
 UPLOAD_EVERY_S = 15.0
 KILL_GRACE_S = 5.0
+
+
+def run_step(step_id: str, spec: StepSpec, config: ClusterConfig, *, folder: str,
+             env: Mapping[str, str], log_prefix: str | None, emrfs: Any = None,
+             started: Callable[[StepProcess], None] = lambda proc: None) -> tuple[int, str]:
+    """Run one step to its end in ``folder``: fetch its remote script or job file, run its
+    command (``started`` is told the process, e.g. to kill it); returns the exit code and,
+    for a failure, a reason naming it."""
+    try:
+        inputs = fetch_inputs(spec, os.path.join(folder, "input"), emrfs)
+        cmd = step_command(spec, config, inputs)
+    except RayEmrError as exc:
+        proc = StepProcess(step_id, ["(not started)"], folder, {}, log_prefix=log_prefix,
+                           emrfs=emrfs)
+        with open(proc.paths["stderr"], "w") as f:
+            f.write(f"{exc}\n")
+        proc.note(f"ERROR {exc}")
+        proc.upload()
+        return 1, str(exc)
+    proc = StepProcess(step_id, cmd, folder, env, log_prefix=log_prefix, emrfs=emrfs)
+    started(proc)
+    code = proc.run()
+    if code == 0 or proc.killed:
+        return code, ""
+    tail = proc.output()[1][-400:].decode("utf-8", "replace").strip().splitlines()
+    return code, f"exit code {code}" + (f": {tail[-1]}" if tail else "")
+
+
+def fetch_inputs(spec: StepSpec, folder: str, emrfs: Any = None) -> StepInputs:
+    """Local copies of the step's remote Hive script or job file, under ``folder``."""
+    if spec.type is StepType.HIVE:
+        return StepInputs(hive_script=storage.fetch(spec.hive_script, folder, emrfs,
+                                                    what="Hive script"))
+    if spec.type is StepType.MAPREDUCE and storage.is_remote(spec.args[0]):
+        return StepInputs(job_file=storage.fetch(spec.args[0], folder, emrfs, what="job file"))
+    return StepInputs()
 
 
 def rayemr_command() -> list[str]:
@@ -93,16 +129,6 @@ def step_command(spec: StepSpec, config: ClusterConfig, inputs: StepInputs = Ste
     return cmd + _conf_pairs("--conf", config.classification("core-site"), mapred)
 
 
-def application_ids(*chunks: bytes) -> list[str]:
-    seen: list[str] = []
-    for chunk in chunks:
-        for m in APP_ID.findall(chunk):
-            app = m.decode()
-            if app not in seen:
-                seen.append(app)
-    return seen
-
-
 class StepProcess:
     """One step's subprocess, its log files, and their upload."""
 
@@ -149,15 +175,13 @@ class StepProcess:
         return code
 
     def _wait(self) -> int:
+        """Wait for the process to end, uploading the logs every ``UPLOAD_EVERY_S`` meanwhile."""
         assert self._proc is not None
-        last = time.monotonic()
         while True:
             try:
-                return self._proc.wait(timeout=1.0)
+                return self._proc.wait(timeout=UPLOAD_EVERY_S if self.log_prefix else None)
             except subprocess.TimeoutExpired:
-                if self.log_prefix and time.monotonic() - last > UPLOAD_EVERY_S:
-                    self.upload()
-                    last = time.monotonic()
+                self.upload()
 
     def kill(self) -> None:
         """Stop the step: SIGTERM to its process group, SIGKILL after a grace period."""
@@ -182,9 +206,6 @@ class StepProcess:
 
     def output(self) -> tuple[bytes, bytes]:
         return _read(self.paths["stdout"]), _read(self.paths["stderr"])
-
-    def application_ids(self) -> list[str]:
-        return application_ids(*self.output())
 
     def upload(self) -> None:
         """Copy the step's logs to the log URI (errors are noted, never raised)."""

@@ -104,15 +104,63 @@ def stop_yarn(status: ServiceStatus) -> None:
 
 
 def decommission_node(node_id: str, reason: str) -> None:
-    """Take a node out of YARN's scheduling (no new containers there).
+    """Take a node out of YARN's scheduling (no new containers there); a node that joined a
+    moment ago is registered and excluded at once.
 
     Raises ``UserError`` when it is the last node able to run containers (the ResourceManager
-    refuses), ``InputNotFoundError`` when the ResourceManager does not know the node yet and
-    ``ClusterError`` when YARN is not running.
+    refuses), ``InputNotFoundError`` when neither Ray nor the ResourceManager knows the node
+    and ``ClusterError`` when YARN is not running.
     """
     from rayemr.yarn import decommission_node as decommission
 
     decommission(node_id, reason)
+
+
+def hold_node(node_id: str, reason: str) -> bool:
+    """Keep a joining node out of YARN while its bootstrap actions run; False when YARN
+    will not (the last node able to run containers, or YARN not running)."""
+    try:
+        decommission_node(node_id, reason)
+        return True
+    except RayEmrError as exc:
+        log.info("node %s not held out of YARN during bootstrap: %s", node_id, exc)
+        return False
+
+
+def step_tag(step_id: str) -> str:
+    """The tag every YARN application of a step carries (see ``yarn.client.TAGS_ENV``)."""
+    return f"emr-step:{step_id}"
+
+
+def tagged_applications(tag: str) -> list[tuple[str, str]]:
+    """``(application id, leaf queue)`` of the YARN applications carrying ``tag``, in
+    submission order (none when YARN is not running)."""
+    try:
+        from rayemr.yarn import YarnClient
+
+        reports = YarnClient().list(tags=[tag])
+    except Exception as exc:  # noqa: BLE001 - no YARN: no applications
+        log.info("cannot list the applications tagged %s: %s", tag, exc)
+        return []
+    return [(r.app_id, (r.queue or "").removeprefix("root."))
+            for r in sorted(reports, key=lambda r: (r.submit_time or 0, r.app_id))]
+
+
+def kill_applications(tag: str) -> None:
+    """Kill the unfinished YARN applications carrying ``tag`` (best effort)."""
+    try:
+        from rayemr.yarn import YarnClient
+
+        client = YarnClient()
+        reports = client.list(tags=[tag])
+    except Exception:  # noqa: BLE001 - no YARN: nothing to kill
+        return
+    for r in reports:
+        if not r.state.final:
+            try:
+                client.kill(r.app_id)
+            except Exception:  # noqa: BLE001 - finished meanwhile
+                pass
 
 
 def recommission_node(node_id: str) -> None:

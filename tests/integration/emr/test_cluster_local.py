@@ -271,3 +271,57 @@ def test_step_errors_wait_order_relative_paths_and_state_after_close(ray_local, 
     with pytest.raises(UserError, match="terminated") as info:
         cluster.add_steps([cmd("late", "true")])
     assert "not started" not in str(info.value)
+
+
+STEP_APP = '''\
+import os, sys, time
+import rayemr
+from rayemr.yarn import ApplicationSpec, YarnClient
+
+rayemr.init()
+client = YarnClient()
+if sys.argv[1] == "hang":
+    print(client.submit(ApplicationSpec("hangs"), lambda amrm, p: time.sleep(600)), flush=True)
+    time.sleep(600)
+while not os.path.exists(sys.argv[1]):  # the test submits its own application meanwhile
+    time.sleep(0.05)
+app = client.submit(ApplicationSpec("the-step-s"), lambda amrm, p: p * 6, 7)
+print(client.result(app, timeout=120), "not mine: application_1_9999")
+'''
+
+
+def test_a_step_knows_exactly_its_own_yarn_applications_and_cancel_kills_them(ray_local,
+                                                                            tmp_path):
+    """A step's applications are the ones its process submitted (tagged with the step), not
+    whatever YARN ran meanwhile; cancelling the step kills them."""
+    from rayemr.yarn import ApplicationSpec, YarnClient
+
+    marker = tmp_path / "go"
+    with Cluster(work_dir=str(tmp_path / "w"), applications=["Hadoop"]) as cluster:
+        (sid,) = cluster.add_steps([{"Type": "COMMAND", "Name": "app",
+                                     "Args": [PY, "-c", STEP_APP, str(marker)]}])
+        deadline = time.monotonic() + 60
+        while cluster.describe_step(sid)["Step"]["Status"]["State"] != "RUNNING":
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        client = YarnClient()
+        other = client.submit(ApplicationSpec("not-the-step-s"), lambda amrm, p: 1)
+        marker.touch()
+        (step,) = cluster.wait([sid], timeout=180)
+        assert step["Status"]["State"] == "COMPLETED", cluster.step_output(sid)["stderr"]
+        assert cluster.step_output(sid)["stdout"].startswith("42 ")
+        (mine,) = step["ApplicationIds"]
+        assert mine != other and client.status(mine).name == "the-step-s"
+        assert step["Applications"] == [{"Id": mine, "Queue": "default"}]
+
+        (hang,) = cluster.add_steps([{"Type": "COMMAND", "Name": "hang",
+                                      "Args": [PY, "-c", STEP_APP, "hang"]}])
+        deadline = time.monotonic() + 120
+        while not client.list(tags=[f"emr-step:{hang}"]):
+            assert time.monotonic() < deadline, cluster.step_output(hang)["stderr"]
+            time.sleep(0.2)
+        cluster.cancel_steps([hang])
+        (step,) = cluster.wait([hang], timeout=60)
+        assert step["Status"]["State"] == "CANCELLED"
+        (app,) = step["ApplicationIds"]
+        assert client.wait(app, timeout=60).state.value == "KILLED"

@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 
 from rayemr.emr.configurations import parse_configurations
-from rayemr.emr.runner import StepInputs, StepProcess, application_ids, step_command
+from rayemr.emr.runner import StepInputs, StepProcess, step_command
 from rayemr.emr.steps import StepSpec
 
 CONF = parse_configurations([
@@ -46,12 +46,6 @@ def test_command_step_uses_this_rayemr():
     assert step_command(spec, CONF) == ["echo", "x"]
 
 
-def test_application_ids_found_once_in_order():
-    assert application_ids(b"Submitted application_17_0002\n", b"application_17_0001 "
-                           b"application_17_0002") == ["application_17_0002",
-                                                       "application_17_0001"]
-
-
 def test_step_process_logs_and_exit_code(tmp_path):
     proc = StepProcess("s-1", ["bash", "-c", "echo out; echo err >&2; exit 5"],
                        str(tmp_path / "w"), {"PATH": "/usr/bin:/bin"},
@@ -81,3 +75,18 @@ def test_killing_a_step_stops_its_children(tmp_path):
     proc.kill()
     t.join(timeout=15)
     assert not t.is_alive() and proc.killed
+
+
+def test_run_step_gives_the_process_to_its_caller_and_names_a_failure(tmp_path):
+    from rayemr.emr.runner import run_step
+
+    seen = []
+    spec = StepSpec.from_any({"Type": "COMMAND", "Args": ["bash", "-c", "echo boom >&2; exit 3"]})
+    code, reason = run_step("s-1", spec, CONF, folder=str(tmp_path / "a"),
+                            env={"PATH": "/usr/bin:/bin"}, log_prefix=None, started=seen.append)
+    assert (code, reason) == (3, "exit code 3: boom") and seen[0].step_id == "s-1"
+    missing = StepSpec.from_any({"Type": "HIVE", "Args": ["-f", str(tmp_path / "nope.q")]})
+    code, reason = run_step("s-2", missing, CONF, folder=str(tmp_path / "b"), env={},
+                            log_prefix=str(tmp_path / "logs"))
+    assert code == 1 and "nope.q" in reason and "\n" not in reason
+    assert "nope.q" in (tmp_path / "logs" / "stderr").read_text()
