@@ -135,6 +135,8 @@ def step_tag(step_id: str) -> str:
 def tagged_applications(tag: str) -> list[tuple[str, str]]:
     """``(application id, leaf queue)`` of the YARN applications carrying ``tag``, in
     submission order (none when YARN is not running)."""
+    if not _yarn_running():  # a YarnClient would start YARN
+        return []
     try:
         from rayemr.yarn import YarnClient
 
@@ -148,6 +150,8 @@ def tagged_applications(tag: str) -> list[tuple[str, str]]:
 
 def kill_applications(tag: str) -> None:
     """Kill the unfinished YARN applications carrying ``tag`` (best effort)."""
+    if not _yarn_running():
+        return
     try:
         from rayemr.yarn import YarnClient
 
