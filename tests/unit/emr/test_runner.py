@@ -64,14 +64,17 @@ def test_secrets_are_not_written_to_the_controller_log(tmp_path):
 
 
 def test_killing_a_step_stops_its_children(tmp_path):
+    import os
     import threading
-    import time
 
-    proc = StepProcess("s-1", ["bash", "-c", "sleep 30 & wait"], str(tmp_path), {},
-                       log_prefix=None)
+    ready = tmp_path / "ready"
+    os.mkfifo(ready)
+    proc = StepProcess("s-1", ["bash", "-c", f"sleep 30 & echo $! > {ready}; wait"],
+                       str(tmp_path), {}, log_prefix=None)
     t = threading.Thread(target=proc.run)
     t.start()
-    time.sleep(0.5)
+    with open(ready) as f:  # blocks until the step's child runs
+        assert int(f.read()) > 0
     proc.kill()
     t.join(timeout=15)
     assert not t.is_alive() and proc.killed
