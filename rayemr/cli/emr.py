@@ -108,6 +108,7 @@ def cmd_create_cluster(args) -> int:
     if _attached():
         cluster.start()
         _out({"ClusterId": cluster.id})
+        _print_endpoints(cluster.id, cluster.describe()["Cluster"])
         return 0
     # Local mode: Ray lives as long as this process, so the cluster runs in the foreground.
     cluster.start()
@@ -116,6 +117,7 @@ def cmd_create_cluster(args) -> int:
     print(f"rayemr emr: cluster {cluster.id} is {desc['Status']['State']} in local mode; "
           f"other shells reach it with RAY_ADDRESS={desc['RayAddress']} "
           f"rayemr emr ... --cluster-id {cluster.id}", file=sys.stderr)
+    _print_endpoints(cluster.id, desc)
     try:
         if keep_alive and cluster.spec.idle_timeout_s is None:
             print("rayemr emr: press Ctrl-C to terminate it", file=sys.stderr)
@@ -125,7 +127,25 @@ def cmd_create_cluster(args) -> int:
     steps = cluster.list_steps()
     cluster.close()
     _out({**final, "Steps": steps})
-    return 0 if final["Cluster"]["Status"]["State"] == "TERMINATED" else 1
+    return _exit_code(final, steps)
+
+
+def _print_endpoints(cluster_id: str, desc: dict[str, Any]) -> None:
+    """Where the cluster's services listen (the port chosen for --hiveserver2-port 0)."""
+    for service in desc.get("Services", []):
+        if service.get("Name") == "HiveServer2" and service.get("State") == "RUNNING":
+            print(f"rayemr emr: HiveServer2 of {cluster_id} listening on "
+                  f"{service.get('Detail')}", file=sys.stderr, flush=True)
+
+
+def _exit_code(final: dict[str, Any], steps: list[dict[str, Any]]) -> int:
+    """0 only when the cluster terminated normally and no step FAILED."""
+    failed = [f"{s['Name']} ({s['Id']})" for s in steps if s["Status"]["State"] == "FAILED"]
+    if failed:
+        print(f"rayemr emr: {len(failed)} step(s) FAILED: {', '.join(failed)}",
+              file=sys.stderr)
+    ok = final["Cluster"]["Status"]["State"] == "TERMINATED"
+    return 0 if ok and not failed else 1
 
 
 def cmd_start_services(args) -> int:

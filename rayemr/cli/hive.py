@@ -24,8 +24,8 @@ def register(subparsers) -> None:
     src = p.add_mutually_exclusive_group()
     src.add_argument("-e", dest="execute", metavar="SQL", help="run these statements")
     src.add_argument("-f", dest="file", metavar="FILE", help="run the statements in FILE")
-    p.add_argument("--hivevar", action="append", default=[], metavar="K=V",
-                   help="substitute ${hivevar:K} (and ${K}) with V")
+    p.add_argument("--hivevar", "-d", "--define", dest="hivevar", action="append",
+                   default=[], metavar="K=V", help="substitute ${hivevar:K} (and ${K}) with V")
     p.add_argument("--hiveconf", action="append", default=[], metavar="K=V",
                    help="set a session property")
     p.add_argument("--database", default="default", help="the current database")

@@ -388,17 +388,49 @@ def leaf_queues(props: Mapping[str, str], path: str = "root") -> list[str]:
 
 
 def _check_job_queue(props: Mapping[str, Mapping[str, str]]) -> None:
-    """Jobs must go to a queue the cluster's own capacity-scheduler defines."""
-    queue = props.get("mapred-site", {}).get(JOB_QUEUE)
-    scheduler = props.get("capacity-scheduler", {})
-    if not queue or "yarn.scheduler.capacity.root.queues" not in scheduler:
+    """Jobs must go to a leaf queue of the cluster's own capacity-scheduler, as YARN refuses
+    to submit to a parent. Without that classification a running ResourceManager keeps its
+    queues, so only ``root`` (never a leaf) is refused here."""
+    queue = (props.get("mapred-site", {}).get(JOB_QUEUE) or "").strip()
+    if not queue:
         return
+    scheduler = dict(props.get("capacity-scheduler", {}))
+    if "yarn.scheduler.capacity.root.queues" not in scheduler:
+        if queue != "root":
+            return
+        scheduler["yarn.scheduler.capacity.root.queues"] = "default"
     leaves = leaf_queues(scheduler)
-    name = queue.strip().removeprefix("root.").rsplit(".", 1)[-1]
-    if name not in leaves:
-        raise ConfigError(f"mapred-site: property {JOB_QUEUE!r} names queue {queue!r}, which "
-                          f"capacity-scheduler does not define (leaf queues: "
-                          f"{', '.join(leaves)})")
+    parts = queue.split(".")
+    path = parts if parts[0] == "root" else None
+    name = parts[-1]
+    parents = _parent_queues(scheduler)
+    if name in leaves and (path is None or _defined(scheduler, path)):
+        return
+    what = ("is a parent queue, not a leaf queue" if name in parents
+            else "is not a queue of the cluster's capacity-scheduler")
+    raise ConfigError(f"mapred-site: property {JOB_QUEUE!r} names queue {queue!r}, which "
+                      f"{what}", hint=f"jobs go to a leaf queue: {', '.join(leaves)}")
+
+
+def _parent_queues(props: Mapping[str, str], path: str = "root") -> list[str]:
+    """Queues with children (short names), ``root`` included."""
+    key = f"yarn.scheduler.capacity.{path}.queues"
+    if key not in props:
+        return []
+    out = [path.rsplit(".", 1)[-1]]
+    for child in (c.strip() for c in props[key].split(",") if c.strip()):
+        out += _parent_queues(props, f"{path}.{child}")
+    return out
+
+
+def _defined(props: Mapping[str, str], path: list[str]) -> bool:
+    """True when the full queue path ``root.a.b`` is a leaf of the tree."""
+    for depth in range(1, len(path)):
+        key = f"yarn.scheduler.capacity.{'.'.join(path[:depth])}.queues"
+        children = [c.strip() for c in props.get(key, "").split(",")]
+        if path[depth] not in children:
+            return False
+    return f"yarn.scheduler.capacity.{'.'.join(path)}.queues" not in props
 
 
 def _yarn_validator() -> Callable[[dict], Any] | None:

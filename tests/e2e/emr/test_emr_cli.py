@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -38,6 +39,14 @@ BAD = [
      ["mapred-site", "mapreduce.job.queuename", "etl"]),
     ('[{"Classification": "spark-defaults", "Properties": {}}]', ["spark-defaults",
                                                                   "not supported"]),
+    ('[{"Classification": "mapred-site", "Properties": {"mapreduce.job.queuename": "prod"}},'
+     ' {"Classification": "capacity-scheduler", "Properties": {'
+     '"yarn.scheduler.capacity.root.queues": "prod,dev",'
+     '"yarn.scheduler.capacity.root.prod.capacity": "50",'
+     '"yarn.scheduler.capacity.root.dev.capacity": "50",'
+     '"yarn.scheduler.capacity.root.prod.queues": "etl",'
+     '"yarn.scheduler.capacity.root.prod.etl.capacity": "100"}}]',
+     ["mapreduce.job.queuename", "'prod'", "parent queue, not a leaf queue", "etl, dev"]),
 ]
 
 
@@ -65,6 +74,7 @@ def test_bad_step_fails_before_anything_starts():
 def test_local_foreground_cluster_runs_steps_and_terminates(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
     proc = run("emr", "create-cluster", "--name", "fg", "--auto-terminate", "--num-cpus", "1",
+               "--hiveserver2-port", "0",
                "--log-uri", str(tmp_path / "logs"), "--work-dir", str(tmp_path / "w"),
                "--steps", "Type=COMMAND,Name=a,Args=[bash,-c,echo one]",
                "Type=COMMAND,Name=b,ActionOnFailure=CONTINUE,Args=[false]", env=env,
@@ -74,12 +84,16 @@ def test_local_foreground_cluster_runs_steps_and_terminates(tmp_path):
     final = json.loads(proc.stdout[end:])
     cid = first["ClusterId"]
     assert final["Cluster"]["Id"] == cid
+    port = re.search(rf"HiveServer2 of {cid} listening on 127\.0\.0\.1:(\d+)", proc.stderr)
+    assert port and int(port.group(1)) > 0, proc.stderr  # the port chosen for 0
     assert final["Cluster"]["Status"]["State"] == "TERMINATED"
     assert {s["Name"]: s["Status"]["State"] for s in final["Steps"]} == {
         "a": "COMPLETED", "b": "FAILED"}
     a = [s for s in final["Steps"] if s["Name"] == "a"][0]
     assert (tmp_path / "logs" / cid / "steps" / a["Id"] / "stdout").read_text() == "one\n"
-    assert proc.returncode == 0
+    b = [s for s in final["Steps"] if s["Name"] == "b"][0]
+    assert proc.returncode == 1  # a step FAILED: scripts must see it
+    assert f"rayemr emr: 1 step(s) FAILED: b ({b['Id']})" in proc.stderr
 
 
 def test_attached_cluster_add_wait_terminate(ray_local, tmp_path):

@@ -186,3 +186,29 @@ def test_job_queue_must_be_a_leaf_queue_of_the_cluster_scheduler():
     # without a capacity-scheduler classification the running ResourceManager decides
     parse_configurations([{"Classification": "mapred-site", "Properties": {
         "mapreduce.job.queuename": "etl"}}])
+
+
+@pytest.mark.parametrize("queue", ["prod", "root.prod", "root"])
+def test_a_parent_queue_is_refused_by_name(queue):
+    tree = {"Classification": "capacity-scheduler", "Properties": {
+        "yarn.scheduler.capacity.root.queues": "prod,dev",
+        "yarn.scheduler.capacity.root.prod.capacity": "60",
+        "yarn.scheduler.capacity.root.dev.capacity": "40",
+        "yarn.scheduler.capacity.root.prod.queues": "etl,adhoc",
+        "yarn.scheduler.capacity.root.prod.etl.capacity": "50",
+        "yarn.scheduler.capacity.root.prod.adhoc.capacity": "50"}}
+    with pytest.raises(ConfigError) as err:
+        parse_configurations([tree, {"Classification": "mapred-site", "Properties": {
+            "mapreduce.job.queuename": queue}}])
+    assert str(err.value) == (
+        f"mapred-site: property 'mapreduce.job.queuename' names queue '{queue}', which is a "
+        "parent queue, not a leaf queue (jobs go to a leaf queue: etl, adhoc, dev)")
+    for leaf in ("etl", "root.prod.etl", "dev"):
+        parse_configurations([tree, {"Classification": "mapred-site", "Properties": {
+            "mapreduce.job.queuename": leaf}}])
+    with pytest.raises(ConfigError, match="is not a queue"):
+        parse_configurations([tree, {"Classification": "mapred-site", "Properties": {
+            "mapreduce.job.queuename": "root.dev.etl"}}])
+    with pytest.raises(ConfigError, match="'root', which is a parent queue"):
+        parse_configurations([{"Classification": "mapred-site", "Properties": {
+            "mapreduce.job.queuename": "root"}}])
