@@ -261,8 +261,37 @@ def cmd_demo(args) -> int:
 def cmd_create_security_group(args) -> int:
     from rayemr.emr.aws import create_security_group
 
-    _out(create_security_group(args.config, vpc_id=args.vpc_id, ssh_cidr=args.ssh_cidr,
-                               region=args.region))
+    def warn(text: str) -> None:
+        print(f"rayemr emr: WARNING: {text}", file=sys.stderr, flush=True)
+
+    result = create_security_group(args.config, vpc_id=args.vpc_id, ssh_cidr=args.ssh_cidr,
+                                   region=args.region, warn=warn)
+    _out(result)
+    for change in result["Changes"]:
+        print(f"rayemr emr: security group {result['GroupId']}: {change}", file=sys.stderr)
+    return 0
+
+
+def cmd_metastore_backup(args) -> int:
+    from rayemr.emr import backup
+
+    if args.every is None:
+        size = backup.backup(args.to, args.metastore)
+        print(f"rayemr emr: metastore backed up to {args.to} ({size} bytes)", file=sys.stderr)
+        return 0
+    backup.backup_every(args.to, args.every, args.metastore)
+    return 0
+
+
+def cmd_metastore_restore(args) -> int:
+    from rayemr.emr import backup
+
+    path = args.metastore or backup.default_metastore()
+    if backup.restore(args.source, path, force=args.force):
+        print(f"rayemr emr: metastore {path} restored from {args.source}", file=sys.stderr)
+    else:
+        print(f"rayemr emr: metastore {path} left as it is (no snapshot at {args.source}, "
+              "or a metastore is already there: --force replaces it)", file=sys.stderr)
     return 0
 
 
@@ -361,6 +390,25 @@ def register(subparsers) -> None:
 
     add_arguments(p)
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("metastore-backup", help="copy the metastore to S3 (once, or "
+                                                "every N seconds)")
+    p.add_argument("--to", required=True, metavar="URL", help="where the snapshot goes, "
+                   "e.g. s3://bucket/rayemr/metastore.db")
+    p.add_argument("--metastore", metavar="PATH",
+                   help="the metastore file (default $RAYEMR_HOME/metastore.db)")
+    p.add_argument("--every", type=float, metavar="SECONDS",
+                   help="keep running, backing up at this interval")
+    p.set_defaults(func=cmd_metastore_backup)
+
+    p = sub.add_parser("metastore-restore", help="put the S3 snapshot of the metastore in "
+                                                 "place (before the services start)")
+    p.add_argument("--from", dest="source", required=True, metavar="URL",
+                   help="the snapshot metastore-backup made")
+    p.add_argument("--metastore", metavar="PATH",
+                   help="the metastore file (default $RAYEMR_HOME/metastore.db)")
+    p.add_argument("--force", action="store_true", help="replace an existing metastore")
+    p.set_defaults(func=cmd_metastore_restore)
 
     p = sub.add_parser("create-security-group",
                        help="the cluster.yaml security group: node-to-node traffic and SSH "

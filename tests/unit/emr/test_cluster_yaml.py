@@ -103,24 +103,79 @@ def test_services_and_dashboard_are_not_exposed(config):
 def test_token_and_rayemr_reach_every_node(config):
     mounts = config["file_mounts"]
     assert mounts["~/.ray/auth_token"] == "~/.ray/auth_token"
-    assert any(v == "." for v in mounts.values())  # this checkout is installed
+    # uploads come from under the home folder, never the current directory or a venv/
+    for remote, local in mounts.items():
+        assert local.startswith("~/"), (remote, local)
+        assert "venv" not in local and local not in (".", "./")
+    assert mounts["~/rayemr-cluster"] == "~/.rayemr/cluster"
     setup = _commands(config, "setup_commands")
-    assert "pip install" in setup and "~/rayemr-src" in setup
-    import ray
+    assert "~/rayemr-cluster/rayemr-*.whl" in setup and "[aws]" in setup
+    # a Python of rayemr's own, whatever the AMI: uv makes a venv every command uses
+    assert "uv venv --python 3.11 ~/rayemr-venv" in setup
+    assert "export PATH=$HOME/rayemr-venv/bin:$PATH" in setup
 
-    assert f"ray[default]=={ray.__version__}" in setup  # the laptop's Ray version
+
+def test_ray_is_pinned_to_the_laptops_version_within_setup_cfg(config):
+    import configparser
+    import re
+
+    import ray
+    from packaging.requirements import Requirement
+
+    setup = _commands(config, "setup_commands")
+    pins = re.findall(r'ray\[default\]==([0-9.]+)', setup)
+    assert pins == [ray.__version__]  # client and cluster run the same Ray
+    cfg = configparser.ConfigParser()
+    cfg.read(ROOT / "setup.cfg")
+    (ray_req,) = [Requirement(line) for line in cfg["options"]["install_requires"].split("\n")
+                  if line.strip().startswith("ray")]
+    assert ray_req.specifier.contains(pins[0])
+    aws = [Requirement(line) for line in cfg["options.extras_require"]["aws"].split("\n")
+           if line.strip()]
+    assert [r.name for r in aws] == ["boto3"]  # what create-security-group imports
+
+
+def test_logs_and_metastore_outlive_ray_down(config):
+    head = _commands(config, "head_start_ray_commands")
+    setup = _commands(config, "setup_commands")
+    assert "export RAYEMR_S3=s3://" in setup
+    assert "--log-uri $RAYEMR_S3/logs" in head
+    restore = head.index("metastore-restore --from $RAYEMR_S3/metastore.db")
+    assert restore < head.index("start-services")  # restored before the services open it
+    assert "metastore-backup --to $RAYEMR_S3/metastore.db --every 60" in head
+
+
+def test_iam_documents_match_the_profiles_cluster_yaml_names(config):
+    import json
+
+    iam = ROOT / "rayemr" / "emr" / "examples" / "iam"
+    for t in config["available_node_types"].values():
+        name = t["node_config"]["IamInstanceProfile"]["Name"]
+        policy = json.loads((iam / f"{name}-policy.json").read_text())
+        actions = {a for st in policy["Statement"] for a in st["Action"]}
+        assert {"s3:GetObject", "s3:PutObject", "s3:ListBucket"} <= actions
+    master = json.loads((iam / "rayemr-master-policy.json").read_text())
+    actions = {a for st in master["Statement"] for a in st["Action"]}
+    assert {"ec2:RunInstances", "ec2:TerminateInstances", "iam:PassRole"} <= actions
+    script = (iam / "create-instance-profiles.sh").read_text()
+    for step in ("create-role", "put-role-policy", "create-instance-profile",
+                 "add-role-to-instance-profile"):
+        assert f"aws iam {step}" in script
+    json.loads((iam / "ec2-trust.json").read_text())
 
 
 def test_start_services_command_parses(config):
     from rayemr.cli import build_parser
 
     (cmd,) = [c for c in config["head_start_ray_commands"] if "start-services" in c]
-    argv = shlex.split(cmd.replace("$HOME", "/ec2-home"))
+    argv = shlex.split(cmd.replace("$HOME", "/ec2-home").replace("$RAYEMR_S3", "s3://b/p"))
     argv = argv[argv.index("rayemr") + 1:]
     args = build_parser().parse_args(argv)
     assert args.emr_command == "start-services" and args.address == "auto"
-    # the configurations it names exist in this checkout and are valid
-    conf = args.configurations.replace("file:///ec2-home/rayemr-src/", "")
+    # it names the configurations uploaded with the wheel; the ones docs/emr.md copies
+    # there exist in this checkout and are valid
+    assert args.configurations == "file:///ec2-home/rayemr-cluster/configurations.json"
+    conf = "rayemr/emr/examples/configurations.json"
     from rayemr.emr.configurations import load_configurations
 
     cfg = load_configurations(str(ROOT / conf))
