@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import sys
 from dataclasses import dataclass
 
 from rayemr.core.errors import ClusterError, ConfigError
@@ -31,6 +32,27 @@ class RuntimeInfo:
     started_locally: bool
     num_cpus: float
     namespace: str = NAMESPACE
+
+
+#: Ray loggers whose start-up notices (e.g. "Token authentication is enabled") are not
+#: errors; rayemr shows only their errors unless logging is at INFO (the CLI's -v).
+RAY_NOTICE_LOGGERS = ("ray._private.authentication.authentication_token_setup",)
+
+
+def quiet_ray_notices() -> None:
+    """Keep Ray's start-up notices off stderr (errors still show)."""
+    for name in RAY_NOTICE_LOGGERS:
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def _tidy_output() -> None:
+    """Before Ray starts: no notices unless asked for (-v), and no colour codes around the
+    ``(ActorName pid=...)`` prefix of forwarded output when stderr is not a terminal."""
+    if not logging.getLogger().isEnabledFor(logging.INFO):
+        quiet_ray_notices()
+    stream = sys.stderr
+    if not (stream is not None and hasattr(stream, "isatty") and stream.isatty()):
+        os.environ.setdefault("RAY_COLOR_PREFIX", "0")
 
 
 def _prepare_token_auth() -> None:
@@ -154,6 +176,7 @@ def init(
         return _info(started=_started_here)
     origin = address_origin(address)
     address = address or os.environ.get("RAY_ADDRESS") or None
+    _tidy_output()
     kwargs: dict = {
         "namespace": NAMESPACE,
         "logging_level": logging.WARNING if quiet else logging.INFO,
@@ -276,8 +299,6 @@ def _info(started: bool) -> RuntimeInfo:
 
 def started_here() -> bool:
     """True when this process started the Ray instance it is connected to."""
-    import sys
-
     ray = sys.modules.get("ray")
     return bool(_started_here and ray is not None and ray.is_initialized())
 

@@ -43,17 +43,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-#: Ray loggers whose start-up notices (e.g. "Token authentication is enabled") are not
-#: errors; the CLI shows only their errors unless -v is given.
-RAY_NOTICE_LOGGERS = ("ray._private.authentication.authentication_token_setup",)
-
-
-def quiet_ray_notices() -> None:
-    """Keep Ray's start-up notices off the command's stderr (errors still show)."""
-    for name in RAY_NOTICE_LOGGERS:
-        logging.getLogger(name).setLevel(logging.ERROR)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -62,6 +51,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     if not args.verbose:
+        from rayemr.runtime import quiet_ray_notices
+
         quiet_ray_notices()
     if args.address:
         from rayemr.runtime import use_address

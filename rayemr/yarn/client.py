@@ -7,6 +7,7 @@ application's ``am_main`` returned (or raises what it raised).
 """
 from __future__ import annotations
 
+import logging
 import os
 import time
 from dataclasses import dataclass, replace
@@ -20,6 +21,8 @@ from rayemr.yarn.records import (TAGS_ENV, ApplicationReport, ApplicationSpec, N
                                  current_groups, current_user)
 from rayemr.yarn.settings import YarnConfig
 from rayemr.yarn.states import AppState
+
+log = logging.getLogger(__name__)
 
 
 def with_process_tags(spec: ApplicationSpec) -> ApplicationSpec:
@@ -68,9 +71,20 @@ def start(config: object = None) -> YarnHandle:
             resources={"node:__internal_head__": 0.001}).remote(cfg)
         existed = False
     info = _unwrap(lambda: ray.get(rm.ready.remote(), timeout=120))
+    _report_rest_fallback(cfg, info.get("rest_url") or "", started=not existed)
     if existed and config is not None:
         _unwrap(lambda: ray.get(rm.refresh_queues.remote(cfg.scheduler)))
     return YarnHandle(rm, info["rest_url"], info["cluster_ts"], info["state_dir"])
+
+
+def _report_rest_fallback(cfg: YarnConfig, rest_url: str, started: bool) -> None:
+    """Say, in this process, where the REST API went when its port was taken."""
+    port = cfg.webapp_port
+    if (not started or not cfg.webapp_enabled or not rest_url or not port
+            or rest_url.rstrip("/").endswith(f":{port}")):
+        return
+    log.warning("YARN REST API at %s (%s:%s is in use by another process)", rest_url,
+                cfg.webapp_host, port)
 
 
 def _rm_class():

@@ -432,7 +432,8 @@ class ResourceManager:
             self._http, self.rest_url = serve(self, self.config.webapp_host,
                                               self.config.webapp_port)
         except OSError as exc:
-            log.warning("REST API on %s:%s not started: %s", self.config.webapp_host,
-                        self.config.webapp_port, exc)
+            # the client that started this RM reports the port actually used
+            log.info("REST API port %s:%s taken (%s); using a free port",
+                     self.config.webapp_host, self.config.webapp_port, exc)
             self._http, self.rest_url = serve(self, self.config.webapp_host, 0)
         log.info("YARN REST API at %s (pid %s)", self.rest_url, os.getpid())

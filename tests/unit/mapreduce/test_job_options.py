@@ -9,7 +9,8 @@ import logging
 
 import pytest
 
-from rayemr.cli import RAY_NOTICE_LOGGERS, main
+from rayemr.cli import main
+from rayemr.runtime import RAY_NOTICE_LOGGERS
 from rayemr.core.errors import ConfigError
 from rayemr.engine import TaskFailedError
 from rayemr.mapreduce import MRJob
