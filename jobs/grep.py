@@ -1,6 +1,6 @@
 """Grep: a map-only job printing the lines that match --pattern (a regular expression).
 
-    python jobs/grep.py -r local --pattern 'whale|sea' rayemr/data/mapreduce/text -o /tmp/grep
+    python jobs/grep.py -r local --pattern 'sea|truth' rayemr/data/mapreduce/text -o /tmp/grep
 """
 import re
 

@@ -1,6 +1,6 @@
 """Top-N words: a two-step job (count words, then pick the N most frequent).
 
-    python jobs/topn.py -r local --n 10 rayemr/data/mapreduce/text -o /tmp/top
+    python jobs/topn.py -r local --n 5 rayemr/data/mapreduce/text -o /tmp/top
 """
 import heapq
 import re

@@ -12,10 +12,12 @@ from __future__ import annotations
 import argparse
 import sys
 
+from rayemr.cli.text import plain
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("demo", help="an EMR-style cluster running MapReduce and Hive "
-                                           "steps on bundled data", description=__doc__,
+                                           "steps on bundled data", description=plain(__doc__),
                               formatter_class=argparse.RawDescriptionHelpFormatter)
     add_arguments(p)
     p.set_defaults(func=main)

@@ -24,6 +24,7 @@ import os
 import sys
 from typing import Any
 
+from rayemr.cli.text import plain
 from rayemr.core.errors import ConfigError, UserError
 
 
@@ -318,17 +319,26 @@ def _cluster_options(p: argparse.ArgumentParser, *, default_name: str) -> None:
 
 def register(subparsers) -> None:
     emr = subparsers.add_parser("emr", help="EMR clusters and steps on Ray",
-                                description=__doc__,
+                                description=plain(__doc__),
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = emr.add_subparsers(dest="emr_command", metavar="COMMAND")
     emr.set_defaults(func=lambda a: (emr.print_help(), 2)[1])
+    _register_clusters(sub)
+    _register_steps(sub)
+    _register_tools(sub)
 
+
+def _cluster_id(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--cluster-id", required=True, metavar="ID", help="the cluster (j-...)")
+
+
+def _register_clusters(sub) -> None:
     p = sub.add_parser("create-cluster", help="create a cluster (and run its steps)")
     _cluster_options(p, default_name="rayemr")
     p.add_argument("--auto-terminate", action="store_true",
                    help="terminate once the steps are done")
-    p.add_argument("--hiveserver2-port", type=int, default=None,
-                   help="also serve HiveServer2 on loopback at this port")
+    p.add_argument("--hiveserver2-port", type=int, default=None, metavar="PORT",
+                   help="also serve HiveServer2 on loopback at this port (0 = any free one)")
     p.add_argument("--num-cpus", type=int, default=None,
                    help="local mode: CPUs of the local Ray instance (default: all)")
     p.set_defaults(func=cmd_create_cluster)
@@ -336,55 +346,72 @@ def register(subparsers) -> None:
     p = sub.add_parser("start-services", help="the head node's long-lived cluster "
                                               "(cluster.yaml runs this)")
     _cluster_options(p, default_name="rayemr")
-    p.add_argument("--hiveserver2-port", type=int, default=10000)
+    p.add_argument("--hiveserver2-port", type=int, default=10000, metavar="PORT",
+                   help="HiveServer2's loopback port (default 10000)")
     p.set_defaults(func=cmd_start_services)
 
     p = sub.add_parser("stop-services", help="terminate and remove every cluster")
     p.set_defaults(func=cmd_stop_services)
 
-    p = sub.add_parser("describe-cluster")
-    p.add_argument("--cluster-id", required=True)
+    p = sub.add_parser("describe-cluster", help="a cluster's state, configurations and "
+                                                "services, as JSON")
+    _cluster_id(p)
     p.set_defaults(func=cmd_describe_cluster)
 
-    p = sub.add_parser("list-clusters")
-    p.add_argument("--active", action="store_true")
-    p.add_argument("--cluster-states", nargs="+")
+    p = sub.add_parser("list-clusters", help="the clusters on this Ray cluster")
+    p.add_argument("--active", action="store_true",
+                   help="only clusters not yet terminated")
+    p.add_argument("--cluster-states", nargs="+", metavar="STATE",
+                   help="only these states (STARTING, RUNNING, WAITING, TERMINATED, ...)")
     p.set_defaults(func=cmd_list_clusters)
 
-    p = sub.add_parser("terminate-clusters")
-    p.add_argument("--cluster-ids", nargs="+", required=True)
-    p.add_argument("--no-wait", action="store_true")
+    p = sub.add_parser("terminate-clusters", help="terminate clusters (running steps are "
+                                                  "cancelled)")
+    p.add_argument("--cluster-ids", nargs="+", required=True, metavar="ID",
+                   help="the clusters to terminate")
+    p.add_argument("--no-wait", action="store_true", help="return before they terminated")
     p.set_defaults(func=cmd_terminate_clusters)
 
-    p = sub.add_parser("add-steps")
-    p.add_argument("--cluster-id", required=True)
-    p.add_argument("--steps", nargs="+", required=True, metavar="STEP")
+
+def _register_steps(sub) -> None:
+    p = sub.add_parser("add-steps", help="queue steps on a running cluster")
+    _cluster_id(p)
+    p.add_argument("--steps", nargs="+", required=True, metavar="STEP",
+                   help="Type=HIVE|MAPREDUCE|COMMAND,Name=N,ActionOnFailure=A,Args=[...], "
+                        "or JSON / file://")
     p.set_defaults(func=cmd_add_steps)
 
-    p = sub.add_parser("list-steps")
-    p.add_argument("--cluster-id", required=True)
-    p.add_argument("--step-states", nargs="+")
-    p.add_argument("--step-ids", nargs="+")
+    p = sub.add_parser("list-steps", help="a cluster's steps, newest first")
+    _cluster_id(p)
+    p.add_argument("--step-states", nargs="+", metavar="STATE",
+                   help="only PENDING, RUNNING, COMPLETED, CANCELLED or FAILED steps")
+    p.add_argument("--step-ids", nargs="+", metavar="ID", help="only these steps")
     p.set_defaults(func=cmd_list_steps)
 
-    p = sub.add_parser("describe-step")
-    p.add_argument("--cluster-id", required=True)
-    p.add_argument("--step-id", required=True)
+    p = sub.add_parser("describe-step", help="one step's state, times, logs and YARN "
+                                             "applications")
+    _cluster_id(p)
+    p.add_argument("--step-id", required=True, metavar="ID", help="the step (s-...)")
     p.set_defaults(func=cmd_describe_step)
 
-    p = sub.add_parser("cancel-steps")
-    p.add_argument("--cluster-id", required=True)
-    p.add_argument("--step-ids", nargs="+", required=True)
+    p = sub.add_parser("cancel-steps", help="cancel pending (or running) steps")
+    _cluster_id(p)
+    p.add_argument("--step-ids", nargs="+", required=True, metavar="ID",
+                   help="the steps to cancel")
     p.set_defaults(func=cmd_cancel_steps)
 
     p = sub.add_parser("wait", help="wait step-complete | cluster-terminated")
-    p.add_argument("condition", choices=["step-complete", "cluster-terminated"])
-    p.add_argument("--cluster-id", required=True)
-    p.add_argument("--step-id")
-    p.add_argument("--timeout", type=float)
+    p.add_argument("condition", choices=["step-complete", "cluster-terminated"],
+                   help="what to wait for")
+    _cluster_id(p)
+    p.add_argument("--step-id", metavar="ID", help="step-complete: the step")
+    p.add_argument("--timeout", type=float, metavar="SECONDS",
+                   help="give up after this long (default: wait as long as it takes)")
     p.set_defaults(func=cmd_wait)
 
-    p = sub.add_parser("demo", help="the same as `rayemr demo`: a cluster running MapReduce, "
+
+def _register_tools(sub) -> None:
+    p = sub.add_parser("demo", help="the same as 'rayemr demo': a cluster running MapReduce, "
                                     "command and Hive steps on bundled data")
     from rayemr.cli.demo import add_arguments
 

@@ -13,6 +13,7 @@ import sys
 import time
 from typing import Iterable
 
+from rayemr.cli.text import plain
 from rayemr.core.errors import InputNotFoundError, OutputExistsError, UserError
 
 # rayemr.fs (s3fs, pyarrow) is imported when a command runs, so `rayemr --help` stays fast.
@@ -26,7 +27,7 @@ def has_glob(path: str) -> bool:
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("fs", help="hadoop fs-like file commands over EMRFS",
-                                   description=__doc__.split("\n\n")[0])
+                                   description=plain(__doc__.split("\n\n")[0]))
     parser.add_argument("-D", dest="props", action="append", default=[], metavar="KEY=VALUE",
                         help="an emrfs-site property, e.g. -D fs.s3.endpoint=http://host:9000")
     sub = parser.add_subparsers(dest="fs_command", metavar="CMD", required=True)
@@ -34,43 +35,46 @@ def register(subparsers) -> None:
     p = sub.add_parser("ls", help="list files and directories")
     p.add_argument("-R", dest="recursive", action="store_true", help="recursively")
     p.add_argument("-H", dest="human", action="store_true", help="human-readable sizes")
-    p.add_argument("paths", nargs="+")
+    p.add_argument("paths", nargs="+", metavar="URL", help="paths or URLs, globs allowed")
     p.set_defaults(func_cmd=_ls)
 
     p = sub.add_parser("cat", help="print files to stdout")
-    p.add_argument("paths", nargs="+")
+    p.add_argument("paths", nargs="+", metavar="URL", help="files, globs allowed")
     p.set_defaults(func_cmd=_cat)
 
     p = sub.add_parser("put", help="copy local files to a URL")
     p.add_argument("-f", dest="force", action="store_true", help="overwrite the destination")
-    p.add_argument("paths", nargs="+", metavar="SRC... DST")
+    p.add_argument("paths", nargs="+", metavar="SRC... DST",
+                   help="local files or folders, then the destination URL")
     p.set_defaults(func_cmd=_put)
 
     p = sub.add_parser("get", help="copy files from a URL to local")
     p.add_argument("-f", dest="force", action="store_true", help="overwrite the destination")
-    p.add_argument("paths", nargs="+", metavar="SRC... DST")
+    p.add_argument("paths", nargs="+", metavar="SRC... DST",
+                   help="URLs (globs allowed), then the local destination")
     p.set_defaults(func_cmd=_get)
 
     p = sub.add_parser("cp", help="copy (S3 to S3 is a server-side copy)")
     p.add_argument("-f", dest="force", action="store_true", help="overwrite the destination")
-    p.add_argument("paths", nargs="+", metavar="SRC... DST")
+    p.add_argument("paths", nargs="+", metavar="SRC... DST",
+                   help="source URLs (globs allowed), then the destination URL")
     p.set_defaults(func_cmd=_cp)
 
     p = sub.add_parser("rm", help="delete files (directories with -r)")
     p.add_argument("-r", "-R", dest="recursive", action="store_true", help="recursively")
     p.add_argument("-f", dest="force", action="store_true", help="no error if missing")
-    p.add_argument("paths", nargs="+")
+    p.add_argument("paths", nargs="+", metavar="URL", help="what to delete, globs allowed")
     p.set_defaults(func_cmd=_rm)
 
     p = sub.add_parser("mkdir", help="create directories")
     p.add_argument("-p", dest="parents", action="store_true", help="no error if existing")
-    p.add_argument("paths", nargs="+")
+    p.add_argument("paths", nargs="+", metavar="URL", help="directories to create")
     p.set_defaults(func_cmd=_mkdir)
 
     p = sub.add_parser("du", help="sizes of files and directories")
     p.add_argument("-s", dest="summary", action="store_true", help="one total per argument")
     p.add_argument("-H", dest="human", action="store_true", help="human-readable sizes")
-    p.add_argument("paths", nargs="+")
+    p.add_argument("paths", nargs="+", metavar="URL", help="paths or URLs, globs allowed")
     p.set_defaults(func_cmd=_du)
     parser.set_defaults(func=_run)
 

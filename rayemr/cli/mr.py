@@ -17,7 +17,8 @@ def register(subparsers) -> None:
         usage="rayemr mr JOBFILE INPUT... [-o OUTPUT] [-r inline|local|ray] "
               "[--num-reducers N] [--queue Q] [--conf K=V] [job args]")
     add_run_options(p)
-    p.add_argument("jobfile", help="Python file defining the job class")
+    p.add_argument("jobfile", nargs="?", metavar="JOBFILE",
+                   help="Python file defining the job class")
     p.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     p.set_defaults(func=main)
 
@@ -26,17 +27,25 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("-r", "--runner", choices=("inline", "local", "ray"), default="local",
                    help="inline (this process), local (Ray on this machine, default) or ray "
                         "(the cluster at --address / $RAY_ADDRESS)")
-    p.add_argument("-o", "--output-dir", dest="output_dir", metavar="OUTPUT")
-    p.add_argument("--num-reducers", type=int, default=None)
-    p.add_argument("--queue", default="default")
+    p.add_argument("-o", "--output-dir", dest="output_dir", metavar="OUTPUT",
+                   help="where part files and _SUCCESS go (a path or URL); without it the "
+                        "output is printed")
+    p.add_argument("--num-reducers", type=int, default=None, metavar="N",
+                   help="reduce tasks (default: mapreduce.job.reduces, else the CPUs, at "
+                        "most 8)")
+    p.add_argument("--queue", default="default", help="YARN queue (default: default)")
     p.add_argument("--conf", "-D", "--jobconf", dest="conf", action="append", default=[],
-                   metavar="KEY=VALUE")
-    p.add_argument("--max-attempts", type=int, default=None)
-    p.add_argument("--skip-bad-records", action="store_true", default=None)
-    p.add_argument("--overwrite", action="store_true", default=None)
+                   metavar="KEY=VALUE", help="a job setting, e.g. mapreduce.job.reduces=4 "
+                                             "(repeatable)")
+    p.add_argument("--max-attempts", type=int, default=None, metavar="N",
+                   help="attempts per task before the job fails (default 4)")
+    p.add_argument("--skip-bad-records", action="store_true", default=None,
+                   help="skip and count input records the input protocol cannot read")
+    p.add_argument("--overwrite", action="store_true", default=None,
+                   help="replace an existing output folder (only once the job succeeds)")
     p.add_argument("--class", dest="job_class", default=None,
                    help="job class to run when the file defines several")
-    p.add_argument("-q", "--quiet", action="store_true")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress or counters")
 
 
 def main(args: argparse.Namespace, extra: list[str] | None = None) -> int:
@@ -45,6 +54,10 @@ def main(args: argparse.Namespace, extra: list[str] | None = None) -> int:
                                          progress_printer)
     from rayemr.core.errors import RayEmrError
 
+    if not args.jobfile:  # a usage error, as argparse's own (exit code 2)
+        print("rayemr mr: name a job file: rayemr mr JOBFILE INPUT... -o OUTPUT "
+              "(see rayemr mr --help)", file=sys.stderr)
+        return 2
     if extra is None:  # rayemr's options may also follow the job file and its inputs
         again = argparse.ArgumentParser(add_help=False)
         add_run_options(again)

@@ -16,6 +16,7 @@ import os
 import sys
 from datetime import datetime, timezone
 
+from rayemr.cli.text import plain
 from rayemr.core.errors import ClusterError, UserError
 
 DEFAULT_STATES = ("SUBMITTED", "ACCEPTED", "RUNNING")
@@ -23,7 +24,8 @@ DEFAULT_STATES = ("SUBMITTED", "ACCEPTED", "RUNNING")
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("yarn", help="applications, queues and nodes (yarn CLI)",
-                                   description=__doc__.split("\n\n")[0])
+                                   description=plain(__doc__),
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--address", default=None,
                         help="Ray cluster address (default: RAY_ADDRESS, else 'auto')")
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
@@ -45,12 +47,13 @@ def register(subparsers) -> None:
     p.set_defaults(func=_application)
 
     p = sub.add_parser("queue", help="report a queue")
-    p.add_argument("-status", metavar="QUEUE", required=True)
+    p.add_argument("-status", metavar="QUEUE", required=True,
+                   help="the queue: capacity, use, applications, ACLs")
     p.add_argument("--json", **json_after)
     p.set_defaults(func=_queue)
 
     p = sub.add_parser("node", help="list NodeManagers")
-    p.add_argument("-list", action="store_true", required=True)
+    p.add_argument("-list", action="store_true", required=True, help="list the NodeManagers")
     p.add_argument("-all", action="store_true", help="include LOST and DECOMMISSIONED nodes")
     p.add_argument("--json", **json_after)
     p.set_defaults(func=_node)

@@ -149,8 +149,9 @@ class _Run:
         self.last_failure = outcome
         retry = self.schedule.failed(key, outcome.retriable)
         # a retry is worth a warning; a final failure is the job's error, reported once by it
-        log.log(logging.WARNING if retry else logging.INFO, "%s attempt %d failed (%s: %s)%s",
-                f"{stage.id}-{key[1]:05d}", spec.attempt, outcome.error_type,
+        log.log(logging.WARNING if retry else logging.INFO,
+                "%s attempt %d of %d failed (%s: %s)%s", f"{stage.id}-{key[1]:05d}",
+                spec.attempt + 1, self.schedule.max_attempts, outcome.error_type,
                 outcome.error_message, ", retrying" if retry else "")
 
     def on_lost_nodes(self, nodes: set[str]) -> None:

@@ -138,7 +138,7 @@ class JobSource:
         if self.klass is not None:
             return self.klass
         if self.module:
-            obj: Any = importlib.import_module(self.module)
+            obj: Any = _import_job_module(self.module, self.class_name)
         else:
             obj = _load_module(self.path, self.source)
         for part in self.class_name.split("."):
@@ -147,6 +147,21 @@ class JobSource:
 
     def build(self) -> Any:
         return self.job_class()(args=list(self.args))
+
+
+def _import_job_module(module: str, class_name: str) -> Any:
+    """The job's module, or a UserError saying why a task process cannot import it."""
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if not exc.name or not (module == exc.name or module.startswith(exc.name + ".")):
+            raise  # the module itself imports something missing: its own error
+        raise UserError(
+            f"job class {class_name}: module {module!r} cannot be imported in the task "
+            f"process (the folder it comes from is on the submitting process's sys.path "
+            f"only)", hint="put that folder on PYTHONPATH before running the job, install "
+            "the module, or run the job file itself (python job.py / rayemr mr job.py)"
+        ) from None
 
 
 def _importable(mod: str) -> bool:

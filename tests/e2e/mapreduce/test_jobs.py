@@ -82,3 +82,24 @@ def test_terasort_round_trip(tmp_path):
     sizes = [os.path.getsize(os.path.join(dst, p)) for p in sorted(os.listdir(dst))
              if p.startswith("part-r-")]
     assert len(sizes) == 3 and sum(sizes) == 500_000 and min(sizes) > 0
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_docstring_command_reproduces_expected(name, tmp_path):
+    """The command at the top of each job file gives jobs/expected/<name>.txt (run inline,
+    from the repository's root, into a fresh output folder)."""
+    import shlex
+
+    with open(os.path.join(JOBS, f"{name}.py")) as f:
+        doc = f.read().split('"""')[1]
+    (line,) = [ln.strip() for ln in doc.splitlines()
+               if ln.strip().startswith(f"python jobs/{name}.py")]
+    argv = shlex.split(line)[2:]
+    argv[argv.index("-r") + 1] = "inline"
+    argv[argv.index("-o") + 1] = str(tmp_path / "out")
+    argv = [os.path.join(ROOT, a) if os.path.exists(os.path.join(ROOT, a)) else a
+            for a in argv]
+    cls = compat.load_job_file(os.path.join(JOBS, f"{name}.py"))
+    with JobRunner(cls(args=argv)) as r:
+        r.run()
+        assert sorted(b"".join(r.cat_output()).splitlines()) == expected(name)

@@ -59,6 +59,18 @@ def _graph(splits):
     ), name="g")
 
 
+def test_retries_are_logged_counting_from_one_as_the_final_error_does(caplog):
+    import logging
+
+    caplog.set_level(logging.INFO, logger="rayemr.engine.driver")
+    run_graph(_graph(("a", "bad")), runner="inline", committer=RecordingCommitter(),
+              conf={"fail_attempts": "2"})
+    lines = [r.getMessage() for r in caplog.records if "failed (" in r.getMessage()]
+    assert [ln.split(" failed")[0] for ln in lines] == [
+        "Stage-1-00001 attempt 1 of 4", "Stage-1-00001 attempt 2 of 4"]
+    assert all(ln.endswith(", retrying") for ln in lines)
+
+
 def test_retried_attempt_succeeds_and_job_commits():
     c = RecordingCommitter()
     res = run_graph(_graph(("a", "bad", "c")), runner="inline", committer=c,
