@@ -12,12 +12,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from rayemr.cli.text import plain
 from rayemr.core.errors import UserError
 
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("firehose", help="Firehose delivery streams (aws firehose)",
-                              description=__doc__.split("\n\n")[0])
+                              description=plain(__doc__.split("\n\n")[0]))
     p.add_argument("--backend", choices=("ray", "local"), default="ray",
                    help="stream hosts on the Ray cluster (default) or in this process")
     p.add_argument("--location", help="catalog and write-ahead logs "
@@ -26,13 +27,15 @@ def register(subparsers) -> None:
                    "a local folder for a data lake on this machine)")
     p.add_argument("--metastore", metavar="PATH", help="Hive metastore file")
     sub = p.add_subparsers(dest="firehose_command", metavar="CMD", required=True)
-    name = {"dest": "name", "metavar": "NAME", "required": True}
+    name = {"dest": "name", "metavar": "NAME", "required": True,
+            "help": "the delivery stream"}
 
     c = sub.add_parser("create-delivery-stream", help="create a delivery stream")
     c.add_argument("--delivery-stream-name", **name)
-    c.add_argument("--delivery-stream-type", default="DirectPut")
+    c.add_argument("--delivery-stream-type", default="DirectPut",
+                   help="DirectPut (default) or KinesisStreamAsSource")
     c.add_argument("--extended-s3-destination-configuration", dest="dest", required=True,
-                   metavar="JSON")
+                   metavar="JSON", help="the S3 destination, as the Firehose API takes it")
     c.set_defaults(func=_run, op="CreateDeliveryStream")
     for op, help_ in (("describe-delivery-stream", "describe a delivery stream"),
                       ("delete-delivery-stream", "delete a delivery stream (buffers are "
@@ -41,7 +44,7 @@ def register(subparsers) -> None:
         d.add_argument("--delivery-stream-name", **name)
         d.set_defaults(func=_run, op="".join(w.title() for w in op.split("-")))
     ls = sub.add_parser("list-delivery-streams", help="list delivery streams")
-    ls.add_argument("--limit", type=int, default=10)
+    ls.add_argument("--limit", type=int, default=10, help="at most this many (default 10)")
     ls.set_defaults(func=_run, op="ListDeliveryStreams")
     pr = sub.add_parser("put-record", help="put one record")
     pr.add_argument("--delivery-stream-name", **name)
@@ -54,17 +57,21 @@ def register(subparsers) -> None:
     pb.set_defaults(func=_run, op="PutRecordBatch")
     up = sub.add_parser("update-destination", help="change the destination")
     up.add_argument("--delivery-stream-name", **name)
-    up.add_argument("--current-delivery-stream-version-id", dest="version", required=True)
-    up.add_argument("--destination-id", default="destinationId-000000000001")
+    up.add_argument("--current-delivery-stream-version-id", dest="version", required=True,
+                    help="the version describe-delivery-stream reports")
+    up.add_argument("--destination-id", default="destinationId-000000000001",
+                    help="the destination to change (default the first)")
     up.add_argument("--extended-s3-destination-update", dest="dest", required=True,
-                    metavar="JSON")
+                    metavar="JSON", help="the fields of the S3 destination to change")
     up.set_defaults(func=_run, op="UpdateDestination")
     m = sub.add_parser("metrics", help="records in, delivered, failed, bytes, latency")
-    m.add_argument("--delivery-stream-name", dest="name", default=None)
+    m.add_argument("--delivery-stream-name", dest="name", default=None, metavar="NAME",
+                   help="one delivery stream (default: all)")
     m.set_defaults(func=_metrics)
     demo = sub.add_parser("demo", help="the click-stream demo: producer -> Firehose -> "
                                        "partitioned Parquet Hive table -> query")
-    demo.add_argument("--records", type=int, default=3000)
+    demo.add_argument("--records", type=int, default=3000,
+                      help="click events to produce (default 3000)")
     demo.add_argument("--workdir", default=None, help="folder for the demo's lake (default: "
                                                       "a new temporary folder)")
     demo.set_defaults(func=_demo)
