@@ -7,7 +7,9 @@ in YARN containers (``runner="ray"``) or in this process (``runner="inline"``).
 """
 from __future__ import annotations
 
-from rayemr.engine.driver import GraphResult, JobKilledError, TaskFailedError, run_graph
+from rayemr.engine.driver import GraphResult
+from rayemr.engine.errors import JobKilledError, TaskFailedError
+from rayemr.engine.run import run_graph
 from rayemr.engine.schedule import Progress
 
 __all__ = ["GraphResult", "JobKilledError", "Progress", "TaskFailedError", "run_graph"]

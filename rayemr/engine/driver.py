@@ -1,7 +1,7 @@
 """The driver: walk a StageGraph, launch attempts, retry, count, commit.
 
-:func:`run_graph` is the engine's entry point for MapReduce jobs and Hive queries. The
-driver loop itself (:func:`drive`) is the same for every launcher: it asks the pure
+The driver loop (:func:`drive`) is the same for every launcher (in this process, plain Ray
+tasks, YARN containers; :mod:`rayemr.engine.run` picks one): it asks the pure
 :class:`~rayemr.engine.schedule.Schedule` what may run, launches attempts, feeds their
 outcomes back, reports progress, and at the end commits the job's output (every stage
 succeeded) or aborts it (anything failed or the job was cancelled).
@@ -15,8 +15,9 @@ from typing import Any, Callable
 
 import pyarrow as pa
 
-from rayemr.core.errors import ClusterError, ConfigError, RayEmrError, UserError
+from rayemr.core.errors import ClusterError, RayEmrError, UserError
 from rayemr.engine.context import merge_counters
+from rayemr.engine.errors import JobKilledError, TaskFailedError
 from rayemr.engine.graph import (BroadcastInput, ShuffleInput, SplitInput, Stage,
                                  StageGraph)
 from rayemr.engine.schedule import Progress, Schedule, TaskKey
@@ -40,14 +41,6 @@ class GraphResult:
     app_ids: list[str] = field(default_factory=list)
     #: The final per-stage progress.
     progress: Progress | None = None
-
-
-class TaskFailedError(ClusterError):
-    """A task failed on every attempt; nothing was committed."""
-
-
-class JobKilledError(ClusterError):
-    """The job was cancelled; nothing was committed."""
 
 
 def _split_text(split: Any) -> str:
@@ -258,50 +251,3 @@ def drive(graph: StageGraph, launcher, *, conf: dict[str, str] | None = None,
         raise
     finally:
         launcher.close()
-
-
-RUNNERS = ("inline", "ray")
-
-
-def run_graph(graph: StageGraph, *, runner: str = "ray", conf: dict[str, str] | None = None,
-              queue: str = "default", app_name: str | None = None,
-              progress: Callable[[Progress], None] | None = None, max_attempts: int = 4,
-              committer: Any = None, cancel: Callable[[], bool] | None = None,
-              yarn: bool | None = None) -> GraphResult:
-    """Run a StageGraph and return the tables of its ``collect`` stages and its counters.
-
-    ``runner="inline"`` runs every task in this process, one after another (tests,
-    debugging). ``runner="ray"`` runs on the Ray cluster this process is connected to
-    (starting a local one if none): as a YARN application in queue ``queue`` with one
-    container per task attempt when ``rayemr.yarn`` is available (``yarn=None``: when it is
-    importable; ``True``: required; ``False``: plain Ray tasks).
-
-    A failed attempt is retried up to ``max_attempts`` attempts in all; a task failing for
-    good raises :class:`TaskFailedError` naming stage, task, attempt and split (or the
-    input's own :class:`UserError`, e.g. a malformed record), with ``.counters`` attached.
-    ``committer`` (a ``rayemr.fs.OutputCommitter``) is set up first, committed only when every
-    stage succeeded, aborted otherwise. ``cancel()`` is polled; returning True kills the job.
-    """
-    if runner not in RUNNERS:
-        raise ConfigError(f"unknown runner {runner!r}; use one of {', '.join(RUNNERS)}")
-    if max_attempts < 1:
-        raise ConfigError(f"max_attempts must be at least 1, got {max_attempts}")
-    kwargs = dict(conf=conf, committer=committer, max_attempts=max_attempts,
-                  progress=progress, cancel=cancel)
-    if runner == "inline":
-        from rayemr.engine.launchers import InlineLauncher
-
-        return drive(graph, InlineLauncher(), **kwargs)
-    import rayemr
-
-    rayemr.init()
-    from rayemr.engine import yarn_runner
-
-    if yarn is True or (yarn is None and yarn_runner.enabled()):
-        return yarn_runner.run_on_yarn(graph, queue=queue, app_name=app_name or graph.name,
-                                       **kwargs)
-    if yarn:
-        raise ConfigError("rayemr.yarn is not available; run with yarn=False")
-    from rayemr.engine.launchers import RayLauncher
-
-    return drive(graph, RayLauncher(), **kwargs)

@@ -5,7 +5,8 @@ is the same driver loop (:func:`rayemr.engine.driver.drive`) on another launcher
 """
 from __future__ import annotations
 
-from rayemr.engine.driver import GraphResult, run_graph
+from rayemr.engine.driver import GraphResult
+from rayemr.engine.run import run_graph
 from rayemr.engine.graph import StageGraph
 
 __all__ = ["GraphResult", "run_graph_inline"]

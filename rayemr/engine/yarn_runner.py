@@ -21,6 +21,9 @@ import time
 from collections import deque
 from typing import Any, Callable, Sequence
 
+from rayemr.core.errors import ClusterError, ConfigError
+from rayemr.engine.driver import drive
+from rayemr.engine.errors import JobKilledError
 from rayemr.engine.launchers import Attempt, RayTasks, remote_attempt
 from rayemr.engine.tasks import AttemptSpec
 
@@ -95,8 +98,6 @@ class YarnLauncher(RayTasks):
                 self.asked[kind] += want
         resp = self.amrm.allocate(asks=asks, progress=self.progress)
         if resp.killed:
-            from rayemr.core.errors import ClusterError
-
             raise ClusterError("the application was killed")
         self._lost.update(resp.lost_nodes)
         unused = []
@@ -222,8 +223,6 @@ class StageApplications(RayTasks):
 
 
 def _am_main(amrm: Any, payload: dict[str, Any]):
-    from rayemr.engine.driver import drive
-
     graph = payload["graph"]
     launcher = YarnLauncher(amrm, dict(graph.conf) | dict(payload.get("conf") or {}))
     launcher.set_kinds({s.id: s.kind for s in graph.stages})
@@ -259,7 +258,6 @@ def run_on_yarn(graph, *, queue: str = "default", app_name: str | None = None,
                 max_attempts: int = 4, progress: Callable | None = None,
                 cancel: Callable[[], bool] | None = None):
     import rayemr.yarn as yarn
-    from rayemr.core.errors import ConfigError
 
     merged = dict(graph.conf) | dict(conf or {})
     mode = str(merged.get(APPLICATIONS_KEY, "job")).strip().lower()
@@ -303,8 +301,6 @@ def run_on_yarn(graph, *, queue: str = "default", app_name: str | None = None,
 
 def _run_stages(client, graph, merged: dict[str, str], *, queue: str, conf, committer,
                 max_attempts: int, progress, cancel):
-    from rayemr.engine.driver import JobKilledError, drive
-
     launcher = StageApplications(client, graph, merged, queue)
     try:
         result = drive(graph, launcher, conf=conf, committer=committer,
