@@ -15,12 +15,13 @@ from __future__ import annotations
 from rayemr.fs.committer import OutputCommitter, PendingUpload, TaskCommit
 from rayemr.fs.config import EmrfsConfig
 from rayemr.fs.errors import storage_errors
+from rayemr.fs.inputs import compute_splits
 from rayemr.fs.listing import FileStatus, is_hidden, list_inputs
 from rayemr.fs.objects import abort_uploads, object_exists, publish_object
 from rayemr.fs.parquet import read_parquet_split
 from rayemr.fs.resolve import arrow_filesystem, clear_cache, parse_url, resolve
 from rayemr.fs.s3 import reset_s3_stats, s3_stats
-from rayemr.fs.splits import Split, compute_splits, plan_splits
+from rayemr.fs.splits import Split, plan_splits
 from rayemr.fs.text import read_text_batches
 
 __all__ = [

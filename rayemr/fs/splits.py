@@ -1,20 +1,19 @@
 """Input splits: byte ranges of text files, whole compressed files, row groups of Parquet.
 
-``plan_splits`` is the pure core (file statuses + sizes in, splits out, no I/O);
-``compute_splits`` lists the inputs and, for Parquet, reads each footer's row-group sizes.
+Pure: file statuses and row-group sizes in, splits out, no I/O (:mod:`rayemr.fs.inputs`
+lists the inputs and reads the Parquet footers, then calls ``plan_splits``).
 Text files are cut like Hadoop's FileInputFormat: ranges of ``split_size`` bytes, with the
 last one allowed to be up to 10% larger (SPLIT_SLOP) rather than leaving a tiny tail.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
-from typing import Iterable, Literal, Sequence
+from typing import TYPE_CHECKING, Iterable, Literal, Sequence
 
-from rayemr.core.errors import ConfigError, UserError
-from rayemr.fs.config import EmrfsConfig
-from rayemr.fs.errors import storage_errors
-from rayemr.fs.listing import FileStatus, list_inputs
+from rayemr.core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from rayemr.fs.listing import FileStatus
 
 Format = Literal["text", "compressed", "parquet"]
 
@@ -125,43 +124,3 @@ def plan_splits(files: Iterable[FileStatus], split_size: int,
                 splits.append(Split(status.url, start, length, status.size, "text",
                                     mtime=status.mtime))
     return splits
-
-
-def parquet_row_group_sizes(status: FileStatus, config: EmrfsConfig | None = None
-                            ) -> list[int]:
-    """Compressed byte size of each row group, from the Parquet footer (kept for the reads)."""
-    from rayemr.fs.parquet import whole_file_fragment
-
-    with storage_errors(status.url):
-        try:
-            meta = whole_file_fragment(status.url, status.size, status.mtime, config).metadata
-        except UserError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - pyarrow raises ArrowInvalid and OSError
-            text = str(exc)
-            if "magic bytes" in text or "Parquet file size" in text or "footer" in text:
-                raise UserError(f"{status.url}: not a Parquet file") from None
-            raise
-        return [sum(meta.row_group(i).column(c).total_compressed_size
-                    for c in range(meta.num_columns))
-                for i in range(meta.num_row_groups)]
-
-
-def compute_splits(urls: str | Iterable[str], split_size: int | None = None,
-                   config: EmrfsConfig | None = None, format: Format | None = None
-                   ) -> list[Split]:
-    """Splits for every visible input file under urls (see ``list_inputs``).
-
-    ``split_size`` defaults to the config's (``fs.s3.block.size``, 128 MiB). ``format``
-    forces one format; by default it follows the extension (``.parquet``, ``.gz``/``.bz2``/
-    ``.zst``, otherwise text).
-    """
-    size = split_size or (config.split_size if config else DEFAULT_SPLIT_SIZE)
-    if size <= 0 or not math.isfinite(size):
-        raise ConfigError(f"split size {split_size}: must be a positive number of bytes")
-    files = list_inputs(urls, config)
-    row_groups = {}
-    for status in files:
-        if (format or detect_format(status.url)) == "parquet":
-            row_groups[status.url] = parquet_row_group_sizes(status, config)
-    return plan_splits(files, int(size), row_groups, format)
