@@ -107,12 +107,12 @@ class WordCountVectorized(BatchJob):
 
 
 def _job(src: str, tmp: str, name: str):
-    from rayemr.mapreduce import compat
+    from rayemr.mapreduce.loading import load_job_file
 
     path = os.path.join(tmp, f"{name}.py")
     with open(path, "w") as f:
         f.write(src)
-    return compat.load_job_file(path)
+    return load_job_file(path)
 
 
 def bench_rayemr(job_cls, path, out, split_mb, reducers=2, yarn=True):

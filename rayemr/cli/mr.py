@@ -49,9 +49,10 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace, extra: list[str] | None = None) -> int:
-    from rayemr.mapreduce import compat
-    from rayemr.mapreduce.runner import (JobRunner, format_counters, parse_conf,
-                                         progress_printer)
+    from rayemr.mapreduce.arguments import parse_conf
+    from rayemr.mapreduce.jobinfo import is_mrjob_job
+    from rayemr.mapreduce.loading import load_job_file
+    from rayemr.mapreduce.runner import JobRunner, format_counters, progress_printer
     from rayemr.core.errors import RayEmrError
 
     if not args.jobfile:  # a usage error, as argparse's own (exit code 2)
@@ -62,9 +63,9 @@ def main(args: argparse.Namespace, extra: list[str] | None = None) -> int:
         again = argparse.ArgumentParser(add_help=False)
         add_run_options(again)
         args, extra = again.parse_known_args(list(args.rest or []), namespace=args)
-    cls = compat.load_job_file(args.jobfile, args.job_class)
+    cls = load_job_file(args.jobfile, args.job_class)
     job = cls(args=extra)
-    if compat.is_mrjob_job(job):
+    if is_mrjob_job(job):
         job._rayemr_args = extra
     err = sys.stderr
     name = cls.__name__

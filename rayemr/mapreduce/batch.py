@@ -19,7 +19,9 @@ record. ``KEYS`` names the key columns (default ``("key",)``). Output: ``OUTPUT_
 """
 from __future__ import annotations
 
+import argparse
 import json
+import sys
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -29,6 +31,8 @@ import pyarrow.compute as pc
 from rayemr.core.errors import ConfigError, UserError
 from rayemr.engine.context import TaskContext
 from rayemr.engine.graph import ShuffleInput, ShuffleSpec, SplitInput, Stage, StageGraph
+from rayemr.mapreduce.arguments import add_job_arguments
+from rayemr.mapreduce.runner import JobRunner, run_job_cli
 
 AGGREGATES = ("sum", "count", "min", "max", "first", "collect")
 _MAP_SIDE = {"sum": "sum", "count": "count_all", "min": "min", "max": "max", "first": "first",
@@ -50,18 +54,9 @@ class BatchJob:
     SORT_BY: Sequence[tuple[str, str]] | None = None
 
     def __init__(self, args: Sequence[str] | None = None) -> None:
-        import sys
-
-        from rayemr.mapreduce.job import MRJob
-
         # the same command line as MRJob's (inputs, -r, -o, --num-reducers, --conf ...)
-        parser_job = MRJob.__new__(MRJob)
-        parser_job._passthru, parser_job._file_args = [], []
-        import argparse
-
-        parser_job.arg_parser = argparse.ArgumentParser(prog=type(self).__name__)
-        MRJob.configure_args(parser_job)
-        self.arg_parser = parser_job.arg_parser
+        self.arg_parser = argparse.ArgumentParser(prog=type(self).__name__)
+        add_job_arguments(self.arg_parser)
         self.configure_args()
         self._args = list(sys.argv[1:] if args is None else args)
         self.options = self.arg_parser.parse_args(self._args)
@@ -93,17 +88,17 @@ class BatchJob:
     def jobconf(self) -> dict[str, str]:
         return dict(self.JOBCONF)
 
-    def make_runner(self):
-        from rayemr.mapreduce.runner import JobRunner
-
+    def make_runner(self) -> JobRunner:
         return JobRunner(self)
+
+    def plan_graph(self, splits: Sequence[Any], *, num_reducers: int, fs_config: Any = None,
+                   conf: dict[str, str] | None = None) -> StageGraph:
+        """The job's StageGraph over ``splits`` (the runner calls this; see plan_batch_job)."""
+        return plan_batch_job(self, splits, num_reducers=num_reducers, fs_config=fs_config,
+                              conf=conf)
 
     @classmethod
     def run(cls) -> None:
-        import sys
-
-        from rayemr.mapreduce.runner import run_job_cli
-
         sys.exit(run_job_cli(cls(args=sys.argv[1:])))
 
     def parse_output(self, chunks):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from rayemr.mapreduce.compat import load_job_file
+from rayemr.mapreduce.loading import load_job_file
 
 DATA_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data",
                         "mapreduce")

@@ -20,13 +20,17 @@ Python partitioner), ``SKIP_BAD_RECORDS``, ``OUTPUT_FORMAT = "text"|"parquet"``.
 from __future__ import annotations
 
 import argparse
+import inspect
+import itertools
 import sys
 from typing import Any, Iterable, Iterator, Sequence
 
+from rayemr.mapreduce.arguments import add_job_arguments
+from rayemr.mapreduce.files import job_files
+from rayemr.mapreduce.jobinfo import pick_protocols
 from rayemr.mapreduce.protocol import JSONProtocol, TextValueProtocol, split_line
+from rayemr.mapreduce.runner import JobRunner, run_job_cli
 from rayemr.mapreduce.step import MRStep
-
-RUNNER_CHOICES = ("inline", "local", "ray")
 
 
 class MRJob:
@@ -56,25 +60,7 @@ class MRJob:
     # -- arguments ---------------------------------------------------------------------
     def configure_args(self) -> None:
         """Define arguments; override and call super() to add your own."""
-        p = self.arg_parser
-        p.add_argument("args", nargs="*", metavar="INPUT", help="input paths or URLs")
-        p.add_argument("-r", "--runner", choices=RUNNER_CHOICES, default="inline",
-                       help="inline (this process), local (a local Ray) or ray (the "
-                            "cluster at --address / RAY_ADDRESS)")
-        p.add_argument("-o", "--output-dir", dest="output_dir", metavar="OUTPUT",
-                       help="where part-r-NNNNN files go (default: print the output)")
-        p.add_argument("--num-reducers", dest="num_reducers", type=int, default=None)
-        p.add_argument("--queue", default="default", help="YARN queue")
-        p.add_argument("--conf", "-D", "--jobconf", dest="conf", action="append",
-                       default=[], metavar="KEY=VALUE", help="job configuration")
-        p.add_argument("--max-attempts", dest="max_attempts", type=int, default=None)
-        p.add_argument("--skip-bad-records", dest="skip_bad_records", action="store_true")
-        p.add_argument("--overwrite", action="store_true",
-                       help="replace the output directory if it exists")
-        p.add_argument("--address", default=None, help="Ray cluster to join (-r ray)")
-        p.add_argument("--cat-output", dest="cat_output", action="store_true", default=None)
-        p.add_argument("--no-cat-output", dest="cat_output", action="store_false")
-        p.add_argument("-q", "--quiet", action="store_true", help="no progress or counters")
+        add_job_arguments(self.arg_parser)
 
     def add_passthru_arg(self, *args: Any, **kwargs: Any) -> None:
         """An argument the job's tasks see as ``self.options.<dest>``."""
@@ -138,8 +124,6 @@ class MRJob:
 
     def _pick_protocol_instances(self, step_num: int, step_type: str):
         """(read, write) protocols of a script substep, chosen as mrjob chooses them."""
-        from rayemr.mapreduce.compat import pick_protocols
-
         return pick_protocols(self, step_num, step_type)
 
     def pick_protocols(self, step_num: int, step_type: str):
@@ -161,8 +145,6 @@ class MRJob:
         return type(self).partition is not MRJob.partition
 
     def files(self) -> list[str]:
-        from rayemr.mapreduce.files import job_files
-
         return job_files(self, self.FILES)
 
     # -- inside tasks ------------------------------------------------------------------
@@ -199,8 +181,6 @@ class MRJob:
         return self._combine_or_reduce_pairs(pairs, "reducer", step_num)
 
     def _combine_or_reduce_pairs(self, pairs, part: str, step_num: int):
-        import itertools
-
         step = self._get_step(step_num)
         fn = step[part]
         if step[f"{part}_init"]:
@@ -217,14 +197,10 @@ class MRJob:
     @classmethod
     def run(cls) -> None:
         """The command line: ``python job.py [-r inline|local|ray] INPUT... [-o OUTPUT]``."""
-        from rayemr.mapreduce.runner import run_job_cli
-
         sys.exit(run_job_cli(cls(args=sys.argv[1:])))
 
     def make_runner(self):
         """A runner for this job (a context manager): ``runner.run()``, ``cat_output()``."""
-        from rayemr.mapreduce.runner import JobRunner
-
         return JobRunner(self)
 
     def parse_output(self, chunks: Iterable[bytes]) -> Iterator[tuple[Any, Any]]:
@@ -241,8 +217,6 @@ class MRJob:
 
     @classmethod
     def mr_job_script(cls) -> str | None:
-        import inspect
-
         try:
             return inspect.getsourcefile(cls)
         except TypeError:

@@ -12,7 +12,8 @@ from typing import Any, Sequence
 
 from rayemr.core.errors import ConfigError, UserError
 from rayemr.engine.graph import ShuffleInput, ShuffleSpec, SplitInput, Stage, StageGraph
-from rayemr.mapreduce.tasks import Chain, JobOptions, StreamingStage
+from rayemr.mapreduce.chain import Chain, JobOptions
+from rayemr.mapreduce.tasks import StreamingStage
 
 
 @dataclass(frozen=True)

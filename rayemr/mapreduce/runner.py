@@ -12,68 +12,21 @@ import tempfile
 import time
 from typing import Any, Callable, Iterator, TextIO
 
-from rayemr.core.errors import ConfigError, RayEmrError, UserError
+from rayemr.core.errors import ConfigError, OutputExistsError, RayEmrError, UserError
+from rayemr.engine import run_graph
+from rayemr.engine.graph import StageGraph
 from rayemr.engine.schedule import Progress
-from rayemr.mapreduce import compat
+from rayemr.fs import OutputCommitter, compute_splits, list_inputs, resolve
+from rayemr.fs.resolve import parse_url
+from rayemr.mapreduce.arguments import (CONF_MAX_ATTEMPTS, CONF_REDUCES, CONF_SKIP_BAD,
+                                        CONF_SPLIT_SIZE, CONF_YARN, check_count,
+                                        check_numeric_conf, parse_conf)
+from rayemr.mapreduce.chain import JobOptions
+from rayemr.mapreduce.files import load_files
+from rayemr.mapreduce.jobinfo import jobconf, sort_values
+from rayemr.mapreduce.planner import plan_streaming_job
+from rayemr.mapreduce.source import JobSource
 
-CONF_SKIP_BAD = "rayemr.mapreduce.skip-bad-records"
-CONF_SPLIT_SIZE = "mapreduce.input.fileinputformat.split.maxsize"
-CONF_MAX_ATTEMPTS = "mapreduce.map.maxattempts"
-CONF_REDUCES = "mapreduce.job.reduces"
-#: "false" runs tasks as plain Ray tasks instead of in YARN containers.
-CONF_YARN = "rayemr.mapreduce.yarn"
-#: Numeric settings the runner, planner, tasks and YARN launcher read: key -> (smallest
-#: value, whether a fraction is allowed). Checked when the job is set up, before anything runs.
-NUMERIC_CONF = {
-    CONF_SPLIT_SIZE: (1, False),
-    CONF_MAX_ATTEMPTS: (1, False),
-    CONF_REDUCES: (1, False),
-    "mapred.reduce.tasks": (1, False),
-    "mapreduce.task.io.sort.mb": (1, True),
-    "mapreduce.map.memory.mb": (1, False),
-    "mapreduce.reduce.memory.mb": (1, False),
-}
-MAP_ONLY_HINT = ("for a map-only job, give the job (or its MRStep) a mapper and no reducer; "
-                 "its output is written as part-m-* files")
-
-
-def parse_conf(pairs: list[str] | None) -> dict[str, str]:
-    out = {}
-    for item in pairs or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ConfigError(f"--conf {item!r}: expected KEY=VALUE")
-        out[key.strip()] = value
-    return out
-
-
-def check_count(what: str, value: Any, minimum: int = 1) -> int:
-    """``value`` as an int >= ``minimum``, or a one-line ConfigError naming ``what``."""
-    try:
-        n = int(str(value).strip())
-    except ValueError:
-        raise ConfigError(f"{what} must be an integer, got {value!r}") from None
-    if n < minimum:
-        hint = MAP_ONLY_HINT if n == 0 and "reduce" in what else None
-        raise ConfigError(f"{what} must be at least {minimum}, got {n}", hint=hint)
-    return n
-
-
-def check_numeric_conf(conf: dict[str, str]) -> None:
-    """Every numeric setting in ``conf`` must parse (and be in range) before the job runs."""
-    for key, (minimum, fraction) in NUMERIC_CONF.items():
-        raw = conf.get(key)
-        if raw is None or (key == "mapreduce.task.io.sort.mb" and raw == ""):
-            continue
-        if not fraction:
-            check_count(key, raw, minimum)
-            continue
-        try:
-            x = float(raw)
-        except ValueError:
-            raise ConfigError(f"{key} must be a number, got {raw!r}") from None
-        if not x >= minimum:
-            raise ConfigError(f"{key} must be at least {minimum}, got {raw!r}")
 
 
 def format_counters(counters: dict[str, dict[str, int]]) -> str:
@@ -118,7 +71,7 @@ class JobRunner:
             self._tmp_output = tempfile.mkdtemp(prefix="rayemr-output-")
             out = os.path.join(self._tmp_output, "output")
         self.output_dir = out
-        self.conf = compat.jobconf(job) | parse_conf(_opt(opts, "conf", [])) | dict(conf or {})
+        self.conf = jobconf(job) | parse_conf(_opt(opts, "conf", [])) | dict(conf or {})
         check_numeric_conf(self.conf)
         reducers = num_reducers if num_reducers is not None else _opt(opts, "num_reducers",
                                                                       None)
@@ -159,8 +112,6 @@ class JobRunner:
 
     # -- planning ----------------------------------------------------------------------
     def _splits(self) -> list[Any]:
-        from rayemr.fs import compute_splits
-
         if self._split_list is not None:
             return self._split_list
         if not self.inputs:
@@ -186,9 +137,6 @@ class JobRunner:
     def check(self) -> None:
         """What can be checked before any cluster starts: the inputs exist (listed into
         splits, kept for the run), the output's bucket exists and the output is free."""
-        from rayemr.fs import OutputCommitter
-        from rayemr.core.errors import OutputExistsError
-
         self._splits()
         try:
             OutputCommitter(self.output_dir, config=self.fs_config,
@@ -207,39 +155,33 @@ class JobRunner:
         cpus = int(ray.cluster_resources().get("CPU", 1)) if ray.is_initialized() else 1
         return max(1, min(8, cpus))
 
-    def plan(self):
+    def plan(self) -> tuple[StageGraph, OutputCommitter]:
         """(StageGraph, committer) of this run."""
-        from rayemr.fs import OutputCommitter
-        from rayemr.mapreduce.batch import BatchJob, plan_batch_job
-
         splits = self._splits()
         committer = OutputCommitter(self.output_dir, config=self.fs_config,
                                     overwrite=self.overwrite)
         reducers = self.num_reducers or self._default_reducers()
-        name = type(self.job).__name__
-        if isinstance(self.job, BatchJob):
-            graph = plan_batch_job(self.job, splits, num_reducers=reducers,
-                                   fs_config=self.fs_config, conf=self.conf)
-            return graph, committer
-        from rayemr.mapreduce.files import load_files
-        from rayemr.mapreduce.planner import plan_streaming_job
-        from rayemr.mapreduce.tasks import JobOptions
+        plan_graph = getattr(self.job, "plan_graph", None)
+        if plan_graph is not None:  # a job that plans itself (BatchJob)
+            graph = plan_graph(splits, num_reducers=reducers, fs_config=self.fs_config,
+                               conf=self.conf)
+        else:  # mrjob-style steps: rayemr's MRJob and mrjob's alike
+            graph = self._plan_steps(splits, reducers)
+        return graph, committer
 
-        source = compat.JobSource.of(self.job)
+    def _plan_steps(self, splits: list[Any], reducers: int) -> StageGraph:
+        source = JobSource.of(self.job)
         options = JobOptions(skip_bad_records=self.skip_bad_records,
                              output_format=getattr(self.job, "OUTPUT_FORMAT", "text"),
                              files=load_files(self.job.files()), fs_config=self.fs_config)
         partitioner = bool(getattr(self.job, "has_partitioner", lambda: False)())
-        graph = plan_streaming_job(name, source, self.job._steps_desc(), splits,
-                                   num_reducers=reducers,
-                                   sort_values=compat.sort_values(self.job),
-                                   partitioner=partitioner, options=options, conf=self.conf)
-        return graph, committer
+        return plan_streaming_job(type(self.job).__name__, source, self.job._steps_desc(),
+                                  splits, num_reducers=reducers,
+                                  sort_values=sort_values(self.job),
+                                  partitioner=partitioner, options=options, conf=self.conf)
 
     # -- running -----------------------------------------------------------------------
     def run(self) -> "JobRunner":
-        from rayemr.engine import run_graph
-
         self.check()  # before Ray starts: a wrong input or output fails in a second
         if self.runner in ("local", "ray"):
             import rayemr
@@ -273,14 +215,10 @@ class JobRunner:
         return [self._counters]
 
     def output_files(self) -> list[str]:
-        from rayemr.fs import list_inputs
-
         return [s.url for s in list_inputs([self.output_dir], config=self.fs_config)]
 
     def cat_output(self) -> Iterator[bytes]:
         """The output's bytes, part by part (feed to ``job.parse_output``)."""
-        from rayemr.fs import resolve
-
         for url in self.output_files():
             fs, path = resolve(url, self.fs_config)
             with fs.open(path, "rb") as f:
@@ -306,8 +244,6 @@ def _abort_after_interrupt(committer: Any) -> None:
 
 def _missing_local_dirs(url: str) -> list[str]:
     """The local folders, innermost first, that writing to ``url`` would create."""
-    from rayemr.fs.resolve import parse_url
-
     try:
         parsed = parse_url(url)
     except RayEmrError:

@@ -12,7 +12,6 @@ import os
 import shutil
 import tempfile
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any, Iterator
 
 import pyarrow as pa
@@ -20,7 +19,10 @@ import pyarrow.compute as pc
 
 from rayemr.core.errors import UserError
 from rayemr.engine.context import TaskContext
-from rayemr.mapreduce import compat
+from rayemr.mapreduce.chain import Chain, JobOptions
+from rayemr.mapreduce.jobinfo import is_mrjob_job, pick_protocols
+from rayemr.mapreduce.protocol import roundtrip_types
+from rayemr.mapreduce.source import JobSource
 from rayemr.mapreduce.streams import (PairEncoder, Stream, decoded_groups, group_pairs,
                                       grouped_lines, lines_of_groups, mapped_pairs,
                                       regroup_lines, run_command, run_groups)
@@ -31,28 +33,6 @@ FS = "File System Counters"
 
 class MalformedRecordError(UserError):
     """An input record the job's input protocol cannot decode."""
-
-
-@dataclass(frozen=True)
-class Chain:
-    """What one stage's tasks do, in order."""
-
-    start: str  # "split" (map side of step `first`) | "shuffle" (reduce side of `first`)
-    first: int
-    maps: tuple[int, ...]  # steps whose map side runs after the start, in order
-    end: str  # "shuffle" | "write"
-    end_step: int  # the step whose reducer receives the shuffle (end == "shuffle")
-    num_partitions: int = 1
-    output_kind: str = "r"  # part-r (after a reducer) or part-m (map-only job)
-
-
-@dataclass(frozen=True)
-class JobOptions:
-    skip_bad_records: bool = False
-    output_format: str = "text"
-    files: tuple[tuple[str, bytes], ...] = ()
-    fs_config: Any = None
-    batch_rows: int = 65536
 
 
 class _CounterSink:
@@ -102,14 +82,14 @@ def _workdir(files: tuple[tuple[str, bytes], ...]) -> Iterator[str | None]:
 class StreamingStage:
     """The stage function (``fn(ctx, inputs)``) of one chain of an mrjob-style job."""
 
-    def __init__(self, source: compat.JobSource, chain: Chain, options: JobOptions) -> None:
+    def __init__(self, source: JobSource, chain: Chain, options: JobOptions) -> None:
         self.source = source
         self.chain = chain
         self.options = options
 
     def __call__(self, ctx: TaskContext, inputs: dict[str, Any]) -> pa.Table | None:
         job = self.source.build()
-        if compat.is_mrjob_job(job):
+        if is_mrjob_job(job):
             job.sandbox(stderr=_CounterSink(ctx))
         else:
             job._ctx = ctx
@@ -146,7 +126,7 @@ class _Task:
         desc = self.steps[step].get("mapper")
         if desc is None or desc["type"] != "script" or desc.get("pre_filter"):
             return Stream("lines", self._split_lines(split))
-        proto = compat.pick_protocols(self.job, step, "mapper")[0]
+        proto = pick_protocols(self.job, step, "mapper")[0]
         if getattr(split, "format", "text") == "parquet":
             return Stream("pairs", self._parquet_rows(split), _NoRoundTrip(proto))
         return Stream("pairs", self._decode(split, proto), _NoRoundTrip(proto))
@@ -229,7 +209,7 @@ class _Task:
         if desc.get("pre_filter"):
             stream = Stream("lines", run_command(desc["pre_filter"], stream.lines(), self.cwd,
                                                  f"step {step + 1} mapper pre-filter"))
-        read, write = compat.pick_protocols(self.job, step, "mapper")
+        read, write = pick_protocols(self.job, step, "mapper")
         pairs = stream.pairs(read) if not isinstance(stream.proto, _NoRoundTrip) \
             else stream.items
         st = self.job.steps()[step]
@@ -273,14 +253,14 @@ class _Task:
             combiner = None
         if stream.kind == "lines":
             if part_of is not None:  # a Python partitioner needs decoded keys
-                proto = compat.pick_protocols(self.job, step, "combiner")[0]
+                proto = pick_protocols(self.job, step, "combiner")[0]
                 read = proto.read
                 part_of_line = lambda kb, _f=part_of, _r=read: _f(_r(kb + b"\t")[0])  # noqa
                 enc = PairEncoder(proto, part_of_line)
             else:
                 enc = PairEncoder(None)
             if combiner is not None:
-                proto = compat.pick_protocols(self.job, step, "combiner")[0]
+                proto = pick_protocols(self.job, step, "combiner")[0]
                 stream = Stream("pairs", list(stream.pairs(proto)), proto)
             else:
                 enc.add_lines(stream.lines())
@@ -290,7 +270,7 @@ class _Task:
         proto = stream.proto
         enc = PairEncoder(proto, part_of)
         if combiner is not None:
-            cproto = compat.pick_protocols(self.job, step, "combiner")[0]
+            cproto = pick_protocols(self.job, step, "combiner")[0]
             rt = frozenset(compat_roundtrip(proto, cproto))
             n_in = n_out = 0
             st = self.job.steps()[step]
@@ -336,7 +316,7 @@ class _Task:
             groups = regroup_lines(lines)
         else:
             self.count("Reduce input records", table.num_rows)
-        read, write = compat.pick_protocols(self.job, step, "reducer")
+        read, write = pick_protocols(self.job, step, "reducer")
         n_groups = [0]
 
         def on_group(_n: int) -> None:
@@ -399,11 +379,9 @@ def _then(it, fn):
 
 
 def compat_roundtrip(write_proto: Any, read_proto: Any) -> tuple[type, ...]:
-    from rayemr.mapreduce.protocol import roundtrip_types
-
     if type(write_proto) is not type(read_proto):
         return ()
     return roundtrip_types(write_proto)
 
 
-__all__ = ["Chain", "JobOptions", "MalformedRecordError", "StreamingStage"]
+__all__ = ["MalformedRecordError", "StreamingStage"]

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from rayemr.mapreduce import compat
+from rayemr.mapreduce.loading import load_job_file
 from rayemr.mapreduce.runner import JobRunner
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
@@ -31,7 +31,7 @@ def expected(name: str) -> list[bytes]:
 
 def run_job(name: str, tmp_path, runner: str = "inline", reducers: int | None = None):
     args, inputs = CASES[name]
-    cls = compat.load_job_file(os.path.join(JOBS, f"{name}.py"))
+    cls = load_job_file(os.path.join(JOBS, f"{name}.py"))
     job = cls(args=args + inputs)
     out = str(tmp_path / f"{name}-out")
     with JobRunner(job, runner=runner, output_dir=out, num_reducers=reducers) as r:

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from rayemr.core.errors import UserError
-from rayemr.mapreduce.compat import JobSource
+from rayemr.mapreduce.source import JobSource
 
 JOB = '''
 from rayemr.mapreduce import MRJob

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from rayemr.mapreduce import compat
+from rayemr.mapreduce.loading import load_job_file
 from rayemr.mapreduce.runner import JobRunner
 
 TRICKY = '''
@@ -128,7 +128,7 @@ def _mrjob_lines(path, inp):
 
 
 def _rayemr(path, inp, out, reducers=2, conf=None):
-    cls = compat.load_job_file(path)
+    cls = load_job_file(path)
     with JobRunner(cls(args=[]), runner="inline", inputs=[inp], output_dir=out,
                    num_reducers=reducers, conf=conf) as r:
         r.run()
