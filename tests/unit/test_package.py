@@ -1,7 +1,6 @@
-"""The package itself: version, console command, error tree, layering."""
+"""The package itself: version, console command, error tree (layering: test_imports.py)."""
 from __future__ import annotations
 
-import ast
 import pickle
 import subprocess
 import sys
@@ -12,8 +11,6 @@ import pytest
 import rayemr
 from rayemr.cli import main
 from rayemr.core import errors
-
-ROOT = Path(rayemr.__file__).parent
 
 
 def test_version_command(capsys):
@@ -43,42 +40,3 @@ def test_invalid_transition_pickles_and_names_both_states():
                                         "submit")
     back = pickle.loads(pickle.dumps(err))
     assert "RUNNING" in str(back) and "NEW" in str(back) and "application_1_0001" in str(back)
-
-
-# Layers import downwards only: fs and yarn know nothing of jobs or SQL; planning and
-# scheduling cores import neither ray nor duckdb.
-FORBIDDEN = {
-    "core": {"rayemr.fs", "rayemr.yarn", "rayemr.engine", "rayemr.mapreduce", "rayemr.hive",
-             "rayemr.emr", "rayemr.cli", "ray", "duckdb", "sqlglot"},
-    "fs": {"rayemr.yarn", "rayemr.engine", "rayemr.mapreduce", "rayemr.hive", "rayemr.emr",
-           "rayemr.cli", "duckdb", "sqlglot"},
-    "yarn": {"rayemr.engine", "rayemr.mapreduce", "rayemr.hive", "rayemr.emr", "rayemr.cli",
-             "duckdb", "sqlglot"},
-    "engine": {"rayemr.mapreduce", "rayemr.hive", "rayemr.emr", "rayemr.cli", "duckdb",
-               "sqlglot"},
-    "mapreduce": {"rayemr.hive", "rayemr.emr", "rayemr.cli", "duckdb", "sqlglot"},
-    "hive": {"rayemr.emr", "rayemr.cli"},
-    "kinesis": {"rayemr.aws", "rayemr.cli", "rayemr.emr", "rayemr.hive", "rayemr.mapreduce",
-                "rayemr.engine", "rayemr.yarn", "duckdb", "sqlglot", "boto3", "botocore"},
-}
-
-
-def _imports(path: Path) -> set[str]:
-    names = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            names.update(a.name for a in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module)
-    return names
-
-
-@pytest.mark.parametrize("layer", sorted(FORBIDDEN))
-def test_layers_import_downwards(layer):
-    bad = []
-    for path in sorted((ROOT / layer).rglob("*.py")):
-        for name in _imports(path):
-            for banned in FORBIDDEN[layer]:
-                if name == banned or name.startswith(banned + "."):
-                    bad.append(f"{path.relative_to(ROOT.parent)} imports {name}")
-    assert not bad, "\n".join(bad)
