@@ -34,7 +34,7 @@ EXTERNAL_FORBIDDEN = {
     "yarn": {"duckdb", "sqlglot"},
     "engine": {"duckdb", "sqlglot"},
     "mapreduce": {"duckdb", "sqlglot"},
-    "kinesis": {"duckdb", "sqlglot", "boto3", "botocore"},
+    "kinesis": {"duckdb", "sqlglot"},
 }
 
 
