@@ -60,10 +60,10 @@ def test_misspelled_input_bucket(no_ray, s3_bucket, tmp_path, capsys):
 
 
 def test_job_file_run_directly_checks_first(no_ray, tmp_path, capsys):
-    from rayemr.mapreduce import compat
+    from rayemr.mapreduce.loading import load_job_file
     from rayemr.mapreduce.runner import run_job_cli
 
-    cls = compat.load_job_file(WORDCOUNT)
+    cls = load_job_file(WORDCOUNT)
     out = tmp_path / "out"
     out.mkdir()
     (out / "x").write_text("x")
