@@ -99,7 +99,7 @@ def test_docstring_command_reproduces_expected(name, tmp_path):
     argv[argv.index("-o") + 1] = str(tmp_path / "out")
     argv = [os.path.join(ROOT, a) if os.path.exists(os.path.join(ROOT, a)) else a
             for a in argv]
-    cls = compat.load_job_file(os.path.join(JOBS, f"{name}.py"))
+    cls = load_job_file(os.path.join(JOBS, f"{name}.py"))
     with JobRunner(cls(args=argv)) as r:
         r.run()
         assert sorted(b"".join(r.cat_output()).splitlines()) == expected(name)
