@@ -17,7 +17,8 @@ from rayemr import __version__
 from rayemr.core.errors import RayEmrError
 
 #: Subcommand modules, in the order ``rayemr --help`` lists them.
-SUBCOMMANDS = ("fs", "yarn", "mr", "hive", "hiveserver2", "emr", "firehose", "demo")
+SUBCOMMANDS = ("fs", "yarn", "mr", "hive", "hiveserver2", "emr", "kinesis", "firehose", "aws",
+               "demo")
 
 
 def build_parser() -> argparse.ArgumentParser:

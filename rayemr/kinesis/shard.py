@@ -103,7 +103,7 @@ class ShardCore:
         if ordering is not None:
             first = max(first, ordering + 1)
         self.last_position = first + n - 1
-        arrival = max(now, self.last_arrival)
+        arrival = max(int(now * 1000) / 1000, self.last_arrival)  # AWS: millisecond precision
         self.last_arrival = arrival
         batch = Batch(first, n, arrival, list(keys[:n]), list(data[:n]), sum(sizes[:n]))
         self.pending.append(batch)
