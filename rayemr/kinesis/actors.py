@@ -1,0 +1,234 @@
+"""Kinesis on Ray: the control plane and every shard host as actors (thin shells).
+
+One control actor per cluster (``rayemr-kinesis`` in the ``rayemr`` namespace, detached,
+restarted by Ray if it dies) owns the catalog; each shard is a detached actor of its own,
+spread over the cluster's nodes, restarted by Ray after a crash and recovering its records
+from its log. Clients (the Python client, the AWS endpoint, the CLI) call the control actor
+for metadata and the shard actors directly for puts and reads.
+
+A put to a shard actor that dies is answered ``InternalFailure`` (the producer retries, as
+with AWS); reads, iterators and control calls wait for the restarted actor.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any, Sequence
+
+from rayemr.core.errors import ConfigError
+from rayemr.kinesis.config import KinesisSettings
+from rayemr.kinesis.control import ControlPlane
+from rayemr.kinesis.errors import InternalFailureException, KinesisError
+from rayemr.kinesis.host import ShardHost, ShardSpec
+
+log = logging.getLogger(__name__)
+
+NAMESPACE = "rayemr"
+CONTROL_NAME = "rayemr-kinesis"
+#: Methods safe to send again to a restarted actor (they change nothing or are idempotent).
+_IDEMPOTENT = {"iterator", "get_records", "close", "set_retention", "maintain", "stats", "ping"}
+#: How long a call waits for a restarting actor before giving up.
+RESTART_WAIT_S = 60.0
+MAINTAIN_EVERY_S = 60.0
+
+
+class ShardActor:
+    """One shard: a ``ShardHost`` in an actor."""
+
+    def __init__(self, spec: ShardSpec) -> None:
+        self.host = ShardHost(spec)
+
+    def put(self, keys, data, sizes, ordering=None):
+        return self.host.put(keys, data, sizes, ordering)
+
+    def close(self) -> int:
+        return self.host.close()
+
+    def iterator(self, kind, sequence=None, timestamp=None) -> str:
+        return self.host.iterator(kind, sequence, timestamp)
+
+    def get_records(self, token, limit):
+        return self.host.get_records(token, limit)
+
+    def set_retention(self, retention_s: float) -> None:
+        self.host.set_retention(retention_s)
+
+    def maintain(self) -> int:
+        return self.host.maintain()
+
+    def stats(self) -> dict:
+        return self.host.stats()
+
+    def stop(self, delete: bool) -> None:
+        self.host.stop(delete)
+
+    def ping(self) -> str:
+        return self.host.ping()
+
+
+class _Call:
+    __slots__ = ("handle", "method", "args", "ref")
+
+    def __init__(self, handle: Any, method: str, args: tuple) -> None:
+        self.handle, self.method, self.args = handle, method, args
+        self.ref = getattr(handle, method).remote(*args)
+
+
+class RayPool:
+    """Shard hosts as detached, restartable actors spread over the cluster."""
+
+    def start(self, spec: ShardSpec) -> Any:
+        import ray
+
+        name = f"kinesis:{spec.stream}:{spec.stream_created_ms}:{spec.shard_id}"
+        handle = ray.remote(ShardActor).options(
+            name=name, namespace=NAMESPACE, lifetime="detached", get_if_exists=True,
+            max_restarts=-1, max_task_retries=0, max_concurrency=64, num_cpus=0,
+            scheduling_strategy="SPREAD").remote(spec)
+        self.result(self.call_many([(handle, "ping", ())])[0])  # recovered and serving
+        return handle
+
+    def stop(self, handle: Any, delete: bool) -> None:
+        import ray
+
+        try:
+            ray.get(handle.stop.remote(delete), timeout=RESTART_WAIT_S)
+        except Exception as exc:  # noqa: BLE001 - the actor goes anyway
+            log.warning("stopping a shard actor: %s", exc)
+        ray.kill(handle, no_restart=True)
+
+    def call_many(self, calls: Sequence[tuple[Any, str, tuple]]) -> list[_Call]:
+        return [_Call(h, m, a) for h, m, a in calls]
+
+    def result(self, call: _Call) -> Any:
+        import ray
+        from ray.exceptions import GetTimeoutError, RayActorError, RayTaskError
+
+        deadline = time.monotonic() + RESTART_WAIT_S
+        while True:
+            try:
+                return ray.get(call.ref, timeout=RESTART_WAIT_S)
+            except RayTaskError as exc:
+                cause = exc.cause
+                if isinstance(cause, KinesisError) or isinstance(cause, ConfigError):
+                    raise cause from None
+                raise InternalFailureException(
+                    f"shard host failed in {call.method}: {type(cause).__name__}: "
+                    f"{cause}") from None
+            except (RayActorError, GetTimeoutError) as exc:
+                if call.method not in _IDEMPOTENT or time.monotonic() > deadline:
+                    raise InternalFailureException(
+                        f"shard host unavailable ({type(exc).__name__}); retry") from None
+                time.sleep(0.5)
+                call.ref = getattr(call.handle, call.method).remote(*call.args)
+
+
+class ControlActor:
+    """The control plane in an actor, with a thread applying retention every minute."""
+
+    def __init__(self, settings: KinesisSettings) -> None:
+        self.plane = ControlPlane(settings, RayPool())
+        self._thread = threading.Thread(target=self._upkeep, daemon=True,
+                                        name="kinesis-maintain")
+        self._thread.start()
+
+    def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        return getattr(self.plane, method)(*args, **kwargs)
+
+    def _upkeep(self) -> None:
+        while True:
+            time.sleep(MAINTAIN_EVERY_S)
+            try:
+                self.plane.maintain()
+            except Exception as exc:  # noqa: BLE001 - try again next time
+                log.warning("kinesis upkeep: %s", exc)
+
+    def shutdown(self) -> None:
+        self.plane.shutdown()
+
+
+class ControlProxy:
+    """The control actor, called like a local ``ControlPlane``."""
+
+    def __init__(self, actor: Any) -> None:
+        self._actor = actor
+        self._settings: KinesisSettings | None = None
+
+    def settings_(self) -> KinesisSettings:
+        if self._settings is None:
+            self._settings = self._call("settings_")
+        return self._settings
+
+    def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        import ray
+        from ray.exceptions import RayActorError, RayTaskError
+
+        deadline = time.monotonic() + RESTART_WAIT_S
+        while True:
+            try:
+                return ray.get(self._actor.call.remote(method, *args, **kwargs))
+            except RayTaskError as exc:
+                cause = exc.cause
+                if isinstance(cause, (KinesisError, ConfigError)):
+                    raise cause from None
+                raise InternalFailureException(
+                    f"the Kinesis control plane failed in {method}: {type(cause).__name__}: "
+                    f"{cause}") from None
+            except RayActorError:
+                if time.monotonic() > deadline:
+                    raise InternalFailureException(
+                        "the Kinesis control plane is unavailable; retry") from None
+                time.sleep(0.5)
+
+    def __getattr__(self, method: str):
+        if method.startswith("_"):
+            raise AttributeError(method)
+        return lambda *args, **kwargs: self._call(method, *args, **kwargs)
+
+
+def _control(settings: KinesisSettings | None, create: bool = True) -> Any:
+    import ray
+
+    try:
+        return ray.get_actor(CONTROL_NAME, namespace=NAMESPACE)
+    except ValueError:
+        if not create:
+            return None
+    return ray.remote(ControlActor).options(
+        name=CONTROL_NAME, namespace=NAMESPACE, lifetime="detached", get_if_exists=True,
+        max_restarts=-1, max_task_retries=0, max_concurrency=32, num_cpus=0,
+    ).remote(settings or KinesisSettings())
+
+
+def connect(settings: KinesisSettings | None = None, *, address: str | None = None):
+    """The cluster's Kinesis service (started with ``settings`` if it is not running)."""
+    import ray
+
+    import rayemr
+    from rayemr.kinesis.api import KinesisService
+
+    if not ray.is_initialized():
+        rayemr.init(address)
+    proxy = ControlProxy(_control(settings))
+    running = proxy.settings_()
+    if settings is not None and settings.location != running.location:
+        raise ConfigError(
+            f"the cluster's Kinesis service keeps its streams at {running.location}, not "
+            f"{settings.location}; stop it first (rayemr kinesis stop) or drop the setting")
+    return KinesisService(proxy, RayPool())
+
+
+def shutdown() -> bool:
+    """Stop the cluster's Kinesis service: every shard actor and the control actor (streams
+    stay in their logs and come back on the next start). False if none was running."""
+    import ray
+
+    actor = _control(None, create=False)
+    if actor is None:
+        return False
+    try:
+        ray.get(actor.shutdown.remote(), timeout=RESTART_WAIT_S)
+    finally:
+        ray.kill(actor, no_restart=True)
+    return True
