@@ -232,3 +232,92 @@ def shutdown() -> bool:
     finally:
         ray.kill(actor, no_restart=True)
     return True
+
+
+# -- the consumer library on Ray ------------------------------------------------------------------
+class LeaseTableActor:
+    """One application's lease table, shared by its workers wherever they run."""
+
+    def __init__(self, app: str, location: str | None) -> None:
+        from rayemr.kinesis.consumer import LeaseService
+
+        self.service = LeaseService(app, location)
+
+    def call(self, method: str, *args: Any) -> Any:
+        return getattr(self.service, method)(*args)
+
+
+class LeaseTableProxy:
+    """A ``LeaseTableActor`` called like a ``LeaseService``."""
+
+    def __init__(self, actor: Any) -> None:
+        self._actor = actor
+
+    def __getattr__(self, method: str):
+        if method.startswith("_"):
+            raise AttributeError(method)
+        import ray
+
+        return lambda *args: ray.get(self._actor.call.remote(method, *args))
+
+
+def lease_table(app: str, location: str | None = None) -> LeaseTableProxy:
+    """The lease table of application ``app`` on the cluster (created if needed), persisted
+    at ``location`` (default: the Kinesis service's)."""
+    import ray
+
+    import rayemr
+
+    if not ray.is_initialized():
+        rayemr.init()
+    if location is None:
+        location = ControlProxy(_control(None)).settings_().location
+    actor = ray.remote(LeaseTableActor).options(
+        name=f"kinesis-leases:{app}", namespace=NAMESPACE, lifetime="detached",
+        get_if_exists=True, max_restarts=-1, max_concurrency=16, num_cpus=0,
+    ).remote(app, location)
+    return LeaseTableProxy(actor)
+
+
+class ConsumerActor:
+    """A ``Worker`` running on a thread of its own actor."""
+
+    def __init__(self, app: str, stream: str, processor_factory: Any, options: dict) -> None:
+        import rayemr.kinesis as kinesis
+        from rayemr.kinesis.consumer import Worker
+
+        self.worker = Worker(app, stream, processor_factory, client=kinesis.client("ray"),
+                             leases=lease_table(app), **options)
+        self._thread = threading.Thread(target=self._run, daemon=True,
+                                        name=f"consumer-{self.worker.worker_id}")
+        self.error: str | None = None
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self.worker.run()
+        except Exception as exc:  # noqa: BLE001 - reported through status()
+            log.exception("consumer %s failed", self.worker.worker_id)
+            self.error = f"{type(exc).__name__}: {exc}"
+
+    def status(self) -> dict:
+        return {"worker": self.worker.worker_id, "shards": sorted(self.worker.held),
+                "processed": self.worker.processed, "alive": self._thread.is_alive(),
+                "error": self.error}
+
+    def stop(self) -> dict:
+        self.worker.stop()
+        self._thread.join(timeout=RESTART_WAIT_S)
+        return self.status()
+
+
+def start_consumers(app: str, stream: str, processor_factory: Any, n: int = 1,
+                    **options: Any) -> list[Any]:
+    """``n`` consumer actors of application ``app`` (Worker options as keywords)."""
+    import ray
+
+    lease_table(app)  # created once, before the workers race for it
+    return [ray.remote(ConsumerActor).options(num_cpus=0, max_restarts=-1,
+                                              max_concurrency=4).remote(
+        app, stream, processor_factory, {**options, "worker_id": f"{app}-worker-{i}"})
+        for i in range(n)]
