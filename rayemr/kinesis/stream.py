@@ -153,7 +153,7 @@ class StreamCore:
                  retention_hours: int = DEFAULT_RETENTION_H) -> None:
         self.name = name
         self.arn = arn
-        self.created = now
+        self.created = int(now * 1000) / 1000  # AWS: millisecond precision
         self.mode = mode
         self.limits = limits
         self.retention_hours = retention_hours
