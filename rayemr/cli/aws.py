@@ -16,8 +16,10 @@ from rayemr.core.errors import ConfigError
 
 
 def register(subparsers) -> None:
+    from rayemr.cli.text import plain
+
     parser = subparsers.add_parser("aws", help="the AWS-style endpoint (Kinesis, ...)",
-                                   description=__doc__.split("\n\n")[0])
+                                   description=plain(__doc__.split("\n\n")[0]))
     sub = parser.add_subparsers(dest="aws_command", metavar="CMD", required=True)
     p = sub.add_parser("serve", help="serve the AWS APIs on one port (like LocalStack)",
                        description="Serve rayemr's AWS APIs (X-Amz-Target routing, SigV4).")

@@ -78,9 +78,24 @@ COMMANDS: dict[str, tuple[str, list[tuple]]] = {
 }
 
 
+#: what a value of each kind looks like, for --help
+HELP = {
+    int: " (an integer)",
+    "blob": " (text, or fileb://FILE for a file's bytes)",
+    "json": " (JSON, or file://FILE)",
+    "tags": " (KEY=VALUE[,KEY=VALUE...] or JSON)",
+    "records": ' (a JSON list of {"Data": ..., "PartitionKey": ...}, or file://FILE)',
+    "timestamp": " (epoch seconds or an ISO 8601 time)",
+    "list": " (names separated by commas or spaces)",
+    "mode": " (StreamMode=PROVISIONED or StreamMode=ON_DEMAND)",
+}
+
+
 def register(subparsers) -> None:
+    from rayemr.cli.text import plain
+
     parser = subparsers.add_parser("kinesis", help="Kinesis Data Streams (aws kinesis)",
-                                   description=__doc__.split("\n\n")[0])
+                                   description=plain(__doc__.split("\n\n")[0]))
     parser.add_argument("--backend", choices=["ray", "local"], default="ray",
                         help="the cluster's service (default) or one in this process")
     parser.add_argument("--location", metavar="URL",
@@ -92,10 +107,12 @@ def register(subparsers) -> None:
         p = sub.add_parser(command, help=f"Kinesis {operation}")
         for flag, param, kind, *required in args:
             if kind == "flag":
-                p.add_argument(flag, dest=param, action="store_true", default=None)
+                p.add_argument(flag, dest=param, action="store_true", default=None,
+                               help=f"set {param}")
             else:
                 p.add_argument(flag, dest=param, metavar=param.upper(),
-                               required=bool(required and required[0]))
+                               required=bool(required and required[0]),
+                               help=f"{param}{HELP.get(kind, '')}")
         p.set_defaults(func=_run, operation=operation, spec=args)
     p = sub.add_parser("stop", help="stop the cluster's Kinesis service (streams stay stored)")
     p.set_defaults(func=_stop)
