@@ -28,6 +28,10 @@ NAMESPACE = "rayemr"
 CONTROL_NAME = "rayemr-kinesis"
 #: Methods safe to send again to a restarted actor (they change nothing or are idempotent).
 _IDEMPOTENT = {"iterator", "get_records", "close", "set_retention", "maintain", "stats", "ping"}
+#: Control-plane calls that change nothing: sent again to a restarted control actor.
+_READS = {"settings_", "describe_stream", "describe_stream_summary", "list_streams",
+          "list_shards", "describe_limits", "route", "list_tags", "describe_consumer",
+          "list_consumers", "stats", "pid"}
 #: How long a call waits for a restarting actor before giving up.
 RESTART_WAIT_S = 60.0
 MAINTAIN_EVERY_S = 60.0
@@ -134,6 +138,10 @@ class ControlActor:
         self._thread.start()
 
     def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        if method == "pid":
+            import os
+
+            return os.getpid()
         return getattr(self.plane, method)(*args, **kwargs)
 
     def _upkeep(self) -> None:
@@ -176,6 +184,10 @@ class ControlProxy:
                     f"the Kinesis control plane failed in {method}: {type(cause).__name__}: "
                     f"{cause}") from None
             except RayActorError:
+                if method not in _READS:  # it may or may not have happened: say so
+                    raise InternalFailureException(
+                        f"the Kinesis control plane restarted during {method}; check the "
+                        "stream and retry") from None
                 if time.monotonic() > deadline:
                     raise InternalFailureException(
                         "the Kinesis control plane is unavailable; retry") from None

@@ -2,6 +2,8 @@
 service restarts (the Python client, on the shared local Ray)."""
 from __future__ import annotations
 
+import time
+
 import pytest
 import ray
 
@@ -54,7 +56,14 @@ def test_streams_live_in_actors_and_survive_crashes(ray_kinesis):
     assert more["FailedRecordCount"] == 0
     sent.append(b"after")
     # the control actor crashes: Ray restarts it and it reloads the catalog
+    control = actors.ControlProxy(ray.get_actor(actors.CONTROL_NAME,
+                                                namespace=actors.NAMESPACE))
+    before = control.pid()
     ray.kill(ray.get_actor(actors.CONTROL_NAME, namespace=actors.NAMESPACE), no_restart=False)
+    deadline = time.monotonic() + 120
+    while control.pid() == before:  # wait for the new instance (reads retry meanwhile)
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
     c.split_shard(StreamName="clicks", ShardToSplit="shardId-000000000001",
                   NewStartingHashKey=str(2**127 + 2**100))
     assert len(c.list_shards(StreamName="clicks")["Shards"]) == 4
