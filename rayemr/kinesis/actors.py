@@ -295,10 +295,10 @@ class ConsumerActor:
     """A ``Worker`` running on a thread of its own actor."""
 
     def __init__(self, app: str, stream: str, processor_factory: Any, options: dict) -> None:
-        import rayemr.kinesis as kinesis
         from rayemr.kinesis.consumer import Worker
+        from rayemr.kinesis.pyclient import KinesisClient
 
-        self.worker = Worker(app, stream, processor_factory, client=kinesis.client("ray"),
+        self.worker = Worker(app, stream, processor_factory, client=KinesisClient(connect()),
                              leases=lease_table(app), **options)
         self._thread = threading.Thread(target=self._run, daemon=True,
                                         name=f"consumer-{self.worker.worker_id}")
