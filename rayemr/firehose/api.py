@@ -125,11 +125,13 @@ class FirehoseService:
         name = check_name(p.get("DeliveryStreamName"))
         datas = batch_data(p.get("Records"))
         result = self._put(name, datas)
-        responses = []
-        for rid, err in zip(result.record_ids, result.errors):
-            responses.append({"RecordId": rid} if err is None
-                             else {"ErrorCode": err[0], "ErrorMessage": err[1]})
-        failed = sum(1 for e in result.errors if e is not None)
+        failed = len(result.errors) - result.errors.count(None)
+        if not failed:
+            responses = [{"RecordId": rid} for rid in result.record_ids]
+        else:
+            responses = [{"RecordId": rid} if err is None
+                         else {"ErrorCode": err[0], "ErrorMessage": err[1]}
+                         for rid, err in zip(result.record_ids, result.errors)]
         return {"FailedPutCount": failed, "Encrypted": False, "RequestResponses": responses}
 
     # -- rayemr's own -----------------------------------------------------------------------------

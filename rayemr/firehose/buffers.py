@@ -5,10 +5,12 @@ A buffer's age counts from its first record; ``IntervalInSeconds`` 0 flushes at 
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
 from rayemr.firehose.errors import InvalidArgumentException
+from rayemr.firehose.requests import record_id
 
 MiB = 1024 * 1024
 SIZE_RANGE = (1, 128)
@@ -44,14 +46,25 @@ class BufferingHints:
         return {"SizeInMBs": self.size_mb, "IntervalInSeconds": self.interval_s}
 
 
-@dataclass
 class Record:
-    """One accepted record: its log sequence number, arrival time and bytes."""
+    """One accepted record: its log sequence number, arrival time and bytes (slotted: a
+    stream holds millions)."""
 
-    seq: int
-    arrival: float
-    data: bytes
-    record_id: str = ""
+    __slots__ = ("seq", "arrival", "data")
+
+    def __init__(self, seq: int, arrival: float, data: bytes) -> None:
+        self.seq, self.arrival, self.data = seq, arrival, data
+
+    @property
+    def record_id(self) -> str:
+        return record_id(int(self.arrival * 1000), self.seq)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Record) and (self.seq, self.arrival, self.data) == (
+            other.seq, other.arrival, other.data)
+
+    def __repr__(self) -> str:
+        return f"Record({self.seq}, {self.arrival}, {self.data[:40]!r})"
 
 
 @dataclass
@@ -61,8 +74,9 @@ class Buffer:
     records: list[Record] = field(default_factory=list)
     size: int = 0
 
-    @property
+    @functools.cached_property
     def oldest_arrival(self) -> float:
+        """Asked once a buffer is taken (its records no longer change)."""
         return min(r.arrival for r in self.records)
 
 
@@ -72,6 +86,8 @@ class Buffers:
     def __init__(self, hints: BufferingHints) -> None:
         self.hints = hints
         self._open: dict[str, Buffer] = {}
+        self.records = 0
+        self.bytes = 0
 
     def __len__(self) -> int:
         return len(self._open)
@@ -79,21 +95,20 @@ class Buffers:
     def __contains__(self, key: str) -> bool:
         return key in self._open
 
-    @property
-    def records(self) -> int:
-        return sum(len(b.records) for b in self._open.values())
-
-    @property
-    def bytes(self) -> int:
-        return sum(b.size for b in self._open.values())
-
     def add(self, key: str, record: Record, now: float) -> bool:
         """Buffer one record; True when its buffer is now due (full, or interval 0)."""
+        return self.add_many(key, [record], now)
+
+    def add_many(self, key: str, records: Sequence[Record], now: float) -> bool:
+        """Buffer records in order; True when their buffer is now due."""
         buf = self._open.get(key)
         if buf is None:
             buf = self._open[key] = Buffer(key, now)
-        buf.records.append(record)
-        buf.size += len(record.data)
+        size = sum(len(r.data) for r in records)
+        buf.records.extend(records)
+        buf.size += size
+        self.records += len(records)
+        self.bytes += size
         return buf.size >= self.hints.size_bytes or self.hints.interval_s == 0
 
     def due(self, now: float) -> list[str]:
@@ -109,11 +124,15 @@ class Buffers:
         return min(b.opened for b in self._open.values()) + self.hints.interval_s
 
     def take(self, key: str) -> Buffer:
-        return self._open.pop(key)
+        buf = self._open.pop(key)
+        self.records -= len(buf.records)
+        self.bytes -= buf.size
+        return buf
 
     def take_all(self) -> list[Buffer]:
         out = sorted(self._open.values(), key=lambda b: b.opened)
         self._open.clear()
+        self.records = self.bytes = 0
         return out
 
     def keys(self) -> Iterable[str]:

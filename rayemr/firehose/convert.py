@@ -9,7 +9,7 @@ any scalar or nested value into a string column as its text; timestamps from the
 ``TimestampFormats`` (Java patterns or ``millis``), ISO-8601 text, or (OpenX) epoch seconds.
 
 A batch is first parsed whole by Arrow's JSON reader with the table's schema (C++, no Python per
-row); if that cannot be trusted (a record it rejects, a key that differs only in case, a type
+row, one row per record: ``rayemr.firehose.ndjson``); if that cannot be trusted (a record it rejects, a key that differs only in case, a type
 it cannot read) the batch is converted record by record, and each record that does not convert
 is returned with the reason -- it goes to the error output, never silently dropped.
 """
@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 import pyarrow as pa
-import pyarrow.json as pa_json
 
+from rayemr.firehose import ndjson
 from rayemr.firehose.config import Conversion
 from rayemr.firehose.timefmt import PatternError, compile_pattern
 from rayemr.hive.types import HiveType, arrow_type, parse_type
@@ -86,19 +86,10 @@ class Converter:
         return Converted(table, tuple(good), tuple(failed))
 
     def _fast_path(self, records: Sequence[bytes]) -> pa.Table | None:
-        parts = []
-        for r in records:
-            r = r.strip()
-            if not r.startswith(b"{") or b"\n" in r:
-                return None
-            parts.append(r)
-        opts = pa_json.ParseOptions(explicit_schema=self.schema,
-                                    unexpected_field_behavior="infer")
-        try:
-            table = pa_json.read_json(io.BytesIO(b"\n".join(parts)), parse_options=opts)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
-            return None
-        if table.num_rows != len(records):
+        # unknown keys are inferred, not ignored: a key differing from a column only in case
+        # must be seen to be matched the SerDe's way
+        table = ndjson.read_records(records, self.schema, unexpected="infer")
+        if table is None:
             return None
         names = {n for n, _ in self.columns}
         if self.conversion.case_insensitive and any(

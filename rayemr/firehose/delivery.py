@@ -15,7 +15,6 @@ No Ray here: the actor in ``rayemr.firehose.actor`` (and the in-process service)
 from __future__ import annotations
 
 import base64
-import heapq
 import json
 import logging
 import random
@@ -29,8 +28,8 @@ from rayemr.firehose.buffers import Buffer, Buffers, Record
 from rayemr.firehose.compress import EXTENSIONS, compress
 from rayemr.firehose.config import StreamConfig
 from rayemr.firehose.convert import Converter
-from rayemr.firehose.partitioning import KeyFailure, Partitioner
-from rayemr.firehose.requests import record_id
+from rayemr.firehose.partitioning import KeyFailure, Partitioner, group_keys
+from rayemr.firehose.requests import record_ids
 from rayemr.firehose.settings import FirehoseSettings
 from rayemr.firehose.sink import HiveBinding, Sink
 from rayemr.firehose.transform import resolve_function, transform
@@ -38,6 +37,7 @@ from rayemr.firehose.wal import WriteAheadLog
 
 log = logging.getLogger(__name__)
 DATA, BACKUP = "data", "backup"
+_BIT = {DATA: 1, BACKUP: 2}  # obligations a record still has, as a bit mask
 LATENCY_SAMPLES = 4096
 #: Puts remembered by token, so their retries are recognised.
 RECENT_PUTS = 16384
@@ -63,8 +63,9 @@ class DeliveryStream:
                                  sync=settings.wal_sync)
         self.sink = Sink(settings.metastore_path, settings.warehouse, settings.emrfs)
         self.next_seq = 0
-        self.owed: dict[int, set[str]] = {}   # seq -> obligations not yet met
-        self._heap: list[int] = []
+        # seq -> obligations not yet met (bits of _BIT); filled in increasing seq order, so
+        # the first key is the lowest record the log must keep
+        self.owed: dict[int, int] = {}
         self.batches: dict[bytes, tuple[int, float, int]] = {}
         self.metrics: dict[str, float] = {k: 0 for k in (
             "IncomingRecords", "IncomingBytes", "IncomingPutRequests", "DeliveredRecords",
@@ -113,11 +114,40 @@ class DeliveryStream:
         if token and token in self.batches:
             first, arrival, n = self.batches[token]
             self.metrics["RetriedPutRequests"] += 1
-            return PutResult([record_id(int(arrival * 1000), first + i) for i in range(n)],
+            return PutResult(record_ids(int(arrival * 1000), range(first, first + n)),
                              [None] * n)
         now = self.clock()
         self.metrics["IncomingPutRequests"] += 1
+        accepted, slots = self._admit(datas)
+        first = self.next_seq
+        if accepted:
+            self.wal.append_records(first, now, accepted, token)
+            self.next_seq += len(accepted)
+            if token and not any(s is None for s in slots):
+                self._remember(token, (first, now, len(accepted)))
+        records = [Record(first + i, now, d) for i, d in enumerate(accepted)]
+        mask = _BIT[DATA] | (_BIT[BACKUP] if self.backup is not None else 0)
+        self.owed.update(dict.fromkeys(range(first, first + len(records)), mask))
+        self.metrics["IncomingRecords"] += len(records)
+        self.metrics["IncomingBytes"] += sum(map(len, accepted))
+        self.route(records, backup=self.backup is not None)
+        if len(accepted) == len(slots):
+            ids = record_ids(int(now * 1000), range(first, first + len(slots)))
+            errors: list[tuple[str, str] | None] = [None] * len(slots)
+        else:
+            ids = record_ids(int(now * 1000),
+                             [None if slot is None else first + slot for slot in slots])
+            errors = [("ServiceUnavailableException", "Slow down.") if slot is None else None
+                      for slot in slots]
+        self.metrics["ThrottledRecords"] += len(slots) - len(accepted)
+        return PutResult(ids, errors)
+
+    def _admit(self, datas: Sequence[bytes]) -> tuple[list[bytes], Sequence[int | None]]:
+        """The records that fit in the stream's buffers, and each one's slot among them
+        (None: refused, "Slow down."); at least one is always taken."""
         room = self.settings.max_buffered_bytes - self.buffered_bytes()
+        if sum(map(len, datas)) <= room:
+            return list(datas), range(len(datas))
         accepted: list[bytes] = []
         slots: list[int | None] = []
         for data in datas:
@@ -127,83 +157,70 @@ class DeliveryStream:
             room -= len(data)
             slots.append(len(accepted))
             accepted.append(data)
-        first = self.next_seq
-        if accepted:
-            self.wal.append_records(first, now, accepted, token)
-            self.next_seq += len(accepted)
-            if token and not any(s is None for s in slots):
-                self._remember(token, (first, now, len(accepted)))
-        records = [Record(first + i, now, d, record_id(int(now * 1000), first + i))
-                   for i, d in enumerate(accepted)]
-        for r in records:
-            self._owe(r.seq, {DATA, BACKUP} if self.backup is not None else {DATA})
-        self.metrics["IncomingRecords"] += len(records)
-        self.metrics["IncomingBytes"] += sum(len(d) for d in accepted)
-        self.route(records, backup=self.backup is not None)
-        ids: list[str | None] = []
-        errors: list[tuple[str, str] | None] = []
-        for slot in slots:
-            if slot is None:
-                self.metrics["ThrottledRecords"] += 1
-                ids.append(None)
-                errors.append(("ServiceUnavailableException", "Slow down."))
-            else:
-                ids.append(records[slot].record_id)
-                errors.append(None)
-        return PutResult(ids, errors)
+        return accepted, slots
 
     def _remember(self, token: bytes, put: tuple[int, float, int]) -> None:
         self.batches[token] = put
         while len(self.batches) > RECENT_PUTS:
             self.batches.pop(next(iter(self.batches)))
 
-    def _owe(self, seq: int, kinds: set[str]) -> None:
-        self.owed[seq] = set(kinds)
-        heapq.heappush(self._heap, seq)
-
     def buffered_bytes(self) -> int:
         return self.data.bytes + self.errors.bytes + (self.backup.bytes if self.backup else 0)
 
     def route(self, records: list[Record], backup: bool, data: bool = True) -> None:
+        """Into buffers: the backup's, then by partition keys (groups of records at once)."""
         now = self.clock()
-        if backup and self.backup is not None:
-            for r in records:
-                self.backup.add("backup", r, now)
+        if backup and self.backup is not None and records:
+            self.backup.add_many("backup", records, now)
         if not data or not records:
             return
-        keys: list[dict[str, str]] = [{} for _ in records]
         if self.function is not None:
-            records, keys = self._transform(records, now)
+            records, lambda_keys = self._transform(records, now)
+            groups = self._with_lambda_keys(records, lambda_keys)
+        elif self.partitioner is not None:
+            groups = self.partitioner.groups([r.data for r in records])
+        else:
+            groups = [({}, range(len(records)))]
+        for keys, positions in groups:
+            members = [records[i] for i in positions]
+            if isinstance(keys, KeyFailure):
+                for r in members:
+                    self._fail(r, px.PARTITIONING_FAILED, keys.code, keys.message, now)
+            else:
+                self._buffer(keys, members, now)
+
+    def _with_lambda_keys(self, records: list[Record], lambda_keys: list[dict[str, str]]):
+        """Groups of transformed records by the function's keys, then the query's."""
+        found: list[Any] = list(lambda_keys)
         if self.partitioner is not None and records:
-            found = self.partitioner.keys_for([r.data for r in records])
-            kept, kept_keys = [], []
-            for r, k, extra in zip(records, found, keys):
-                if isinstance(k, KeyFailure):
-                    self._fail(r, px.PARTITIONING_FAILED, k.code, k.message, now)
-                else:
-                    kept.append(r)
-                    kept_keys.append({**extra, **k})
-            records, keys = kept, kept_keys
-        delim = self.config.processing.append_delimiter
+            jq_keys = self.partitioner.keys_for([r.data for r in records])
+            found = [k if isinstance(k, KeyFailure) else {**extra, **k}
+                     for k, extra in zip(jq_keys, lambda_keys)]
+        return group_keys(found)
+
+    def _buffer(self, keys: dict[str, str], records: list[Record], now: float) -> None:
         names = self.config.destination.layout.prefix.partition_keys
-        for r, k in zip(records, keys):
-            if names and any(n not in k for n in names):
-                missing = [n for n in names if n not in k]
+        missing = [n for n in names if n not in keys]
+        if missing:
+            for r in records:
                 self._fail(r, px.PARTITIONING_FAILED,
                            "DynamicPartitioning.MetadataExtractionFailed",
                            f"no value for partition key {missing[0]!r}", now)
-                continue
-            key = json.dumps([k[n] for n in names]) if names else ""
-            if (names and key not in self.data
-                    and len(self.data) >= self.settings.active_partition_limit):
+            return
+        key = json.dumps([keys[n] for n in names]) if names else ""
+        if (names and key not in self.data
+                and len(self.data) >= self.settings.active_partition_limit):
+            for r in records:
                 self._fail(r, px.ACTIVE_PARTITION_EXCEEDED,
                            "DynamicPartitioning.ActivePartitionExceeded",
                            f"the stream already has {len(self.data)} active partitions "
                            f"(limit {self.settings.active_partition_limit})", now)
-                continue
-            if delim is not None:
-                r = Record(r.seq, r.arrival, r.data + delim.encode(), r.record_id)
-            self.data.add(key, r, now)
+            return
+        delim = self.config.processing.append_delimiter
+        if delim is not None:
+            tail = delim.encode()
+            records = [Record(r.seq, r.arrival, r.data + tail) for r in records]
+        self.data.add_many(key, records, now)
 
     def _transform(self, records: list[Record], now: float):
         p = self.config.processing
@@ -219,7 +236,7 @@ class DeliveryStream:
         out, keys = [], []
         for i, data, k in sorted(result.ok, key=lambda t: t[0]):
             r = records[i]
-            out.append(Record(r.seq, r.arrival, data, r.record_id))
+            out.append(Record(r.seq, r.arrival, data))
             keys.append(k)
         return out, keys
 
@@ -243,7 +260,7 @@ class DeliveryStream:
                                         "tableName": c.table, "region": self.settings.region,
                                         "versionId": "LATEST", "catalogArn": None}}
         line = (json.dumps(doc) + "\n").encode()
-        self.errors.add(error_type, Record(r.seq, r.arrival, line, r.record_id), now)
+        self.errors.add(error_type, Record(r.seq, r.arrival, line), now)
 
     # -- flushing ------------------------------------------------------------------------------
     def tick(self) -> int:
@@ -342,21 +359,20 @@ class DeliveryStream:
         return 1
 
     def _mark_done(self, seqs: Sequence[int], kind: str, url: str) -> None:
-        if not url:
-            self.wal.append_done("", kind, seqs)
-        else:
-            self.wal.append_done(url, kind, seqs)
+        self.wal.append_done(url, kind, seqs)
+        keep = ~_BIT[kind]
+        owed = self.owed
         for s in seqs:
-            owed = self.owed.get(s)
-            if owed is not None:
-                owed.discard(kind)
-                if not owed:
-                    del self.owed[s]
+            m = owed.get(s)
+            if m is not None:
+                m &= keep
+                if m:
+                    owed[s] = m
+                else:
+                    del owed[s]
 
     def _truncate(self) -> None:
-        while self._heap and self._heap[0] not in self.owed:
-            heapq.heappop(self._heap)
-        self.wal.truncate(self._heap[0] if self._heap else None)
+        self.wal.truncate(next(iter(self.owed), None))
 
     # -- recovery ------------------------------------------------------------------------------
     def recover(self) -> int:
@@ -383,8 +399,8 @@ class DeliveryStream:
             if not owed:
                 continue
             arrival, data = replay.records[seq]
-            r = Record(seq, arrival, data, record_id(int(arrival * 1000), seq))
-            self._owe(seq, owed)
+            r = Record(seq, arrival, data)
+            self.owed[seq] = sum(_BIT[k] for k in owed)
             (pending_data if DATA in owed else []).append(r)
             if BACKUP in owed:
                 pending_backup.append(r)

@@ -1,21 +1,41 @@
 """Dynamic partitioning: partition keys from a JQ query over each JSON record (``jq`` bindings).
 
 The ``MetadataExtractionQuery`` (e.g. ``{event_type: .type, day: .ts[:10]}``) must give one
-object per record with a scalar for every key the prefix uses. A whole batch is evaluated in
-one jq call; if that fails (a record that is not JSON, a query error on one record), records
-are evaluated one by one so only the bad ones fail, each with its reason.
+object per record with a scalar for every key the prefix uses. jq decides every result; what
+changes is how many records it is shown at once:
+
+1. A query that reads the record only through top-level fields (``jqfields.root_fields``) is
+   evaluated once per distinct combination of those fields' values: Arrow reads the fields of a
+   whole batch in C++ (string values only: a number's text could matter to jq, e.g. ``1.50``),
+   the records are grouped by value, and jq sees one small object per group.
+2. Otherwise the batch goes to jq as one JSON array, with a marker between records so a record
+   that is not exactly one JSON value cannot shift the others, and each record's query wrapped
+   in ``try`` so one failure does not fail the batch.
+3. Records that fail, and batches jq refuses, are evaluated one by one (``reference``) -- the
+   definition the other two must agree with -- so each failure has its own reason.
+
+``groups`` answers ``[(keys or failure, [record positions])]``, the shape routing wants.
 """
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Sequence, Union
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from rayemr.core.errors import UnsupportedError
+from rayemr.firehose import ndjson
 from rayemr.firehose.errors import InvalidArgumentException
+from rayemr.firehose.jqfields import root_fields
 
 #: Partitions a stream may have open at once (AWS's default quota).
 ACTIVE_PARTITION_LIMIT = 500
+FAILED = "DynamicPartitioning.MetadataExtractionFailed"
+_NUL = "\u0000"
 
 
 @dataclass(frozen=True)
@@ -26,13 +46,26 @@ class KeyFailure:
     message: str
 
 
-def _jq():
+Keys = Union[dict, KeyFailure]
+
+
+@functools.lru_cache(maxsize=128)
+def _compile(program: str) -> Any:
+    """A compiled jq program (compiling takes milliseconds; a program is reused freely)."""
     try:
         import jq
     except ImportError:  # pragma: no cover - jq is a dependency
         raise UnsupportedError("dynamic partitioning needs the jq package: "
                                "pip install jq (or install rayemr[firehose])") from None
-    return jq
+    return jq.compile(program)
+
+
+def _batch_program(query: str) -> str:
+    # the query's text is a function body: its own defs and pipes stay inside it
+    return (f"def __rayemr_query: {query}\n;\n"
+            "if length % 2 == 1 and ([.[range(1; length; 2)] == \"\\u0000\"] | all) "
+            "then [.[range(0; length; 2)] | try [__rayemr_query] catch \"\\u0000\"] "
+            "else error(\"misaligned batch\") end")
 
 
 class Partitioner:
@@ -42,70 +75,149 @@ class Partitioner:
         self.query = query
         self.keys = tuple(keys)
         try:
-            self._program = _jq().compile(query)
-            # one array per input, so a batch's results line up with its records
-            self._batch = _jq().compile(f"[{query}]")
+            self._program = _compile(query)
         except ValueError as exc:
             raise InvalidArgumentException(
                 f"MetadataExtractionQuery {query!r} is not a valid JQ expression: "
                 f"{str(exc).splitlines()[0]}") from None
+        self._values = _compile("1")  # one output per JSON value in a text
+        # a comment could swallow the wrapper; input/inputs would read other records
+        self._batch = (None if "#" in query or "input" in query
+                       else _compile(_batch_program(query)))
+        self.fields = root_fields(query) if self._batch is not None else None
+        self._schema = (pa.schema([(f, pa.string()) for f in self.fields])
+                        if self.fields else None)
 
     def __reduce__(self):  # jq programs do not pickle; recompile on the other side
         return (Partitioner, (self.query, self.keys))
 
-    def keys_for(self, records: Sequence[bytes]) -> list[dict[str, str] | KeyFailure]:
-        """The partition keys of each record, or why it has none."""
-        texts: list[str | None] = []
-        for data in records:
-            try:
-                text = data.decode("utf-8")
-            except UnicodeDecodeError:
-                text = None
-            texts.append(text if text is not None and text.strip() else None)
-        if records and all(t is not None for t in texts):
-            try:
-                outs = self._batch.input_text("\n".join(texts)).all()
-            except ValueError:
-                outs = None
-            # every record holds at least one JSON value, so equal counts mean one each
-            if outs is not None and len(outs) == len(records):
-                return [self._check(o[0]) if len(o) == 1 else self._many(len(o)) for o in outs]
-        return [self._one(t) for t in texts]
+    # -- batches ---------------------------------------------------------------------------------
+    def groups(self, records: Sequence[bytes]) -> list[tuple[Keys, list[int]]]:
+        """Records grouped by their partition keys (or by why they have none), in order."""
+        if not records:
+            return []
+        if self._schema is not None:
+            found = self._by_fields(records)
+            if found is not None:
+                return found
+        return group_keys(self.keys_for(records))
 
-    @staticmethod
-    def _many(n: int) -> KeyFailure:
-        return KeyFailure("DynamicPartitioning.MetadataExtractionFailed",
-                          f"query gave {n} results for one record; expected one object")
+    def keys_for(self, records: Sequence[bytes]) -> list[Keys]:
+        """The partition keys of each record, or why it has none (tiers 2 and 3)."""
+        texts = [_text(d) for d in records]
+        out: list[Keys | None] = [None] * len(texts)
+        todo = [i for i, t in enumerate(texts) if t is not None]
+        results = self._evaluate([texts[i] for i in todo]) if todo else []
+        for i, r in zip(todo, results):
+            out[i] = r
+        return [r if r is not None else self.reference(texts[i]) for i, r in enumerate(out)]
 
-    def _one(self, text: str | None) -> dict[str, str] | KeyFailure:
-        if text is None:
-            return KeyFailure("DynamicPartitioning.MetadataExtractionFailed",
-                              "record is empty or not UTF-8 text")
+    def _evaluate(self, texts: list[str]) -> list[Keys | None]:
+        """Tier 2 over texts; None where a record needs tier 3."""
+        joined = ',"\\u0000",'.join(texts)
+        # markers are trusted only if no record spells one (a raw U+0000 is not JSON)
+        if self._batch is None or joined.count("\\u0000") != len(texts) - 1:
+            return [None] * len(texts)
         try:
-            json.loads(text)
+            outs = self._batch.input_text("[" + joined + "]").all()
+        except ValueError:
+            return [None] * len(texts)
+        if len(outs) != 1 or len(outs[0]) != len(texts):
+            return [None] * len(texts)
+        return [None if o == _NUL else self._check(o[0]) if len(o) == 1 else _many(len(o))
+                for o in outs[0]]
+
+    def _by_fields(self, records: Sequence[bytes]) -> list[tuple[Keys, list[int]]] | None:
+        """Tier 1: one jq evaluation per distinct value of the query's fields."""
+        joined = ndjson.joinable(records)
+        if joined is None or not ndjson.shallow(records):
+            return None
+        try:
+            joined.decode("utf-8")  # jq would see U+FFFD where Arrow sees other text
+        except UnicodeDecodeError:
+            return None
+        table = ndjson.read_joined(joined, len(records), self._schema)
+        if table is None:
+            return None
+        columns, values = [], []
+        for f in self.fields:
+            enc = pc.dictionary_encode(table.column(f).combine_chunks(), null_encoding="encode")
+            columns.append(enc.indices.to_numpy(zero_copy_only=False).astype(np.int64))
+            values.append(enc.dictionary.to_pylist())
+        codes = np.stack(columns, axis=1)
+        distinct, inverse = np.unique(codes, axis=0, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        texts = [json.dumps({f: values[c][row[c]] for c, f in enumerate(self.fields)})
+                 for row in distinct.tolist()]
+        keys = self.keys_for([t.encode() for t in texts])
+        order = np.argsort(inverse, kind="stable")
+        bounds = np.cumsum(np.bincount(inverse, minlength=len(texts)))[:-1]
+        return _merge(zip(keys, (part.tolist() for part in np.split(order, bounds))))
+
+    # -- one record ------------------------------------------------------------------------------
+    def reference(self, text: str | None) -> Keys:
+        """Tier 3, the definition: the keys of one record's text, jq seeing it alone."""
+        if text is None:
+            return KeyFailure(FAILED, "record is empty or not UTF-8 text")
+        try:
+            n = len(self._values.input_text(text).all())
         except ValueError as exc:
-            return KeyFailure("DynamicPartitioning.MetadataExtractionFailed",
-                              f"record is not JSON: {exc}")
+            return KeyFailure(FAILED, f"record is not JSON: {str(exc).splitlines()[0]}")
+        if n != 1:
+            return KeyFailure(FAILED, f"record holds {n} JSON values; expected one")
         try:
             outs = self._program.input_text(text).all()
         except ValueError as exc:
-            return KeyFailure("DynamicPartitioning.MetadataExtractionFailed",
-                              f"query failed: {str(exc).splitlines()[0]}")
+            return KeyFailure(FAILED, f"query failed: {str(exc).splitlines()[0]}")
         if len(outs) != 1:
-            return self._many(len(outs))
+            return _many(len(outs))
         return self._check(outs[0])
 
-    def _check(self, out: Any) -> dict[str, str] | KeyFailure:
+    def _check(self, out: Any) -> Keys:
         if not isinstance(out, dict):
-            return KeyFailure("DynamicPartitioning.MetadataExtractionFailed",
-                              f"query result is {type(out).__name__}, not an object")
+            return KeyFailure(FAILED, f"query result is {type(out).__name__}, not an object")
         keys: dict[str, str] = {}
         for k in self.keys:
             v = out.get(k)
             if v is None or isinstance(v, (dict, list)):
                 what = "missing or null" if v is None else "not a scalar"
-                return KeyFailure("DynamicPartitioning.MetadataExtractionFailed",
-                                  f"partition key {k!r} is {what}")
+                return KeyFailure(FAILED, f"partition key {k!r} is {what}")
             keys[k] = ("true" if v else "false") if isinstance(v, bool) else (
                 str(int(v)) if isinstance(v, float) and v.is_integer() else str(v))
         return keys
+
+
+def _text(data: bytes) -> str | None:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return text if text.strip() else None
+
+
+def _many(n: int) -> KeyFailure:
+    return KeyFailure(FAILED, f"query gave {n} results for one record; expected one object")
+
+
+def _identity(keys: Keys) -> Any:
+    return tuple(keys.items()) if isinstance(keys, dict) else keys
+
+
+def group_keys(found: Sequence[Keys]) -> list[tuple[Keys, list[int]]]:
+    """Positions grouped by equal keys (or equal failures), groups in first-seen order."""
+    out: dict[Any, tuple[Keys, list[int]]] = {}
+    for i, k in enumerate(found):
+        out.setdefault(_identity(k), (k, []))[1].append(i)
+    return list(out.values())
+
+
+def _merge(parts: Any) -> list[tuple[Keys, list[int]]]:
+    out: dict[Any, tuple[Keys, list[int]]] = {}
+    for k, idx in parts:
+        slot = out.get(_identity(k))
+        if slot is None:
+            out[_identity(k)] = (k, idx)
+        else:
+            slot[1].extend(idx)
+            slot[1].sort()
+    return list(out.values())

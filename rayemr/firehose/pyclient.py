@@ -17,6 +17,7 @@ from rayemr.firehose.api import OPERATIONS, FirehoseService, snake
 from rayemr.firehose.errors import BY_CODE
 
 _TIMESTAMPS = ("CreateTimestamp", "LastUpdateTimestamp")
+_WITH_TIMESTAMPS = ("DescribeDeliveryStream",)
 
 
 def _datetimes(value: Any) -> Any:
@@ -41,7 +42,9 @@ class FirehoseClient:
 
     def _method(self, op: str):
         def call(**params: Any) -> dict:
-            answer = _datetimes(self._service.call(op, params))
+            answer = self._service.call(op, params)
+            if op in _WITH_TIMESTAMPS:
+                answer = _datetimes(answer)
             answer["ResponseMetadata"] = {"RequestId": str(uuid.uuid4()), "HTTPStatusCode": 200}
             return answer
         call.__name__ = snake(op)

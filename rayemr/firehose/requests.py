@@ -17,8 +17,15 @@ MAX_RECORD_BYTES = 1000 * 1024
 MAX_CALL_BYTES = 4 * 1024 * 1024
 
 
-def record_data(record: Any, where: str) -> bytes:
-    """The bytes of one ``Record`` (``{"Data": blob}``); strings are UTF-8."""
+def record_data(record: Any, where: str | int) -> bytes:
+    """The bytes of one ``Record`` (``{"Data": blob}``); strings are UTF-8. ``where`` names it
+    in errors: a field, or its position in a batch."""
+    if type(record) is dict and type(record.get("Data")) is bytes:  # the common case, fast
+        data = record["Data"]
+        if len(data) <= MAX_RECORD_BYTES:
+            return data
+    if isinstance(where, int):
+        where = f"records.{where + 1}.member"
     if not isinstance(record, Mapping) or "Data" not in record:
         raise ValidationException(f"1 validation error detected: {where}.Data: Member must "
                                   "not be null")
@@ -45,8 +52,8 @@ def batch_data(records: Any) -> list[bytes]:
         raise ValidationException(
             f"1 validation error detected: Value at 'records' failed to satisfy constraint: "
             f"Member must have length between 1 and {MAX_BATCH_RECORDS} (got {len(records)})")
-    out = [record_data(r, f"records.{i + 1}.member") for i, r in enumerate(records)]
-    total = sum(len(d) for d in out)
+    out = [record_data(r, i) for i, r in enumerate(records)]
+    total = sum(map(len, out))
     if total > MAX_CALL_BYTES:
         raise InvalidArgumentException(
             f"PutRecordBatch request is {total} bytes; the limit is {MAX_CALL_BYTES} bytes "
@@ -72,3 +79,9 @@ def decode_wire(records: Any) -> Any:
 def record_id(epoch_ms: int, seq: int) -> str:
     """An opaque, unique RecordId (AWS's are long digit-and-letter strings)."""
     return f"{epoch_ms:016x}{seq:024x}"
+
+
+def record_ids(epoch_ms: int, seqs: Sequence[int | None]) -> list[str | None]:
+    """``record_id`` of many records that arrived together (None stays None)."""
+    head = f"{epoch_ms:016x}"
+    return [None if s is None else head + format(s, "024x") for s in seqs]

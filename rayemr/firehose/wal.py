@@ -8,6 +8,9 @@ and ignored. Three kinds of entry:
 - ``DONE`` -- records whose obligation of one kind (``data``/``backup``) is met: the object is
   visible (``url``), or nothing is owed (a record the transformation dropped).
 
+An intent or done entry is a small JSON header and the records' sequence numbers as a bitmap
+from the lowest (a partition's buffer holds every n-th record, which ranges would not shrink).
+
 On a local disk the log is a series of segment files appended to and fsync'ed before a put is
 acknowledged (``sync="fsync"``; ``"flush"`` trusts the OS cache: survives the process, not the
 machine). On S3 every append is its own object (one PUT each, atomic), so a lost node loses
@@ -19,13 +22,17 @@ import json
 import struct
 import zlib
 from dataclasses import dataclass, field
-from typing import Iterator, Sequence
+from typing import Iterable, Iterator, Sequence
+
+import numpy as np
 
 from rayemr import fs as emrfs
 
-RECORDS, INTENT, DONE = 1, 2, 3
+RECORDS, INTENT, DONE = 1, 4, 5
+_JSON_INTENT, _JSON_DONE = 2, 3  # earlier logs: sequence numbers as JSON ranges
 _FRAME = struct.Struct("<IIB")
 _REC_HEAD = struct.Struct("<QdI16s")
+_SEQ_HEAD = struct.Struct("<IQI")  # header length, lowest seq, bits
 SEGMENT_BYTES = 64 * 1024 * 1024
 
 
@@ -83,12 +90,10 @@ class WriteAheadLog:
         self._append(RECORDS, b"".join((head, lengths, *datas)), first_seq + len(datas) - 1)
 
     def append_intent(self, url: str, kind: str, seqs: Sequence[int]) -> None:
-        self._append(INTENT, json.dumps({"url": url, "kind": kind,
-                                         "seqs": to_ranges(seqs)}).encode())
+        self._append(INTENT, _seq_entry(url, kind, seqs))
 
     def append_done(self, url: str, kind: str, seqs: Sequence[int]) -> None:
-        self._append(DONE, json.dumps({"url": url, "kind": kind,
-                                       "seqs": to_ranges(seqs)}).encode())
+        self._append(DONE, _seq_entry(url, kind, seqs))
 
     def _append(self, kind: int, payload: bytes, max_seq: int = -1) -> None:
         frame = _FRAME.pack(len(payload), zlib.crc32(payload), kind) + payload
@@ -193,25 +198,50 @@ def _apply(kind: int, payload: bytes, out: Replay) -> int:
             out.records[first + i] = (arrival, payload[pos:pos + size])
             pos += size
         return first + n - 1
-    doc = json.loads(payload)
-    if kind == INTENT:
-        out.intents[doc["url"]] = (doc["kind"], tuple(from_ranges(doc["seqs"])))
-    elif kind == DONE:
+    if kind in (INTENT, DONE):
+        doc, seqs = _read_seq_entry(payload)
+    else:
+        doc = json.loads(payload)
+        seqs = list(from_ranges(doc["seqs"]))
+    if kind in (INTENT, _JSON_INTENT):
+        out.intents[doc["url"]] = (doc["kind"], tuple(seqs))
+    elif kind in (DONE, _JSON_DONE):
         if doc["url"]:
             out.done_urls.add(doc["url"])
-        out.done.setdefault(doc["kind"], set()).update(from_ranges(doc["seqs"]))
+        out.done.setdefault(doc["kind"], set()).update(seqs)
     return -1
 
 
-def to_ranges(seqs: Sequence[int]) -> list[list[int]]:
+def _seq_entry(url: str, kind: str, seqs: Sequence[int]) -> bytes:
+    head = json.dumps({"url": url, "kind": kind}).encode()
+    a = np.fromiter(seqs, dtype=np.int64)
+    if not len(a):
+        return _SEQ_HEAD.pack(len(head), 0, 0) + head
+    low = int(a.min())
+    bits = np.zeros(int(a.max()) - low + 1, dtype=np.uint8)
+    bits[a - low] = 1
+    return (_SEQ_HEAD.pack(len(head), low, len(bits)) + head
+            + np.packbits(bits, bitorder="little").tobytes())
+
+
+def _read_seq_entry(payload: bytes) -> tuple[dict, list[int]]:
+    size, low, n = _SEQ_HEAD.unpack_from(payload)
+    start = _SEQ_HEAD.size
+    doc = json.loads(payload[start:start + size])
+    packed = np.frombuffer(payload, dtype=np.uint8, offset=start + size)
+    bits = np.unpackbits(packed, count=n, bitorder="little")
+    return doc, (np.flatnonzero(bits) + low).tolist()
+
+
+def to_ranges(seqs: Iterable[int]) -> list[list[int]]:
     """Sequence numbers as inclusive ``[first, last]`` runs (buffers hold long runs)."""
-    out: list[list[int]] = []
-    for s in sorted(seqs):
-        if out and s == out[-1][1] + 1:
-            out[-1][1] = s
-        elif not out or s > out[-1][1]:
-            out.append([s, s])
-    return out
+    a = np.unique(np.fromiter(seqs, dtype=np.int64))
+    if not len(a):
+        return []
+    breaks = np.flatnonzero(np.diff(a) != 1)
+    starts = np.concatenate((a[:1], a[breaks + 1])).tolist()
+    ends = np.concatenate((a[breaks], a[-1:])).tolist()
+    return [[s, e] for s, e in zip(starts, ends)]
 
 
 def from_ranges(ranges: Sequence[Sequence[int]]) -> Iterator[int]:
