@@ -7,6 +7,7 @@ actor, its process or its node dies, and ``__init__`` recovers from the write-ah
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 from typing import Any, Sequence
@@ -75,6 +76,7 @@ class StreamHost:
         with self._lock:
             out = self.stream.snapshot()
         out["LastFlushError"] = self._failure
+        out.update(_placement())
         return out
 
     def stop(self, delete: bool = False) -> None:
@@ -85,3 +87,14 @@ class StreamHost:
         with self._lock:
             self.stream.flush_all()
             self.stream.close(delete)
+
+
+def _placement() -> dict[str, Any]:
+    """Where a Ray-hosted stream runs, and whether Ray restarted it (empty in-process)."""
+    ray = sys.modules.get("ray")
+    if ray is None or not ray.is_initialized():
+        return {}
+    ctx = ray.get_runtime_context()
+    if ctx.get_actor_id() is None:
+        return {}
+    return {"HostNode": ctx.get_node_id(), "HostRestarted": ctx.was_current_actor_reconstructed}

@@ -54,6 +54,7 @@ class RayPool:
             name=f"firehose-{config.name}-{created_ms}", namespace=NAMESPACE,
             lifetime="detached", get_if_exists=True, max_restarts=-1, max_task_retries=-1,
             num_cpus=0, scheduling_strategy="SPREAD", max_concurrency=4,
+            resources=dict(settings.host_resources),
         ).remote(config, version, created_ms, settings)
         _unwrap(lambda: ray.get(actor.ping.remote()))
         return actor

@@ -32,6 +32,9 @@ class FirehoseSettings:
     #: Bytes a stream may hold in buffers before puts fail per record ("Slow down.").
     max_buffered_bytes: int = 512 * 1024 * 1024
     emrfs: EmrfsConfig | None = None
+    #: Ray custom resources each stream's actor asks for (e.g. ``(("firehose", 0.01),)``), to
+    #: keep delivery on the nodes that offer them; none by default (any node).
+    host_resources: tuple[tuple[str, float], ...] = ()
 
     def __post_init__(self) -> None:
         if not self.location:
