@@ -79,7 +79,7 @@ class Partitioner:
         except ValueError as exc:
             raise InvalidArgumentException(
                 f"MetadataExtractionQuery {query!r} is not a valid JQ expression: "
-                f"{str(exc).splitlines()[0]}") from None
+                f"{_first_line(exc)}") from None
         self._values = _compile("1")  # one output per JSON value in a text
         # a comment could swallow the wrapper; input/inputs would read other records
         self._batch = (None if "#" in query or "input" in query
@@ -162,13 +162,13 @@ class Partitioner:
         try:
             n = len(self._values.input_text(text).all())
         except ValueError as exc:
-            return KeyFailure(FAILED, f"record is not JSON: {str(exc).splitlines()[0]}")
+            return KeyFailure(FAILED, f"record is not JSON: {_first_line(exc)}")
         if n != 1:
             return KeyFailure(FAILED, f"record holds {n} JSON values; expected one")
         try:
             outs = self._program.input_text(text).all()
         except ValueError as exc:
-            return KeyFailure(FAILED, f"query failed: {str(exc).splitlines()[0]}")
+            return KeyFailure(FAILED, f"query failed: {_first_line(exc)}")
         if len(outs) != 1:
             return _many(len(outs))
         return self._check(outs[0])
@@ -193,6 +193,12 @@ def _text(data: bytes) -> str | None:
     except UnicodeDecodeError:
         return None
     return text if text.strip() else None
+
+
+def _first_line(exc: BaseException) -> str:
+    """jq's message, first line ("error(\"\")" gives none at all)."""
+    lines = str(exc).splitlines()
+    return lines[0] if lines else "(jq gave no message)"
 
 
 def _many(n: int) -> KeyFailure:
