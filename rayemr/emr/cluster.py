@@ -244,6 +244,12 @@ class Cluster:
             if self.state in ("TERMINATED", "TERMINATED_WITH_ERRORS"):
                 return steps
 
+    def watch_steps(self, known: dict[str, str] | None = None, timeout: float = 30.0
+                    ) -> list[dict[str, Any]]:
+        """All steps in submission order, as soon as one is new or changed state since
+        ``known`` (step id -> state; None: now), the cluster ended, or after ``timeout``."""
+        return self._call("watch_steps", dict(known or {}), timeout, timeout=timeout + 60)
+
     def terminate(self, *, wait: bool = True, timeout: float | None = 120) -> dict[str, Any]:
         desc = self._call("terminate", "Terminated by user request")
         if wait:

@@ -168,6 +168,17 @@ class ClusterController:
             self._cv.wait_for(lambda: self.core.steps_settled(step_ids) is not None, timeout)
             return [s.to_dict() for s in self.core.steps.in_order(step_ids)]
 
+    def watch_steps(self, known: dict[str, str], timeout: float | None = None
+                    ) -> list[dict[str, Any]]:
+        """All steps (submission order) as soon as one is new or in another state than
+        ``known`` (step id -> state), the cluster ended, or ``timeout`` passed."""
+        def changed() -> bool:
+            return self.core.status.state.final or any(
+                known.get(s.id) != s.state.value for s in self.core.steps.in_order())
+        with self._cv:
+            self._cv.wait_for(changed, timeout)
+            return [s.to_dict() for s in self.core.steps.in_order()]
+
     def terminate(self, reason: str = "Terminated by user request") -> dict[str, Any]:
         self._fire(lambda core: core.terminate(reason))
         return self.describe()

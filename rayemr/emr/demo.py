@@ -268,13 +268,15 @@ def _print_cluster(w: _Writer, desc: dict[str, Any], folder: str) -> None:
     w("")
 
 
-def _follow_steps(w: _Writer, cluster, poll_s: float = 0.2) -> list[dict[str, Any]]:
+def _follow_steps(w: _Writer, cluster) -> list[dict[str, Any]]:
     """Print each step as it starts and ends (they run one at a time)."""
     w("Steps (one at a time, as EMR runs them):")
     shown: dict[str, str] = {}
     width = max(len(n) for n in PLANNED) + 2
+    known: dict[str, str] = {}
     while True:
-        steps = list(reversed(cluster.list_steps()))  # EMR lists the newest first
+        steps = cluster.watch_steps(known)  # returns as soon as a step changes
+        known = {s["Id"]: s["Status"]["State"] for s in steps}
         for i, s in enumerate(steps, start=1):
             state = s["Status"]["State"]
             before = shown.get(s["Id"])
@@ -293,7 +295,6 @@ def _follow_steps(w: _Writer, cluster, poll_s: float = 0.2) -> list[dict[str, An
             return steps
         if cluster.state in ("TERMINATED", "TERMINATED_WITH_ERRORS"):
             return list(reversed(cluster.list_steps()))
-        time.sleep(poll_s)
 
 
 def _step_summary(step: dict[str, Any], cluster) -> str:

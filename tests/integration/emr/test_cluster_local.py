@@ -325,3 +325,18 @@ def test_a_step_knows_exactly_its_own_yarn_applications_and_cancel_kills_them(ra
         assert step["Status"]["State"] == "CANCELLED"
         (app,) = step["ApplicationIds"]
         assert client.wait(app, timeout=60).state.value == "KILLED"
+
+
+def test_watch_steps_answers_when_a_step_changes(ray_local, tmp_path):
+    with Cluster(work_dir=str(tmp_path), applications=["Hadoop"]) as cluster:
+        assert cluster.watch_steps({}, timeout=0.1) == []  # nothing yet: the timeout answers
+        (sid,) = cluster.add_steps([cmd("a", "true")])
+        seen = []
+        known: dict = {}
+        while not seen or seen[-1] != "COMPLETED":
+            (step,) = cluster.watch_steps(known, timeout=60)
+            state = step["Status"]["State"]
+            assert state != known.get(sid), "answered without a change"
+            seen.append(state)
+            known = {sid: state}
+        assert seen[-1] == "COMPLETED" and set(seen) <= {"PENDING", "RUNNING", "COMPLETED"}
