@@ -5,12 +5,12 @@ import os
 import socket
 import subprocess
 import sys
-import time
 
 import boto3
 import pytest
 
 from rayemr.cli import main
+from rayemr.core.waiting import wait_for
 
 SECRET = "Zm9vYmFyU2VjcmV0S2V5VGhhdE11c3ROb3RMZWFr"
 
@@ -96,13 +96,15 @@ def auth_s3():
     proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p",
                              str(port)], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
-    deadline = time.time() + 30
-    while time.time() < deadline:
+
+    def listening() -> bool:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
+            return True
         except OSError:
-            time.sleep(0.2)
+            return False
+
+    wait_for(listening, 30, interval=0.2, what=f"moto listening on port {port}")
     yield f"http://127.0.0.1:{port}"
     proc.terminate()
     proc.wait(timeout=10)

@@ -10,6 +10,7 @@ import requests
 
 import rayemr.yarn as yarn
 from rayemr.cli import main
+from rayemr.core.waiting import wait_for
 from rayemr.yarn import ApplicationSpec, AppState
 
 from tests.integration.yarn.programs import run_tasks, sleep_forever
@@ -23,11 +24,7 @@ def yarn_apps(ray_local):
     done = client.submit(ApplicationSpec("cli-done", tags=("e2e",)), run_tasks, {"n": 3})
     client.result(done, timeout=120)
     running = client.submit(ApplicationSpec("cli-running"), sleep_forever, {"n": 1})
-    import time
-
-    deadline = time.time() + 60
-    while client.status(running).state != AppState.RUNNING and time.time() < deadline:
-        time.sleep(0.1)
+    wait_for(lambda: client.status(running).state == AppState.RUNNING, 60, what="RUNNING")
     yield handle, client, done, running
     try:
         client.kill(running)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from rayemr.core.errors import ClusterError
+from rayemr.core.waiting import wait_for
 from rayemr.emr import Cluster
 
 QUEUES = {"Classification": "capacity-scheduler", "Properties": {
@@ -140,10 +141,8 @@ def test_hive_mapreduce_and_failing_steps_with_logs_in_s3(ray_local, s3, s3_buck
 def test_cancel_a_running_step(ray_local, tmp_path):
     with Cluster(work_dir=str(tmp_path), applications=["Hadoop"]) as cluster:
         slow, after = cluster.add_steps([cmd("slow", "sleep 60"), cmd("after", "true")])
-        deadline = time.monotonic() + 30
-        while cluster.describe_step(slow)["Step"]["Status"]["State"] != "RUNNING":
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
+        wait_for(lambda: cluster.describe_step(slow)["Step"]["Status"]["State"] == "RUNNING",
+                 30, what="the slow step RUNNING")
         t0 = time.monotonic()
         (res,) = cluster.cancel_steps([slow])
         assert res["Status"] == "SUBMITTED"

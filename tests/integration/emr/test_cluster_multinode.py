@@ -3,23 +3,14 @@ also on a node that joins later; a node whose bootstrap fails is marked and its 
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from rayemr.core.errors import ClusterError
+from rayemr.core.waiting import wait_for
 from rayemr.emr import Cluster
 
-
-
-def _wait_for(predicate, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return predicate()
 
 
 @pytest.mark.slow
@@ -86,12 +77,13 @@ def test_bootstrap_once_per_node_and_on_late_nodes(s3, s3_bucket, ray_cluster, t
 
         # a node joining later is bootstrapped too
         ray_cluster.add_node(num_cpus=1)
-        assert _wait_for(lambda: len(list(markers.iterdir())) == 4)
+        wait_for(lambda: len(list(markers.iterdir())) == 4, 60, what="4 bootstrap markers")
         # ... and one whose bootstrap fails is marked, with its output kept
         (tmp_path / "fail-next").touch()
         ray_cluster.add_node(num_cpus=1)
-        assert _wait_for(lambda: any(
-            n["State"] == "BOOTSTRAP_FAILED" for n in cluster.describe()["Cluster"]["Nodes"]))
+        wait_for(lambda: any(n["State"] == "BOOTSTRAP_FAILED"
+                             for n in cluster.describe()["Cluster"]["Nodes"]), 60,
+                 what="a BOOTSTRAP_FAILED node")
         nodes = cluster.describe()["Cluster"]["Nodes"]
         (bad,) = [n for n in nodes if n["State"] == "BOOTSTRAP_FAILED"]
         assert "no GPU driver here" in bad["StateChangeReason"]

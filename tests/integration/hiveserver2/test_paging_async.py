@@ -1,12 +1,13 @@
 """Large results page through fetchmany; async statements poll, report progress and cancel."""
 from __future__ import annotations
 
-import time
 
 import numpy as np
 import pyarrow as pa
 import pytest
 from TCLIService.ttypes import TOperationState
+
+from rayemr.core.waiting import wait_for
 
 ROWS = 100_000
 
@@ -36,13 +37,11 @@ def test_fetchmany_pages_over_100k_rows(hs2, parquet_table):
 
 
 def _poll_until(cur, states, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def reached():
         status = cur.poll()
-        if status.operationState in states:
-            return status
-        time.sleep(0.02)
-    raise AssertionError(f"operation never reached {states}")
+        return status if status.operationState in states else None
+
+    return wait_for(reached, timeout, interval=0.02, what=f"operation state in {states}")
 
 
 def test_async_polling_with_progress(hs2, parquet_table):

@@ -5,13 +5,14 @@ import random
 import socket
 import struct
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pyarrow as pa
 import pytest
 from pyhive import hive
+
+from rayemr.core.waiting import wait_for
 
 @pytest.mark.parametrize("sessions,queries", [
     (6, 4),
@@ -102,7 +103,5 @@ def test_1000_garbage_payloads_then_a_normal_query(start_hs2, auth):
         cur = conn.cursor()
         cur.execute("SELECT 41 + 1")
         assert cur.fetchall() == [(42,)]
-    deadline = time.monotonic() + 30  # every garbage connection was closed and released
-    while srv.server._clients and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not srv.server._clients
+    # every garbage connection was closed and released
+    wait_for(lambda: not srv.server._clients, 30, what="no open client connections")

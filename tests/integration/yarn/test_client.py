@@ -7,6 +7,7 @@ import pytest
 
 import rayemr.yarn as yarn
 from rayemr.core.errors import InputNotFoundError, UserError
+from rayemr.core.waiting import wait_for
 from rayemr.yarn import ApplicationSpec, AppState, FinalStatus, Resource
 
 from . import programs
@@ -39,24 +40,26 @@ def test_kill_releases_containers_and_second_kill_is_a_clear_error(yarn_local):
 
     client = yarn.YarnClient()
     idle_cpus = ray.cluster_resources()["CPU"]
-    deadline = time.time() + 10  # Ray's resource view lags the end of earlier tests' tasks
-    while ray.available_resources().get("CPU", 0) < idle_cpus and time.time() < deadline:
-        time.sleep(0.05)
+
+    def all_cpus_free() -> bool:
+        return ray.available_resources().get("CPU", 0) == idle_cpus
+
+    wait_for(all_cpus_free, 10)  # Ray's resource view lags the end of earlier tests' tasks
     app_id = client.submit(ApplicationSpec("sleeper"), programs.sleep_forever, {"n": 2})
-    deadline = time.time() + 60
-    while client.status(app_id).running_containers < 3 and time.time() < deadline:
-        assert client.status(app_id).state in (AppState.ACCEPTED, AppState.RUNNING)
-        time.sleep(0.1)
+
+    def three_containers() -> bool:
+        report = client.status(app_id)
+        assert report.state in (AppState.ACCEPTED, AppState.RUNNING)
+        return report.running_containers >= 3
+
+    wait_for(three_containers, 60)
     assert client.status(app_id).running_containers == 3  # AM + 2
     t0 = time.time()
     client.kill(app_id)
     report = client.status(app_id)
     assert report.state == AppState.KILLED and report.running_containers == 0
     assert time.time() - t0 < 2.0
-    # the tasks that ran in the containers are cancelled too
-    while ray.available_resources().get("CPU", 0) < idle_cpus and time.time() - t0 < 10:
-        time.sleep(0.05)
-    assert ray.available_resources().get("CPU", 0) == idle_cpus
+    wait_for(all_cpus_free, 10)  # the tasks that ran in the containers are cancelled too
     with pytest.raises(UserError, match="already KILLED"):
         client.kill(app_id)
     with pytest.raises(InputNotFoundError, match="application_0_9999"):
@@ -66,17 +69,23 @@ def test_kill_releases_containers_and_second_kill_is_a_clear_error(yarn_local):
 def _idle_ams(node_id: str, want: str, present: bool = True) -> list[str]:
     import ray
 
-    from rayemr.yarn.app_master import NAMESPACE
+    from rayemr.runtime import NAMESPACE
     from rayemr.yarn.node_manager import nm_actor_name
 
     nm = ray.get_actor(nm_actor_name(node_id or ray.get_runtime_context().get_node_id()),
                        namespace=NAMESPACE)
-    deadline = time.time() + 10
-    while True:
-        idle = ray.get(nm.am_pool.remote())["idle"]
-        if (want in idle) == present or time.time() > deadline:
-            return idle
-        time.sleep(0.05)
+
+    def idle() -> list[str] | None:
+        names = ray.get(nm.am_pool.remote())["idle"]
+        return names if (want in names) == present else None
+
+    return wait_for(idle, 10, what=f"{want} {'in' if present else 'out of'} the idle AM pool")
+
+
+def _running_tasks(client, app_id: str) -> bool:
+    """The application runs and holds a container besides its AM's."""
+    report = client.status(app_id)
+    return report.state == AppState.RUNNING and report.running_containers > 1
 
 
 def test_am_process_is_reused_by_the_next_application_but_not_after_a_kill(yarn_local):
@@ -92,9 +101,7 @@ def test_am_process_is_reused_by_the_next_application_but_not_after_a_kill(yarn_
     assert client.result(first) == pid  # each application's own result, kept apart
 
     killed = client.submit(ApplicationSpec("sleeper"), programs.sleep_forever, {"n": 1})
-    deadline = time.time() + 60
-    while client.status(killed).state != AppState.RUNNING and time.time() < deadline:
-        time.sleep(0.05)
+    wait_for(lambda: client.status(killed).state == AppState.RUNNING, 60, what="RUNNING")
     client.kill(killed)
     with pytest.raises(Exception, match="killed"):
         client.result(killed, timeout=60)
@@ -105,24 +112,18 @@ def test_am_process_is_reused_by_the_next_application_but_not_after_a_kill(yarn_
     assert client.status(third).am_actor != gone.am_actor
     import ray
 
-    deadline = time.time() + 10  # the killed application's task was cancelled
-    while ray.available_resources().get("CPU", 0) < ray.cluster_resources()["CPU"]:
-        assert time.time() < deadline, "the killed application's task still holds a CPU"
-        time.sleep(0.05)
+    wait_for(lambda: ray.available_resources().get("CPU", 0) == ray.cluster_resources()["CPU"],
+             10, what="the killed application's task to give its CPU back")
 
 
 def test_an_application_whose_am_dies_runs_a_second_attempt(yarn_local):
     import ray
 
-    from rayemr.yarn.app_master import NAMESPACE
+    from rayemr.runtime import NAMESPACE
 
     client = yarn.YarnClient()
     app_id = client.submit(ApplicationSpec("waves"), programs.run_waves, {"n": 16, "task_s": 0.2})
-    deadline = time.time() + 60
-    while not (client.status(app_id).state == AppState.RUNNING
-               and client.status(app_id).running_containers > 1):
-        assert time.time() < deadline
-        time.sleep(0.05)
+    wait_for(lambda: _running_tasks(client, app_id), 60)
     first = client.status(app_id)
     ray.kill(ray.get_actor(first.am_actor, namespace=NAMESPACE))
     assert client.result(app_id, timeout=120) == sum(i * i for i in range(16))
@@ -147,14 +148,12 @@ def test_submit_errors_name_the_queue_and_resource(yarn_local):
 def test_resource_manager_restart_mid_run_keeps_queues_and_apps(yarn_local):
     import ray
 
-    from rayemr.yarn.app_master import NAMESPACE, RM_NAME, call_rm
+    from rayemr.runtime import NAMESPACE
+    from rayemr.yarn.app_master import RM_NAME, call_rm
 
     client = yarn.YarnClient()
     job = client.submit(ApplicationSpec("waves"), programs.run_waves, {"n": 24, "task_s": 0.2})
-    deadline = time.time() + 60
-    while time.time() < deadline and not (client.status(job).state == AppState.RUNNING
-                                          and client.status(job).running_containers > 1):
-        time.sleep(0.05)
+    wait_for(lambda: _running_tasks(client, job), 60)
     before = client.queue("default")
     ray.kill(ray.get_actor(RM_NAME, namespace=NAMESPACE), no_restart=False)
     report = client.status(job)  # the client waits for the restarted RM

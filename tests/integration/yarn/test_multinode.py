@@ -13,8 +13,10 @@ import pytest
 import ray
 
 import rayemr.yarn as yarn
+from rayemr.core.waiting import wait_for
+from rayemr.runtime import NAMESPACE
 from rayemr.yarn import ApplicationSpec, AppState, NodeState, Resource
-from rayemr.yarn.app_master import NAMESPACE, RM_NAME
+from rayemr.yarn.app_master import RM_NAME
 
 from . import programs
 
@@ -35,28 +37,13 @@ def _cluster(ray_cluster, n=3):
     ray_cluster.wait_for_nodes()
     handle = yarn.start(QUEUES)
     client = yarn.YarnClient()
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        running = [r for r in client.nodes() if r.state == NodeState.RUNNING and r.capability.vcores]
-        if len(running) == n:
-            break
-        time.sleep(0.2)
-    assert len(running) == n
+    wait_for(lambda: len([r for r in client.nodes() if r.state == NodeState.RUNNING
+                          and r.capability.vcores]) == n, 30, what=f"{n} RUNNING nodes")
     return nodes, handle, client
 
 
 def _held(client, app_id):
     return max(0, client.status(app_id).running_containers - 1)  # minus the AM
-
-
-def _wait_for(pred, timeout=30, step=0.1):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = pred()
-        if value:
-            return value
-        time.sleep(step)
-    raise AssertionError(f"condition not met within {timeout} s")
 
 
 @pytest.mark.slow
@@ -68,8 +55,9 @@ def test_shares_elasticity_and_node_loss(ray_cluster, tmp_path):
                          programs.saturate, {"stop": str(stop_prod)})
     dev = client.submit(ApplicationSpec("dev-job", queue="dev", am_resource=AM),
                         programs.saturate, {"stop": str(stop), "await_lost": True})
-    _wait_for(lambda: _held(client, prod) > 0 and _held(client, dev) > 0, timeout=60)
-    time.sleep(2.0)
+    # steady state: both queues hold containers and together every vcore
+    wait_for(lambda: _held(client, prod) > 0 and _held(client, dev) > 0
+             and _held(client, prod) + _held(client, dev) == total, 60)
     shares = []
     for _ in range(20):  # 4 s of steady state
         p, d = _held(client, prod), _held(client, dev)
@@ -82,7 +70,7 @@ def test_shares_elasticity_and_node_loss(ray_cluster, tmp_path):
     # prod finishes: dev grows to its maximum capacity (50% of the vcores), and no further
     stop_prod.write_text("stop")
     assert client.wait(prod, timeout=60).state == AppState.FINISHED
-    _wait_for(lambda: _held(client, dev) == total // 2, timeout=10)
+    wait_for(lambda: _held(client, dev) == total // 2, timeout=10)
     for _ in range(10):
         assert _held(client, dev) <= total // 2
         time.sleep(0.1)
@@ -90,12 +78,13 @@ def test_shares_elasticity_and_node_loss(ray_cluster, tmp_path):
     # a node goes away: it is LOST and dev is told exactly which containers died with it
     # (prod is done, so every container on a node other than dev's AM node is dev's)
     am_node = client.status(dev).am_node
-    victim_id = _wait_for(lambda: next((r.node_id for r in client.nodes()
-                                        if r.node_id != am_node and r.num_containers > 0), None))
+    victim_id = wait_for(lambda: next((r.node_id for r in client.nodes()
+                                       if r.node_id != am_node and r.num_containers > 0), None),
+                         30)
     victim = next(n for n in nodes if n.node_id == victim_id)
     ray_cluster.remove_node(victim)
-    _wait_for(lambda: any(r.node_id == victim_id and r.state == NodeState.LOST
-                          for r in client.nodes()), timeout=30)
+    wait_for(lambda: any(r.node_id == victim_id and r.state == NodeState.LOST
+                         for r in client.nodes()), timeout=30)
     stop.write_text("stop")
     out = client.result(dev, timeout=60)
     assert out["lost_nodes"] == [victim_id]
@@ -111,8 +100,8 @@ def test_kill_releases_within_2s_and_rm_restart_preserves_work(ray_cluster):
     _, handle, client = _cluster(ray_cluster)
     sleeper = client.submit(ApplicationSpec("sleeper", queue="dev", am_resource=AM),
                             programs.sleep_forever, {"n": 3})
-    _wait_for(lambda: _held(client, sleeper) == 3)
-    _wait_for(lambda: ray.available_resources().get("CPU", 0) <= 3 * NODE_CPUS - 3)
+    wait_for(lambda: _held(client, sleeper) == 3, 30)
+    wait_for(lambda: ray.available_resources().get("CPU", 0) <= 3 * NODE_CPUS - 3, 30)
     t0 = time.time()
     client.kill(sleeper)
     report = client.status(sleeper)
@@ -120,17 +109,17 @@ def test_kill_releases_within_2s_and_rm_restart_preserves_work(ray_cluster):
     assert sum(n.num_containers for n in client.nodes()) == 0
     assert time.time() - t0 <= 2.0
     # and the Ray tasks that ran in them are stopped (the AM cancels them)
-    _wait_for(lambda: ray.available_resources().get("CPU", 0) == 3 * NODE_CPUS, timeout=10,
-              step=0.05)
+    wait_for(lambda: ray.available_resources().get("CPU", 0) == 3 * NODE_CPUS, timeout=10)
 
     # kill the ResourceManager while an application runs: queues and apps come back
     job = client.submit(ApplicationSpec("waves", queue="prod", am_resource=AM),
                         programs.run_waves, {"n": 40, "task_s": 0.2})
-    _wait_for(lambda: client.status(job).state == AppState.RUNNING and _held(client, job) > 0)
+    wait_for(lambda: client.status(job).state == AppState.RUNNING and _held(client, job) > 0,
+             30)
     before_queues = client.queue("prod")
     rm = ray.get_actor(RM_NAME, namespace=NAMESPACE)
     ray.kill(rm, no_restart=False)
-    info = _wait_for(lambda: _ready(), timeout=60)
+    info = wait_for(lambda: _ready(), timeout=60)
     assert info["recovered"] and info["cluster_ts"] == handle.cluster_ts
     assert client.queue("prod")["absoluteCapacity"] == before_queues["absoluteCapacity"]
     assert {r.app_id for r in client.list()} >= {sleeper, job}
