@@ -10,7 +10,9 @@ import logging
 import os
 import socket
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Iterator
 
 from rayemr.core.errors import ClusterError, ConfigError
 
@@ -22,6 +24,27 @@ NAMESPACE = "rayemr"
 CONNECT_TIMEOUT_S = 5.0
 
 _started_here = False
+
+
+@contextmanager
+def remote_errors(*types: type[BaseException]) -> Iterator[None]:
+    """Raise a remote call's own error instead of Ray's wrapper around it.
+
+    An actor method or task that raised, say, ``InputNotFoundError`` reaches the caller as a
+    ``RayTaskError``; inside this block that error is raised as itself (its one-line
+    message, no remote traceback) when it is one of ``types`` (by default any ``Exception``
+    that is not itself a Ray error). Anything else passes through unchanged.
+    """
+    import ray
+
+    try:
+        yield
+    except ray.exceptions.RayTaskError as exc:
+        cause = getattr(exc, "cause", None)
+        if isinstance(cause, types or (Exception,)) and not isinstance(
+                cause, ray.exceptions.RayError):
+            raise cause from None
+        raise
 
 
 @dataclass(frozen=True)

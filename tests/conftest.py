@@ -79,10 +79,11 @@ def ray_cluster():
     from ray.cluster_utils import Cluster
 
     import rayemr
+    from rayemr.runtime import NAMESPACE
 
     rayemr.shutdown()
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0})
-    ray.init(address=cluster.address, namespace="rayemr")
+    ray.init(address=cluster.address, namespace=NAMESPACE)
     try:
         yield cluster
     finally:

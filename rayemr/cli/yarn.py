@@ -80,7 +80,8 @@ def _client(args):
     import ray
 
     from rayemr.yarn import YarnClient
-    from rayemr.yarn.app_master import NAMESPACE, RM_NAME
+    from rayemr.runtime import NAMESPACE
+    from rayemr.yarn.app_master import RM_NAME
 
     _attach(args)
     try:

@@ -25,13 +25,13 @@ import ray
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from rayemr.core.errors import ClusterError, RayEmrError, UserError
+from rayemr.runtime import NAMESPACE, remote_errors
 from rayemr.yarn.records import AllocateResponse, Container, ContainerRequest, ContainerStatus
 from rayemr.yarn.states import ContainerState, FinalStatus
 
 log = logging.getLogger(__name__)
 MiB = 1024 * 1024
 RM_NAME = "rayemr_yarn_resourcemanager"
-NAMESPACE = "rayemr"
 #: How long an AM keeps retrying the ResourceManager while it restarts.
 RM_RETRY_S = 120.0
 
@@ -77,12 +77,8 @@ def call_rm(method: str, *args, timeout: float = RM_RETRY_S, **kwargs):
             time.sleep(delay)
             continue
         try:
-            return ray.get(getattr(rm, method).remote(*args, **kwargs))
-        except ray.exceptions.RayTaskError as exc:
-            cause = getattr(exc, "cause", None)
-            if isinstance(cause, RayEmrError):
-                raise cause from None
-            raise
+            with remote_errors(RayEmrError):
+                return ray.get(getattr(rm, method).remote(*args, **kwargs))
         except ray.exceptions.RayActorError as exc:  # restarting: wait for it
             _RM_HANDLE.clear()
             if time.monotonic() - start > timeout:
@@ -248,13 +244,9 @@ class AMRMClient:
         def done() -> None:
             try:
                 if ref is not None:
-                    ray.get(ref)
+                    with remote_errors(RayEmrError):
+                        ray.get(ref)
                     return
-            except ray.exceptions.RayTaskError as exc:
-                cause = getattr(exc, "cause", None)
-                if isinstance(cause, RayEmrError):
-                    raise cause from None
-                raise
             except ray.exceptions.RayActorError:
                 _RM_HANDLE.clear()  # restarting: the synchronous call rides it out
             call_rm("finish", *args)

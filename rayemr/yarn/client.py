@@ -16,7 +16,8 @@ from typing import Any, Callable, Iterable
 import ray
 
 from rayemr.core.errors import ClusterError, InputNotFoundError, UserError
-from rayemr.yarn.app_master import NAMESPACE, RM_NAME, call_rm
+from rayemr.runtime import NAMESPACE, remote_errors
+from rayemr.yarn.app_master import RM_NAME, call_rm
 from rayemr.yarn.records import (TAGS_ENV, ApplicationReport, ApplicationSpec, NodeReport,
                                  current_groups, current_user)
 from rayemr.yarn.settings import YarnConfig
@@ -70,10 +71,12 @@ def start(config: object = None) -> YarnHandle:
             num_cpus=0, max_restarts=-1, max_task_retries=0, max_concurrency=64,
             resources={"node:__internal_head__": 0.001}).remote(cfg)
         existed = False
-    info = _unwrap(lambda: ray.get(rm.ready.remote(), timeout=120))
+    with remote_errors():
+        info = ray.get(rm.ready.remote(), timeout=120)
     _report_rest_fallback(cfg, info.get("rest_url") or "", started=not existed)
     if existed and config is not None:
-        _unwrap(lambda: ray.get(rm.refresh_queues.remote(cfg.scheduler)))
+        with remote_errors():
+            ray.get(rm.refresh_queues.remote(cfg.scheduler))
     return YarnHandle(rm, info["rest_url"], info["cluster_ts"], info["state_dir"])
 
 
@@ -128,16 +131,6 @@ def decommission_node(node_id: str, reason: str = "") -> None:
 def recommission_node(node_id: str) -> None:
     """Put a decommissioned node back into scheduling."""
     call_rm("recommission_node", node_id)
-
-
-def _unwrap(fn: Callable):
-    try:
-        return fn()
-    except ray.exceptions.RayTaskError as exc:
-        cause = getattr(exc, "cause", None)
-        if isinstance(cause, Exception) and not isinstance(cause, ray.exceptions.RayError):
-            raise cause from None
-        raise
 
 
 class YarnClient:

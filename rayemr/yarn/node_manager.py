@@ -21,7 +21,8 @@ import uuid
 import ray
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-from rayemr.yarn.app_master import NAMESPACE, ApplicationMaster, am_actor_name
+from rayemr.runtime import NAMESPACE
+from rayemr.yarn.app_master import ApplicationMaster, am_actor_name
 from rayemr.yarn.records import Container
 
 log = logging.getLogger(__name__)

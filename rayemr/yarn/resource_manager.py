@@ -23,7 +23,7 @@ import ray
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from rayemr.core.errors import InputNotFoundError
-from rayemr.yarn.app_master import NAMESPACE
+from rayemr.runtime import NAMESPACE
 from rayemr.yarn.config import CapacitySchedulerConfig
 from rayemr.yarn.node_manager import NodeManager, nm_actor_name
 from rayemr.yarn.records import ApplicationSpec, Container, ContainerRequest
