@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from rayemr.core.waiting import wait_for
 from rayemr.engine import TaskFailedError
 from rayemr.mapreduce import MRJob
 from rayemr.mapreduce.runner import JobRunner
@@ -77,24 +78,44 @@ def test_ray_runner_matches_inline_and_fails_cleanly(tmp_path, ray_local):
 
 @pytest.mark.slow
 def test_losing_a_worker_node_mid_job_gives_identical_output(tmp_path, ray_cluster):
+    import rayemr.yarn as yarn
+    from rayemr.yarn import NodeState
+
     cluster = ray_cluster
     workers = [cluster.add_node(num_cpus=1) for _ in range(3)]
     cluster.wait_for_nodes()
     src = _make_input(str(tmp_path / "in"), files=12, lines=20)
     expected, _ = _run(SlowWordCount(args=[]), src, str(tmp_path / "clean"), "inline")
 
-    def kill_one():
-        time.sleep(4.0)
-        cluster.remove_node(workers[1], allow_graceful=False)
+    maps_done = threading.Event()  # a few maps finished, most still to run
+    lost: list[str] = []
+
+    def progress(p) -> None:
+        if p.stages and p.stages[0][1] >= 3:
+            maps_done.set()
+
+    def kill_one() -> None:
+        assert maps_done.wait(300), "the job never got three maps done"
+        (app,) = yarn.YarnClient().list(states=["RUNNING"])
+        victim = next(w for w in workers if w.node_id != app.am_node)  # not the AM's node
+        cluster.remove_node(victim, allow_graceful=False)
+        lost.append(victim.node_id)
 
     killer = threading.Thread(target=kill_one)
     killer.start()
-    t0 = time.monotonic()
     got, counters = _run(SlowWordCount(args=["--delay", "0.05"]), src, str(tmp_path / "ray"),
-                         "ray")
+                         "ray", progress=progress)
     killer.join()
-    assert time.monotonic() - t0 > 4.0, "the job ended before the node was killed"
     assert got == expected
+    assert lost, "no node was removed while the job ran"
+    # the loss reached the job: attempts on the node failed, or maps whose output lived there
+    # ran again (Hadoop's rule), and the job still produced the same output
+    jobs = counters["Job Counters"]
+    assert (jobs.get("Failed map task attempts", 0) + jobs.get("Failed reduce task attempts", 0)
+            + jobs.get("Re-run map tasks (output lost)", 0)) > 0, jobs
+    client = yarn.YarnClient()
+    wait_for(lambda: any(r.node_id == lost[0] and r.state == NodeState.LOST
+                         for r in client.nodes()), 60, what="the removed node LOST")
 
 
 def test_killing_the_application_stops_it_and_commits_nothing(tmp_path, ray_local):
