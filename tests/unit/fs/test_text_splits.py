@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from rayemr.core import native
 from rayemr.core.errors import ConfigError, InputNotFoundError
 from rayemr.fs import EmrfsConfig, compute_splits, plan_splits, read_text_batches
 from rayemr.fs.listing import FileStatus
@@ -23,7 +24,8 @@ def newline_finder(request, monkeypatch):
     if request.param == "numpy":
         monkeypatch.setattr(text, "_NEWLINES", None)
     elif text._NEWLINES is None:
-        pytest.skip("the C newline finder is not built (no compiler)")
+        if native.built("rayemr.fs._lines") is None:  # fails when not built
+            pytest.skip(native.PURE_REASON)
     return request.param
 
 

@@ -8,11 +8,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from rayemr.core import native
 from rayemr.mapreduce import streams
 from rayemr.mapreduce.protocol import JSONProtocol, PickleProtocol, roundtrip_types
 
-_grouping = pytest.importorskip("rayemr.mapreduce._grouping",
-                                reason="the C helper is not built (no compiler)")
+_grouping = native.built("rayemr.mapreduce._grouping")  # fails when not built
+if _grouping is None:
+    pytest.skip(native.PURE_REASON, allow_module_level=True)
 Groups = _grouping.Groups
 
 

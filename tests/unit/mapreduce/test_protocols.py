@@ -1,11 +1,10 @@
 """rayemr's protocols write and read exactly what mrjob's do."""
 from __future__ import annotations
 
+import mrjob.protocol as mrjob_protocol  # the test extra installs mrjob
 import pytest
 
 from rayemr.mapreduce import protocol as ours
-
-mrjob_protocol = pytest.importorskip("mrjob.protocol")
 
 VALUES = [None, 0, -3, 2.5, "word", "tab\tinside", "ünïcode", [1, "a"], {"k": [1, 2]}, True]
 PAIRS = [(k, v) for k in VALUES for v in VALUES[:4]]
