@@ -32,13 +32,11 @@ class LocalPool:
 
 
 def _unwrap(fn, *args: Any) -> Any:
-    import ray
+    """``fn(*args)``, with an actor's own error raised as itself (not Ray's wrapper)."""
+    from rayemr.runtime import remote_errors
 
-    try:
+    with remote_errors():
         return fn(*args)
-    except ray.exceptions.RayTaskError as exc:
-        cause = exc.cause if exc.cause is not None else exc
-        raise cause from None
 
 
 class RayPool:
