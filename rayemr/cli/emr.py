@@ -122,6 +122,7 @@ def cmd_create_cluster(args) -> int:
     try:
         if keep_alive and cluster.spec.idle_timeout_s is None:
             print("rayemr emr: press Ctrl-C to terminate it", file=sys.stderr)
+        _follow_until_terminated(cluster)
         final = cluster.wait_terminated(timeout=None)
     except KeyboardInterrupt:
         final = cluster.terminate(wait=True)
@@ -129,6 +130,16 @@ def cmd_create_cluster(args) -> int:
     cluster.close()
     _out({**final, "Steps": steps})
     return _exit_code(final, steps)
+
+
+def _follow_until_terminated(cluster) -> None:
+    """Print each step as it starts, progresses and ends, until the cluster terminates."""
+    from rayemr.emr.follow import follow
+
+    def show(event) -> None:
+        print(f"rayemr emr: {event.line()}", file=sys.stderr, flush=True)
+
+    follow(cluster, show, poll_s=0.5)
 
 
 def _print_endpoints(cluster_id: str, desc: dict[str, Any]) -> None:

@@ -246,6 +246,9 @@ class _Writer:
     def __init__(self, out: TextIO) -> None:
         self.out = out
 
+    def isatty(self) -> bool:
+        return bool(getattr(self.out, "isatty", lambda: False)())
+
     def __call__(self, text: str = "", end: str = "\n") -> None:
         self.out.write(text + end)
         self.out.flush()
@@ -269,24 +272,39 @@ def _print_cluster(w: _Writer, desc: dict[str, Any], folder: str) -> None:
 
 
 def _follow_steps(w: _Writer, cluster) -> list[dict[str, Any]]:
-    """Print each step as it starts and ends (they run one at a time)."""
+    """Print each step as it starts and ends (they run one at a time); on a terminal, the
+    running step's line shows its YARN application's progress as it moves."""
+    from rayemr.emr.follow import step_progress
+
     w("Steps (one at a time, as EMR runs them):")
     shown: dict[str, str] = {}
     width = max(len(n) for n in PLANNED) + 2
     known: dict[str, str] = {}
+    live = w.isatty()
+    moving = ""  # the progress text on the running step's line
     while True:
-        steps = cluster.watch_steps(known)  # returns as soon as a step changes
+        # returns as soon as a step changes (on a terminal, soon enough to show progress)
+        steps = cluster.watch_steps(known, timeout=0.5 if live else 30.0)
         known = {s["Id"]: s["Status"]["State"] for s in steps}
         for i, s in enumerate(steps, start=1):
             state = s["Status"]["State"]
             before = shown.get(s["Id"])
+            prefix = f"  {i}. {s['Name']:<{width}}"
+            if state == "RUNNING" and before == "RUNNING" and live:
+                text = step_progress(s["Id"])
+                if text and text != moving:
+                    w("\r" + prefix + text.ljust(len(moving)), end="")
+                    moving = text
             if before == state or before in ("COMPLETED", "FAILED", "CANCELLED"):
                 continue
             if state == "RUNNING" and before in (None, "PENDING"):
-                w(f"  {i}. {s['Name']:<{width}}", end="")
+                w(prefix, end="")
             elif state in ("COMPLETED", "FAILED", "CANCELLED"):
                 if before != "RUNNING":
-                    w(f"  {i}. {s['Name']:<{width}}", end="")
+                    w(prefix, end="")
+                elif moving:
+                    w("\r" + prefix + " " * len(moving) + "\r" + prefix, end="")
+                    moving = ""
                 w(_step_summary(s, cluster))
             shown[s["Id"]] = state
         done = steps and all(s["Status"]["State"] in ("COMPLETED", "FAILED", "CANCELLED")

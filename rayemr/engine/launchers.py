@@ -62,8 +62,15 @@ def system_failure(spec: AttemptSpec, exc: BaseException) -> AttemptOutcome:
 
 
 def ray_attempt(fn, spec: AttemptSpec, *values):
-    """The Ray task body: the stage function travels once per stage as an object ref."""
-    return execute_attempt(dataclasses.replace(spec, fn=fn), *values)
+    """The Ray task body: the stage function travels once per stage as an object ref.
+    What the attempt prints and logs comes back with its outcome (its container's logs)."""
+    from rayemr.engine import tasklog
+
+    with tasklog.captured() as buffers:
+        out = execute_attempt(dataclasses.replace(spec, fn=fn), *values)
+    outcome = out[0] if isinstance(out, tuple) else out
+    outcome.logs = tasklog.texts(buffers)
+    return out
 
 
 _REMOTE: dict[str, Any] = {}

@@ -69,6 +69,14 @@ class Progress:
     def line(self) -> str:
         return f"map {int(self.map * 100)}% reduce {int(self.reduce * 100)}%"
 
+    def stage_counts(self) -> str:
+        """``stages 1/3 done, Stage-2 4/10 tasks`` (empty for a one-stage graph)."""
+        if len(self.stages) < 2:
+            return ""
+        done = sum(1 for _, d, t in self.stages if d >= t)
+        running = [f"{sid} {d}/{t} tasks" for sid, d, t in self.stages if 0 < d < t]
+        return ", ".join([f"stages {done}/{len(self.stages)} done", *running])
+
 
 class Schedule:
     """Task states of one graph run."""

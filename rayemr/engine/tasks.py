@@ -69,6 +69,9 @@ class AttemptOutcome:
     traceback: str = ""
     retriable: bool = True
     split: str = ""
+    #: What the attempt printed and logged (``stdout``/``stderr``/``syslog``), when it ran
+    #: in a process of its own (see ``rayemr.engine.tasklog``).
+    logs: dict[str, str] = field(default_factory=dict)
 
 
 def _picklable(exc: BaseException) -> BaseException | None:

@@ -35,6 +35,8 @@ POLL_S = 0.2
 #: With nothing waiting for a container, an AM heartbeats at most this often (to report
 #: finished containers, progress and liveness); with attempts waiting, at every turn.
 HEARTBEAT_S = 1.0  # MapReduce's yarn.app.mapreduce.am.scheduler.heartbeat.interval-ms
+#: Container logs the AM holds before it sends them to the ResourceManager (and at the end).
+LOG_BATCH = 32
 
 
 def available() -> bool:
@@ -73,9 +75,40 @@ class YarnLauncher(RayTasks):
         self._lost: set[str] = set()
         self.progress = 0.0
         self._last_beat = float("-inf")
+        self.pending_logs: list[Any] = []
 
     def set_kinds(self, kinds: dict[str, str]) -> None:
         self.kinds = kinds
+
+    def outcome(self, spec: AttemptSpec, handle: Attempt):
+        out = super().outcome(spec, handle)
+        self.keep_logs(handle, out)
+        return out
+
+    def keep_logs(self, handle: Attempt, out) -> None:
+        """Hold the attempt's logs for its container; they go to the RM in batches."""
+        if handle.container and out.logs:
+            from rayemr.yarn.logs import ContainerLogs
+
+            self.pending_logs.append(ContainerLogs(str(handle.container),
+                                                   handle.node_id or "", out.logs))
+
+    def send_logs(self) -> None:
+        """Aggregate the held container logs at the ResourceManager (never fails the job)."""
+        if not self.pending_logs:
+            return
+        batch, self.pending_logs = self.pending_logs, []
+        try:
+            from rayemr.yarn.app_master import call_rm
+
+            call_rm("put_container_logs", self.amrm.app_id, batch)
+        except Exception:  # noqa: BLE001 -- logs are for reading later, not the job's fate
+            log.warning("could not aggregate the logs of %d containers of %s", len(batch),
+                        self.amrm.app_id, exc_info=True)
+
+    def close(self) -> None:
+        self.send_logs()
+        super().close()
 
     def launch(self, spec: AttemptSpec, args: Sequence[Any]) -> Attempt:
         handle = Attempt(spec, args)
@@ -89,6 +122,8 @@ class YarnLauncher(RayTasks):
         if not any(self.queued.values()) and now - self._last_beat < HEARTBEAT_S:
             return
         self._last_beat = now
+        if len(self.pending_logs) >= LOG_BATCH:
+            self.send_logs()
         asks = []
         for kind, queue in self.queued.items():
             want = len(queue) - self.asked[kind]
@@ -182,6 +217,9 @@ class StageApplications(RayTasks):
 
     def outcome(self, spec: AttemptSpec, handle: Attempt):
         out = super().outcome(spec, handle)
+        sub = self.open.get(spec.stage_id)
+        if sub is not None:
+            sub.keep_logs(handle, out)
         if out.ok:
             n = self.done[spec.stage_id] = self.done.get(spec.stage_id, 0) + 1
             total = self.graph.stage(spec.stage_id).num_tasks
@@ -190,6 +228,7 @@ class StageApplications(RayTasks):
                 sub.progress = min(1.0, n / max(1, total))
                 if n >= total:
                     del self.open[spec.stage_id]
+                    sub.send_logs()
                     self._finishing.append(sub.amrm.finish("SUCCEEDED", wait=False))
         return out
 
@@ -215,6 +254,7 @@ class StageApplications(RayTasks):
                 log.warning("a stage application did not finish cleanly", exc_info=True)
         self._finishing.clear()
         for stage_id, sub in list(self.open.items()):
+            sub.send_logs()
             try:
                 sub.amrm.finish(status, diagnostics[:2000])
             except Exception:  # noqa: BLE001 -- keep the job's own error

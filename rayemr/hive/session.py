@@ -330,7 +330,9 @@ class HiveSession:
                         EXECUTION_ENGINES[self.execution_engine()])
 
         def on_progress(p) -> None:
-            line = f"{time.strftime('%Y-%m-%d %H:%M:%S')} {p.line()}"
+            counts = p.stage_counts()
+            line = (f"{time.strftime('%Y-%m-%d %H:%M:%S')} {p.line()}"
+                    + (f" ({counts})" if counts else ""))
             if log_lines is not None:
                 log_lines.append(line)
             if progress is not None:

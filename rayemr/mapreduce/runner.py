@@ -41,10 +41,22 @@ def format_counters(counters: dict[str, dict[str, int]]) -> str:
 
 
 def progress_printer(stream: TextIO, name: str) -> Callable[[Progress], None]:
+    """Hadoop's progress lines with the stage counts of multi-stage jobs; on a terminal one
+    line is rewritten in place (a new line once the job is complete)."""
     t0 = time.monotonic()
+    live = bool(getattr(stream, "isatty", lambda: False)())
+    width = [0]
 
     def show(p: Progress) -> None:
-        stream.write(f"  {time.monotonic() - t0:6.1f}s {name}: {p.line()}\n")
+        counts = p.stage_counts()
+        text = (f"  {time.monotonic() - t0:6.1f}s {name}: {p.line()}"
+                + (f" ({counts})" if counts else ""))
+        if live:
+            end = "\n" if all(d >= t for _, d, t in p.stages) else ""
+            stream.write("\r" + text.ljust(width[0]) + end)
+            width[0] = 0 if end else len(text)
+        else:
+            stream.write(text + "\n")
         stream.flush()
 
     return show

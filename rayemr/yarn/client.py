@@ -242,6 +242,11 @@ class YarnClient:
     def nodes(self) -> list[NodeReport]:
         return call_rm("nodes")
 
+    def logs(self, app_id: str) -> tuple[ApplicationReport, list]:
+        """The application's report and its containers' aggregated logs
+        (``rayemr.yarn.logs.ContainerLogs``); an unknown id raises."""
+        return call_rm("application_logs", app_id)
+
     def queue(self, name: str) -> dict:
         return call_rm("queue_info", name)
 

@@ -355,6 +355,27 @@ class ResourceManager:
         with self._lock:
             return self.core.node_reports()
 
+    # -- aggregated container logs ----------------------------------------------------------
+    @property
+    def log_dir(self) -> str:
+        """Where container logs are aggregated (``yarn.nodemanager.remote-app-log-dir``)."""
+        return self.config.log_dir or os.path.join(self.state_dir, "logs")
+
+    def put_container_logs(self, app_id: str, logs: list) -> int:
+        from rayemr.yarn import logs as container_logs
+
+        with self._lock:
+            self.core.app_report(app_id)  # an unknown application is an error
+        return container_logs.write(self.log_dir, app_id, logs)
+
+    def application_logs(self, app_id: str) -> tuple:
+        """(report, container logs) of an application; unknown ids raise."""
+        from rayemr.yarn import logs as container_logs
+
+        with self._lock:
+            report = self.core.app_report(app_id)
+        return report, container_logs.read(self.log_dir, app_id)
+
     def queue_info(self, name: str | None = None) -> dict:
         with self._lock:
             return self.core.queue_info(self.core.find_queue(name) if name else None)

@@ -28,6 +28,9 @@ class YarnConfig:
     recovery_enabled: bool = True
     #: Directory of the state store; default: ``<ray session dir>/rayemr-yarn``.
     state_dir: str | None = None
+    #: Where container logs are aggregated (``yarn.nodemanager.remote-app-log-dir``);
+    #: default ``<state dir>/logs``.
+    log_dir: str | None = None
     #: How often the RM looks for joined or lost Ray nodes and dead ApplicationMasters.
     monitor_interval_s: float = 0.5
     #: After a kill, how long the AM may clean up before it is stopped forcibly.
@@ -69,6 +72,9 @@ class YarnConfig:
                 changes[attr] = _bool(key, props[key])
         if "yarn.resourcemanager.fs.state-store.uri" in props:
             changes["state_dir"] = str(props["yarn.resourcemanager.fs.state-store.uri"]).removeprefix("file://")
+        if props.get("yarn.nodemanager.remote-app-log-dir"):
+            changes["log_dir"] = str(props["yarn.nodemanager.remote-app-log-dir"]
+                                     ).removeprefix("file://")
         key = "yarn.am.liveness-monitor.expiry-interval-ms"
         if key in props:
             try:

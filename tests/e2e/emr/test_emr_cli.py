@@ -92,6 +92,10 @@ def test_local_foreground_cluster_runs_steps_and_terminates(tmp_path):
     a = [s for s in final["Steps"] if s["Name"] == "a"][0]
     assert (tmp_path / "logs" / cid / "steps" / a["Id"] / "stdout").read_text() == "one\n"
     b = [s for s in final["Steps"] if s["Name"] == "b"][0]
+    # each step as it starts and ends, live on stderr
+    assert f"rayemr emr: step 1/2 a ({a['Id']}) RUNNING" in proc.stderr
+    assert f"rayemr emr: step 1/2 a ({a['Id']}) COMPLETED in " in proc.stderr
+    assert f"rayemr emr: step 2/2 b ({b['Id']}) FAILED in " in proc.stderr
     assert proc.returncode == 1  # a step FAILED: scripts must see it
     assert f"rayemr emr: 1 step(s) FAILED: b ({b['Id']})" in proc.stderr
 
