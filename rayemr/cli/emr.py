@@ -139,7 +139,7 @@ def _follow_until_terminated(cluster) -> None:
     def show(event) -> None:
         print(f"rayemr emr: {event.line()}", file=sys.stderr, flush=True)
 
-    follow(cluster, show, poll_s=0.5)
+    follow(cluster, show)
 
 
 def _print_endpoints(cluster_id: str, desc: dict[str, Any]) -> None:

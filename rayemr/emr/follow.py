@@ -7,7 +7,6 @@ are; ``follow`` polls a cluster and hands every event to a callback until the st
 """
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
@@ -100,18 +99,24 @@ def step_progress(step_id: str, client: Any = None) -> str:
     return ", ".join(parts)
 
 
-def follow(cluster: Any, on_event: Callable[[StepEvent], None], *, poll_s: float = 0.5,
+def follow(cluster: Any, on_event: Callable[[StepEvent], None], *, poll_s: float = 1.0,
            until: Callable[[], bool] = lambda: False, progress: bool = True) -> list:
     """Poll ``cluster``'s steps, calling ``on_event`` for each change, until every step
     ended and ``until()`` (or the cluster terminated); returns the last step list."""
     watcher = StepWatcher()
+    known: dict[str, str] = {}
     while True:
-        steps = cluster.list_steps()
-        running = [s["Id"] for s in steps if s["Status"]["State"] == "RUNNING"]
+        # returns as soon as a step changes; while one runs, soon enough to show progress
+        steps = cluster.watch_steps(known, timeout=poll_s if known_running(known) else 30.0)
+        known = {s["Id"]: s["Status"]["State"] for s in steps}
+        running = [sid for sid, st in known.items() if st == "RUNNING"]
         texts = {sid: step_progress(sid) for sid in running} if progress else {}
         for event in watcher.update(steps, texts):
             on_event(event)
         ended = all(s["Status"]["State"] in FINAL for s in steps)
         if (ended and until()) or cluster.state in ("TERMINATED", "TERMINATED_WITH_ERRORS"):
             return cluster.list_steps()
-        time.sleep(poll_s)
+
+
+def known_running(known: dict[str, str]) -> bool:
+    return any(state == "RUNNING" for state in known.values())
