@@ -228,6 +228,10 @@ def http_targets(seconds: float, moto_url: str, ray_address: str, location: str)
         finally:
             proc.terminate()
             proc.wait(timeout=60)
+            if backend == "ray":
+                from rayemr.kinesis import actors
+
+                actors.shutdown()
     import boto3
 
     moto = boto3.client("kinesis", endpoint_url=moto_url, region_name="us-east-1",
@@ -307,11 +311,14 @@ def main() -> int:
         rayemr.init(num_cpus=2)
         address = ray.get_runtime_context().gcs_address
         client = kinesis.client("ray", kinesis.KinesisSettings(location=f"{tmp}/ray"))
-        py = [python_client(client, int(s), args.seconds, args.producers)
-              for s in args.shards.split(",")]
+        py = []
+        for s in args.shards.split(","):
+            py.append(python_client(client, int(s), args.seconds, args.producers))
+            print(py[-1], file=sys.stderr)
         loads.append(load())
         actors.shutdown()
         http = http_targets(args.seconds, moto_url, address, tmp)
+        print(http, file=sys.stderr)
         loads.append(load())
         lat = {}
         client = kinesis.client("ray", kinesis.KinesisSettings(location=f"{tmp}/lat"))

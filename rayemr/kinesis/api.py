@@ -10,6 +10,7 @@ shard turns out to be closed (puts are re-routed to its children).
 from __future__ import annotations
 
 import bisect
+import operator
 import threading
 from datetime import datetime
 from typing import Any, Callable, Mapping
@@ -23,6 +24,7 @@ from rayemr.kinesis.errors import (
 from rayemr.kinesis.hashkeys import hash_key, parse_hash_key
 from rayemr.kinesis.validate import validate
 
+_BLOB = (bytes, bytearray, memoryview)
 #: Re-routing rounds for records that hit a shard closed by a concurrent reshard.
 REROUTES = 4
 
@@ -51,7 +53,7 @@ class KinesisService:
         if op is None:
             raise InvalidArgumentException(f"Operation {operation} is not supported")
         params = params if params is not None else {}
-        validate(operation, params)
+        validate(operation, params, records=False)  # PutRecords' records: in _prepare
         return op(params)
 
     # -- helpers -----------------------------------------------------------------------------
@@ -196,61 +198,86 @@ class KinesisService:
         return self.control.describe_limits()
 
     # -- puts -------------------------------------------------------------------------------------
-    def _prepare(self, route: Route, records: list, where: str
-                 ) -> tuple[list[str], list[bytes], list[int], list[int]]:
-        """Keys, data, sizes and hash keys of the records; size and hash-key checks."""
-        lim = route.limits
-        keys: list[str] = []
-        datas: list[bytes] = []
-        sizes: list[int] = []
-        hks: list[int] = []
-        for i, rec in enumerate(records):
-            data = rec["Data"]
-            if type(data) is not bytes:
-                data = bytes(data)
-            key = rec["PartitionKey"]
-            if len(data) > lim.record_max_bytes:
-                at = f"{where}.{i + 1}.member.data" if where == "records" else "data"
-                raise ValidationException(
-                    f"1 validation error detected: Value 'java.nio.HeapByteBuffer[pos=0 "
-                    f"lim={len(data)} cap={len(data)}]' at '{at}' failed to satisfy "
-                    f"constraint: Member must have length less than or equal to "
-                    f"{lim.record_max_bytes}")
-            explicit = rec.get("ExplicitHashKey")
-            if explicit is not None:
-                hk = parse_hash_key(explicit)
+    def _prepare(self, route: Route, records: list, where: str, params: Mapping[str, Any]
+                 ) -> tuple[list[str], list[bytes], list[int], dict[int, int]]:
+        """Keys, data, sizes and explicit hash keys of the records, checked in one pass
+        (C-level loops: this is the hot path). A record that looks wrong sends the request
+        through the full validation, which names every problem as AWS does."""
+        op = "PutRecords" if where == "records" else "PutRecord"
+        try:
+            keys = [r["PartitionKey"] for r in records]
+            datas = [r["Data"] for r in records]
+        except (KeyError, TypeError):
+            keys = datas = []
+        key_lens = list(map(len, keys)) if set(map(type, keys)) == {str} else []
+        if (not keys or not key_lens or min(key_lens) < 1 or max(key_lens) > 256
+                or not set(map(type, datas)) <= {bytes, bytearray, memoryview}):
+            validate(op, params)
+            raise ValidationException(f"{op}: a record is not valid")
+        if set(map(type, datas)) != {bytes}:
+            datas = [bytes(d) for d in datas]
+        data_lens = list(map(len, datas))
+        max_bytes = route.limits.record_max_bytes
+        if max(data_lens) > max_bytes:
+            i = next(i for i, n in enumerate(data_lens) if n > max_bytes)
+            at = f"records.{i + 1}.member.data" if where == "records" else "data"
+            raise ValidationException(
+                f"1 validation error detected: Value 'java.nio.HeapByteBuffer[pos=0 "
+                f"lim={data_lens[i]} cap={data_lens[i]}]' at '{at}' failed to satisfy "
+                f"constraint: Member must have length less than or equal to {max_bytes}")
+        if not "".join(keys).isascii():
+            key_lens = [len(k.encode("utf-8")) for k in keys]
+        sizes = list(map(operator.add, data_lens, key_lens))
+        explicit: dict[int, int] = {}
+        if any("ExplicitHashKey" in r for r in records):
+            for i, r in enumerate(records):
+                text = r.get("ExplicitHashKey")
+                if text is None:
+                    continue
+                hk = parse_hash_key(text)
                 if hk is None:
+                    validate(op, params)
                     raise InvalidArgumentException(
-                        f"Invalid ExplicitHashKey. ExplicitHashKey must be in the range: "
-                        f"[0, 2^128-1]. Specified value was {explicit}")
-            else:
-                hk = hash_key(key)
-            keys.append(key)
-            datas.append(data)
-            sizes.append(len(data) + (len(key) if key.isascii() else len(key.encode())))
-            hks.append(hk)
-        if sum(sizes) > lim.put_request_max_bytes:
+                        "Invalid ExplicitHashKey. ExplicitHashKey must be in the range: "
+                        f"[0, 2^128-1]. Specified value was {text}")
+                explicit[i] = hk
+        limit = route.limits.put_request_max_bytes
+        if sum(sizes) > limit:
             raise InvalidArgumentException(
-                f"Records size exceeds {lim.put_request_max_bytes // (1024 * 1024)} MB limit")
-        return keys, datas, sizes, hks
+                f"Records size exceeds {limit // (1024 * 1024)} MB limit")
+        return keys, datas, sizes, explicit
+
+    @staticmethod
+    def _groups(route: Route, todo: list[int], keys: list[str],
+                explicit: dict[int, int]) -> dict[str, list[int]]:
+        """Records by the open shard owning their hash key (no hashing with one shard)."""
+        shards = route.open_shards
+        if len(shards) == 1:
+            return {shards[0][1]: todo}
+        starts = [s for s, _ in shards]
+        groups: dict[str, list[int]] = {}
+        for i in todo:
+            hk = explicit[i] if i in explicit else hash_key(keys[i])
+            groups.setdefault(shards[bisect.bisect_right(starts, hk) - 1][1], []).append(i)
+        return groups
 
     def _put(self, name: str, keys: list[str], datas: list[bytes], sizes: list[int],
-             hks: list[int], ordering: int | None = None) -> list[dict]:
+             explicit: dict[int, int], ordering: int | None = None) -> list[dict]:
         """Put records (already checked); one result per record, as PutRecords reports."""
         results: list[dict | None] = [None] * len(keys)
         todo = list(range(len(keys)))
         route = self._route(name)
         for _ in range(REROUTES):
-            starts = [s for s, _ in route.open_shards]
-            groups: dict[str, list[int]] = {}
-            for i in todo:
-                sid = route.open_shards[bisect.bisect_right(starts, hks[i]) - 1][1]
-                groups.setdefault(sid, []).append(i)
-            items = list(groups.items())
-            pending = self.pool.call_many([
-                (route.handles[sid], "put", ([keys[i] for i in idx], [datas[i] for i in idx],
-                                             [sizes[i] for i in idx], ordering))
-                for sid, idx in items])
+            items = list(self._groups(route, todo, keys, explicit).items())
+            calls = []
+            for sid, idx in items:
+                if len(idx) == len(keys):  # all of them: no copies
+                    args = (keys, datas, sizes, ordering)
+                else:
+                    args = ([keys[i] for i in idx], [datas[i] for i in idx],
+                            [sizes[i] for i in idx], ordering)
+                calls.append((route.handles[sid], "put", args))
+            pending = self.pool.call_many(calls)
             todo = []
             for (sid, idx), p in zip(items, pending):
                 try:
@@ -263,9 +290,9 @@ class KinesisService:
                     todo.extend(idx)
                     continue
                 first, accepted = got
-                index = seqnum.shard_index(sid)
+                prefix, suffix = seqnum.parts(seqnum.shard_index(sid))
                 for j, i in enumerate(idx[:accepted]):
-                    results[i] = {"SequenceNumber": seqnum.encode(first + j, index),
+                    results[i] = {"SequenceNumber": f"{prefix}{first + j:036d}{suffix}",
                                   "ShardId": sid}
                 throttled = _throttled(sid, name, self.settings.account)
                 for i in idx[accepted:]:
@@ -280,19 +307,20 @@ class KinesisService:
 
     def _put_records(self, p: Mapping[str, Any]) -> dict:
         name = self._name(p)
-        keys, datas, sizes, hks = self._prepare(self._route(name), p["Records"], "records")
-        results = self._put(name, keys, datas, sizes, hks)
+        keys, datas, sizes, explicit = self._prepare(self._route(name), p["Records"], "records",
+                                                     p)
+        results = self._put(name, keys, datas, sizes, explicit)
         failed = sum(1 for r in results if "ErrorCode" in r)
         return {"FailedRecordCount": failed, "Records": results, "EncryptionType": "NONE"}
 
     def _put_record(self, p: Mapping[str, Any]) -> dict:
         name = self._name(p)
-        keys, datas, sizes, hks = self._prepare(self._route(name), [p], "data")
+        keys, datas, sizes, explicit = self._prepare(self._route(name), [p], "data", p)
         ordering = None
         if p.get("SequenceNumberForOrdering") is not None:
             ordering = seqnum.parse(p["SequenceNumberForOrdering"],
                                     what="SequenceNumberForOrdering")[0]
-        (result,) = self._put(name, keys, datas, sizes, hks, ordering)
+        (result,) = self._put(name, keys, datas, sizes, explicit, ordering)
         if "ErrorCode" in result:
             cls = (ProvisionedThroughputExceededException
                    if result["ErrorCode"] == "ProvisionedThroughputExceededException"

@@ -82,12 +82,19 @@ def _native(arr: array) -> array:
 
 def encode_batch(batch: Batch) -> bytes:
     assert batch.keys is not None and batch.data is not None
-    keys = [k.encode("utf-8") for k in batch.keys]
-    key_lens = _native(array("H", [len(k) for k in keys]))
-    data_lens = _native(array("I", [len(d) for d in batch.data]))
+    text = "".join(batch.keys)
+    if text.isascii():  # the common case: one encode, lengths from the str lengths
+        key_bytes = text.encode("ascii")
+        key_lens = array("H", map(len, batch.keys))
+    else:
+        encoded = [k.encode("utf-8") for k in batch.keys]
+        key_bytes = b"".join(encoded)
+        key_lens = array("H", map(len, encoded))
+    data_lens = array("I", map(len, batch.data))
     lo, hi = _u128(batch.first)
     body = b"".join((_RECORDS_HEAD.pack(lo, hi, batch.count, int(batch.arrival * 1000)),
-                     key_lens.tobytes(), data_lens.tobytes(), *keys, *batch.data))
+                     _native(key_lens).tobytes(), _native(data_lens).tobytes(), key_bytes,
+                     b"".join(batch.data)))
     return _pack(KIND_RECORDS, body)
 
 

@@ -22,6 +22,11 @@ def encode(position: int, shard_index: int) -> str:
     return f"{_PREFIX}{position:0{_POS_DIGITS}d}{shard_index:0{_SHARD_DIGITS}d}"
 
 
+def parts(shard_index: int) -> tuple[str, str]:
+    """The fixed text around a shard's positions: ``prefix + f"{pos:036d}" + suffix``."""
+    return _PREFIX, f"{shard_index:0{_SHARD_DIGITS}d}"
+
+
 def decode(text: object) -> tuple[int, int] | None:
     """``(position, shard_index)`` of a sequence number, or None when it is not one of ours."""
     if (not isinstance(text, str) or len(text) != LENGTH or not text.isdigit()

@@ -231,15 +231,21 @@ def _records(records: list, errors: list[str]) -> None:
             _members(spec.item.members, rec, f"records.{i + 1}.member", errors)  # type: ignore
 
 
-def validate(operation: str, params: Mapping[str, Any]) -> None:
-    """Raise ``SerializationException``/``ValidationException`` if ``params`` break the model."""
+def validate(operation: str, params: Mapping[str, Any], *, records: bool = True) -> None:
+    """Raise ``SerializationException``/``ValidationException`` if ``params`` break the model.
+
+    ``records=False`` leaves PutRecords' records to the caller, which checks them in its own
+    pass and calls back with ``records=True`` when one looks wrong (the hot path).
+    """
     if not isinstance(params, Mapping):
         raise SerializationException("Start of structure or map found where not expected")
     errors: list[str] = []
     specs = SPECS[operation]
     if operation == "PutRecords" and isinstance(params.get("Records"), list):
         specs = {k: v for k, v in specs.items() if k != "Records"}
-        _records(params["Records"], errors)
+        n = len(params["Records"])
+        if records or not 1 <= n <= 500:
+            _records(params["Records"], errors)
     _members(specs, params, "", errors)
     if errors:
         n = len(errors)
