@@ -33,6 +33,8 @@ SUPPORTED: Mapping[str, str] = MappingProxyType({
     "emrfs-site": "EMRFS (S3 access by every component, log uploads)",
     "core-site": "Hadoop-wide settings passed to MapReduce and Hive steps",
     "hadoop-env": "environment of steps and bootstrap actions (nested 'export' only)",
+    "kinesis-site": "Kinesis Data Streams (rayemr.kinesis.*; streams made at start)",
+    "aws-endpoint": "the AWS-style endpoint the master serves (rayemr.aws.endpoint.*)",
 })
 
 #: Classifications EMR knows that rayemr deliberately does not implement.
@@ -59,6 +61,8 @@ DEFAULTS: Mapping[str, Mapping[str, str]] = MappingProxyType({
     "emrfs-site": MappingProxyType({}),
     "core-site": MappingProxyType({}),
     "hadoop-env": MappingProxyType({}),
+    "kinesis-site": MappingProxyType({}),
+    "aws-endpoint": MappingProxyType({}),
 })
 
 _INT = "an integer"
@@ -513,7 +517,50 @@ def _validate_yarn_site(props: Mapping[str, str]) -> None:
     _wrap_user_errors("yarn-site", YarnConfig.from_properties)(site)
 
 
+#: kinesis-site: streams an EMR cluster creates when it starts, ``name:shards[,name:shards]``.
+KINESIS_STREAMS = "rayemr.kinesis.create-streams"
+#: aws-endpoint: properties and their types (every one optional; enabled defaults to false).
+AWS_ENDPOINT = {"rayemr.aws.endpoint.enabled": _BOOL, "rayemr.aws.endpoint.host": "",
+                "rayemr.aws.endpoint.port": _INT, "rayemr.aws.endpoint.services": "",
+                "rayemr.aws.endpoint.credentials": ""}
+
+
+def kinesis_streams(props: Mapping[str, str]) -> list[tuple[str, int]]:
+    """The ``rayemr.kinesis.create-streams`` entries as ``(name, shards)``."""
+    out = []
+    for item in (props.get(KINESIS_STREAMS) or "").split(","):
+        name, _, shards = item.strip().partition(":")
+        if not name:
+            continue
+        if not re.fullmatch(r"[a-zA-Z0-9_.-]{1,128}", name) or not shards.isdigit() \
+                or int(shards) < 1:
+            raise ConfigError(f"kinesis-site: {KINESIS_STREAMS} entry {item.strip()!r} is not "
+                              "NAME:SHARDS (a stream name and a positive shard count)")
+        out.append((name, int(shards)))
+    return out
+
+
+def _validate_kinesis(props: Mapping[str, str]) -> None:
+    kinesis_streams(props)
+    from rayemr.kinesis import KinesisSettings
+
+    rest = {k: v for k, v in props.items() if k != KINESIS_STREAMS}
+    _wrap_user_errors("kinesis-site", KinesisSettings.from_properties)(rest)
+
+
+def _validate_aws_endpoint(props: Mapping[str, str]) -> None:
+    for key, value in props.items():
+        kind = AWS_ENDPOINT.get(key)
+        if kind is None:
+            raise ConfigError(f"aws-endpoint: unknown property {key!r}; known: "
+                              f"{', '.join(sorted(AWS_ENDPOINT))}")
+        if kind:
+            _check_value("aws-endpoint", key, value, kind)
+
+
 _VALIDATORS: dict[str, Callable[[Mapping[str, str]], None]] = {
+    "kinesis-site": _validate_kinesis,
+    "aws-endpoint": _validate_aws_endpoint,
     "capacity-scheduler": _validate_capacity,
     "yarn-site": _validate_yarn_site,
     "hive-site": _validate_hive_site,

@@ -274,6 +274,11 @@ class ClusterController:
                     node_id=_node_id(), name=f"emr-hs2:{self.cluster_id}")
                 with self._cv:
                     self._services.append(hs2)
+            aws = services.start_aws_endpoint(spec.config, node_id=_node_id(),
+                                              name=f"emr-aws:{self.cluster_id}")
+            if aws is not None:
+                with self._cv:
+                    self._services.append(aws)
         except RayEmrError as exc:
             code = getattr(exc, "reason_code", "INTERNAL_ERROR")
             self._fire(lambda core: core.start_failed(str(exc), code))

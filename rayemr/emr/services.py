@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import inspect
 import logging
+import os
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -242,6 +244,97 @@ def start_hiveserver2(config: ClusterConfig, *, host: str, port: int, node_id: s
         ray.kill(actor)
         raise ClusterError(f"HiveServer2 did not start: {_short(exc)}") from None
     return ServiceStatus("HiveServer2", "RUNNING", address, started_here=True, handle=actor)
+
+
+class AwsEndpointService:
+    """Body of the actor that runs ``rayemr aws serve`` on the master, in its own process
+    (the endpoint is an interface above EMR: the cluster runs it as a daemon, as EMR does)."""
+
+    def __init__(self, argv: list[str], env: dict[str, str]) -> None:
+        import subprocess
+        import sys
+
+        self.proc = subprocess.Popen([sys.executable, "-m", "rayemr.cli", *argv],
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     text=True, env={**os.environ, **env})
+        self.url = ""
+        lines = []
+        for line in self.proc.stdout:  # the first line names the URL, or says what failed
+            lines.append(line.strip())
+            if " at http://" in line:
+                self.url = line.split(" at ", 1)[1].split()[0]
+                break
+        if not self.url:
+            self.proc.wait(timeout=30)
+            raise ClusterError(f"the AWS endpoint did not start: {' '.join(lines)[-300:]}")
+        threading.Thread(target=self.proc.stdout.read, daemon=True).start()
+
+    def address(self) -> str:
+        return self.url
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=30)
+        except Exception:  # noqa: BLE001 - it goes anyway
+            self.proc.kill()
+
+
+def start_aws_endpoint(config: ClusterConfig, *, node_id: str, name: str
+                       ) -> ServiceStatus | None:
+    """The AWS endpoint on the master when ``aws-endpoint`` enables it (Kinesis streams of
+    ``kinesis-site``'s ``rayemr.kinesis.create-streams`` are created first); None if not asked."""
+    from rayemr.emr.configurations import kinesis_streams
+
+    site = config.classification("kinesis-site")
+    endpoint = config.classification("aws-endpoint")
+    streams = kinesis_streams(site)
+    enabled = endpoint.get("rayemr.aws.endpoint.enabled", "false").strip().lower() == "true"
+    if not streams and not enabled:
+        return None
+    props = {k: v for k, v in site.items() if k != "rayemr.kinesis.create-streams"}
+    _create_streams(props, streams)
+    if not enabled:
+        return ServiceStatus("Kinesis", "RUNNING", f"streams {', '.join(n for n, _ in streams)}")
+    import ray
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    argv = ["aws", "serve", "--backend", "ray",
+            "--host", endpoint.get("rayemr.aws.endpoint.host", "127.0.0.1"),
+            "--port", endpoint.get("rayemr.aws.endpoint.port", "4566"),
+            "--services", endpoint.get("rayemr.aws.endpoint.services", "kinesis")]
+    if endpoint.get("rayemr.aws.endpoint.credentials"):
+        argv += ["--credentials", endpoint["rayemr.aws.endpoint.credentials"]]
+    for key, value in props.items():
+        argv += ["--conf", f"{key}={value}"]
+    env = {"RAY_ADDRESS": ray.get_runtime_context().gcs_address}
+    actor = ray.remote(AwsEndpointService).options(
+        name=name, namespace=_namespace(), lifetime="detached", num_cpus=0, max_restarts=0,
+        scheduling_strategy=NodeAffinitySchedulingStrategy(node_id, soft=False),
+    ).remote(argv, env)
+    try:
+        url = ray.get(actor.address.remote(), timeout=180)
+    except Exception as exc:  # noqa: BLE001
+        ray.kill(actor)
+        cause = getattr(exc, "cause", None) or exc
+        raise ClusterError(f"the AWS endpoint did not start: {_short(cause)}") from None
+    return ServiceStatus("AWS endpoint", "RUNNING", url, started_here=True, handle=actor)
+
+
+def _create_streams(props: dict[str, str], streams: list[tuple[str, int]]) -> None:
+    """Create the configured streams on the cluster's Kinesis service (kept if they exist)."""
+    if not streams:
+        return
+    import rayemr.kinesis as kinesis
+    from rayemr.kinesis.errors import ResourceInUseException
+
+    client = kinesis.client("ray", kinesis.KinesisSettings.from_properties(props)
+                            if props else None)
+    for stream, shards in streams:
+        try:
+            client.create_stream(StreamName=stream, ShardCount=shards)
+        except ResourceInUseException:
+            pass
 
 
 def _short(exc: BaseException) -> str:
