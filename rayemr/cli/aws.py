@@ -60,8 +60,9 @@ def _serve(args) -> int:
         raise ConfigError("--services: name at least one service")
     config = EndpointConfig(host=args.host,
                             port=DEFAULT_PORT if args.port is None else args.port)
+    props = properties(args.props)
     credentials = Credentials.resolve(args.credentials)
-    context = ServiceContext(backend=args.backend, properties=properties(args.props),
+    context = ServiceContext(backend=args.backend, properties=props,
                              address=getattr(args, "address", None))
     endpoint = Endpoint(build_services(names, context), credentials, config)
     try:

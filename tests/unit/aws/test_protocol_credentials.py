@@ -66,3 +66,16 @@ def test_registry_names_its_services():
     assert "kinesis" in FACTORIES
     with pytest.raises(ConfigError, match="unknown AWS service 'sqs'"):
         build_services(["sqs"], ServiceContext())
+
+
+def test_serve_without_credentials_says_what_to_do(monkeypatch, tmp_path, capsys):
+    from rayemr.cli import main
+
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    assert main(["aws", "serve", "--backend", "local", "--port", "0"]) == 1
+    err = capsys.readouterr().err
+    assert "no credentials for the AWS endpoint" in err and err.count("\n") == 1
+    assert main(["aws", "serve", "--conf", "kinesis.location=/x"]) == 1
+    assert "expected rayemr.<service>.<property>=VALUE" in capsys.readouterr().err
