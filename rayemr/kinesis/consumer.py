@@ -14,6 +14,8 @@ the Ray actor ``LeaseTableActor`` shares it across processes). Each worker, in a
   checkpoints when it has processed them.
 
 Delivery is at least once: after a crash, a shard is read again from its last checkpoint.
+A shard is read at most every ``read_interval_s`` (0.2 s: Kinesis allows 5 GetRecords
+calls per second per shard).
 Works with any boto3-shaped Kinesis client: ``rayemr.kinesis.client()`` or
 ``boto3.client("kinesis", endpoint_url=...)``.
 """
@@ -122,6 +124,7 @@ class _Shard:
     iterator: str | None = None
     delivered: str | None = None  # sequence number of the last record handed over
     ended: bool = False
+    next_read: float = 0.0  # not before this time (a shard takes 5 GetRecords calls/s)
     children: list[dict] = field(default_factory=list)
 
 
@@ -152,6 +155,7 @@ class Worker:
                  *, client: Any, leases: Any, worker_id: str | None = None,
                  initial_position: str = TRIM_HORIZON, failover_s: float = 10.0,
                  poll_s: float = 0.2, max_records: int = 10_000, sync_s: float = 5.0,
+                 read_interval_s: float = 0.2,
                  clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         if initial_position not in (TRIM_HORIZON, LATEST):
@@ -162,7 +166,7 @@ class Worker:
         self.worker_id = worker_id or f"worker-{uuid.uuid4().hex[:8]}"
         self.initial_position = initial_position
         self.failover_s, self.poll_s, self.max_records = failover_s, poll_s, max_records
-        self.sync_s = sync_s
+        self.sync_s, self.read_interval_s = sync_s, read_interval_s
         self.clock, self.sleep = clock, sleep
         self.taker = LeaseTaker(self.worker_id, failover_s)
         self.held: dict[str, _Shard] = {}
@@ -197,7 +201,9 @@ class Worker:
             self.take()
         done = 0
         for shard in list(self.held.values()):
-            done += self._poll(shard)
+            if shard.next_read <= now:
+                shard.next_read = now + self.read_interval_s
+                done += self._poll(shard)
         return done
 
     def _due(self, what: str, now: float, every: float) -> bool:
