@@ -291,9 +291,13 @@ class KinesisService:
                     continue
                 first, accepted = got
                 prefix, suffix = seqnum.parts(seqnum.shard_index(sid))
-                for j, i in enumerate(idx[:accepted]):
-                    results[i] = {"SequenceNumber": f"{prefix}{first + j:036d}{suffix}",
-                                  "ShardId": sid}
+                done = [{"SequenceNumber": f"{prefix}{pos:036d}{suffix}", "ShardId": sid}
+                        for pos in range(first, first + accepted)]
+                if len(idx) == len(results) and accepted == len(idx):
+                    results = done  # type: ignore[assignment]  # the common case: no mapping
+                else:
+                    for i, res in zip(idx, done):
+                        results[i] = res
                 throttled = _throttled(sid, name, self.settings.account)
                 for i in idx[accepted:]:
                     results[i] = throttled
