@@ -63,9 +63,10 @@ class StepWatcher:
         return events
 
 
-def _submitted(step: dict[str, Any]) -> tuple:
-    timeline = step["Status"].get("Timeline", {})
-    return (timeline.get("CreationDateTime") or 0, step["Id"])
+def _submitted(step: dict[str, Any]) -> float:
+    """Creation time; the sort is stable, so steps added together (one time) keep the
+    order they were given in (``watch_steps`` gives submission order; ids are random)."""
+    return step["Status"].get("Timeline", {}).get("CreationDateTime") or 0
 
 
 def _seconds(step: dict[str, Any]) -> float | None:

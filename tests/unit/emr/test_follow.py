@@ -34,3 +34,9 @@ def test_a_step_that_ran_between_two_looks_is_shown_starting_and_ending():
     assert lines == ["step 1/1 quick (s-1) RUNNING", "step 1/1 quick (s-1) COMPLETED in 0.2s"]
     cancelled = StepWatcher().update([step("s-2", "never", "CANCELLED", 1)])
     assert [e.state for e in cancelled] == ["CANCELLED"]  # it never ran
+
+
+def test_steps_added_together_are_numbered_in_submission_order_not_by_id():
+    # one add-steps call gives its steps one creation time; their ids are random
+    steps = [step("s-Z", "first", "RUNNING", 1, 2), step("s-A", "second", "PENDING", 1)]
+    assert [e.line() for e in StepWatcher().update(steps)] == ["step 1/2 first (s-Z) RUNNING"]
