@@ -11,6 +11,7 @@ from collections import Counter
 
 import pytest
 import ray
+from ray.util.state import get_actor
 
 import rayemr.kinesis as kinesis
 from rayemr.kinesis import actors
@@ -72,7 +73,7 @@ def test_shard_then_node_lost_on_three_nodes_with_s3(ray_cluster, s3_bucket):
     head = ray.get_runtime_context().get_node_id()
 
     def node_of(handle):
-        state = ray.util.state.get_actor(handle._actor_id.hex())
+        state = get_actor(handle._actor_id.hex())
         return state.node_id
 
     def chaos(i):
