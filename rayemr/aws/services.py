@@ -15,6 +15,7 @@ from rayemr.core.errors import ConfigError
 
 FACTORIES: dict[str, str] = {
     "kinesis": "rayemr.aws.kinesis:build",
+    "firehose": "rayemr.aws.firehose:build",
 }
 
 

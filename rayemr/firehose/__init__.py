@@ -17,12 +17,18 @@ from typing import Any
 __all__ = ["client", "service"]
 
 
-def service(backend: str = "ray", settings: Any = None):
-    """``(FirehoseService, close)`` for a backend; settings default from the environment."""
+def service(backend: str = "ray", settings: Any = None, *, address: str | None = None):
+    """``(FirehoseService, close)`` for a backend; settings default from the environment.
+    Kinesis-sourced streams read Kinesis on the same backend; ``address`` is the Ray cluster
+    to join (default: ``RAY_ADDRESS`` or a local one)."""
+    from dataclasses import replace
+
     from rayemr.firehose.api import FirehoseService
     from rayemr.firehose.settings import from_environment
 
     settings = settings or from_environment()
+    if backend in ("ray", "local") and settings.kinesis_backend != backend:
+        settings = replace(settings, kinesis_backend=backend)
     if backend == "local":
         from rayemr.firehose.control import ControlPlane
         from rayemr.firehose.pools import LocalPool
@@ -37,7 +43,7 @@ def service(backend: str = "ray", settings: Any = None):
     import rayemr
     from rayemr.firehose.pools import RayPool, control_actor
 
-    rayemr.init()
+    rayemr.init(address)  # the current connection if this process has one
     return FirehoseService(control_actor(settings), RayPool()), None
 
 

@@ -5,7 +5,8 @@ catalog and every stream's write-ahead log (``$RAYEMR_HOME/firehose`` by default
 ``s3://`` prefix keeps them safe from the loss of a node). ``bucket_root`` maps a BucketARN's
 bucket to storage: ``s3://`` (default) writes to S3, a local folder makes ``arn:aws:s3:::b``
 the folder ``<root>/b`` (a data lake on one machine). ``lambdas`` are the transformation
-functions a LambdaArn may name.
+functions a LambdaArn may name. ``from_properties`` builds them from the ``firehose-site``
+classification (``rayemr.firehose.location=...``), as ``rayemr aws serve --conf`` gives it.
 """
 from __future__ import annotations
 
@@ -35,12 +36,18 @@ class FirehoseSettings:
     #: Ray custom resources each stream's actor asks for (e.g. ``(("firehose", 0.01),)``), to
     #: keep delivery on the nodes that offer them; none by default (any node).
     host_resources: tuple[tuple[str, float], ...] = ()
+    #: Where KinesisStreamAsSource streams find Kinesis: its backend ("ray": the cluster's
+    #: service; "local": the one serving ``kinesis_location`` in the host's process).
+    kinesis_backend: str = "ray"
+    kinesis_location: str | None = None
 
     def __post_init__(self) -> None:
         if not self.location:
             object.__setattr__(self, "location", str(default_home() / "firehose"))
         if self.wal_sync not in ("fsync", "flush"):
             raise ConfigError(f"wal_sync {self.wal_sync!r}: expected fsync or flush")
+        if self.kinesis_backend not in ("ray", "local"):
+            raise ConfigError(f"kinesis_backend {self.kinesis_backend!r}: expected ray or local")
         if self.active_partition_limit < 1:
             raise ConfigError("active_partition_limit must be at least 1")
         object.__setattr__(self, "lambdas", tuple(
@@ -72,3 +79,50 @@ def from_environment(**overrides: Any) -> FirehoseSettings:
         kw["bucket_root"] = os.environ["RAYEMR_FIREHOSE_BUCKET_ROOT"]
     kw.update({k: v for k, v in overrides.items() if v is not None})
     return FirehoseSettings(**kw)
+
+
+#: ``firehose-site`` property -> settings field (``rayemr.firehose.lambda.<name>`` registers a
+#: transformation function as ``module:function``).
+PROPERTIES = {
+    "rayemr.firehose.location": "location",
+    "rayemr.firehose.bucket-root": "bucket_root",
+    "rayemr.firehose.metastore": "metastore_path",
+    "rayemr.firehose.warehouse": "warehouse",
+    "rayemr.firehose.region": "region",
+    "rayemr.firehose.account-id": "account",
+    "rayemr.firehose.wal-sync": "wal_sync",
+    "rayemr.firehose.active-partition-limit": "active_partition_limit",
+    "rayemr.firehose.max-buffered-bytes": "max_buffered_bytes",
+}
+_LAMBDA = "rayemr.firehose.lambda."
+_INTEGERS = ("active_partition_limit", "max_buffered_bytes")
+
+
+def from_properties(props: Mapping[str, str] | None = None, *, source: str = "firehose-site",
+                    **overrides: Any) -> FirehoseSettings:
+    """Settings from ``rayemr.firehose.*`` properties (others are ignored), then
+    ``overrides``; environment defaults as ``from_environment``. One-line errors."""
+    kw: dict[str, Any] = {}
+    lambdas: dict[str, str] = {}
+    for key, value in (props or {}).items():
+        if not key.startswith("rayemr.firehose."):
+            continue
+        if key.startswith(_LAMBDA) and len(key) > len(_LAMBDA):
+            if ":" not in str(value):
+                raise ConfigError(f"{source}: {key}={value!r}: expected module:function")
+            lambdas[key[len(_LAMBDA):]] = str(value)
+            continue
+        name = PROPERTIES.get(key)
+        if name is None:
+            raise ConfigError(f"{source}: unknown property {key!r}; known: "
+                              f"{', '.join(sorted(PROPERTIES))}, {_LAMBDA}<name>")
+        if name in _INTEGERS:
+            try:
+                kw[name] = int(value)
+            except (TypeError, ValueError):
+                raise ConfigError(f"{source}: {key}={value!r} is not an integer") from None
+        else:
+            kw[name] = str(value).strip()
+    if lambdas:
+        kw["lambdas"] = tuple(lambdas.items())
+    return from_environment(**{**kw, **overrides})

@@ -1,0 +1,32 @@
+"""Operator settings from the ``firehose-site`` classification (``rayemr aws serve --conf``)."""
+from __future__ import annotations
+
+import pytest
+
+from rayemr.core.errors import ConfigError
+from rayemr.firehose.settings import from_properties
+
+
+def test_properties_become_settings(tmp_path):
+    s = from_properties({"rayemr.firehose.location": str(tmp_path),
+                         "rayemr.firehose.bucket-root": "/lake",
+                         "rayemr.firehose.wal-sync": "flush",
+                         "rayemr.firehose.active-partition-limit": "7",
+                         "rayemr.firehose.lambda.upper": "my.module:handler",
+                         "rayemr.kinesis.location": "/elsewhere"},  # other services' ignored
+                        kinesis_location="/k")
+    assert (s.location, s.bucket_root, s.wal_sync, s.active_partition_limit) == (
+        str(tmp_path), "/lake", "flush", 7)
+    assert dict(s.lambdas) == {"upper": "my.module:handler"} and s.kinesis_location == "/k"
+
+
+@pytest.mark.parametrize("props, message", [
+    ({"rayemr.firehose.nope": "1"}, "unknown property 'rayemr.firehose.nope'"),
+    ({"rayemr.firehose.active-partition-limit": "many"}, "is not an integer"),
+    ({"rayemr.firehose.wal-sync": "sometimes"}, "wal_sync 'sometimes'"),
+    ({"rayemr.firehose.lambda.f": "no_colon"}, "expected module:function"),
+])
+def test_bad_properties_are_one_line_errors(props, message):
+    with pytest.raises(ConfigError, match=message) as exc:
+        from_properties(props)
+    assert "\n" not in str(exc.value)
