@@ -29,6 +29,7 @@ from rayemr.emr.configurations import ClusterConfig, load_configurations
 from rayemr.emr.controller import ClusterController, ClusterSpec, default_emr_home
 from rayemr.emr.stepqueue import new_id
 from rayemr.emr.steps import StepSpec, parse_step_states, resolve_local_paths
+from rayemr.runtime import remote_errors
 
 ACTOR_PREFIX = "emr-cluster:"
 
@@ -180,13 +181,9 @@ class Cluster:
                 raise UserError(f"cluster {self.id} was closed")
             raise UserError("the cluster is not started; call start() first")
         try:
-            return ray.get(getattr(self._actor, method).remote(*args), timeout=timeout)
-        except ray.exceptions.RayTaskError as exc:
-            # The actor's own error (e.g. InputNotFoundError), with its one-line message.
-            cause = getattr(exc, "cause", None)
-            if isinstance(cause, Exception) and not isinstance(cause, ray.exceptions.RayError):
-                raise cause from None
-            raise
+            # the actor's own error (e.g. InputNotFoundError), with its one-line message
+            with remote_errors():
+                return ray.get(getattr(self._actor, method).remote(*args), timeout=timeout)
         except ray.exceptions.RayActorError:
             raise ClusterError(f"cluster {self.id}: its controller is gone",
                                hint="it was terminated and removed, or its node died") from None

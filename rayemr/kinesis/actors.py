@@ -21,6 +21,7 @@ from rayemr.kinesis.config import KinesisSettings
 from rayemr.kinesis.control import ControlPlane
 from rayemr.kinesis.errors import InternalFailureException, KinesisError
 from rayemr.kinesis.host import ShardHost, ShardSpec
+from rayemr.runtime import remote_errors
 
 log = logging.getLogger(__name__)
 
@@ -112,11 +113,10 @@ class RayPool:
         deadline = time.monotonic() + RESTART_WAIT_S
         while True:
             try:
-                return ray.get(call.ref, timeout=RESTART_WAIT_S)
+                with remote_errors(KinesisError, ConfigError):
+                    return ray.get(call.ref, timeout=RESTART_WAIT_S)
             except RayTaskError as exc:
                 cause = exc.cause
-                if isinstance(cause, KinesisError) or isinstance(cause, ConfigError):
-                    raise cause from None
                 raise InternalFailureException(
                     f"shard host failed in {call.method}: {type(cause).__name__}: "
                     f"{cause}") from None
@@ -175,11 +175,10 @@ class ControlProxy:
         deadline = time.monotonic() + RESTART_WAIT_S
         while True:
             try:
-                return ray.get(self._actor.call.remote(method, *args, **kwargs))
+                with remote_errors(KinesisError, ConfigError):
+                    return ray.get(self._actor.call.remote(method, *args, **kwargs))
             except RayTaskError as exc:
                 cause = exc.cause
-                if isinstance(cause, (KinesisError, ConfigError)):
-                    raise cause from None
                 raise InternalFailureException(
                     f"the Kinesis control plane failed in {method}: {type(cause).__name__}: "
                     f"{cause}") from None
