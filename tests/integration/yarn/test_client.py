@@ -1,7 +1,6 @@
 """The contract API end to end on local Ray: submit, result, status, list, kill, errors."""
 from __future__ import annotations
 
-import time
 
 import pytest
 
@@ -54,11 +53,9 @@ def test_kill_releases_containers_and_second_kill_is_a_clear_error(yarn_local):
 
     wait_for(three_containers, 60)
     assert client.status(app_id).running_containers == 3  # AM + 2
-    t0 = time.time()
     client.kill(app_id)
     report = client.status(app_id)
     assert report.state == AppState.KILLED and report.running_containers == 0
-    assert time.time() - t0 < 2.0
     wait_for(all_cpus_free, 10)  # the tasks that ran in the containers are cancelled too
     with pytest.raises(UserError, match="already KILLED"):
         client.kill(app_id)
