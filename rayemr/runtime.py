@@ -1,6 +1,7 @@
 """Local mode and attaching: the one place rayemr starts or joins Ray.
 
-``init()`` joins the cluster named by ``address`` (or Ray's ``RAY_ADDRESS``), or else starts a
+``init()`` joins the cluster named by ``address`` (or Ray's ``RAY_ADDRESS``), else the cluster
+``rayemr start`` runs for this ``$RAYEMR_HOME`` (saying so in one line), or else starts a
 local Ray instance with the CPUs and memory asked for. Every command and job runner calls it,
 so all of them attach to a running cluster instead of starting their own when one is named.
 """
@@ -134,7 +135,18 @@ _UNREACHABLE_HINTS = {
     "--address": "drop --address to run locally",
     "RAY_ADDRESS": "unset RAY_ADDRESS to run locally",
     "argument": "pass the address of a running cluster",
+    "rayemr start": "see 'rayemr status', or 'rayemr stop' and start it again",
 }
+
+
+def _started_cluster():
+    """The cluster ``rayemr start`` runs for this ``$RAYEMR_HOME`` (said once), or None."""
+    from rayemr.client import state
+
+    cluster = state.running()
+    if cluster is not None:
+        state.announce(cluster)
+    return cluster
 
 
 def use_address(address: str, origin: str = "--address") -> None:
@@ -199,6 +211,10 @@ def init(
         return _info(started=_started_here)
     origin = address_origin(address)
     address = address or os.environ.get("RAY_ADDRESS") or None
+    if address is None:
+        cluster = _started_cluster()
+        if cluster is not None:
+            address, origin = cluster.ray_address, "rayemr start"
     _tidy_output()
     kwargs: dict = {
         "namespace": NAMESPACE,

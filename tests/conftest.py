@@ -34,6 +34,11 @@ def pytest_configure(config):
     })
     for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_S3", "RAY_ADDRESS"):
         os.environ.pop(name, None)
+    # A home of the session's own: a cluster the developer keeps running with
+    # `rayemr start` (recorded under ~/.rayemr) is never joined by the tests.
+    import tempfile
+
+    os.environ["RAYEMR_HOME"] = tempfile.mkdtemp(prefix="rayemr-test-home-")
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
 
 

@@ -17,11 +17,15 @@ from rayemr import __version__
 from rayemr.core.errors import RayEmrError
 
 #: Subcommand modules, in the order ``rayemr --help`` lists them.
-SUBCOMMANDS = ("fs", "yarn", "mr", "hive", "hiveserver2", "emr", "kinesis", "firehose", "aws",
-               "demo")
+SUBCOMMANDS = ("cluster", "fs", "yarn", "mr", "hive", "hiveserver2", "emr", "kinesis",
+               "firehose", "aws", "demo")
+#: Commands whose module is not named after them.
+MODULE_OF = {"start": "cluster", "stop": "cluster", "status": "cluster"}
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The ``rayemr`` parser; with ``command``, only that command's module is registered
+    (a command line that names one needs no other, and registering them all costs time)."""
     parser = argparse.ArgumentParser(
         prog="rayemr",
         description="EMR's programming model on Ray: EMRFS, YARN, MapReduce and Hive.",
@@ -33,7 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="join the Ray cluster at ADDR instead of starting a local one "
              "(default: $RAY_ADDRESS; 'auto' = the cluster 'ray start' runs here)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in SUBCOMMANDS:
+    wanted = MODULE_OF.get(command or "", command)
+    for name in SUBCOMMANDS if wanted not in SUBCOMMANDS else (wanted,):
         try:
             module = importlib.import_module(f"rayemr.cli.{name}")
         except ModuleNotFoundError as exc:
@@ -44,8 +49,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def command_of(argv: Sequence[str]) -> str | None:
+    """The command an argument list names (the first word after the global options)."""
+    words = list(argv)
+    i = 0
+    while i < len(words):
+        word = words[i]
+        if word == "--address":
+            i += 2
+            continue
+        if word.startswith("-"):
+            i += 1
+            continue
+        return word
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(command_of(argv))
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
@@ -63,6 +85,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        remote = through_gateway(args, argv)
+        if remote is not None:
+            return remote
         return int(args.func(args) or 0)
     except RayEmrError as exc:
         print(f"rayemr {args.command}: {exc}", file=sys.stderr)
@@ -72,6 +97,42 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+
+
+def through_gateway(args: argparse.Namespace, argv: list[str]) -> int | None:
+    """Run ``mr``, ``hive -e|-f`` and ``yarn`` inside the cluster ``rayemr start`` runs, when
+    one runs and no other cluster was named; None: run here."""
+    if os.environ.get("RAY_ADDRESS") or not _remote_command(args):
+        return None
+    from rayemr.client import state
+
+    info = state.running()
+    if info is None:
+        return None
+    from rayemr.client.gateway import Gateway
+
+    rest = argv[argv.index(args.command) + 1:]
+    if args.command == "hive" and args.file:  # the cluster reads the script where it is
+        rest = [os.path.abspath(a) if a == args.file else a for a in rest]
+    state.announce(info)
+    return Gateway(info).run(args.command, rest, cwd=os.getcwd())
+
+
+def _remote_command(args: argparse.Namespace) -> bool:
+    if args.command == "mr":
+        if not args.jobfile:
+            return False
+        from rayemr.cli.mr import split_options
+
+        import copy
+
+        options, job_args = split_options(copy.copy(args))
+        return options.runner != "inline" and "-" not in job_args
+    if args.command == "hive":
+        return (args.execute is not None or args.file is not None) and args.runner != "inline"
+    if args.command == "yarn":
+        return args.yarn_command in ("application", "queue", "node", "logs")
+    return False
 
 
 if __name__ == "__main__":  # pragma: no cover

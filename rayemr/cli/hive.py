@@ -53,6 +53,9 @@ def _pairs(items: list[str], what: str) -> dict[str, str]:
 def main(args) -> int:
     from rayemr.hive.session import HiveSession
 
+    out = getattr(args, "stdout", None) or sys.stdout
+    err = getattr(args, "stderr", None) or sys.stderr
+    cwd = getattr(args, "cwd", None)  # set when the command runs for a gateway client
     session = HiveSession(database=args.database, hiveconf=_pairs(args.hiveconf, "hiveconf"),
                           hivevars=_pairs(args.hivevar, "hivevar"), runner=args.runner,
                           metastore_path=args.metastore, warehouse=args.warehouse)
@@ -61,25 +64,28 @@ def main(args) -> int:
     try:
         if args.execute is not None or args.file is not None:
             if args.file is not None:
+                path = args.file if not cwd else os.path.join(cwd, args.file)
                 try:
-                    with open(args.file) as f:
+                    with open(path) as f:
                         script = f.read()
                 except OSError as exc:
                     raise UserError(f"cannot read {args.file}: {exc.strerror}") from None
             else:
                 script = args.execute
-            run_script(session, script, sys.stdout, sys.stderr, silent=args.silent)
+            run_script(session, script, out, err, silent=args.silent,
+                       cancel=getattr(args, "cancel", None))
             return 0
         return shell(session, silent=args.silent)
     finally:
         session.close()
 
 
-def run_script(session, script: str, out: TextIO, err: TextIO, silent: bool = False) -> None:
+def run_script(session, script: str, out: TextIO, err: TextIO, silent: bool = False,
+               cancel=None) -> None:
     from rayemr.hive.sql.lexer import split_statements
 
     for stmt in split_statements(script):
-        result, seconds = _execute(session, stmt, err, silent)
+        result, seconds = _execute(session, stmt, err, silent, cancel)
         if result.has_result_set and result.table is not None:
             header = session.hiveconf.get("hive.cli.print.header", "false").lower() == "true"
             write_tsv(result, out, header)
@@ -90,7 +96,7 @@ def run_script(session, script: str, out: TextIO, err: TextIO, silent: bool = Fa
             print(f"Time taken: {seconds:.3f} seconds{fetched}", file=err)
 
 
-def _execute(session, stmt: str, err: TextIO, silent: bool):
+def _execute(session, stmt: str, err: TextIO, silent: bool, cancel=None):
     last = [0.0]
 
     def progress(fraction: float, message: str) -> None:
@@ -101,7 +107,7 @@ def _execute(session, stmt: str, err: TextIO, silent: bool):
         print(message, file=err, flush=True)
 
     t0 = time.perf_counter()
-    result = session.execute(stmt, progress=progress)
+    result = session.execute(stmt, progress=progress, cancel=cancel)
     return result, time.perf_counter() - t0
 
 

@@ -7,6 +7,7 @@ else (inputs and the job's own arguments) goes to the job's argument parser.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 
@@ -52,46 +53,71 @@ def main(args: argparse.Namespace, extra: list[str] | None = None) -> int:
     from rayemr.mapreduce.arguments import parse_conf
     from rayemr.mapreduce.jobinfo import is_mrjob_job
     from rayemr.mapreduce.loading import load_job_file
-    from rayemr.mapreduce.runner import JobRunner, format_counters, progress_printer
-    from rayemr.core.errors import RayEmrError
+    from rayemr.mapreduce.runner import JobRunner, progress_printer
 
+    err = getattr(args, "stderr", None) or sys.stderr
     if not args.jobfile:  # a usage error, as argparse's own (exit code 2)
         print("rayemr mr: name a job file: rayemr mr JOBFILE INPUT... -o OUTPUT "
-              "(see rayemr mr --help)", file=sys.stderr)
+              "(see rayemr mr --help)", file=err)
         return 2
-    if extra is None:  # rayemr's options may also follow the job file and its inputs
-        again = argparse.ArgumentParser(add_help=False)
-        add_run_options(again)
-        args, extra = again.parse_known_args(list(args.rest or []), namespace=args)
-    cls = load_job_file(args.jobfile, args.job_class)
+    if extra is None:
+        args, extra = split_options(args)
+    cwd = getattr(args, "cwd", None)  # set when the command runs for a gateway client
+    cls = load_job_file(at(cwd, args.jobfile), args.job_class)
     job = cls(args=extra)
     if is_mrjob_job(job):
         job._rayemr_args = extra
-    err = sys.stderr
     name = cls.__name__
-    inputs = list(getattr(job.options, "args", []) or [])
-    runner = JobRunner(job, runner=args.runner, inputs=inputs, output_dir=args.output_dir,
+    inputs = [at(cwd, i) for i in list(getattr(job.options, "args", []) or [])]
+    output_dir = at(cwd, args.output_dir)
+    cancel = getattr(args, "cancel", None)
+    runner = JobRunner(job, runner=args.runner, inputs=inputs, output_dir=output_dir,
                        num_reducers=args.num_reducers, queue=args.queue,
                        conf=parse_conf(args.conf), max_attempts=args.max_attempts,
                        skip_bad_records=args.skip_bad_records, overwrite=args.overwrite,
-                       progress=None if args.quiet else progress_printer(err, name))
+                       progress=None if args.quiet else progress_printer(err, name),
+                       cancel=cancel.is_set if cancel is not None else None)
     with runner:
-        try:
-            runner.run()
-        except RayEmrError:
-            if runner._counters and not args.quiet:
-                err.write(format_counters(runner._counters) + "\n")
-            tb = getattr(runner.error, "user_traceback", "")
-            if tb:
-                err.write(tb if tb.endswith("\n") else tb + "\n")
-            raise
-        if not args.quiet:
-            err.write(format_counters(runner._counters) + "\n")
-        if args.output_dir is None:
-            out = sys.stdout.buffer
-            for chunk in runner.cat_output():
-                out.write(chunk)
-            out.flush()
-        elif not args.quiet:
-            err.write(f"{name}: output in {args.output_dir}\n")
+        _run(runner, args, err, name, output_dir)
     return 0
+
+
+def split_options(args: argparse.Namespace) -> tuple[argparse.Namespace, list[str]]:
+    """rayemr's options may also follow the job file and its inputs: take them out of
+    ``args.rest``; what is left is the job's own command line."""
+    again = argparse.ArgumentParser(add_help=False)
+    add_run_options(again)
+    return again.parse_known_args(list(args.rest or []), namespace=args)
+
+
+def at(cwd: str | None, path: str | None) -> str | None:
+    """A relative local path as the client meant it (relative to its working directory)."""
+    if not cwd or not path or path == "-" or "://" in path or os.path.isabs(path):
+        return path
+    return os.path.join(cwd, path)
+
+
+def _run(runner, args: argparse.Namespace, err, name: str, output_dir: str | None) -> None:
+    from rayemr.core.errors import RayEmrError
+    from rayemr.mapreduce.runner import format_counters
+
+    try:
+        runner.run()
+    except RayEmrError:
+        if runner._counters and not args.quiet:
+            err.write(format_counters(runner._counters) + "\n")
+        tb = getattr(runner.error, "user_traceback", "")
+        if tb:
+            err.write(tb if tb.endswith("\n") else tb + "\n")
+        raise
+    if not args.quiet:
+        err.write(format_counters(runner._counters) + "\n")
+    if output_dir is None:
+        out = (getattr(args, "stdout", None) or sys.stdout)
+        out.flush()
+        buffer = getattr(out, "buffer", out)
+        for chunk in runner.cat_output():
+            buffer.write(chunk)
+        buffer.flush()
+    elif not args.quiet:
+        err.write(f"{name}: output in {args.output_dir}\n")

@@ -192,8 +192,11 @@ def run_demo(out: TextIO = sys.stdout, *, folder: str | None = None,
     address = address or os.environ.get("RAY_ADDRESS") or None
     if not ray.is_initialized():
         quiet_ray()
-        w("Starting Ray (local mode)..." if not address else f"Joining Ray at {address}...",
-          end="")
+        from rayemr.client import state
+
+        started = state.running() if not address else None
+        w("Starting Ray (local mode)..." if not (address or started) else
+          f"Joining Ray at {address or started.ray_address}...", end="")
         t = time.perf_counter()
         # workers' and actors' log lines stay in Ray's log files, off the demo's output
         info = rayemr.init(address, num_cpus=num_cpus, log_to_driver=False)

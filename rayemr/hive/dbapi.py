@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import os
 from typing import Any, Iterable, Mapping, Optional
 
 import pyarrow as pa
@@ -225,6 +226,12 @@ def connect(database: str = "default", *, metastore: Any = None, metastore_path:
     default; ``RAYEMR_HOME`` moves them)."""
     from rayemr.hive.session import HiveSession
 
+    if (runner or os.environ.get("RAYEMR_HIVE_RUNNER") or "ray") == "ray":
+        from rayemr.client import state
+
+        cluster = state.running()  # 'rayemr start' runs one: its stages run there
+        if cluster is not None and not os.environ.get("RAY_ADDRESS"):
+            state.announce(cluster)
     session = HiveSession(metastore, database=database, hiveconf=dict(configuration or {}),
                           hivevars=dict(hivevars or {}), runner=runner,
                           metastore_path=metastore_path, warehouse=warehouse)

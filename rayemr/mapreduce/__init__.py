@@ -7,15 +7,19 @@
 """
 from __future__ import annotations
 
-from rayemr.mapreduce.batch import BatchJob
+from typing import Any
+
 from rayemr.mapreduce.job import MRJob
 from rayemr.mapreduce.protocol import (BytesProtocol, BytesValueProtocol, JSONProtocol,
                                        JSONValueProtocol, PickleProtocol, PickleValueProtocol,
                                        RawProtocol, RawValueProtocol, StrictTextValueProtocol,
                                        TextProtocol, TextValueProtocol)
-from rayemr.mapreduce.runner import JobRunner
 from rayemr.mapreduce.step import MRStep
-from rayemr.mapreduce.tasks import MalformedRecordError
+
+#: Imported on first use: they bring pyarrow and the engine, which writing (and submitting)
+#: an mrjob-style job does not need.
+_LAZY = {"BatchJob": "rayemr.mapreduce.batch", "JobRunner": "rayemr.mapreduce.runner",
+         "MalformedRecordError": "rayemr.mapreduce.tasks"}
 
 __all__ = [
     "BatchJob", "BytesProtocol", "BytesValueProtocol", "JSONProtocol", "JSONValueProtocol",
@@ -23,3 +27,14 @@ __all__ = [
     "PickleValueProtocol", "RawProtocol", "RawValueProtocol", "StrictTextValueProtocol",
     "TextProtocol", "TextValueProtocol",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'rayemr.mapreduce' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

@@ -32,7 +32,7 @@ from rayemr.core.errors import ConfigError, UserError
 from rayemr.engine.context import TaskContext
 from rayemr.engine.graph import ShuffleInput, ShuffleSpec, SplitInput, Stage, StageGraph
 from rayemr.mapreduce.arguments import add_job_arguments
-from rayemr.mapreduce.runner import JobRunner, run_job_cli
+from rayemr.mapreduce.runner import JobRunner
 
 AGGREGATES = ("sum", "count", "min", "max", "first", "collect")
 _MAP_SIDE = {"sum": "sum", "count": "count_all", "min": "min", "max": "max", "first": "first",
@@ -99,7 +99,9 @@ class BatchJob:
 
     @classmethod
     def run(cls) -> None:
-        sys.exit(run_job_cli(cls(args=sys.argv[1:])))
+        from rayemr.mapreduce.submit import run_command_line
+
+        sys.exit(run_command_line(cls(args=sys.argv[1:])))
 
     def parse_output(self, chunks):
         buf = b"".join(chunks)

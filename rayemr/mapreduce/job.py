@@ -29,7 +29,6 @@ from rayemr.mapreduce.arguments import add_job_arguments
 from rayemr.mapreduce.files import job_files
 from rayemr.mapreduce.jobinfo import pick_protocols
 from rayemr.mapreduce.protocol import JSONProtocol, TextValueProtocol, split_line
-from rayemr.mapreduce.runner import JobRunner, run_job_cli
 from rayemr.mapreduce.step import MRStep
 
 
@@ -197,10 +196,14 @@ class MRJob:
     @classmethod
     def run(cls) -> None:
         """The command line: ``python job.py [-r inline|local|ray] INPUT... [-o OUTPUT]``."""
-        sys.exit(run_job_cli(cls(args=sys.argv[1:])))
+        from rayemr.mapreduce.submit import run_command_line
+
+        sys.exit(run_command_line(cls(args=sys.argv[1:])))
 
     def make_runner(self):
         """A runner for this job (a context manager): ``runner.run()``, ``cat_output()``."""
+        from rayemr.mapreduce.runner import JobRunner
+
         return JobRunner(self)
 
     def parse_output(self, chunks: Iterable[bytes]) -> Iterator[tuple[Any, Any]]:

@@ -70,7 +70,8 @@ class JobRunner:
                  queue: str | None = None, conf: dict[str, str] | None = None,
                  max_attempts: int | None = None, skip_bad_records: bool | None = None,
                  overwrite: bool | None = None, progress: Callable[[Progress], None] | None
-                 = None, fs_config: Any = None) -> None:
+                 = None, fs_config: Any = None, cancel: Callable[[], bool] | None = None
+                 ) -> None:
         opts = getattr(job, "options", None)
         self.job = job
         self.runner = runner or _opt(opts, "runner", "inline")
@@ -103,6 +104,7 @@ class JobRunner:
                               else _opt(opts, "overwrite", False))
         self.progress = progress
         self.fs_config = fs_config
+        self.cancel = cancel  # polled while the job runs: True kills it
         self.result = None
         self.error: BaseException | None = None
         self._counters: dict[str, dict[str, int]] = {}
@@ -210,6 +212,7 @@ class JobRunner:
                 graph, runner="inline" if self.runner == "inline" else "ray",
                 conf=self.conf, queue=self.queue, app_name=graph.name,
                 progress=self.progress, max_attempts=self.max_attempts, committer=committer,
+                cancel=self.cancel,
                 yarn=False if self.conf.get(CONF_YARN, "").lower() == "false" else None)
         except BaseException as exc:
             if isinstance(exc, KeyboardInterrupt):

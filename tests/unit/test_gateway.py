@@ -1,0 +1,87 @@
+"""The gateway's wire, its token check and the cluster file, without Ray."""
+from __future__ import annotations
+
+import os
+import socket
+import struct
+
+import pytest
+
+from rayemr.client import protocol, state
+from rayemr.client.gateway import Gateway
+from rayemr.core.errors import ClusterError
+from rayemr.gateway.server import GatewayServer
+
+
+@pytest.fixture
+def server():
+    srv = GatewayServer("s3cret-token", status=lambda: {"nodes": [1, 2]})
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+def info(port: int, token: str = "s3cret-token") -> state.ClusterInfo:
+    return state.ClusterInfo(pid=os.getpid(), ray_address="127.0.0.1:1", gateway_host="127.0.0.1",
+                             gateway_port=port, token=token)
+
+
+def test_status_with_the_token(server):
+    assert Gateway(info(server.port)).ask("status") == {"ok": True, "nodes": [1, 2]}
+
+
+def test_a_wrong_token_is_refused(server):
+    with pytest.raises(ClusterError, match="refused this client: wrong or missing token"):
+        Gateway(info(server.port, token="guess")).ask("status")
+
+
+def test_only_allowlisted_commands_run(server):
+    with pytest.raises(Exception, match="does not run 'fs'"):
+        Gateway(info(server.port)).run("fs", ["rm", "-r", "/"], cwd="/")
+    with pytest.raises(Exception, match="unknown request"):
+        Gateway(info(server.port)).ask("shutdown-everything")
+
+
+def test_garbage_costs_only_its_connection(server):
+    for junk in (b"GET / HTTP/1.1\r\n\r\n", struct.pack("!cI", b"J", 2**31), b"\x00" * 3):
+        with socket.create_connection(("127.0.0.1", server.port), timeout=5) as s:
+            s.sendall(junk)
+            s.shutdown(socket.SHUT_WR)
+            s.settimeout(5)
+            try:
+                while s.recv(4096):
+                    pass
+            except OSError:
+                pass
+    assert Gateway(info(server.port)).ask("status")["ok"] is True  # still serving
+
+
+def test_frames_round_trip():
+    a, b = socket.socketpair()
+    with a, b:
+        protocol.send_json(a, {"x": 1})
+        protocol.send(a, protocol.STDOUT, b"bytes\n")
+        assert protocol.recv_json(b) == {"x": 1}
+        assert protocol.recv(b) == (protocol.STDOUT, b"bytes\n")
+        a.close()
+        assert protocol.recv(b) is None
+
+
+def test_cluster_file_private_and_stale_files_ignored(tmp_path, monkeypatch):
+    monkeypatch.setenv("RAYEMR_HOME", str(tmp_path))
+    monkeypatch.delenv(state.DISABLE_ENV, raising=False)
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        state.write(info(listener.getsockname()[1]))
+        assert os.stat(state.cluster_file()).st_mode & 0o077 == 0
+        assert state.running().gateway_port == listener.getsockname()[1]
+        assert "s3cret" not in repr(state.running())
+        monkeypatch.setenv(state.DISABLE_ENV, "1")
+        assert state.running() is None
+        monkeypatch.delenv(state.DISABLE_ENV)
+    # the process that wrote it is gone: ignored and removed
+    gone = info(1)
+    gone.pid = 2**22 + 12345
+    state.write(gone)
+    assert state.running() is None and not os.path.exists(state.cluster_file())
