@@ -164,7 +164,7 @@ def cmd_status(args) -> int:
 def _status_attached(args) -> int:
     """A cluster made with ``ray up`` (or ``ray start``): ask its YARN directly."""
     import rayemr
-    from rayemr.gateway.status import collect
+    from rayemr.cli.clusterstatus import collect
 
     ray_info = rayemr.init()
     return _print_status(args, collect({"ray": ray_info.address}))
@@ -173,7 +173,7 @@ def _status_attached(args) -> int:
 def _print_status(args, status: dict) -> int:
     import json
 
-    from rayemr.gateway.status import format_status
+    from rayemr.cli.clusterstatus import format_status
 
     out = getattr(args, "stdout", None) or sys.stdout
     if args.json:

@@ -79,16 +79,10 @@ def start_yarn(config: ClusterConfig) -> ServiceStatus:
 def _yarn_running() -> bool:
     """Whether a ResourceManager runs already (then the cluster must not stop it)."""
     try:
-        import ray
-
-        from rayemr.yarn.client import NAMESPACE, RM_NAME
+        from rayemr.yarn import is_running
     except ImportError:
         return False
-    try:
-        ray.get_actor(RM_NAME, namespace=NAMESPACE)
-        return True
-    except ValueError:
-        return False
+    return is_running()
 
 
 def stop_yarn(status: ServiceStatus) -> None:

@@ -79,9 +79,7 @@ class Daemon:
         import rayemr.yarn as yarn
         from rayemr.yarn import YarnConfig
 
-        from rayemr.gateway.status import _yarn_running
-
-        if _yarn_running():  # a cluster's own YARN (ray up): used as it is, never stopped
+        if yarn.is_running():  # a cluster's own YARN (ray up): used as it is, never stopped
             return yarn.start().rest_url
         props = {"yarn.resourcemanager.webapp.address": f"127.0.0.1:{self.options.rest_port}"}
         self.yarn_started = True
@@ -106,7 +104,7 @@ class Daemon:
         return f"127.0.0.1:{port}"
 
     def status(self) -> dict:
-        from rayemr.gateway.status import collect
+        from rayemr.cli.clusterstatus import collect
 
         return collect(self.endpoints)
 

@@ -22,6 +22,7 @@ from rayemr.yarn.states import AppState, ContainerState, ExitStatus, FinalStatus
 
 _LAZY = {
     "start": "rayemr.yarn.client", "stop": "rayemr.yarn.client",
+    "is_running": "rayemr.yarn.client",
     "decommission_node": "rayemr.yarn.client", "recommission_node": "rayemr.yarn.client",
     "YarnClient": "rayemr.yarn.client", "YarnHandle": "rayemr.yarn.client",
     "AMRMClient": "rayemr.yarn.app_master",
@@ -32,7 +33,7 @@ __all__ = [
     "CapacitySchedulerConfig", "Container", "ContainerRequest", "ContainerState",
     "ContainerStatus", "ExitStatus", "FinalStatus", "NodeReport", "NodeState", "QueueConfig",
     "Resource", "YarnClient", "YarnConfig", "YarnHandle", "decommission_node",
-    "recommission_node", "start", "stop",
+    "is_running", "recommission_node", "start", "stop",
 ]
 
 

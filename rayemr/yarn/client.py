@@ -80,6 +80,18 @@ def start(config: object = None) -> YarnHandle:
     return YarnHandle(rm, info["rest_url"], info["cluster_ts"], info["state_dir"])
 
 
+def is_running() -> bool:
+    """Whether a ResourceManager runs in the Ray cluster this process joined (asking a
+    ``YarnClient`` would start one)."""
+    if not ray.is_initialized():
+        return False
+    try:
+        ray.get_actor(RM_NAME, namespace=NAMESPACE)
+    except ValueError:
+        return False
+    return True
+
+
 def _report_rest_fallback(cfg: YarnConfig, rest_url: str, started: bool) -> None:
     """Say, in this process, where the REST API went when its port was taken."""
     port = cfg.webapp_port

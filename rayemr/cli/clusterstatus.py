@@ -12,10 +12,10 @@ ACTIVE = ("NEW", "NEW_SAVING", "SUBMITTED", "ACCEPTED", "RUNNING")
 
 def collect(endpoints: dict[str, str] | None = None) -> dict[str, Any]:
     """Nodes, leaf queues, unfinished applications of the YARN this process reaches."""
-    from rayemr.yarn import YarnClient
+    from rayemr.yarn import YarnClient, is_running
 
     out: dict[str, Any] = {"endpoints": dict(endpoints or {}), "nodes": [], "queues": [],
-                           "applications": [], "yarn": _yarn_running()}
+                           "applications": [], "yarn": is_running()}
     if not out["yarn"]:
         return out
     client = YarnClient()
@@ -24,19 +24,6 @@ def collect(endpoints: dict[str, str] | None = None) -> dict[str, Any]:
     states = [s for s in ACTIVE if _is_state(s)]
     out["applications"] = [r.to_dict() for r in client.list(states=states)]
     return out
-
-
-def _yarn_running() -> bool:
-    """Whether a ResourceManager runs (asking a YarnClient would start one)."""
-    import ray
-
-    from rayemr.yarn.app_master import NAMESPACE, RM_NAME
-
-    try:
-        ray.get_actor(RM_NAME, namespace=NAMESPACE)
-    except ValueError:
-        return False
-    return True
 
 
 def _is_state(name: str) -> bool:
