@@ -22,6 +22,8 @@ from rayemr.kinesis.api import OPERATIONS, KinesisService, _snake
 
 _TIMESTAMPS = ("ApproximateArrivalTimestamp", "StreamCreationTimestamp",
                "ConsumerCreationTimestamp")
+#: Operations whose answers carry no timestamp: nothing to convert on the hot path.
+_NO_TIMESTAMPS = frozenset({"PutRecord", "PutRecords"})
 _RETRYABLE = (InternalFailureException, ProvisionedThroughputExceededException)
 
 
@@ -54,12 +56,21 @@ def _timestamp(value: Any) -> Any:
     return value
 
 
+def _all_bytes(records: list) -> bool:
+    """Every record a dict whose Data is already bytes (the usual batch: nothing to copy)."""
+    try:
+        return all(type(r["Data"]) is bytes for r in records)
+    except (TypeError, KeyError, IndexError):
+        return False
+
+
 def _inputs(params: dict[str, Any]) -> dict[str, Any]:
     if "Data" in params:
         params["Data"] = _blob(params["Data"])
-    if isinstance(params.get("Records"), list):
+    records = params.get("Records")
+    if isinstance(records, list) and not _all_bytes(records):
         params["Records"] = [{**r, "Data": _blob(r["Data"])} if isinstance(r, dict)
-                             and "Data" in r else r for r in params["Records"]]
+                             and "Data" in r else r for r in records]
     for key in ("Timestamp", "StreamCreationTimestamp"):
         if key in params:
             params[key] = _timestamp(params[key])
@@ -95,7 +106,8 @@ class KinesisClient:
                 if attempt == self.max_attempts:
                     raise
                 self._sleep(min(20.0, random.random() * 0.05 * 2 ** attempt))
-        out = _to_datetimes(out)
+        if operation not in _NO_TIMESTAMPS:
+            out = _to_datetimes(out)
         out["ResponseMetadata"] = {"RequestId": str(uuid.uuid4()), "HTTPStatusCode": 200,
                                    "HTTPHeaders": {}, "RetryAttempts": attempt - 1}
         return out
