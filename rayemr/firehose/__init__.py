@@ -1,6 +1,7 @@
-"""rayemr.firehose: Firehose delivery streams on Ray -- Direct PUT records buffered, partitioned
-(JQ), transformed (Lambda contract), converted to Parquet/ORC with a Hive table's schema and
-delivered whole into S3 or a Hive table, with a write-ahead log behind every acknowledgement.
+"""rayemr.firehose: Firehose delivery streams on Ray -- records put directly or read from a
+rayemr Kinesis stream (``source``), buffered, partitioned (JQ), transformed (Lambda contract),
+converted to Parquet/ORC with a Hive table's schema and delivered whole into S3 or a Hive
+table, with a write-ahead log behind every acknowledgement.
 
 ``client()`` gives a boto3-shaped client: ``backend="ray"`` (default) uses the cluster's
 control-plane actor and one restartable actor per stream; ``backend="local"`` runs everything
@@ -8,7 +9,8 @@ in this process. The same API is served as ``Firehose_20150804.*`` on ``rayemr a
 
 Layers: pure core (``requests``, ``buffers``, ``prefixes``, ``timefmt``, ``partitioning``,
 ``transform``, ``convert``, ``config``, ``states``) -> ``wal``/``sink`` (EMRFS, metastore) ->
-``delivery`` (one stream's work) -> ``host``/``pools``/``control`` -> ``api``/``pyclient``.
+``delivery`` (one stream's work) -> ``source`` (a Kinesis stream read into it) ->
+``host``/``pools``/``control`` -> ``api``/``pyclient``.
 """
 from __future__ import annotations
 

@@ -158,9 +158,9 @@ class ControlPlane:
         if config.processing.lambda_arn:
             resolve_function(config.processing.lambda_arn, dict(self.settings.lambdas))
         if config.source != "DirectPut":
-            raise InvalidArgumentException(
-                "DeliveryStreamType KinesisStreamAsSource is not available yet in rayemr; "
-                "use DirectPut")
+            from rayemr.firehose.source import check_source
+
+            check_source(config, self.settings)
 
     def delete(self, name: str) -> None:
         with self._lock:
@@ -211,6 +211,11 @@ class ControlPlane:
              "DeliveryStreamType": e.config.source, "VersionId": str(e.doc["version"]),
              "CreateTimestamp": e.doc["created"], "LastUpdateTimestamp": e.doc["updated"],
              "Destinations": [describe_destination(e.config)], "HasMoreDestinations": False}
+        if e.config.source != "DirectPut":
+            given = e.doc["request"].get("KinesisStreamSourceConfiguration") or {}
+            d["Source"] = {"KinesisStreamSourceDescription": {
+                "KinesisStreamARN": e.config.kinesis_arn, "RoleARN": given.get("RoleARN", ""),
+                "DeliveryStartTimestamp": e.doc["created_ms"] / 1000}}
         return {"DeliveryStreamDescription": d}
 
     def list(self, limit: int, stream_type: str | None, start: str | None) -> dict[str, Any]:

@@ -74,6 +74,12 @@ class DeliveryStream:
             "RecoveredRecords", "RedeliveredRecords", "Recoveries", "FlushErrors",
             "RetriedPutRequests")}
         self.latencies: deque[float] = deque(maxlen=LATENCY_SAMPLES)
+        # a Kinesis-sourced stream: source shard -> last sequence number in the log
+        self.positions: dict[str, int] | None = None
+        if config.source != "DirectPut":
+            self.positions = {}
+            self.metrics.update(SourceRecordsRead=0, SourceRecordsReadAgain=0,
+                                SourceRecordsBeforeStart=0)
         self.configure(config, version)
 
     # -- configuration -------------------------------------------------------------------------
@@ -125,12 +131,7 @@ class DeliveryStream:
             self.next_seq += len(accepted)
             if token and not any(s is None for s in slots):
                 self._remember(token, (first, now, len(accepted)))
-        records = [Record(first + i, now, d) for i, d in enumerate(accepted)]
-        mask = _BIT[DATA] | (_BIT[BACKUP] if self.backup is not None else 0)
-        self.owed.update(dict.fromkeys(range(first, first + len(records)), mask))
-        self.metrics["IncomingRecords"] += len(records)
-        self.metrics["IncomingBytes"] += sum(map(len, accepted))
-        self.route(records, backup=self.backup is not None)
+        self._accept(first, now, accepted)
         if len(accepted) == len(slots):
             ids = record_ids(int(now * 1000), range(first, first + len(slots)))
             errors: list[tuple[str, str] | None] = [None] * len(slots)
@@ -141,6 +142,28 @@ class DeliveryStream:
                       for slot in slots]
         self.metrics["ThrottledRecords"] += len(slots) - len(accepted)
         return PutResult(ids, errors)
+
+    def put_source(self, shard: str, datas: Sequence[bytes], last: int) -> None:
+        """Log records read from a source shard, up to its sequence number ``last``, with that
+        position (durable on return), then route them; all are taken (the reader waits for
+        room instead)."""
+        now = self.clock()
+        first = self.next_seq
+        assert self.positions is not None, "not a Kinesis-sourced stream"
+        positions = {shard: max(last, self.positions.get(shard, -1))}
+        self.wal.append_records(first, now, datas, positions=positions)
+        self.positions.update(positions)
+        self.next_seq += len(datas)
+        self._accept(first, now, list(datas))
+
+    def _accept(self, first: int, now: float, accepted: list[bytes]) -> None:
+        """Records just logged from ``first`` on: owed, counted and routed."""
+        records = [Record(first + i, now, d) for i, d in enumerate(accepted)]
+        mask = _BIT[DATA] | (_BIT[BACKUP] if self.backup is not None else 0)
+        self.owed.update(dict.fromkeys(range(first, first + len(records)), mask))
+        self.metrics["IncomingRecords"] += len(records)
+        self.metrics["IncomingBytes"] += sum(map(len, accepted))
+        self.route(records, backup=self.backup is not None)
 
     def _admit(self, datas: Sequence[bytes]) -> tuple[list[bytes], Sequence[int | None]]:
         """The records that fit in the stream's buffers, and each one's slot among them
@@ -372,13 +395,17 @@ class DeliveryStream:
                     del owed[s]
 
     def _truncate(self) -> None:
-        self.wal.truncate(next(iter(self.owed), None))
+        if self.positions:  # the newest segment (kept) says how far each shard was logged
+            self.wal.append_positions(self.positions)
+        self.wal.truncate(next(iter(self.owed), None), keep_newest=self.positions is not None)
 
     # -- recovery ------------------------------------------------------------------------------
     def recover(self) -> int:
         """Replay the log; returns how many records were routed again."""
         replay = self.wal.replay()
         self.next_seq = replay.next_seq
+        if self.positions is not None:
+            self.positions.update(replay.positions)
         for token, put in replay.batches.items():
             self._remember(token, put)
         for url, (kind, seqs) in replay.intents.items():

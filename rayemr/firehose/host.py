@@ -33,6 +33,34 @@ class StreamHost:
         self._thread = threading.Thread(target=self._run, daemon=True,
                                         name=f"firehose-{config.name}")
         self._thread.start()
+        self.source = None
+        if config.source != "DirectPut":
+            from rayemr.firehose.source import KinesisSource
+
+            self.source = KinesisSource(config, created_ms, settings, self._put_source,
+                                        self._logged, self._count)
+
+    # -- the Kinesis source's callbacks (its consumer's thread) ------------------------------------
+    def _put_source(self, shard: str, datas: Sequence[bytes], last: int) -> None:
+        """Log records read from a shard once the buffers have room (back-pressure: the reader
+        waits, records are never refused)."""
+        limit = self.stream.settings.max_buffered_bytes
+        while not self._stop.is_set():
+            with self._lock:
+                if self.stream.buffered_bytes() < limit:
+                    break
+            time.sleep(TICK_S)
+        with self._lock:
+            self.stream.put_source(shard, datas, last)
+
+    def _logged(self, shard: str) -> int:
+        with self._lock:
+            return (self.stream.positions or {}).get(shard, -1)
+
+    def _count(self, metric: str, n: int) -> None:
+        if n:
+            with self._lock:
+                self.stream.metrics[metric] += n
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -76,12 +104,16 @@ class StreamHost:
         with self._lock:
             out = self.stream.snapshot()
         out["LastFlushError"] = self._failure
+        if self.source is not None:
+            out.update(self.source.status())
         out.update(_placement())
         return out
 
     def stop(self, delete: bool = False) -> None:
         """Stop: deliver what is buffered (also when the stream is deleted: every acknowledged
         record is delivered), then close the log (and delete it with the stream)."""
+        if self.source is not None:  # first: what it logs is delivered below
+            self.source.stop(delete)
         self._stop.set()
         self._thread.join(timeout=5)
         with self._lock:

@@ -16,7 +16,7 @@ from typing import Any
 from rayemr.firehose.api import OPERATIONS, FirehoseService, snake
 from rayemr.firehose.errors import BY_CODE
 
-_TIMESTAMPS = ("CreateTimestamp", "LastUpdateTimestamp")
+_TIMESTAMPS = ("CreateTimestamp", "LastUpdateTimestamp", "DeliveryStartTimestamp")
 _WITH_TIMESTAMPS = ("DescribeDeliveryStream",)
 
 

@@ -8,6 +8,11 @@ and ignored. Three kinds of entry:
 - ``DONE`` -- records whose obligation of one kind (``data``/``backup``) is met: the object is
   visible (``url``), or nothing is owed (a record the transformation dropped).
 
+A stream reading a Kinesis stream logs its records with the shard and the last sequence number
+they reach (``SOURCED``, in the same frame, so records and position are logged together), and
+before old segments are deleted it logs every shard's position again (``POSITIONS``) in the
+newest segment, which is never deleted: the log always knows how far each shard was logged.
+
 An intent or done entry is a small JSON header and the records' sequence numbers as a bitmap
 from the lowest (a partition's buffer holds every n-th record, which ranges would not shrink).
 
@@ -22,13 +27,13 @@ import json
 import struct
 import zlib
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator, Sequence
+from typing import Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
 from rayemr import fs as emrfs
 
-RECORDS, INTENT, DONE = 1, 4, 5
+RECORDS, INTENT, DONE, SOURCED, POSITIONS = 1, 4, 5, 6, 7
 _JSON_INTENT, _JSON_DONE = 2, 3  # earlier logs: sequence numbers as JSON ranges
 _FRAME = struct.Struct("<IIB")
 _REC_HEAD = struct.Struct("<QdI16s")
@@ -45,6 +50,7 @@ class Replay:
     done_urls: set[str] = field(default_factory=set)
     done: dict[str, set[int]] = field(default_factory=dict)  # kind -> seqs
     batches: dict[bytes, tuple[int, float, int]] = field(default_factory=dict)  # token -> put
+    positions: dict[str, int] = field(default_factory=dict)  # source shard -> last logged seq
     next_seq: int = 0
     torn: int = 0
 
@@ -83,11 +89,21 @@ class WriteAheadLog:
 
     # -- appending ----------------------------------------------------------------------------
     def append_records(self, first_seq: int, arrival: float, datas: Sequence[bytes],
-                       token: bytes = b"") -> None:
-        """Log one put; ``token`` (16 bytes) identifies it, so a retried put is recognised."""
+                       token: bytes = b"", positions: Mapping[str, int] | None = None) -> None:
+        """Log one put; ``token`` (16 bytes) identifies it, so a retried put is recognised;
+        ``positions`` (source shard -> last sequence number) are logged with the records."""
         head = _REC_HEAD.pack(first_seq, arrival, len(datas), token)
         lengths = struct.pack(f"<{len(datas)}I", *map(len, datas))
-        self._append(RECORDS, b"".join((head, lengths, *datas)), first_seq + len(datas) - 1)
+        parts: tuple[bytes, ...] = (head, lengths, *datas)
+        kind = RECORDS
+        if positions:
+            doc = _positions_doc(positions)
+            parts, kind = (struct.pack("<I", len(doc)), doc, *parts), SOURCED
+        self._append(kind, b"".join(parts), first_seq + len(datas) - 1)
+
+    def append_positions(self, positions: Mapping[str, int]) -> None:
+        """Log how far each source shard was logged (before old segments go)."""
+        self._append(POSITIONS, _positions_doc(positions))
 
     def append_intent(self, url: str, kind: str, seqs: Sequence[int]) -> None:
         self._append(INTENT, _seq_entry(url, kind, seqs))
@@ -155,11 +171,13 @@ class WriteAheadLog:
             out.torn += 1
 
     # -- truncation ----------------------------------------------------------------------------
-    def truncate(self, lowest_undone: int | None) -> int:
-        """Delete the oldest segments whose records are all done; returns how many."""
+    def truncate(self, lowest_undone: int | None, keep_newest: bool = False) -> int:
+        """Delete the oldest segments whose records are all done (never the newest with
+        ``keep_newest``; on a local disk never the one being appended to); returns how many."""
         removed = 0
+        keep = 1 if keep_newest or self.local else 0
         with emrfs.storage_errors(self.url):
-            while len(self._segments) > 1 or (self._segments and not self.local):
+            while len(self._segments) > keep:
                 number, high = self._segments[0]
                 if lowest_undone is not None and high >= lowest_undone:
                     break
@@ -188,6 +206,14 @@ class WriteAheadLog:
 
 
 def _apply(kind: int, payload: bytes, out: Replay) -> int:
+    if kind in (SOURCED, POSITIONS):
+        size = struct.unpack_from("<I", payload)[0] if kind == SOURCED else len(payload)
+        doc = payload[4:4 + size] if kind == SOURCED else payload
+        for shard, seq in json.loads(doc).items():
+            out.positions[shard] = max(int(seq), out.positions.get(shard, -1))
+        if kind == POSITIONS:
+            return -1
+        kind, payload = RECORDS, payload[4 + size:]
     if kind == RECORDS:
         first, arrival, n, token = _REC_HEAD.unpack_from(payload)
         if token.strip(b"\0"):
@@ -210,6 +236,10 @@ def _apply(kind: int, payload: bytes, out: Replay) -> int:
             out.done_urls.add(doc["url"])
         out.done.setdefault(doc["kind"], set()).update(seqs)
     return -1
+
+
+def _positions_doc(positions: Mapping[str, int]) -> bytes:
+    return json.dumps({k: str(v) for k, v in positions.items()}, sort_keys=True).encode()
 
 
 def _seq_entry(url: str, kind: str, seqs: Sequence[int]) -> bytes:

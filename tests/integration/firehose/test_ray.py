@@ -12,6 +12,7 @@ from dataclasses import replace
 import boto3
 import pytest
 
+from rayemr.core.waiting import wait_for
 from rayemr.firehose import client
 from tests.integration.firehose.conftest import s3_dest
 
@@ -161,3 +162,58 @@ def test_acknowledged_records_survive_actor_and_node_loss(ray_cluster, lake, kil
             ray_cluster.remove_node(node)
 
     _check(*_fault_run(settings, bucket, "kills", kill, limit=30000, seconds=4))
+
+
+def test_kinesis_source_survives_a_killed_delivery_actor(ray_local, lake, tmp_path):
+    """Records put to a Kinesis stream on Ray, read by a delivery stream on Ray whose actor is
+    killed mid-stream: every record Kinesis acknowledged is in S3; what the restarted consumer
+    read again is counted (and skipped), duplicates in S3 are counted."""
+    import ray
+
+    import rayemr.kinesis as kinesis
+    from rayemr.kinesis import actors
+    from tests.integration.firehose.conftest import ROLE
+
+    settings, _, bucket = lake
+    k = kinesis.client("ray", kinesis.KinesisSettings(location=str(tmp_path / "kinesis")))
+    c = client("ray", replace(settings, location=f"s3://{bucket}/firehose-state"))
+    name = f"ks-{bucket[-6:]}"
+    try:
+        k.create_stream(StreamName="src", ShardCount=2)
+        arn = k.describe_stream_summary(StreamName="src")["StreamDescriptionSummary"][
+            "StreamARN"]
+        c.create_delivery_stream(
+            DeliveryStreamName=name, DeliveryStreamType="KinesisStreamAsSource",
+            KinesisStreamSourceConfiguration={"KinesisStreamARN": arn, "RoleARN": ROLE},
+            ExtendedS3DestinationConfiguration=s3_dest(
+                bucket, Prefix="ks/", BufferingHints={"SizeInMBs": 1, "IntervalInSeconds": 1}))
+        acked: list[str] = []
+
+        def produce(first: int, n: int) -> None:
+            for i in range(first, first + n, 100):
+                batch = [str(v) for v in range(i, i + 100)]
+                out = k.put_records(StreamName="src", Records=[
+                    {"Data": f"{v}\n".encode(), "PartitionKey": v} for v in batch])
+                acked.extend(v for v, r in zip(batch, out["Records"]) if "SequenceNumber" in r)
+
+        produce(0, 1500)
+        wait_for(lambda: c.metrics(name)[name]["IncomingRecords"] >= 500, 120)
+        # the host (_route refuses puts to a Kinesis-sourced stream); Ray restarts it
+        ray.kill(c._service.control.route(name)[2], no_restart=False)
+        produce(1500, 1500)
+        wait_for(lambda: not set(acked) - set(_records_in(bucket, "ks/")), 180,
+                 interval=0.5, what="every acknowledged record in S3")
+        delivered = _records_in(bucket, "ks/")
+        m = c.metrics(name)[name]
+        duplicates = len(delivered) - len(set(delivered))
+        print(f"acknowledged by Kinesis {len(acked)}, delivered {len(delivered)}, duplicates "
+              f"{duplicates}, read again {m['SourceRecordsReadAgain']}, redelivered "
+              f"{m['RedeliveredRecords']}, restarted {m.get('HostRestarted')}")
+        assert len(acked) == 3000
+        missing = set(acked) - set(delivered)
+        assert not missing, f"{len(missing)} acknowledged record(s) lost"
+        assert m.get("HostRestarted") is True and m["Recoveries"] >= 1
+        assert duplicates <= m["RedeliveredRecords"]  # every duplicate is counted
+    finally:
+        _cleanup(c, name)
+        actors.shutdown()

@@ -218,3 +218,28 @@ def test_crash_before_publish_redelivers(tmp_path, monkeypatch):
     again.flush_all()
     assert list(_objects(tmp_path / "lake").values()) == [b"a\nb\n"]
     assert again.wal._segments and again.wal.truncate(None) >= 0
+
+
+def test_source_positions_are_logged_with_records_and_survive_truncation(tmp_path):
+    settings, _ = _stream(tmp_path)
+    config = parse_create({
+        "DeliveryStreamName": "k", "DeliveryStreamType": "KinesisStreamAsSource",
+        "KinesisStreamSourceConfiguration": {
+            "KinesisStreamARN": "arn:aws:kinesis:us-east-1:000000000000:stream/s",
+            "RoleARN": "r"},
+        "ExtendedS3DestinationConfiguration": {
+            "RoleARN": "r", "BucketARN": "arn:aws:s3:::b", "Prefix": "p/",
+            "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 900}}})
+    s = DeliveryStream(config, 1, 1000, settings)
+    s.wal.segment_bytes = 64  # a segment per append: truncation has old ones to delete
+    s.put_source("shardId-000000000000", [b"a\n", b"b\n"], 49_001)
+    s.put_source("shardId-000000000001", [b"c\n"], 49_007)
+    s.put_source("shardId-000000000000", [b"d\n"], 49_002)
+    assert s.metrics["SourceRecordsRead"] == 0 and s.metrics["IncomingRecords"] == 4
+    s.flush_all()  # delivered: every segment with records is deleted
+    assert not s.owed and len(s.wal._segments) == 1
+    s.wal.close()
+    again = DeliveryStream(config, 1, 1000, settings)
+    assert again.recover() == 0
+    assert again.positions == {"shardId-000000000000": 49_002, "shardId-000000000001": 49_007}
+    assert list(_objects(tmp_path / "lake").values()) == [b"a\nb\nc\nd\n"]
