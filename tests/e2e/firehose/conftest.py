@@ -2,7 +2,6 @@
 metastore shared with a Hive session; boto3 clients signed for it."""
 from __future__ import annotations
 
-import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +11,8 @@ import pytest
 
 ACCESS_KEY, SECRET_KEY = "AKIDFIREHOSETEST", "firehose-test-secret"
 ROLE = "arn:aws:iam::123456789012:role/firehose"
+#: Seconds a test waits for delivery (a deadline on a busy machine, not a measure).
+WAIT_S = 90.0
 
 
 def boto3_client(url: str, service: str = "firehose", secret: str = SECRET_KEY,
@@ -45,17 +46,6 @@ class Lake:
 
     def query(self, sql: str) -> list[tuple]:
         return [tuple(r.values()) for r in self.session.execute(sql).table.to_pylist()]
-
-
-def wait_for(predicate, timeout: float = 90.0):
-    """``predicate()``'s first true value; fails after ``timeout`` (a deadline, not a measure)."""
-    end = time.time() + timeout
-    while time.time() < end:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("condition not met in time")
 
 
 def destination(bucket: str, **extra) -> dict:

@@ -12,7 +12,8 @@ import uuid
 import boto3
 import pytest
 
-from tests.e2e.firehose.conftest import ACCESS_KEY, SECRET_KEY, destination, wait_for
+from rayemr.core.waiting import wait_for
+from tests.e2e.firehose.conftest import ACCESS_KEY, SECRET_KEY, WAIT_S, destination
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +85,7 @@ def test_aws_cli_drives_every_call(served):
                 "--records", f"file://{records}")
     assert batch["FailedPutCount"] == 0 and len(batch["RequestResponses"]) == 50
     got = wait_for(lambda: (o := objects(bucket, "cli/")) and sum(
-        b.count(b"\n") for b in o.values()) == 51 and o)
+        b.count(b"\n") for b in o.values()) == 51 and o, WAIT_S)
     lines = b"".join(got[k] for k in sorted(got)).decode().splitlines()
     assert sorted(lines) == sorted(["hello"] + [f"line {i}" for i in range(50)])
     update = tmp / "update.json"
@@ -97,7 +98,7 @@ def test_aws_cli_drives_every_call(served):
         "DeliveryStreamDescription"]["VersionId"] == "2"
     aws(served, "put-record", "--delivery-stream-name", "cli",
         "--record", json.dumps({"Data": "v2\n"}))
-    assert list(wait_for(lambda: objects(bucket, "cli-v2/")).values()) == [b"v2\n"]
+    assert list(wait_for(lambda: objects(bucket, "cli-v2/"), WAIT_S).values()) == [b"v2\n"]
     aws(served, "delete-delivery-stream", "--delivery-stream-name", "cli")
     assert "cli" not in aws(served, "list-delivery-streams")["DeliveryStreamNames"]
 
@@ -127,4 +128,4 @@ def test_aws_cli_errors(served):
     assert proc.returncode != 0 and "ValidationException" in proc.stderr
     aws(served, "put-record", "--delivery-stream-name", "errs",
         "--record", json.dumps({"Data": "after\n"}))
-    assert list(wait_for(lambda: objects(bucket, "errs/")).values()) == [b"after\n"]
+    assert list(wait_for(lambda: objects(bucket, "errs/"), WAIT_S).values()) == [b"after\n"]

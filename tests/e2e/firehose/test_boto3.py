@@ -12,8 +12,9 @@ from datetime import datetime
 import pytest
 from botocore.exceptions import ClientError
 
+from rayemr.core.waiting import wait_for
 from tests.e2e.firehose.conftest import (
-    ACCESS_KEY, boto3_client, conversion, destination, partitioning, wait_for)
+    ACCESS_KEY, WAIT_S, boto3_client, conversion, destination, partitioning)
 
 
 def name() -> str:
@@ -50,7 +51,7 @@ def test_every_call(lake, firehose):
     assert batch["FailedPutCount"] == 0 and len(batch["RequestResponses"]) == 500
     assert len({r["RecordId"] for r in batch["RequestResponses"]} | {one["RecordId"]}) == 501
     v1 = wait_for(lambda: (o := lake.objects(f"{s}/v1/")) and sum(
-        b.count(b"\n") for b in o.values()) == 501 and o)
+        b.count(b"\n") for b in o.values()) == 501 and o, WAIT_S)
     body = b"".join(v1[k] for k in sorted(v1))
     assert body.startswith(b"\x00first\xff\n") and body.count(b"\n") == 501
 
@@ -66,7 +67,7 @@ def test_every_call(lake, firehose):
     assert desc["VersionId"] == "2"
     assert desc["Destinations"][0]["ExtendedS3DestinationDescription"]["Prefix"] == f"{s}/v2/"
     firehose.put_record(DeliveryStreamName=s, Record={"Data": b"after update\n"})
-    v2 = wait_for(lambda: lake.objects(f"{s}/v2/"))
+    v2 = wait_for(lambda: lake.objects(f"{s}/v2/"), WAIT_S)
     assert list(v2.values()) == [b"after update\n"]
     assert not lake.objects(f"{s}/never/")
 
@@ -181,7 +182,7 @@ def test_request_limits_refuse_the_whole_call_and_the_stream_goes_on(lake, fireh
     assert code(exc) == "InvalidArgumentException"
     # nothing of the refused calls was accepted; the stream still takes records
     assert firehose.put_record(DeliveryStreamName=s, Record={"Data": b"fine\n"})["RecordId"]
-    assert list(wait_for(lambda: lake.objects(f"{s}/")).values()) == [b"fine\n"]
+    assert list(wait_for(lambda: lake.objects(f"{s}/"), WAIT_S).values()) == [b"fine\n"]
     assert firehose.describe_delivery_stream(DeliveryStreamName=s)[
         "DeliveryStreamDescription"]["DeliveryStreamStatus"] == "ACTIVE"
     firehose.delete_delivery_stream(DeliveryStreamName=s)
@@ -211,10 +212,10 @@ def test_bad_records_go_to_the_error_prefix_with_the_reason(lake, firehose):
     answer = firehose.put_record_batch(DeliveryStreamName=s, Records=[
         {"Data": json.dumps(g).encode()} for g in good] + [{"Data": b} for b in bad])
     assert answer["FailedPutCount"] == 0
-    wait_for(lambda: lake.query(f"SELECT count(*) FROM {t}") == [(20,)])
+    wait_for(lambda: lake.query(f"SELECT count(*) FROM {t}") == [(20,)], WAIT_S)
     assert sorted(lake.query(f"SELECT id, name FROM {t}")) == [(g["id"], g["name"]) for g in good]
     errors = wait_for(lambda: (e := _errors(lake, f"{s}-errors/")) and sum(
-        map(len, e.values())) == 4 and e)
+        map(len, e.values())) == 4 and e, WAIT_S)
     assert set(errors) == {"format-conversion-failed"}
     by_raw = {base64.b64decode(e["rawData"]): e for e in errors["format-conversion-failed"]}
     assert set(by_raw) == set(bad)
@@ -224,7 +225,7 @@ def test_bad_records_go_to_the_error_prefix_with_the_reason(lake, firehose):
     assert mismatch["dataCatalogTable"]["tableName"] == t
     # the stream is not crashed: it still converts what it gets
     firehose.put_record(DeliveryStreamName=s, Record={"Data": b'{"id": 99, "name": "late"}'})
-    wait_for(lambda: lake.query(f"SELECT count(*) FROM {t}") == [(21,)])
+    wait_for(lambda: lake.query(f"SELECT count(*) FROM {t}") == [(21,)], WAIT_S)
     firehose.delete_delivery_stream(DeliveryStreamName=s)
 
 
@@ -241,11 +242,11 @@ def test_failing_jq_expression(lake, firehose):
     answer = firehose.put_record_batch(DeliveryStreamName=s, Records=[
         {"Data": d} for d in ok + failing])
     assert answer["FailedPutCount"] == 0
-    delivered = wait_for(lambda: (o := lake.objects(f"{s}/")) and len(o) == 2 and o)
+    delivered = wait_for(lambda: (o := lake.objects(f"{s}/")) and len(o) == 2 and o, WAIT_S)
     by_kind = {k.split("/")[1]: v for k, v in delivered.items()}
     assert by_kind == {"kind=a": ok[0] + ok[2], "kind=b": ok[1] + ok[3]}
     errors = wait_for(lambda: (e := _errors(lake, f"{s}-errors/")) and sum(
-        map(len, e.values())) == 3 and e)
+        map(len, e.values())) == 3 and e, WAIT_S)
     failed = {base64.b64decode(e["rawData"]): e for e in errors["partitioning-failed"]}
     assert set(failed) == set(failing)
     assert "cannot be" in failed[failing[0]]["errorMessage"].lower() or "explode" in failed[
@@ -253,7 +254,7 @@ def test_failing_jq_expression(lake, firehose):
     assert all(e["errorCode"] == "DynamicPartitioning.MetadataExtractionFailed"
                for e in failed.values())
     firehose.put_record(DeliveryStreamName=s, Record={"Data": ok[0]})
-    wait_for(lambda: len(lake.objects(f"{s}/kind=a/")) == 2)
+    wait_for(lambda: len(lake.objects(f"{s}/kind=a/")) == 2, WAIT_S)
     firehose.delete_delivery_stream(DeliveryStreamName=s)
 
 
@@ -277,7 +278,7 @@ def test_hive_query_returns_exactly_the_records_sent(lake, firehose):
         assert answer["FailedPutCount"] == 0
     for r in sent[1400:]:
         firehose.put_record(DeliveryStreamName=s, Record={"Data": json.dumps(r).encode()})
-    wait_for(lambda: lake.query(f"SELECT count(*) FROM {t}") == [(len(sent),)])
+    wait_for(lambda: lake.query(f"SELECT count(*) FROM {t}") == [(len(sent),)], WAIT_S)
     got = lake.query(f"SELECT user_id, url, price, event_type FROM {t}")
     assert sorted(got) == sorted(tuple(r.values()) for r in sent)
     assert lake.query(f"SELECT event_type, count(*) FROM {t} GROUP BY event_type "

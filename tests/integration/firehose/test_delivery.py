@@ -13,6 +13,7 @@ import boto3
 import pyarrow.parquet as pq
 import pytest
 
+from rayemr.core.waiting import wait_for
 from rayemr.firehose import client
 from rayemr.firehose.compress import decompress
 from tests.integration.firehose.conftest import conversion, jq_partitioning, s3_dest
@@ -24,16 +25,6 @@ def _objects(bucket: str) -> dict[str, bytes]:
     for o in s3.list_objects_v2(Bucket=bucket).get("Contents", []):
         out[o["Key"]] = s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read()
     return out
-
-
-def _wait(predicate, timeout=30.0):
-    end = time.time() + timeout
-    while time.time() < end:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 @pytest.fixture
@@ -55,7 +46,7 @@ def test_size_buffering_and_default_layout(fh):
     record = b"x" * 100_000 + b"\n"
     for _ in range(11):  # 1.1 MB: over 1 MiB, the buffer is full long before 900 s
         c.put_record(DeliveryStreamName="raw", Record={"Data": record})
-    objects = _wait(lambda: _objects(bucket))
+    objects = wait_for(lambda: _objects(bucket), 30)
     (key, body), = objects.items()
     assert re.fullmatch(r"raw/\d{4}/\d\d/\d\d/\d\d/raw-1-\d{4}(-\d\d){5}-[0-9a-f-]{36}", key)
     assert body == record * 11
@@ -71,7 +62,7 @@ def test_interval_buffering_and_compression(fh):
         r = c.put_record_batch(DeliveryStreamName=f"c-{fmt}",
                                Records=[{"Data": f"{i}\n".encode()} for i in range(100)])
         assert r["FailedPutCount"] == 0 and len(r["RequestResponses"]) == 100
-    objects = _wait(lambda: (o := _objects(bucket)) and len(o) == 4 and o)
+    objects = wait_for(lambda: (o := _objects(bucket)) and len(o) == 4 and o, 30)
     ext = {"GZIP": ".gz", "ZIP": ".zip", "Snappy": ".snappy", "HADOOP_SNAPPY": ".hsnappy"}
     for key, body in objects.items():
         fmt = key.split("/")[0]
@@ -98,13 +89,13 @@ def test_partitioned_parquet_hive_table_returns_exactly_what_was_sent(fh):
                            + [{"Data": b} for b in bad])
     assert r["FailedPutCount"] == 0
     count = "SELECT count(*) FROM clicks"
-    _wait(lambda: rows(session.execute(count)) == [(300,)])
+    wait_for(lambda: rows(session.execute(count)) == [(300,)], 30)
     got = rows(session.execute("SELECT user_id, url, event_type FROM clicks ORDER BY user_id"))
     assert got == [(s["user_id"], s["url"], s["event_type"]) for s in sent]
     assert rows(session.execute("SHOW PARTITIONS clicks")) == [
         ("event_type=buy",), ("event_type=click",), ("event_type=view",)]
-    objects = _wait(lambda: (o := _objects(bucket)) and sum(
-        k.startswith("errors/") for k in o) == 2 and o)
+    objects = wait_for(lambda: (o := _objects(bucket)) and sum(
+        k.startswith("errors/") for k in o) == 2 and o, 30)
     errors = {k.split("/")[1]: [json.loads(x) for x in v.splitlines()]
               for k, v in objects.items() if k.startswith("errors/")}
     # not JSON and no partition key: partitioning fails first; "abc": conversion fails
@@ -127,7 +118,7 @@ def test_orc_conversion_against_a_table_schema(fh):
         **conversion("ev", "OrcSerDe")})
     c.put_record_batch(DeliveryStreamName="ev", Records=[
         {"Data": json.dumps({"ID": i, "Name": f"n{i}"}).encode()} for i in range(5)])
-    _wait(lambda: rows(session.execute("SELECT count(*) FROM ev")) == [(5,)])
+    wait_for(lambda: rows(session.execute("SELECT count(*) FROM ev")) == [(5,)], 30)
     assert rows(session.execute("SELECT id, name FROM ev ORDER BY id")) == [
         (i, f"n{i}") for i in range(5)]
 
@@ -168,7 +159,7 @@ def test_transformation_results_and_backup(fh, lake):
                      "ParameterValue": "arn:aws:lambda:us-east-1:123456789012:function:upper"}]}]}})
         data = [b"a;", b"drop;", b"fail;", b"b;"]
         c2.put_record_batch(DeliveryStreamName="t", Records=[{"Data": d} for d in data])
-        objects = _wait(lambda: (o := _objects(bucket)) and len(o) == 3 and o)
+        objects = wait_for(lambda: (o := _objects(bucket)) and len(o) == 3 and o, 30)
     finally:
         c2.close()
     by_top = {k.split("/")[0]: v for k, v in objects.items()}

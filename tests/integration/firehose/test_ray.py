@@ -6,7 +6,6 @@ runs on is removed, while records are being put; afterwards every acknowledged r
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import replace
 
 import boto3
@@ -46,9 +45,7 @@ def test_stream_on_ray_delivers_and_reports_metrics(ray_local, lake):
         r = c.put_record_batch(DeliveryStreamName=name,
                                Records=[{"Data": f"{i}\n".encode()} for i in range(50)])
         assert r["FailedPutCount"] == 0
-        end = time.time() + 30
-        while len(_records_in(bucket, "r/")) < 50 and time.time() < end:
-            time.sleep(0.2)
+        wait_for(lambda: len(_records_in(bucket, "r/")) >= 50, 30, interval=0.2)
         assert sorted(_records_in(bucket, "r/"), key=int) == [str(i) for i in range(50)]
         m = c.metrics(name)[name]
         assert m["IncomingRecords"] == 50 and m["DeliveredRecords"] == 50
@@ -85,9 +82,10 @@ def _producer(c, name: str, acked: list[str], stop: threading.Event, limit: int)
     return t
 
 
-def _fault_run(settings, bucket, name, kill, *, limit, seconds):
-    """Create a stream with multipart objects, produce for a while, ``kill()`` mid-stream,
-    finish; returns (acknowledged, delivered, metrics, incomplete uploads, restarted)."""
+def _fault_run(settings, bucket, name, kill, *, limit):
+    """Create a stream with multipart objects, put ``limit`` records, ``kill()`` once a third
+    of them are acknowledged; returns (acknowledged, delivered, metrics, incomplete uploads,
+    restarted)."""
     from rayemr.fs.config import EmrfsConfig
 
     settings = replace(settings, location=f"s3://{bucket}/firehose-state",
@@ -100,9 +98,9 @@ def _fault_run(settings, bucket, name, kill, *, limit, seconds):
     stop = threading.Event()
     t = _producer(c, name, acked, stop, limit)
     try:
-        time.sleep(seconds)
+        wait_for(lambda: len(acked) >= limit // 3, 180, what="a third acknowledged")
         kill(c)
-        time.sleep(seconds)
+        wait_for(lambda: not t.is_alive(), 300, interval=0.2, what="the producer's end")
     finally:
         stop.set()
         t.join(timeout=180)
@@ -138,7 +136,7 @@ def _kill_actor(c):
 def test_acknowledged_records_survive_a_killed_delivery_actor(ray_local, lake):
     """Default selection: one node, the actor killed once mid-stream."""
     settings, _, bucket = lake
-    _check(*_fault_run(settings, bucket, "kills", _kill_actor, limit=6000, seconds=2))
+    _check(*_fault_run(settings, bucket, "kills", _kill_actor, limit=6000))
 
 
 @pytest.mark.slow
@@ -161,7 +159,7 @@ def test_acknowledged_records_survive_actor_and_node_loss(ray_cluster, lake, kil
             node = next(n for n in ray_cluster.worker_nodes if n.node_id == node_id)
             ray_cluster.remove_node(node)
 
-    _check(*_fault_run(settings, bucket, "kills", kill, limit=30000, seconds=4))
+    _check(*_fault_run(settings, bucket, "kills", kill, limit=30000))
 
 
 def test_kinesis_source_survives_a_killed_delivery_actor(ray_local, lake, tmp_path):
