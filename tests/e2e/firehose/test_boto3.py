@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 
 from rayemr.core.waiting import wait_for
 from tests.e2e.firehose.conftest import (
-    ACCESS_KEY, WAIT_S, boto3_client, conversion, destination, partitioning)
+    ACCESS_KEY, ROLE, WAIT_S, boto3_client, conversion, destination, partitioning)
 
 
 def name() -> str:
@@ -289,3 +289,38 @@ def test_hive_query_returns_exactly_the_records_sent(lake, firehose):
     assert keys and all(k.endswith(".parquet") for k in keys)
     assert not lake.objects(f"{s}-errors/")
     firehose.delete_delivery_stream(DeliveryStreamName=s)
+
+
+def test_kinesis_stream_as_source_over_the_endpoint(lake, firehose):
+    """boto3's kinesis client puts records on the same endpoint; a delivery stream reading that
+    Kinesis stream lands exactly those records; puts to it are refused as AWS refuses them."""
+    kinesis = boto3_client(lake.url, "kinesis")
+    stream, s = f"src-{uuid.uuid4().hex[:6]}", name()
+    kinesis.create_stream(StreamName=stream, ShardCount=2)
+    wait_for(lambda: kinesis.describe_stream_summary(StreamName=stream)[
+        "StreamDescriptionSummary"]["StreamStatus"] == "ACTIVE", WAIT_S)
+    arn = kinesis.describe_stream_summary(StreamName=stream)["StreamDescriptionSummary"][
+        "StreamARN"]
+    firehose.create_delivery_stream(
+        DeliveryStreamName=s, DeliveryStreamType="KinesisStreamAsSource",
+        KinesisStreamSourceConfiguration={"KinesisStreamARN": arn, "RoleARN": ROLE},
+        ExtendedS3DestinationConfiguration=destination(
+            lake.bucket, Prefix=f"{s}/", BufferingHints={"SizeInMBs": 1, "IntervalInSeconds": 1}))
+    desc = firehose.describe_delivery_stream(DeliveryStreamName=s)["DeliveryStreamDescription"]
+    assert desc["Source"]["KinesisStreamSourceDescription"]["KinesisStreamARN"] == arn
+    assert s in firehose.list_delivery_streams(DeliveryStreamType="KinesisStreamAsSource")[
+        "DeliveryStreamNames"]
+    with pytest.raises(ClientError) as exc:
+        firehose.put_record(DeliveryStreamName=s, Record={"Data": b"x\n"})
+    assert code(exc) == "InvalidArgumentException"
+    sent = [f"k{i}\n".encode() for i in range(600)]
+    for i in range(0, len(sent), 300):
+        answer = kinesis.put_records(StreamName=stream, Records=[
+            {"Data": d, "PartitionKey": d.decode()} for d in sent[i:i + 300]])
+        assert answer["FailedRecordCount"] == 0
+    got = wait_for(lambda: (o := lake.objects(f"{s}/")) and sum(
+        b.count(b"\n") for b in o.values()) >= len(sent) and o, WAIT_S)
+    lines = b"".join(got.values()).splitlines(keepends=True)
+    assert sorted(lines) == sorted(sent)
+    firehose.delete_delivery_stream(DeliveryStreamName=s)
+    kinesis.delete_stream(StreamName=stream)
