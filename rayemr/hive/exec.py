@@ -7,115 +7,39 @@ fragment over Arrow inputs, evaluate partition filters, serialise rows as Hive t
 """
 from __future__ import annotations
 
-import atexit
 import re
-import threading
 from typing import Iterable, Optional, Sequence
 
 import duckdb
 import pyarrow as pa
 
 from rayemr.core.errors import ClusterError, UnsupportedError, UserError
+from rayemr.hive import sandbox
 from rayemr.hive.plan import FileSplit, ScanSpec
 from rayemr.hive.types import duckdb_type, parse_type
 
 HIVE_DEFAULT_PARTITION = "__HIVE_DEFAULT_PARTITION__"
 
 
-def connect(threads: int = 1) -> duckdb.DuckDBPyConnection:
-    """A new DuckDB connection (tasks use :func:`acquire`, which reuses one per thread)."""
-    con = duckdb.connect(config={"threads": max(1, int(threads))})
-    return con
-
-
-#: One DuckDB connection per thread, reused across tasks: opening one costs more than most
-#: small fragments take. Every release drops what the task registered or created.
-_LOCAL = threading.local()
-#: Every thread's reused connection, closed at interpreter exit: a connection still alive
-#: when a daemon thread is torn down aborts the process (DuckDB's C++ meets the thread's
-#: forced unwind), e.g. a HiveServer2 stopped with Ctrl-C.
-_OPEN: dict[int, duckdb.DuckDBPyConnection] = {}
-_OPEN_LOCK = threading.Lock()
-
-
-@atexit.register
-def _close_all() -> None:
-    with _OPEN_LOCK:
-        cons = list(_OPEN.values())
-        _OPEN.clear()
-    for con in cons:
-        try:
-            con.close()
-        except Exception:  # noqa: BLE001 - exiting anyway
-            pass
-
-
 def acquire(threads: int = 1) -> duckdb.DuckDBPyConnection:
-    """This thread's reusable connection with ``threads`` threads (a nested use gets a new
-    connection of its own); hand it back with :func:`release`."""
-    con = getattr(_LOCAL, "con", None)
-    if con is not None and getattr(_LOCAL, "busy", False):
-        return connect(threads)
-    n = max(1, int(threads))
-    if con is None:
-        con = connect(n)
-        _LOCAL.con, _LOCAL.fs, _LOCAL.threads = con, {}, n
-        with _OPEN_LOCK:
-            _OPEN[threading.get_ident()] = con
-    elif _LOCAL.threads != n:
-        con.execute(f"SET threads = {n}")
-        _LOCAL.threads = n
-    _LOCAL.busy = True
-    return con
+    """A confined connection from the pool (:mod:`rayemr.hive.sandbox`); hand it back with
+    :func:`release`. Nested uses get connections of their own."""
+    return sandbox.POOL.acquire(threads)
 
 
 def release(con: duckdb.DuckDBPyConnection) -> None:
-    """Give back a connection from :func:`acquire`: the thread's own one is reset to a fresh
-    state (temporary views, tables and registered Arrow data dropped), others closed."""
-    if con is not getattr(_LOCAL, "con", None):
-        con.close()
-        return
-    try:
-        views = con.sql("SELECT view_name FROM duckdb_views() WHERE temporary AND NOT "
-                        "internal").fetchall()
-        for (name,) in views:
-            try:
-                con.unregister(name)
-            except duckdb.Error:
-                pass
-            con.execute(f"DROP VIEW IF EXISTS {ident(name)}")
-        for (name,) in con.sql("SELECT table_name FROM duckdb_tables() WHERE "
-                               "temporary").fetchall():
-            con.execute(f"DROP TABLE IF EXISTS {ident(name)}")
-    except Exception:  # noqa: BLE001 - a connection that cannot be reset is not reused
-        _LOCAL.con = None
-        with _OPEN_LOCK:
-            _OPEN.pop(threading.get_ident(), None)
-        try:
-            con.close()
-        except Exception:  # noqa: BLE001
-            pass
-    finally:
-        _LOCAL.busy = False
+    """Give back a connection from :func:`acquire`: its file grants, registered Arrow data,
+    temporary views and tables are dropped before anyone else uses it."""
+    sandbox.POOL.release(con)
 
 
-def use_filesystem(con: duckdb.DuckDBPyConnection, fs) -> str:
-    """Register an fsspec filesystem with ``con`` (once per reused connection); returns
-    the protocol to put in front of paths."""
-    proto = fs.protocol[0] if isinstance(fs.protocol, (tuple, list)) else fs.protocol
-    if con is getattr(_LOCAL, "con", None):
-        known = _LOCAL.fs
-        if known.get(proto) is fs:
-            return proto
-        for name in con.list_filesystems():
-            if name in known or name == proto:
-                con.unregister_filesystem(name)
-                known.pop(name, None)
-        con.register_filesystem(fs)
-        known[proto] = fs
-        return proto
-    con.register_filesystem(fs)
-    return proto
+def grant_file(con: duckdb.DuckDBPyConnection, url: str) -> str:
+    """Let the task on ``con`` read the split file ``url`` (through EMRFS); returns the name
+    DuckDB reads it by. DuckDB reaches no other file."""
+    from rayemr import fs as emrfs
+
+    fs, path = emrfs.resolve(url)
+    return sandbox.grant(con, fs, path)
 
 
 def sql_str(s: str) -> str:
@@ -267,15 +191,7 @@ def _typed_exprs(spec: ScanSpec, available: Optional[set[str]] = None) -> dict[s
 
 def _parquet_sql(spec: ScanSpec, split: FileSplit, con) -> str:
     """The scan of one Parquet split as a DuckDB query on ``con`` (not yet run)."""
-    from rayemr import fs as emrfs
-
-    fs, path = emrfs.resolve(split.url)
-    parsed = emrfs.parse_url(split.url)
-    if parsed.kind == "local":
-        source = path
-    else:
-        proto = use_filesystem(con, fs)
-        source = f"{proto}://{path}"
+    source = grant_file(con, split.url)
     names = {r[0].lower() for r in con.execute(
         f"DESCRIBE SELECT * FROM read_parquet({sql_str(source)})").fetchall()}
     if split.rows:
@@ -452,8 +368,6 @@ def _scan_lines(spec: ScanSpec, split: FileSplit, threads: int) -> pa.Table:
 
 
 def _scan_csv(spec: ScanSpec, split: FileSplit, threads: int) -> pa.Table:
-    from rayemr import fs as emrfs
-
     props = spec.storage.props
     sep = props.get("separatorChar", ",")
     quote = props.get("quoteChar", '"')
@@ -461,12 +375,7 @@ def _scan_csv(spec: ScanSpec, split: FileSplit, threads: int) -> pa.Table:
     skip = int(dict(spec.properties).get("skip.header.line.count", "0") or 0)
     con = acquire(threads)
     try:
-        fs, path = emrfs.resolve(split.url)
-        if emrfs.parse_url(split.url).kind == "local":
-            source = path
-        else:
-            proto = use_filesystem(con, fs)
-            source = f"{proto}://{path}"
+        source = grant_file(con, split.url)
         columns = "{" + ", ".join(f"{sql_str(f'c{i}')}: 'VARCHAR'"
                                   for i in range(len(spec.schema))) + "}"
         reader = (f"read_csv({sql_str(source)}, delim={sql_str(sep)}, quote={sql_str(quote)}, "

@@ -71,8 +71,11 @@ def test_statistics_pruning_inside_a_split(big):
     scan = plan.scans[0]
     assert scan.filter  # pushed into the scan
     sp = [s for s in session.splits_for(scan) if s.url.endswith("one.parquet")][0]
-    con = hexec.connect(1)
-    profile = con.sql("EXPLAIN ANALYZE " + hexec._parquet_sql(scan, sp, con)).fetchall()
+    con = hexec.acquire(1)
+    try:
+        profile = con.sql("EXPLAIN ANALYZE " + hexec._parquet_sql(scan, sp, con)).fetchall()
+    finally:
+        hexec.release(con)
     text = profile[0][1]
     # the split holds several row groups; the id filter leaves one to scan
     assert f"Row Groups Scanned: 1 / 8" in text or "Row Groups Scanned: 1/8" in text
