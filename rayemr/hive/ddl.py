@@ -436,7 +436,7 @@ def show_tblproperties(s, stmt: st.ShowTblProperties, **_) -> StatementResult:
 
 
 def show_functions(s, stmt: st.ShowFunctions, **_) -> StatementResult:
-    from rayemr.hive.sql.dialect import HIVE_FUNCTIONS
+    from rayemr.hive.sql.functions import HIVE_FUNCTIONS
 
     return rows_result([("tab_name", "string")],
                        [(n,) for n in _like(stmt.like, sorted(HIVE_FUNCTIONS))])

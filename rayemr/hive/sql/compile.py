@@ -22,6 +22,7 @@ from rayemr.hive.metastore.models import Table
 from rayemr.hive.plan import QueryPlan, ScanSpec
 from rayemr.hive.sql.lexer import HiveParseError
 from rayemr.hive.sql import dialect
+from rayemr.hive.sql import functions as functions_
 
 TableLookup = Callable[[str, str], Table]
 
@@ -60,33 +61,32 @@ def compile_query(text: str, lookup: TableLookup, database: str,
         node.replace(exp.Literal.string(database))
     if not isinstance(tree, exp.Query):
         raise UnsupportedError(f"not a query: {text.strip().split()[0].upper()}")
-    dialect.reject_unsupported(tree)
+    functions_.check_tree(tree)
     name_result_columns(tree)
     dialect.pre_qualify(tree)
     tree = expand_views(tree, lookup, database)
     tables = resolve_tables(tree, lookup, database)
     tree = qualify_tree(tree, tables, database)
     scans, tree = plan_scans(tree, tables)
+    check_table_references(tree, {s.id for s in scans})
     scans = push_limit(tree, scans)
     logical = tree.copy()
     dialect.to_duckdb(tree)
     if functions is not None:
-        check_functions(tree, functions)
+        functions_.check_executor_functions(tree, functions)
     columns = tuple(tree.named_selects)
     final_sql = tree.sql("duckdb")
     return QueryPlan(scans=tuple(scans), final_sql=final_sql, columns=columns, tree=logical)
 
 
-#: Names DuckDB parses as special forms rather than listing as functions.
-_SPECIAL_FORMS = frozenset({"grouping", "grouping_id", "columns", "unpack", "try"})
-
-
-def check_functions(tree: exp.Expression, functions: frozenset[str]) -> None:
-    """Every function sqlglot passes through by name must be one the executor knows."""
-    for node in tree.find_all(exp.Anonymous):
-        name = node.name.lower()
-        if name not in functions and name not in _SPECIAL_FORMS:
-            raise UnsupportedError(f"unknown or unsupported function {node.name}")
+def check_table_references(tree: exp.Expression, scan_ids: set[str]) -> None:
+    """After scans are planned, the fragment reads only its scans and its own CTEs: any other
+    name would be looked up by DuckDB (a registered input, or a path)."""
+    ctes = cte_names(tree)
+    for t in tree.find_all(exp.Table):
+        name = t.name.lower()
+        if t.args.get("db") is not None or (name not in scan_ids and name not in ctes):
+            raise UserError(f"Table not found: {t.sql('hive')[:80]}")
 
 
 def cte_names(tree: exp.Expression) -> set[str]:
@@ -139,6 +139,7 @@ def expand_views(tree: exp.Expression, lookup: TableLookup, database: str,
         if depth >= _MAX_VIEW_DEPTH:
             raise UserError(f"view {db}.{name} is nested too deeply (recursive view?)")
         inner = parse_hive(table.view_text)
+        functions_.check_tree(inner)
         name_result_columns(inner)
         dialect.pre_qualify(inner)
         inner = expand_views(inner, lookup, db, depth + 1)
