@@ -42,8 +42,9 @@ def _like(pattern: Optional[str], names: list[str]) -> list[str]:
 # -- databases -------------------------------------------------------------------------------
 
 def create_database(s, stmt: st.CreateDatabase, **_) -> StatementResult:
-    location = storage.normalize_location(stmt.location) or storage.join(
+    location = storage.normalize_location(stmt.location) or storage.child(
         s.metastore.warehouse, f"{stmt.name.lower()}.db")
+    storage.check_access(location, "location")
     if stmt.name.lower() in s.metastore.list_databases():
         if stmt.if_not_exists:
             return StatementResult()
@@ -64,11 +65,17 @@ def drop_database(s, stmt: st.DropDatabase, **_) -> StatementResult:
     if tables and not stmt.cascade:
         raise UserError(f"Database {name} is not empty. One or more tables exist; use "
                         "DROP DATABASE ... CASCADE")
-    for t in tables:
-        _drop_table_data(s.metastore.get_table(name, t))
     db = s.metastore.get_database(name)
+    victims = [s.metastore.get_table(name, t) for t in tables]
+    owned = storage.is_under(db.location, s.metastore.warehouse)
+    for t in victims:  # refuse before anything is dropped
+        _check_drop(t)
+    if owned:
+        storage.check_access(db.location, "location")
+    for t in victims:
+        _drop_table_data(t)
     s.metastore.drop_database(name, cascade=True)
-    if db.location.startswith(s.metastore.warehouse):
+    if owned:
         storage.delete(db.location)
     if s.database == name:
         s.database = "default"
@@ -126,18 +133,25 @@ def _columns(defs) -> tuple[FieldSchema, ...]:
 def table_location(s, db: str, name: str) -> str:
     dbo = s.metastore.get_database(db)
     if db == "default":
-        return storage.join(s.metastore.warehouse, name)
-    return storage.join(dbo.location, name)
+        return storage.child(s.metastore.warehouse, name)
+    return storage.child(dbo.location, name)
 
 
 def create_table(s, stmt: st.CreateTable, cancel=None, progress=None, **_) -> StatementResult:
     db, name = s.qualify(stmt.name)
     s.metastore.get_database(db)
-    if s.metastore.table_exists(db, name):
+    temporary = stmt.temporary
+    if temporary and stmt.partition_keys:
+        raise UnsupportedError("Partition columns are not supported on temporary tables")
+    exists = (s.metastore.is_temporary(db, name) if temporary
+              else s.metastore.table_exists(db, name))
+    if exists:
         if stmt.if_not_exists:
             return StatementResult()
         raise OutputExistsError(f"Table already exists: {db}.{name}")
-    location = storage.normalize_location(stmt.location) or table_location(s, db, name)
+    location = storage.normalize_location(stmt.location) or (
+        s.metastore.temporary_location(db, name) if temporary else table_location(s, db, name))
+    storage.check_access(location, "location")
     table_type = "EXTERNAL_TABLE" if stmt.external else "MANAGED_TABLE"
     if stmt.like is not None:
         src = s.table(stmt.like)
@@ -145,7 +159,7 @@ def create_table(s, stmt: st.CreateTable, cancel=None, progress=None, **_) -> St
             raise UnsupportedError("CREATE TABLE LIKE a view is not supported")
         table = src.evolve(database=db, name=name, location=location, table_type=table_type,
                            properties=stmt.properties or (), owner=_user(), create_time=_now())
-        s.metastore.create_table(table)
+        s.metastore.create_table(table, temporary=temporary)
         storage.makedirs(location)
         return StatementResult()
     store = storage_format(stmt.row_format, stmt.stored_as,
@@ -165,7 +179,7 @@ def create_table(s, stmt: st.CreateTable, cancel=None, progress=None, **_) -> St
         raise UserError(f"table {db}.{name}: no columns given")
     table = Table(db, name, _columns(stmt.columns), _columns(stmt.partition_keys), table_type,
                   location, store, stmt.properties, stmt.comment, _user(), _now())
-    s.metastore.create_table(table)
+    s.metastore.create_table(table, temporary=temporary)
     storage.makedirs(location)
     return StatementResult()
 
@@ -175,11 +189,21 @@ def _now() -> int:
     return int(time.time())
 
 
+def _owns_data(table: Table) -> bool:
+    props = {k.lower(): v.lower() for k, v in table.properties}
+    return (table.table_type == "MANAGED_TABLE" and bool(table.location)
+            and props.get("external.table.purge") != "false")
+
+
+def _check_drop(table: Table) -> None:
+    """Refuse (before the metastore changes) a drop whose data this statement may not delete."""
+    if _owns_data(table):
+        storage.check_access(table.location, "location")
+
+
 def _drop_table_data(table: Table) -> None:
-    if table.table_type == "MANAGED_TABLE" and table.location:
-        props = {k.lower(): v.lower() for k, v in table.properties}
-        if props.get("external.table.purge") != "false":
-            storage.delete(table.location)
+    if _owns_data(table):
+        storage.delete(table.location)
 
 
 def drop_table(s, stmt: st.DropTable, **_) -> StatementResult:
@@ -194,6 +218,7 @@ def drop_table(s, stmt: st.DropTable, **_) -> StatementResult:
         raise UserError(f"Cannot drop a table with DROP VIEW: {db}.{name}")
     if not stmt.view and table.is_view:
         raise UserError(f"Cannot drop a view with DROP TABLE: {db}.{name}; use DROP VIEW")
+    _check_drop(table)
     s.metastore.drop_table(db, name)
     _drop_table_data(table)
     return StatementResult()
@@ -245,7 +270,7 @@ def _spec_values(table: Table, spec: st.PartSpec, *, partial: bool = False
 
 
 def partition_location(table: Table, values: tuple[str, ...]) -> str:
-    return storage.join(table.location, "/".join(
+    return storage.child(table.location, *(
         f"{k.name}={escape_path_value(v)}" for k, v in zip(table.partition_keys, values)))
 
 
@@ -260,6 +285,7 @@ def alter_table(s, stmt: st.AlterTable, **_) -> StatementResult:
         for spec, loc in zip(stmt.partitions, stmt.locations):
             vals = _spec_values(table, spec)
             location = storage.normalize_location(loc) or partition_location(table, vals)
+            storage.check_access(location, "location")
             parts.append(Partition(vals, location))
         if not stmt.if_not_exists:
             existing = {p.values for p in s.metastore.list_partitions(db, name)}
@@ -283,6 +309,9 @@ def alter_table(s, stmt: st.AlterTable, **_) -> StatementResult:
                 raise InputNotFoundError(f"No partition matches {dict(spec)} in "
                                          f"{table.qualified_name}")
             victims.extend(match)
+        if not table.is_external:
+            for p in victims:
+                storage.check_access(p.location, "location")
         s.metastore.drop_partitions(db, name, [p.values for p in victims])
         if not table.is_external:
             for p in victims:
@@ -293,13 +322,13 @@ def alter_table(s, stmt: st.AlterTable, **_) -> StatementResult:
         new_loc = table.location
         if table.table_type == "MANAGED_TABLE" and table.location == table_location(s, db, name):
             new_loc = table_location(s, ndb, nname)
+            storage.check_access(table.location, "location")
+            storage.check_access(new_loc, "location")
         new = table.evolve(database=ndb, name=nname, location=new_loc)
         s.metastore.alter_table(db, name, new)
         if new_loc != table.location and storage.exists(table.location):
-            from rayemr import fs as emrfs
-
-            fs, src = emrfs.resolve(table.location)
-            _, dst = emrfs.resolve(new_loc)
+            fs, src = storage.resolve(table.location, "location")
+            _, dst = storage.resolve(new_loc, "location")
             fs.mv(src, dst, recursive=True)
             for p in s.metastore.list_partitions(ndb, nname):
                 if p.location.startswith(table.location + "/"):
@@ -366,10 +395,10 @@ def alter_table(s, stmt: st.AlterTable, **_) -> StatementResult:
         if old not in parts:
             raise InputNotFoundError(f"partition {dict(stmt.partitions[0])} does not exist")
         loc = partition_location(table, new)
+        storage.check_access(loc, "location")
         if storage.exists(parts[old].location):
-            from rayemr import fs as emrfs
-            fs, src = emrfs.resolve(parts[old].location)
-            _, dst = emrfs.resolve(loc)
+            fs, src = storage.resolve(parts[old].location, "location")
+            _, dst = storage.resolve(loc, "location")
             fs.mv(src, dst, recursive=True)
         s.metastore.drop_partitions(db, name, [old])
         s.metastore.add_partitions(db, name, [Partition(new, loc)])

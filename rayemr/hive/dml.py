@@ -64,9 +64,7 @@ def _write_query(s, query: str, write: WriteSpec, target: str, overwrite: bool, 
 
 
 def _drop_success(folder: str) -> None:
-    from rayemr import fs as emrfs
-
-    fs, path = emrfs.resolve(storage.join(folder, "_SUCCESS"))
+    fs, path = storage.resolve(storage.join(folder, "_SUCCESS"), "output location")
     if fs.exists(path):
         fs.rm(path)  # Hive tables hold no _SUCCESS marker
 
@@ -308,7 +306,7 @@ def create_table_as(s, db: str, name: str, stmt: st.CreateTable, fmt: StorageFor
     write = WriteSpec(fmt, f"table {db}.{name}", tuple((c.name, c.type) for c in schema))
     summary, _ = _write_query(s, stmt.as_select, write, location, True, cancel=cancel,
                               progress=progress, logs=logs)
-    s.metastore.create_table(table)
+    s.metastore.create_table(table, temporary=stmt.temporary)
     logs.append(f"Moving data to: {location}")
     return StatementResult(log=logs, rows_affected=_rows(summary))
 
@@ -319,7 +317,7 @@ def insert_directory(s, stmt: st.InsertDirectory, cancel=None, progress=None, **
 
     logs: list[str] = []
     fmt = storage_format(stmt.row_format, stmt.stored_as)
-    path = storage.normalize_location(stmt.path)
+    path = storage.normalize_location(stmt.path, "DIRECTORY")
     write = WriteSpec(fmt, f"directory {path}")
     summary, _ = _write_query(s, stmt.query, write, path, True, cancel=cancel,
                               progress=progress, logs=logs)
@@ -347,7 +345,8 @@ def load_data(s, stmt: st.LoadData, **_) -> StatementResult:
             new_part = Partition(vals, target)
     elif stmt.partition:
         raise UserError(f"table {table.qualified_name} is not partitioned")
-    src = storage.normalize_location(stmt.path)
+    src = storage.normalize_location(stmt.path, "LOAD DATA path")
+    storage.check_access(target, "location")
     if stmt.overwrite:
         storage.delete_contents(target)
     moved = storage.copy_into(src, target) if stmt.local else storage.move_into(src, target)

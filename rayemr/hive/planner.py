@@ -138,7 +138,7 @@ def _build_graph(plan: QueryPlan, splits: dict[str, Sequence[FileSplit]], name: 
         stages.append(Stage(stage_name(n + 1), partial(tasks.transform_task, script, columns,
                                                        split_all),
                             (BroadcastInput("rows", last.id),), collect=True, kind="reduce",
-                            description=f"transform using {script!r}"))
+                            description=f"transform using {str(script)!r}"))
     return _with_threads(StageGraph(tuple(stages), name=name), name, conf, cpus)
 
 

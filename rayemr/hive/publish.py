@@ -74,7 +74,7 @@ def plan(table: Table, staging: str, targets: Iterable[Target],
         files = storage.list_files(t.src)
         if not files:
             continue
-        dfs, dpath = emrfs.resolve(t.dst)
+        dfs, dpath = storage.resolve(t.dst)
         parsed = emrfs.parse_url(t.dst)
         entries = _entries(dfs, dpath)
         if t.overwrite:
@@ -83,7 +83,7 @@ def plan(table: Table, staging: str, targets: Iterable[Target],
         else:
             taken = {posixpath.basename(e.rstrip("/")) for e in entries}
         for f in files:
-            name = _free_name(posixpath.basename(emrfs.resolve(f.url)[1]), taken)
+            name = _free_name(posixpath.basename(storage.resolve(f.url)[1]), taken)
             taken.add(name)
             moves.append((f.url, parsed.to_url(f"{dpath.rstrip('/')}/{name}")))
     return PublishPlan(table.database, table.name, staging, tuple(deletes), tuple(moves),
@@ -113,7 +113,7 @@ def _free_name(name: str, taken: set[str]) -> str:
 
 def write_plan(p: PublishPlan) -> None:
     """Store the plan in its staging folder in one atomic write: the commit point."""
-    fs, path = emrfs.resolve(storage.join(p.staging, PLAN_FILE))
+    fs, path = storage.resolve(storage.join(p.staging, PLAN_FILE))
     body = p.to_json()
     if emrfs.parse_url(p.staging).kind == "s3":
         fs.pipe_file(path, body)  # a single PUT is atomic
@@ -130,7 +130,7 @@ def apply(p: PublishPlan, metastore: Any) -> None:
         src = source_of.get(url.rstrip("/"))
         if src is not None and not _exists(src):
             continue  # an old file's name, already holding the new file moved there
-        fs, path = emrfs.resolve(url)
+        fs, path = storage.resolve(url)
         try:
             fs.rm(path, recursive=True)
         except FileNotFoundError:
@@ -145,13 +145,13 @@ def apply(p: PublishPlan, metastore: Any) -> None:
 
 
 def _exists(url: str) -> bool:
-    fs, path = emrfs.resolve(url)
+    fs, path = storage.resolve(url)
     return fs.exists(path)
 
 
 def _move(src: str, dst: str) -> None:
-    sfs, spath = emrfs.resolve(src)
-    dfs, dpath = emrfs.resolve(dst)
+    sfs, spath = storage.resolve(src)
+    dfs, dpath = storage.resolve(dst)
     if not sfs.exists(spath):
         return  # moved already
     parent = posixpath.dirname(dpath)
@@ -187,7 +187,7 @@ def recover(table: Table, metastore: Any) -> int:
     """Finish publishes into ``table`` that were interrupted after their commit point;
     returns how many. Staging folders without a plan belong to statements still running
     (or that failed before committing) and are left alone."""
-    fs, root = emrfs.resolve(table.location)
+    fs, root = storage.resolve(table.location)
     try:
         entries = fs.ls(root, detail=False)
     except FileNotFoundError:

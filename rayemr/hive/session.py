@@ -1,24 +1,35 @@
 """HiveSession: one Hive session (current database, SET properties, hivevars).
 
-``execute`` substitutes variables, parses the statement (DDL and session commands with
-rayemr's own parser, queries with sqlglot), and dispatches on the statement's type to a
-handler in :mod:`rayemr.hive.ddl` or :mod:`rayemr.hive.dml`, or runs the query here:
-compile → splits (partition pruning) → StageGraph → engine → Arrow result.
+``prepare`` substitutes variables once (:mod:`rayemr.hive.variables`), requires exactly one
+statement and parses it (DDL and session commands with rayemr's own parser, queries with
+sqlglot); ``run`` dispatches the parsed statement on its type to a handler in
+:mod:`rayemr.hive.ddl` or :mod:`rayemr.hive.dml`, or runs the query here: compile ->
+splits (partition pruning) -> StageGraph -> engine -> Arrow result. ``execute`` is both.
+
+A session opened for a remote client carries a :class:`~rayemr.hive.policy.SessionPolicy`;
+every decision it implies is made on the parsed statement that runs (settings in ``SET``,
+locations at each storage use, the TRANSFORM command of the compiled plan), never on a
+second reading of the text.
 """
 from __future__ import annotations
 
 import logging
 import os
-import re
 import threading
 import time
+from dataclasses import dataclass
 
 import pyarrow as pa
 
-from rayemr.core.errors import ConfigError, RayEmrError, UnsupportedError, UserError
+from rayemr.core.errors import (AccessDeniedError, ConfigError, RayEmrError, UnsupportedError,
+                                UserError)
+from rayemr.core.secrets import HIDDEN, HiddenKeys
+from rayemr.hive import storage, variables
 from rayemr.hive.api import Column, ProgressCallback, StatementResult
 from rayemr.hive.metastore import MetastoreStore, open_metastore
+from rayemr.hive.metastore.temporary import SessionTables
 from rayemr.hive.plan import FileSplit, QueryPlan, ScanSpec
+from rayemr.hive.policy import SessionPolicy, TransformCommand
 from rayemr.hive.sql import statements as st
 from rayemr.hive.sql.compile import compile_query
 from rayemr.hive.sql.lexer import split_statements
@@ -49,7 +60,24 @@ DEFAULT_CONF: dict[str, str] = {
 #: hive.execution.engine -> how the engine maps stages to YARN applications
 EXECUTION_ENGINES = {"mr": "stage", "tez": "job"}
 
-_VAR = re.compile(r"\$\{(?:(hivevar|hiveconf|env|system):)?([^}]+)\}")
+#: Statements whose result is rows (HiveServer2 says so before they run).
+_ROWS = (st.Query, st.ShowDatabases, st.ShowTables, st.ShowPartitions, st.ShowCreateTable,
+         st.ShowColumns, st.ShowTblProperties, st.ShowFunctions, st.Describe,
+         st.DescribeDatabase, st.Explain)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """One statement after substitution and parsing: what :meth:`HiveSession.run` runs."""
+
+    text: str
+    statement: object
+
+    @property
+    def has_result_set(self) -> bool:
+        if isinstance(self.statement, st.SetProperty):
+            return self.statement.value is None
+        return isinstance(self.statement, _ROWS)
 
 
 class HiveSession:
@@ -63,8 +91,14 @@ class HiveSession:
     def __init__(self, metastore: MetastoreStore | None = None, *, database: str = "default",
                  hiveconf: dict[str, str] | None = None, hivevars: dict[str, str] | None = None,
                  runner: str | None = None, metastore_path: str | None = None,
-                 warehouse: str | None = None) -> None:
-        self.metastore = metastore or open_metastore(metastore_path, warehouse)
+                 warehouse: str | None = None, policy: SessionPolicy | None = None,
+                 hidden: HiddenKeys | None = None) -> None:
+        #: limits of a remote client's session (None: a local, trusted session)
+        self.policy = policy
+        self.hidden = hidden or (policy.settings.hidden if policy is not None else HIDDEN)
+        base = metastore or open_metastore(metastore_path, warehouse)
+        #: the shared metastore seen through this session's TEMPORARY tables
+        self.metastore = base if isinstance(base, SessionTables) else SessionTables(base)
         self.hiveconf: dict[str, str] = dict(DEFAULT_CONF) | dict(hiveconf or {})
         self.hivevars: dict[str, str] = dict(hivevars or {})
         self.runner = runner or os.environ.get("RAYEMR_HIVE_RUNNER") or "ray"
@@ -83,34 +117,40 @@ class HiveSession:
 
     # -- statements ----------------------------------------------------------------------------
     def substitute(self, sql: str) -> str:
-        """Replace ``${hivevar:x}``, ``${hiveconf:x}``, ``${env:X}`` and ``${x}``."""
-        def repl(m: re.Match) -> str:
-            ns, name = m.group(1), m.group(2)
-            if ns == "hivevar":
-                return self.hivevars.get(name, m.group(0))
-            if ns == "hiveconf":
-                return self.hiveconf.get(name, m.group(0))
-            if ns in ("env", "system"):
-                return os.environ.get(name, m.group(0))
-            if name in self.hivevars:
-                return self.hivevars[name]
-            return self.hiveconf.get(name, m.group(0))
+        """Hive's variable substitution (``${hivevar:x}``, ``${hiveconf:x}``, ``${x}``, and
+        for local sessions ``${env:X}``/``${system:x}``); hidden settings never expand."""
+        local = self.policy is None
+        return variables.substitute(
+            sql, self.hivevars, self.hiveconf, hidden=self.hidden,
+            environ=os.environ if local else None,
+            system=variables.system_properties() if local else None)
 
-        for _ in range(10):  # values may refer to other variables
-            new = _VAR.sub(repl, sql)
-            if new == sql:
-                break
-            sql = new
-        return sql
-
-    def execute(self, sql: str, *, cancel: threading.Event | None = None,
-                progress: ProgressCallback | None = None) -> StatementResult:
+    def prepare(self, sql: str) -> Prepared:
+        """Substitute once, require exactly one statement, parse it."""
         if self.closed:
             raise UserError("the session is closed")
-        text = self.substitute(sql).strip().rstrip(";").strip()
-        stmt = parse_statement(text)
-        with self._lock:
-            return self.run_statement(stmt, text, cancel=cancel, progress=progress)
+        pieces = split_statements(self.substitute(sql or ""))
+        if not pieces:
+            raise UserError("empty statement: send one HiveQL statement")
+        if len(pieces) > 1:
+            raise UserError(f"{len(pieces)} statements in one request: a Hive session runs "
+                            "one statement at a time; send them one by one")
+        return Prepared(pieces[0], parse_statement(pieces[0]))
+
+    def run(self, prepared: Prepared, *, cancel: threading.Event | None = None,
+            progress: ProgressCallback | None = None) -> StatementResult:
+        """Run a prepared statement; in a remote session, every storage use is confined."""
+        if self.closed:
+            raise UserError("the session is closed")
+        roots = self.policy.roots if self.policy is not None else None
+        with self._lock, storage.confined(roots):
+            return self.run_statement(prepared.statement, prepared.text, cancel=cancel,
+                                      progress=progress)
+
+    def execute(self, sql: str | Prepared, *, cancel: threading.Event | None = None,
+                progress: ProgressCallback | None = None) -> StatementResult:
+        prepared = sql if isinstance(sql, Prepared) else self.prepare(sql)
+        return self.run(prepared, cancel=cancel, progress=progress)
 
     def execute_script(self, script: str, **kwargs) -> list[StatementResult]:
         return [self.execute(s, **kwargs) for s in split_statements(script)]
@@ -129,7 +169,20 @@ class HiveSession:
         return fn(self, stmt, cancel=cancel, progress=progress)
 
     def close(self) -> None:
+        """End the session: its temporary tables and their data go."""
+        if self.closed:
+            return
         self.closed = True
+        with self._lock:
+            temporary = self.metastore.forget_temporary()
+            try:
+                for table in temporary:
+                    if table.table_type == "MANAGED_TABLE" and table.location:
+                        storage.delete(table.location)
+                storage.delete(self.metastore.scratch)
+            except Exception:  # noqa: BLE001 - closing must not fail on leftovers
+                log.warning("could not remove the scratch folder %s", self.metastore.scratch,
+                            exc_info=True)
 
     # -- helpers used by handlers ----------------------------------------------------------------
     def qualify(self, name: st.TableName) -> tuple[str, str]:
@@ -178,6 +231,13 @@ class HiveSession:
         rayemr.init()
         return int(ray.cluster_resources().get("CPU", 1))
 
+    def transform_command(self, text: str) -> TransformCommand:
+        """What ``TRANSFORM ... USING 'text'`` runs: for a remote client, only a command the
+        operator allowed; for a local session, the text as its user wrote it."""
+        if self.policy is not None:
+            return self.policy.commands.resolve(text)
+        return TransformCommand.local(text)
+
     def execution_engine(self) -> str:
         engine = (self.hiveconf.get("hive.execution.engine") or "mr").strip().lower()
         if engine not in EXECUTION_ENGINES:
@@ -195,11 +255,15 @@ class HiveSession:
 
     # -- queries -------------------------------------------------------------------------------
     def compile(self, text: str) -> QueryPlan:
+        from dataclasses import replace
+
         from rayemr.hive.sql.transform import plan_transform_or_none
 
         plan = plan_transform_or_none(text, self.metastore.get_table, self.database)
         if plan is not None:
-            return plan
+            command_text, columns, split_all = plan.transform
+            return replace(plan, transform=(self.transform_command(command_text), columns,
+                                             split_all))
         from rayemr.hive import exec as hexec
 
         return compile_query(text, self.metastore.get_table, self.database,
@@ -372,29 +436,54 @@ class HiveSession:
         return StatementResult()
 
     def _set(self, stmt: st.SetProperty, **_) -> StatementResult:
+        """Hive's SetProcessor: ``SET`` lists (hidden settings left out), ``SET k`` shows
+        one (a hidden one as hidden), ``SET k=v`` changes one -- for a remote client only
+        what its policy allows."""
         if stmt.key is None:
-            rows = [f"{k}={v}" for k, v in sorted(self.hiveconf.items())]
+            rows = [f"{k}={v}" for k, v in sorted(self.hiveconf.items()) if not self.hidden(k)]
             rows += [f"hivevar:{k}={v}" for k, v in sorted(self.hivevars.items())]
             return _lines_result("set", rows)
         key = stmt.key
-        if stmt.value is None:
-            if key.startswith("hivevar:"):
-                v = self.hivevars.get(key[8:])
-            else:
-                v = self.hiveconf.get(key.removeprefix("hiveconf:"))
-            return _lines_result("set", [f"{key}={v}" if v is not None else
+        prefix, sep, name = key.partition(":")
+        ns = prefix.lower() if sep else ""
+        if ns in ("env", "system"):
+            if stmt.value is not None:
+                raise AccessDeniedError(f"cannot set {key}: {ns}:* variables can not be set")
+            if self.policy is not None:
+                raise AccessDeniedError(f"{key}: {ns} variables are not available to "
+                                        "HiveServer2 clients")
+            value = os.environ.get(name) if ns == "env" else \
+                variables.system_properties().get(name)
+            return _lines_result("set", [f"{key}={value}" if value is not None else
                                          f"{key} is undefined"])
-        if key.startswith("hivevar:"):
-            self.hivevars[key[8:]] = stmt.value
-        else:
-            key = key.removeprefix("hiveconf:")
-            if key == "rayemr.hive.runner":
-                if stmt.value not in ("ray", "inline"):
-                    raise UserError(f"rayemr.hive.runner must be 'ray' or 'inline', "
-                                    f"got {stmt.value!r}")
-                self.runner = stmt.value
-            self.hiveconf[key] = stmt.value
+        if stmt.value is None:
+            return _lines_result("set", [self._show_setting(ns, name if ns else key)])
+        if ns == "hivevar":
+            if self.policy is not None:
+                self.policy.settings.check_hivevar(name)
+            self.hivevars[name] = stmt.value
+            return StatementResult()
+        if ns == "hiveconf":
+            key = name
+        if self.policy is not None:
+            self.policy.check_setting(key)
+        if key == "rayemr.hive.runner":
+            if stmt.value not in ("ray", "inline"):
+                raise UserError(f"rayemr.hive.runner must be 'ray' or 'inline', "
+                                f"got {stmt.value!r}")
+            self.runner = stmt.value
+        self.hiveconf[key] = stmt.value
         return StatementResult()
+
+    def _show_setting(self, ns: str, key: str) -> str:
+        shown = f"{ns}:{key}" if ns else key
+        if ns != "hivevar" and self.hidden(key):
+            return f"{shown} is a hidden config"
+        if ns != "hivevar" and key in self.hiveconf:
+            return f"{shown}={self.hiveconf[key]}"
+        if ns != "hiveconf" and key in self.hivevars:
+            return f"{shown}={self.hivevars[key]}"
+        return f"{shown} is undefined"
 
     def _reset(self, stmt: st.Reset, **_) -> StatementResult:
         if not stmt.keys:

@@ -2,17 +2,73 @@
 
 Table folders: listing a table's or partition's files as scan splits, finding partition
 folders (``key=value``) for MSCK REPAIR, creating and deleting folders, moving loaded files.
+
+Every operation goes through :func:`resolve`, which checks the URL against the roots of the
+statement running in this thread (:func:`confined`, set by a HiveServer2 session around each
+statement): local paths are resolved, symlinks included, at each use. Checking here, where
+the I/O happens, covers locations a client gave, locations rayemr computed and locations
+stored in the metastore alike. Outside :func:`confined` (a local session) nothing is limited.
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import os
 import posixpath
 import uuid
-from typing import Optional
+from typing import Iterator, Optional
 
 from rayemr import fs as emrfs
-from rayemr.core.errors import InputNotFoundError
+from rayemr.core.errors import InputNotFoundError, UserError
+from rayemr.core.secrets import check_url
 from rayemr.hive.metastore.models import unescape_path_value
 from rayemr.hive.plan import FileSplit
+
+#: The roots (``rayemr.hive.policy.Roots``) of the statement running in this context.
+_ROOTS: contextvars.ContextVar = contextvars.ContextVar("rayemr_hive_roots", default=None)
+
+
+@contextlib.contextmanager
+def confined(roots) -> Iterator[None]:
+    """Within this block every storage operation must stay under ``roots`` (None: free)."""
+    token = _ROOTS.set(roots)
+    try:
+        yield
+    finally:
+        _ROOTS.reset(token)
+
+
+def check_access(url: str, what: str = "path") -> None:
+    """Raise AccessDeniedError when the running statement may not touch ``url``."""
+    roots = _ROOTS.get()
+    if roots is not None:
+        roots.check(url, what)
+
+
+def resolve(url: str, what: str = "path"):
+    """``(filesystem, path)`` for ``url``, after the access check."""
+    check_access(url, what)
+    return emrfs.resolve(url)
+
+
+def is_under(url: str, root: str) -> bool:
+    """``url`` is ``root`` or inside it (as text, after normalising trailing slashes)."""
+    return (url.rstrip("/") + "/").startswith(root.rstrip("/") + "/")
+
+
+def child(root: str, *names: str) -> str:
+    """``root/name/...`` for names rayemr computed (table, database, ``key=value``): each
+    must be one path component, and the result stays under ``root``."""
+    out = root.rstrip("/")
+    for name in names:
+        if (not name or name in (".", "..") or "/" in name or "\\" in name
+                or "\x00" in name):
+            raise UserError(f"{name!r} cannot be a folder name under {root}")
+        out += "/" + name
+    if not (out + "/").startswith(root.rstrip("/") + "/"):
+        raise UserError(f"{out} is not under {root}")
+    return out
+
 
 #: Text files larger than this are cut into byte-range splits (Hive's mapred.max.split.size).
 DEFAULT_SPLIT_SIZE = 128 * 1024 * 1024
@@ -26,13 +82,20 @@ def join(url: str, *parts: str) -> str:
 
 
 def list_files(url: str, recursive: bool = True) -> list[emrfs.FileStatus]:
-    """Visible files under ``url``; a missing folder is an empty table, not an error."""
+    """Visible files under ``url``; a missing folder is an empty table, not an error. In a
+    confined statement each file is checked too (a link inside a table folder that leads
+    outside the roots is refused)."""
+    check_access(url, "location")
     try:
-        return emrfs.list_inputs(url, recursive=recursive)
+        files = emrfs.list_inputs(url, recursive=recursive)
     except InputNotFoundError:
         return []
     except FileNotFoundError:
         return []
+    if _ROOTS.get() is not None:
+        for f in files:
+            check_access(f.url, "file")
+    return files
 
 
 def table_splits(url: str, kind: str, partition_values: tuple = (),
@@ -87,24 +150,24 @@ def parquet_splits(f: emrfs.FileStatus, partition_values: tuple, split_size: int
 
 
 def exists(url: str) -> bool:
-    fs, path = emrfs.resolve(url)
+    fs, path = resolve(url)
     return fs.exists(path)
 
 
 def makedirs(url: str) -> None:
-    fs, path = emrfs.resolve(url)
+    fs, path = resolve(url, "location")
     if emrfs.parse_url(url).kind != "s3":
         fs.makedirs(path, exist_ok=True)
 
 
 def delete(url: str) -> None:
-    fs, path = emrfs.resolve(url)
+    fs, path = resolve(url, "location")
     if fs.exists(path):
         fs.rm(path, recursive=True)
 
 
 def delete_contents(url: str) -> None:
-    fs, path = emrfs.resolve(url)
+    fs, path = resolve(url, "location")
     try:
         entries = fs.ls(path, detail=False)
     except FileNotFoundError:
@@ -115,7 +178,7 @@ def delete_contents(url: str) -> None:
 
 def partition_dirs(url: str, keys: list[str]) -> list[tuple[tuple[str, ...], str]]:
     """``key=value`` folders under ``url`` for the partition ``keys`` in order (MSCK REPAIR)."""
-    fs, root = emrfs.resolve(url)
+    fs, root = resolve(url, "location")
     parsed = emrfs.parse_url(url)
     found: list[tuple[tuple[str, ...], str]] = []
 
@@ -147,8 +210,8 @@ def move_into(src_url: str, dst_dir: str, overwrite_names: bool = False) -> list
 
     A name already present in ``dst_dir`` gets a ``_copy_N`` suffix, as Hive does.
     """
-    sfs, spath = emrfs.resolve(src_url)
-    dfs, dpath = emrfs.resolve(dst_dir)
+    sfs, spath = resolve(src_url, "LOAD DATA path")
+    dfs, dpath = resolve(dst_dir, "location")
     parsed = emrfs.parse_url(dst_dir)
     if not sfs.exists(spath):
         raise InputNotFoundError(f"Invalid path '{src_url}': No files matching path")
@@ -159,7 +222,7 @@ def move_into(src_url: str, dst_dir: str, overwrite_names: bool = False) -> list
     same_fs = type(sfs) is type(dfs)
     out = []
     for f in files:
-        _, fpath = emrfs.resolve(f)
+        _, fpath = resolve(f, "LOAD DATA path")
         name = posixpath.basename(fpath)
         target = f"{dpath.rstrip('/')}/{name}"
         n = 1
@@ -183,8 +246,8 @@ def move_into(src_url: str, dst_dir: str, overwrite_names: bool = False) -> list
 
 def copy_into(src_url: str, dst_dir: str) -> list[str]:
     """Copy a file or a folder's files into ``dst_dir`` (LOAD DATA LOCAL keeps the source)."""
-    sfs, spath = emrfs.resolve(src_url)
-    dfs, dpath = emrfs.resolve(dst_dir)
+    sfs, spath = resolve(src_url, "LOAD DATA path")
+    dfs, dpath = resolve(dst_dir, "location")
     parsed = emrfs.parse_url(dst_dir)
     if not sfs.exists(spath):
         raise InputNotFoundError(f"Invalid path '{src_url}': No files matching path")
@@ -192,7 +255,7 @@ def copy_into(src_url: str, dst_dir: str) -> list[str]:
     makedirs(dst_dir)
     out = []
     for f in files:
-        _, fpath = emrfs.resolve(f)
+        _, fpath = resolve(f, "LOAD DATA path")
         name = posixpath.basename(fpath)
         target = f"{dpath.rstrip('/')}/{name}"
         n = 1
@@ -212,14 +275,18 @@ def staging_url(table_dir: str) -> str:
 
 
 def committer(url: str, overwrite: bool) -> emrfs.OutputCommitter:
+    check_access(url, "output location")
     return emrfs.OutputCommitter(url, overwrite=overwrite)
 
 
-def normalize_location(url: Optional[str]) -> Optional[str]:
+def normalize_location(url: Optional[str], what: str = "LOCATION") -> Optional[str]:
+    """A location a statement gave, as stored: absolute, no trailing ``/``; refused when it
+    embeds credentials or (in a confined statement) falls outside the roots."""
     if url is None:
         return None
-    url = url.strip()
-    if "://" not in url and not url.startswith("/"):
-        import os
+    url = check_url(url.strip(), what)
+    if "://" not in url and not url.startswith("/") and _ROOTS.get() is None:
         url = os.path.abspath(url)
-    return url.rstrip("/") if len(url) > 1 else url
+    url = url.rstrip("/") if len(url) > 1 else url
+    check_access(url, what)
+    return url

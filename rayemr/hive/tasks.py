@@ -1,6 +1,7 @@
 """Task functions of Hive stages (top-level, so they pickle to Ray workers)."""
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pyarrow as pa
@@ -67,26 +68,38 @@ def sql_task(sql: str, names: tuple[str, ...], ctx: Any, inputs: dict) -> pa.Tab
     return out
 
 
-def transform_task(script: str, columns: tuple[tuple[str, str], ...], split_all: bool,
+#: The environment an operator's TRANSFORM command gets for a remote client.
+_CLEAN_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR")
+
+
+def transform_task(command: Any, columns: tuple[tuple[str, str], ...], split_all: bool,
                    ctx: Any, inputs: dict) -> pa.Table:
-    """Pipe rows through ``script`` (Hive's TRANSFORM): tab-separated text both ways."""
-    import shlex
+    """Pipe rows through ``command`` (Hive's TRANSFORM): tab-separated text both ways.
+
+    ``command`` is a :class:`~rayemr.hive.policy.TransformCommand`: its ``argv`` runs as is,
+    without a shell (for a remote client, the operator's resolved command); only a local
+    session's command with shell syntax runs through ``/bin/sh``.
+    """
     import subprocess
 
     from rayemr.core.errors import UserError
 
     table = inputs["rows"]
     body = hexec.text_lines(table, "\t", "\\N") if table.num_rows else b""
+    args = command.text if command.shell else list(command.argv)
+    env = None
+    if command.clean_env:
+        env = {k: v for k, v in os.environ.items() if k in _CLEAN_ENV}
     try:
-        proc = subprocess.run(script if _needs_shell(script) else shlex.split(script),
-                              input=body, capture_output=True, shell=_needs_shell(script),
+        proc = subprocess.run(args, input=body, capture_output=True, shell=command.shell,
+                              env=env,
                               timeout=float(ctx.conf.get("rayemr.hive.transform.timeout",
                                                          "3600")))
     except FileNotFoundError:
-        raise UserError(f"TRANSFORM script not found: {script}") from None
+        raise UserError(f"TRANSFORM script not found: {command.text}") from None
     if proc.returncode != 0:
         err = proc.stderr.decode(errors="replace").strip().splitlines()
-        raise UserError(f"TRANSFORM script {script!r} exited with {proc.returncode}"
+        raise UserError(f"TRANSFORM script {command.text!r} exited with {proc.returncode}"
                         + (f": {err[-1]}" if err else ""))
     lines = proc.stdout.decode(errors="replace").splitlines()
     n = len(columns)
@@ -100,10 +113,6 @@ def transform_task(script: str, columns: tuple[tuple[str, str], ...], split_all:
     out = hexec.cast_to_schema(raw, columns, "TRANSFORM output")
     ctx.increment_counter(COUNTER_GROUP, "TRANSFORM_RECORDS_OUT", out.num_rows)
     return out
-
-
-def _needs_shell(script: str) -> bool:
-    return any(c in script for c in "|&;<>$`")
 
 
 def write_task(write: Any, fn: Any, ctx: Any, inputs: dict) -> pa.Table:

@@ -15,8 +15,26 @@ from pathlib import Path
 from typing import Protocol
 
 from rayemr.core.errors import InputNotFoundError, OutputExistsError, UserError
+from rayemr.core.secrets import check_url
 from rayemr.hive.metastore.models import (
     Database, FieldSchema, Partition, StorageFormat, Table)
+from rayemr.hive.names import check_column, check_name
+
+
+def validate_database(db: Database) -> None:
+    """What the metastore stores is a name, never a path (Hive's ``validateName``)."""
+    check_name(db.name, "database")
+    check_url(db.location or "", "database location")
+
+
+def validate_table(table: Table) -> None:
+    check_name(table.database, "database")
+    check_name(table.name, "table")
+    for c in table.columns:
+        check_column(c.name)
+    for k in table.partition_keys:
+        check_name(k.name, "partition column")
+    check_url(table.location or "", "table location")
 
 
 def default_home() -> Path:
@@ -110,6 +128,7 @@ class SqliteMetastore:
         return self.get_database(name).location
 
     def create_database(self, db: Database, if_not_exists: bool = False) -> None:
+        validate_database(db)
         name = db.name.lower()
         with self._lock:
             if self._q("SELECT 1 FROM dbs WHERE name = ?", (name,)):
@@ -154,6 +173,7 @@ class SqliteMetastore:
         return table_from_json(rows[0][0])
 
     def create_table(self, table: Table, if_not_exists: bool = False) -> bool:
+        validate_table(table)
         with self._lock:
             self.get_database(table.database)
             if self.table_exists(table.database, table.name):
@@ -165,6 +185,7 @@ class SqliteMetastore:
             return True
 
     def alter_table(self, db: str, name: str, table: Table) -> None:
+        validate_table(table)
         with self._lock:
             self.get_table(db, name)
             db, name = db.lower(), name.lower()
@@ -197,6 +218,7 @@ class SqliteMetastore:
             if not table.partition_keys:
                 raise UserError(f"table {table.qualified_name} is not partitioned")
             for p in parts:
+                check_url(p.location or "", "partition location")
                 if len(p.values) != len(table.partition_keys):
                     raise UserError(f"partition spec {p.values} does not match the partition "
                                     f"keys of {table.qualified_name}")

@@ -10,7 +10,12 @@ configuration classification works unchanged:
 ``hive.server2.authentication.ldap.url``         LDAP server; ``.baseDN``, ``.userDNPattern``
 ``rayemr.hiveserver2.allow.paths``               comma-separated extra path prefixes
 ``hive.metastore.warehouse.dir``                 the warehouse (always allowed)
+``rayemr.hiveserver2.transform.commands``        ``;``-separated TRANSFORM commands clients
+                                                 may run (none by default)
 ``hive.security.authorization.sqlstd.confwhitelist.append``  extra settable keys (regex)
+``rayemr.hiveserver2.settings.model``            ``allowlist`` (default) or ``denylist``
+``hive.conf.restricted.list``                    keys clients never set (added to rayemr's)
+``hive.conf.hidden.list``                        hidden keys (added to Hive's defaults)
 ``hive.server2.async.exec.threads``              async statement workers
 ``hive.server2.thrift.max.worker.threads``       concurrent connections
 ==============================================  ===========================================
@@ -18,14 +23,20 @@ configuration classification works unchanged:
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Mapping
 
 from rayemr.core.errors import ConfigError
+from rayemr.core.secrets import HiddenKeys
+from rayemr.hive.policy import (DEFAULT_ALLOWLIST, RESTRICTED, AllowList, DenyList, Roots,
+                                SessionPolicy, Settings, TransformCommands)
 from rayemr.hive.server.auth import AUTH_MODES, LdapSettings
-from rayemr.hive.server.guard import DEFAULT_PROPERTY_ALLOWLIST
 
 DEFAULT_PORT = 10000
+#: Kept for callers of the old name.
+DEFAULT_PROPERTY_ALLOWLIST = DEFAULT_ALLOWLIST
+SETTINGS_MODELS = ("allowlist", "denylist")
 
 
 @dataclass(frozen=True)
@@ -37,11 +48,26 @@ class ServerConfig:
     ldap: LdapSettings | None = None
     allow_paths: tuple[str, ...] = ()
     warehouse: str | None = None
-    property_allowlist: tuple[str, ...] = DEFAULT_PROPERTY_ALLOWLIST
+    property_allowlist: tuple[str, ...] = DEFAULT_ALLOWLIST
+    #: ``allowlist``: clients set only keys of ``property_allowlist``; ``denylist``: any key
+    #: but the restricted ones (Hive's ``hive.conf.restricted.list`` model)
+    settings_model: str = "allowlist"
+    #: keys no client sets (``hive.conf.restricted.list``), beside rayemr's own list
+    restricted_keys: tuple[str, ...] = ()
+    #: keys whose values are hidden (``hive.conf.hidden.list``), beside Hive's defaults
+    hidden_keys: tuple[str, ...] = ()
+    #: the commands ``SELECT TRANSFORM ... USING`` may run for clients (none by default)
+    transform_commands: tuple[str, ...] = ()
     #: Threads running ``runAsync`` statements; more statements wait PENDING.
     async_workers: int = 16
-    #: Open connections at most; further ones are closed at once.
+    #: Open authenticated connections at most; further ones are closed at once.
     max_connections: int = 500
+    #: Connections still in their handshake at most (the oldest is dropped for a new one).
+    max_handshakes: int = 64
+    #: Connections from one client address at most (handshaking and authenticated).
+    max_per_address: int = 200
+    #: Open operations per session at most.
+    max_operations: int = 1000
     #: Rows per FetchResults page at most, whatever the client asks.
     max_fetch_rows: int = 100_000
     #: Seconds a client may take to finish the SASL exchange or send a first request.
@@ -66,10 +92,15 @@ class ServerConfig:
             raise ConfigError("CUSTOM authentication needs a password file (--password-file)")
         if auth == "LDAP" and (self.ldap is None or not self.ldap.url):
             raise ConfigError("LDAP authentication needs a server URL (--ldap-url)")
-        for name in ("async_workers", "max_connections", "max_fetch_rows"):
+        for name in ("async_workers", "max_connections", "max_fetch_rows", "max_handshakes",
+                     "max_per_address", "max_operations"):
             if int(getattr(self, name)) < 1:
                 raise ConfigError(f"{name} must be at least 1")
-        object.__setattr__(self, "allow_paths", tuple(self.allow_paths))
+        if self.settings_model not in SETTINGS_MODELS:
+            raise ConfigError(f"settings model {self.settings_model!r}: use "
+                              f"{' or '.join(SETTINGS_MODELS)}")
+        for name in ("allow_paths", "restricted_keys", "hidden_keys", "transform_commands"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
 
     def __repr__(self) -> str:  # short and free of secrets
         return (f"ServerConfig(host={self.host!r}, port={self.port}, auth={self.auth!r}, "
@@ -101,8 +132,16 @@ class ServerConfig:
             kw["warehouse"] = get("hive.metastore.warehouse.dir")
         extra = get("hive.security.authorization.sqlstd.confwhitelist.append")
         if extra:
-            kw["property_allowlist"] = DEFAULT_PROPERTY_ALLOWLIST + tuple(
+            kw["property_allowlist"] = DEFAULT_ALLOWLIST + tuple(
                 p for p in extra.split("|") if p)
+        if get("rayemr.hiveserver2.settings.model"):
+            kw["settings_model"] = get("rayemr.hiveserver2.settings.model").strip().lower()
+        for key, name, sep in (("hive.conf.restricted.list", "restricted_keys", ","),
+                               ("hive.conf.hidden.list", "hidden_keys", ","),
+                               ("rayemr.hiveserver2.transform.commands",
+                                "transform_commands", ";")):
+            if get(key):
+                kw[name] = tuple(p.strip() for p in get(key).split(sep) if p.strip())
         if get("hive.server2.async.exec.threads"):
             kw["async_workers"] = _int(props, "hive.server2.async.exec.threads")
         if get("hive.server2.thrift.max.worker.threads"):
@@ -110,14 +149,27 @@ class ServerConfig:
         for key, value in overrides.items():
             if value is None:
                 continue
-            if key == "allow_paths":
-                value = tuple(kw.get("allow_paths", ())) + tuple(value)
+            if key in ("allow_paths", "transform_commands"):
+                value = tuple(kw.get(key, ())) + tuple(value)
             kw[key] = value
         return cls(**kw)
 
     def path_roots(self, session_warehouse: str | None = None) -> tuple[str, ...]:
         roots = [r for r in (self.warehouse, session_warehouse) if r]
         return tuple(roots) + tuple(os.path.expanduser(p) for p in self.allow_paths)
+
+    def settings(self) -> Settings:
+        """The settings check every client session uses."""
+        rule = (AllowList(self.property_allowlist) if self.settings_model == "allowlist"
+                else DenyList(()))
+        restricted = DenyList(RESTRICTED + tuple(re.escape(k) for k in self.restricted_keys))
+        return Settings(rule, restricted, HiddenKeys().plus(self.hidden_keys))
+
+    def policy(self, session_warehouse: str | None = None) -> SessionPolicy:
+        """The limits of a client session whose warehouse is ``session_warehouse``."""
+        roots = Roots.build(self.path_roots(session_warehouse))
+        return SessionPolicy(roots, self.settings(),
+                             TransformCommands.build(self.transform_commands, roots))
 
 
 def _int(props: Mapping[str, str], key: str) -> int:

@@ -22,7 +22,8 @@ from TCLIService import TCLIService, ttypes
 from rayemr import __version__
 from rayemr.core.errors import InputNotFoundError, RayEmrError, UserError
 from rayemr.hive.api import Session, StatementResult
-from rayemr.hive.server import guard, metadata, rowset
+from rayemr.hive.policy import SessionPolicy
+from rayemr.hive.server import metadata, rowset
 from rayemr.hive.server.config import ServerConfig
 from rayemr.hive.server.operation import OpError, Operation, OpState, describe_error
 
@@ -33,26 +34,34 @@ OT = ttypes.TOperationType
 SUCCESS = ttypes.TStatus(statusCode=ttypes.TStatusCode.SUCCESS_STATUS)
 
 
+def _no_policy(warehouse: str | None) -> SessionPolicy:
+    raise UserError("this session request carries no policy")
+
+
 @dataclass(frozen=True)
 class SessionRequest:
-    """What a client asked for at OpenSession, after checks."""
+    """What a client asked for at OpenSession, after checks.
+
+    ``policy_for(warehouse)`` gives the limits of the session to open over that warehouse;
+    a session factory must pass them to the session (sessions without one are refused).
+    """
 
     user: str
     database: str | None = None
     hiveconf: dict[str, str] = field(default_factory=dict)
     hivevars: dict[str, str] = field(default_factory=dict)
+    policy_for: Callable[[str | None], SessionPolicy] = _no_policy
 
 
 SessionFactory = Callable[[SessionRequest], Session]
 
 
 class _SessionEntry:
-    def __init__(self, session: Session, user: str, paths: guard.PathPolicy) -> None:
+    def __init__(self, session: Session, user: str) -> None:
         self.id = uuid.uuid4().bytes
         self.secret = uuid.uuid4().bytes
         self.session = session
         self.user = user
-        self.paths = paths
         self.lock = threading.Lock()  # one statement at a time per Hive session
         self.operations: set[bytes] = set()
 
@@ -92,12 +101,24 @@ class ServerState:
         self.config = config
         self.session_factory = session_factory
         self.catalog_factory = catalog_factory or default_catalog
-        self.properties = guard.PropertyPolicy(config.property_allowlist)
+        self.settings = config.settings()
+        self._policies: dict[str | None, SessionPolicy] = {}
         self.sessions: dict[bytes, _SessionEntry] = {}
         self.operations: dict[bytes, tuple[Operation, bytes]] = {}
         self.lock = threading.Lock()
+        self.policy(config.warehouse)  # a bad TRANSFORM command list fails at start-up
         self.pool = concurrent.futures.ThreadPoolExecutor(
             max_workers=config.async_workers, thread_name_prefix="hs2-async")
+
+    def policy(self, warehouse: str | None) -> SessionPolicy:
+        """The (cached) policy of sessions over ``warehouse``."""
+        with self.lock:
+            found = self._policies.get(warehouse)
+        if found is None:
+            found = self.config.policy(warehouse)
+            with self.lock:
+                self._policies[warehouse] = found
+        return found
 
     # -- lookups ------------------------------------------------------------------------------
     def session(self, handle: ttypes.TSessionHandle | None) -> _SessionEntry:
@@ -120,6 +141,9 @@ class ServerState:
 
     def add_operation(self, entry: _SessionEntry, op: Operation) -> None:
         with self.lock:
+            if len(entry.operations) >= self.config.max_operations:
+                raise UserError(f"the session has {len(entry.operations)} open operations: "
+                                "close some (CloseOperation) before running more")
             self.operations[op.guid] = (op, entry.id)
             entry.operations.add(op.guid)
 
@@ -176,25 +200,6 @@ _INFO = {
     ttypes.TGetInfoType.CLI_DATA_SOURCE_READ_ONLY: ttypes.TGetInfoValue(stringValue="N"),
 }
 
-_RESULT_SET_KEYWORDS = {"SELECT", "WITH", "SHOW", "DESCRIBE", "DESC", "EXPLAIN", "VALUES",
-                        "TABLE", "MAP", "REDUCE"}
-
-
-def probably_has_result_set(sql: str) -> bool:
-    """For ``runAsync``, whose handle must say before the statement runs (as Hive's compiler
-    does): queries, SHOW, DESCRIBE, EXPLAIN and ``SET``/``SET key`` (no ``=``) return rows."""
-    toks = guard.tokenize(sql)
-    words = [t.value for t in toks if t.kind == "word"]
-    if not words:
-        return False
-    first = words[0]
-    if first == "SET":
-        return not any(t.text == "=" for t in toks) and "=" not in sql
-    if first == "FROM":
-        return "INSERT" not in words
-    return first in _RESULT_SET_KEYWORDS
-
-
 class ConnectionHandler(TCLIService.Iface):
     """The TCLIService ``Iface`` for one client connection."""
 
@@ -216,36 +221,37 @@ class ConnectionHandler(TCLIService.Iface):
                             "HiveServer2 here speaks V6 and later (column-based results)")
         user = self.user or req.username or "anonymous"
         database, hiveconf, hivevars = None, {}, {}
-        props = self.state.properties
+        settings = self.state.settings
         for key, value in (req.configuration or {}).items():
             key, value = str(key), str(value)
             if key == "use:database":
                 database = value
             elif key.startswith("set:hivevar:"):
-                props.check_hivevar(key[len("set:hivevar:"):])
+                settings.check_hivevar(key[len("set:hivevar:"):])
                 hivevars[key[len("set:hivevar:"):]] = value
             elif key.startswith("set:hiveconf:"):
-                props.check(key[len("set:hiveconf:"):])
+                settings.check(key[len("set:hiveconf:"):])
                 hiveconf[key[len("set:hiveconf:"):]] = value
             elif key.startswith("set:"):
-                props.check(key[4:])
+                settings.check(key[4:])
                 hiveconf[key[4:]] = value
             else:
-                props.check(key)
+                settings.check(key)
                 hiveconf[key] = value
-        request = SessionRequest(user, database, hiveconf, hivevars)
+        request = SessionRequest(user, database, hiveconf, hivevars, self.state.policy)
         session = self.state.session_factory(request)
         try:
+            if getattr(session, "policy", None) is None:
+                raise UserError("refusing a session without a policy: the session factory "
+                                "must pass SessionRequest.policy_for(warehouse) to it")
             session.hiveconf.update(hiveconf)
             session.hivevars.update(hivevars)
             if database and database.lower() != str(getattr(session, "database", "")).lower():
                 session.execute(f"USE `{database.replace('`', '``')}`")
-            warehouse = getattr(getattr(session, "metastore", None), "warehouse", None)
-            paths = guard.PathPolicy.build(self.state.config.path_roots(warehouse))
         except BaseException:
             session.close()
             raise
-        entry = _SessionEntry(session, user, paths)
+        entry = _SessionEntry(session, user)
         with self.state.lock:
             self.state.sessions[entry.id] = entry
         self.opened.append(entry)
@@ -274,24 +280,17 @@ class ConnectionHandler(TCLIService.Iface):
         return ttypes.TGetInfoResp(status=SUCCESS, infoValue=value)
 
     # -- statements ---------------------------------------------------------------------------
-    def _prepare(self, entry: _SessionEntry, statement: str) -> str:
-        sql = guard.single_statement(statement)
-        session = entry.session
-        sql = guard.substitute(sql, dict(session.hivevars), dict(session.hiveconf))
-        guard.check_set_statement(sql, self.state.properties)
-        guard.check_statement_paths(sql, entry.paths)
-        return sql
-
     @_call(ttypes.TExecuteStatementResp)
     def ExecuteStatement(self, req):
         entry = self.state.session(req.sessionHandle)
-        sql = self._prepare(entry, req.statement or "")
+        # substituted and parsed once, by the session; the parsed statement is what runs
+        prepared = entry.session.prepare(req.statement or "")
         overlay = {str(k): str(v) for k, v in (req.confOverlay or {}).items()}
         for key in overlay:
-            self.state.properties.check(key)
-        op = Operation(OT.EXECUTE_STATEMENT, has_result_set=probably_has_result_set(sql),
-                       statement=sql)
-        runner = functools.partial(self._execute, entry, sql, overlay)
+            self.state.settings.check(key)
+        op = Operation(OT.EXECUTE_STATEMENT, has_result_set=prepared.has_result_set,
+                       statement=prepared.text)
+        runner = functools.partial(self._execute, entry, prepared, overlay)
         self.state.add_operation(entry, op)
         if req.queryTimeout and req.queryTimeout > 0:  # seconds, as JDBC's setQueryTimeout
             timer = threading.Timer(float(req.queryTimeout), op.cancel)
@@ -308,7 +307,7 @@ class ConnectionHandler(TCLIService.Iface):
         return ttypes.TExecuteStatementResp(status=SUCCESS, operationHandle=op.handle)
 
     @staticmethod
-    def _execute(entry: _SessionEntry, sql: str, overlay: dict[str, str],
+    def _execute(entry: _SessionEntry, prepared, overlay: dict[str, str],
                  cancel: threading.Event, progress) -> StatementResult:
         with entry.lock:
             if cancel.is_set():
@@ -317,7 +316,7 @@ class ConnectionHandler(TCLIService.Iface):
             saved = {k: conf.get(k) for k in overlay}
             conf.update(overlay)
             try:
-                return entry.session.execute(sql, cancel=cancel, progress=progress)
+                return entry.session.execute(prepared, cancel=cancel, progress=progress)
             finally:
                 for k, v in saved.items():
                     if v is None:

@@ -52,9 +52,11 @@ def default_session_factory(options: dict | None = None) -> Callable[[SessionReq
             if "metastore" not in shared:
                 shared["metastore"] = open_metastore(options.get("metastore_path"),
                                                      options.get("warehouse"))
-        return HiveSession(shared["metastore"], database=req.database or "default",
+        metastore = shared["metastore"]
+        return HiveSession(metastore, database=req.database or "default",
                            hiveconf=dict(req.hiveconf), hivevars=dict(req.hivevars),
-                           runner=options.get("runner"))
+                           runner=options.get("runner"),
+                           policy=req.policy_for(metastore.warehouse))
 
     return factory
 

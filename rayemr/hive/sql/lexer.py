@@ -84,9 +84,11 @@ def tokenize(text: str) -> list[Token]:
         if c.isspace():
             adv(1)
             continue
-        if text.startswith("--", i):
-            j = text.find("\n", i)
-            adv((j if j >= 0 else n) - i)
+        if text.startswith("--", i):  # to the end of the line: \n or \r, as Hive's lexer
+            j = i + 2
+            while j < n and text[j] not in "\r\n":
+                j += 1
+            adv(j - i)
             continue
         if text.startswith("/*", i):
             j = text.find("*/", i + 2)
@@ -142,43 +144,16 @@ def tokenize(text: str) -> list[Token]:
 
 
 def split_statements(script: str) -> list[str]:
-    """Split a script on ``;`` outside strings, identifiers and comments; drop empty ones."""
-    out, buf, i, n = [], [], 0, len(script)
-    quote: str | None = None
-    while i < n:
-        c = script[i]
-        if quote:
-            buf.append(c)
-            if c == "\\" and quote != "`" and i + 1 < n:
-                buf.append(script[i + 1])
-                i += 2
-                continue
-            if c == quote:
-                quote = None
-            i += 1
-            continue
-        if c in "'\"`":
-            quote = c
-        elif script.startswith("--", i):
-            j = script.find("\n", i)
-            j = n if j < 0 else j
-            buf.append(script[i:j])
-            i = j
-            continue
-        elif c == ";":
-            out.append("".join(buf))
-            buf = []
-            i += 1
-            continue
-        buf.append(c)
-        i += 1
-    out.append("".join(buf))
-    return [s.strip() for s in out if _has_code(s)]
-
-
-def _has_code(s: str) -> bool:
-    for line in s.splitlines():
-        t = line.strip()
-        if t and not t.startswith("--"):
-            return True
-    return False
+    """The statements of a script: split at ``;`` tokens of :func:`tokenize` (so strings,
+    quoted identifiers and comments are read exactly as the parser reads them), each
+    stripped; pieces with no tokens (blank, comments only) are dropped."""
+    out: list[str] = []
+    start, has_code = 0, False
+    for t in tokenize(script):
+        if t.kind == "op" and t.value == ";" or t.kind == "eof":
+            if has_code:
+                out.append(script[start:t.pos].strip())
+            start, has_code = t.end, False
+        else:
+            has_code = True
+    return out

@@ -208,6 +208,8 @@ class _Parser:
         if self.tok.kind == "eof":
             return st.SetProperty()
         rest = self.text[self.tok.pos:].strip()
+        if rest == "-v":  # every setting (Hive: all, not only the changed ones)
+            return st.SetProperty()
         if "=" not in rest:
             key = rest.strip()
             return st.SetProperty(key=key)

@@ -1,14 +1,25 @@
-"""Parsed HiveQL statements: frozen values the session executes."""
+"""Parsed HiveQL statements: frozen values the session executes.
+
+Names are validated when a statement is built (:mod:`rayemr.hive.names`): a database, table
+or partition key name that could be a path never becomes a statement.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Optional
+
+from rayemr.hive.names import check_column, check_name
 
 
 @dataclass(frozen=True)
 class TableName:
     db: Optional[str]
     name: str
+
+    def __post_init__(self) -> None:
+        if self.db is not None:
+            check_name(self.db, "database")
+        check_name(self.name, "table")
 
     def __str__(self) -> str:
         return f"{self.db}.{self.name}" if self.db else self.name
@@ -19,6 +30,9 @@ class ColumnDef:
     name: str
     type: str
     comment: str = ""
+
+    def __post_init__(self) -> None:
+        check_column(self.name)
 
 
 @dataclass(frozen=True)
@@ -41,12 +55,18 @@ class CreateDatabase:
     location: Optional[str] = None
     properties: tuple[tuple[str, str], ...] = ()
 
+    def __post_init__(self) -> None:
+        check_name(self.name, "database")
+
 
 @dataclass(frozen=True)
 class DropDatabase:
     name: str
     if_exists: bool = False
     cascade: bool = False
+
+    def __post_init__(self) -> None:
+        check_name(self.name, "database")
 
 
 @dataclass(frozen=True)
@@ -57,6 +77,9 @@ class ShowDatabases:
 @dataclass(frozen=True)
 class Use:
     name: str
+
+    def __post_init__(self) -> None:
+        check_name(self.name, "database")
 
 
 @dataclass(frozen=True)
@@ -74,6 +97,10 @@ class CreateTable:
     as_select: Optional[str] = None
     like: Optional[TableName] = None
     temporary: bool = False
+
+    def __post_init__(self) -> None:
+        for key in self.partition_keys:  # each becomes a folder name: key=value
+            check_name(key.name, "partition column")
 
 
 @dataclass(frozen=True)
@@ -165,6 +192,9 @@ class Describe:
 class DescribeDatabase:
     name: str
     extended: bool = False
+
+    def __post_init__(self) -> None:
+        check_name(self.name, "database")
 
 
 @dataclass(frozen=True)

@@ -80,12 +80,13 @@ class RecordingSession:
         return getattr(self._session, name)
 
     def execute(self, sql, **kwargs):
+        text = getattr(sql, "text", sql)  # the server hands over the prepared statement
         try:
             result = self._session.execute(sql, **kwargs)
         except Exception as exc:
-            self._outcomes.append((sql, type(exc).__name__))
+            self._outcomes.append((text, type(exc).__name__))
             raise
-        self._outcomes.append((sql, "ok"))
+        self._outcomes.append((text, "ok"))
         return result
 
 

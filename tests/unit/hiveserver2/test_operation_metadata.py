@@ -13,7 +13,8 @@ from rayemr.core.errors import (ClusterError, InputNotFoundError, InvalidStateTr
 from rayemr.hive.api import Column, StatementResult
 from rayemr.hive.metastore import FieldSchema, SqliteMetastore, Table
 from rayemr.hive.server import metadata
-from rayemr.hive.server.handler import probably_has_result_set
+from rayemr.hive.session import Prepared
+from rayemr.hive.sql.parser import parse_statement
 from rayemr.hive.server.operation import Operation, OpState, describe_error
 
 FIRST, NEXT = ttypes.TFetchOrientation.FETCH_FIRST, ttypes.TFetchOrientation.FETCH_NEXT
@@ -90,10 +91,11 @@ def test_pending_operation_cancelled_never_runs():
     ("describe t", True), ("EXPLAIN SELECT 1", True), ("SET", True), ("SET a.b", True),
     ("SET a=b", False), ("CREATE TABLE t (a int)", False), ("INSERT INTO t SELECT 1", False),
     ("FROM t INSERT OVERWRITE TABLE u SELECT *", False), ("FROM t SELECT a", True),
-    ("USE db", False), ("", False),
+    ("USE db", False), ("SHOW PARTITIONS t", True), ("DESCRIBE DATABASE d", True),
 ])
-def test_result_set_guess_for_async_handles(sql, expected):
-    assert probably_has_result_set(sql) is expected
+def test_result_set_known_from_the_parsed_statement(sql, expected):
+    """Async handles say whether rows come before the statement runs: from its parse."""
+    assert Prepared(sql, parse_statement(sql)).has_result_set is expected
 
 
 @pytest.fixture
