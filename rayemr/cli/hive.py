@@ -28,6 +28,9 @@ def register(subparsers) -> None:
                    default=[], metavar="K=V", help="substitute ${hivevar:K} (and ${K}) with V")
     p.add_argument("--hiveconf", action="append", default=[], metavar="K=V",
                    help="set a session property")
+    p.add_argument("--hiveconf-file", metavar="FILE",
+                   help="session properties from a JSON object in FILE (how EMR steps pass "
+                        "credentials: never on the command line)")
     p.add_argument("--database", default="default", help="the current database")
     p.add_argument("--runner", choices=("ray", "inline"), default=None,
                    help="run stages on Ray (default) or in this process")
@@ -50,13 +53,29 @@ def _pairs(items: list[str], what: str) -> dict[str, str]:
     return out
 
 
+def _conf_file(path: str, cwd: str | None = None) -> dict[str, str]:
+    try:
+        with open(os.path.join(cwd, path) if cwd else path, encoding="utf-8") as f:
+            data = json.load(f)
+    except OSError as exc:
+        raise UserError(f"cannot read --hiveconf-file {path}: {exc.strerror}") from None
+    except ValueError:
+        raise UserError(f"--hiveconf-file {path}: expected a JSON object") from None
+    if not isinstance(data, dict):
+        raise UserError(f"--hiveconf-file {path}: expected a JSON object")
+    return {str(k): str(v) for k, v in data.items()}
+
+
 def main(args) -> int:
     from rayemr.hive.session import HiveSession
 
     out = getattr(args, "stdout", None) or sys.stdout
     err = getattr(args, "stderr", None) or sys.stderr
     cwd = getattr(args, "cwd", None)  # set when the command runs for a gateway client
-    session = HiveSession(database=args.database, hiveconf=_pairs(args.hiveconf, "hiveconf"),
+    hiveconf = _pairs(args.hiveconf, "hiveconf")
+    if args.hiveconf_file:
+        hiveconf.update(_conf_file(args.hiveconf_file, cwd))
+    session = HiveSession(database=args.database, hiveconf=hiveconf,
                           hivevars=_pairs(args.hivevar, "hivevar"), runner=args.runner,
                           metastore_path=args.metastore, warehouse=args.warehouse)
     if args.header:

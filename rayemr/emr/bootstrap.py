@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from rayemr.core.errors import ConfigError, RayEmrError
+from rayemr.core.secrets import check_url
 from rayemr.emr import storage
 from rayemr.emr.steps import parse_shorthand
 
@@ -36,9 +37,12 @@ class BootstrapAction:
     def __post_init__(self) -> None:
         if not isinstance(self.path, str) or not self.path.strip():
             raise ConfigError("bootstrap action: Path must be a script path or s3:// URL")
+        check_url(self.path, "bootstrap action")
         if isinstance(self.args, str):
             raise ConfigError(f"bootstrap action {self.path}: Args must be a list")
         object.__setattr__(self, "args", tuple(str(a) for a in self.args))
+        for arg in self.args:
+            check_url(arg, f"bootstrap action {self.name or self.path} argument")
         if not self.name:
             object.__setattr__(self, "name", self.path.rstrip("/").rsplit("/", 1)[-1])
 

@@ -23,6 +23,7 @@ import time
 from typing import Any, Iterable, Sequence
 
 from rayemr.core.errors import ClusterError, ConfigError, InputNotFoundError, UserError
+from rayemr.core.secrets import check_url
 from rayemr.emr.bootstrap import BootstrapAction
 from rayemr.emr.clusterstate import parse_cluster_states
 from rayemr.emr.configurations import ClusterConfig, load_configurations
@@ -276,6 +277,7 @@ def _application(name: str) -> str:
 def _log_uri(uri: str | None) -> str | None:
     if not uri:
         return None
+    check_url(uri, "log URI")
     if "://" not in uri:
         return os.path.abspath(os.path.expanduser(uri))
     return uri.rstrip("/")

@@ -23,6 +23,7 @@ from types import MappingProxyType
 from typing import Any, Callable, Iterable, Mapping
 
 from rayemr.core.errors import ConfigError, RayEmrError, UnsupportedError
+from rayemr.core.secrets import is_hidden, redact
 
 #: Classifications rayemr reads, and who reads them.
 SUPPORTED: Mapping[str, str] = MappingProxyType({
@@ -135,6 +136,10 @@ class ClusterConfig:
         default_factory=lambda: MappingProxyType(
             {(c, k): "default" for c, props in DEFAULTS.items() for k in props}))
 
+    def __repr__(self) -> str:  # values of secret-looking keys never shown
+        shown = {cls: redact(props) for cls, props in self.properties.items() if props}
+        return f"ClusterConfig({shown!r})"
+
     def __reduce__(self):  # mapping proxies do not pickle; configs cross Ray
         return (_rebuild_config, ({k: dict(v) for k, v in self.properties.items()},
                                   dict(self.sources)))
@@ -197,8 +202,7 @@ def _rebuild_config(props: dict, sources: dict) -> ClusterConfig:
 
 
 def _looks_secret(key: str) -> bool:
-    k = key.lower()
-    return any(w in k for w in ("secret", "password", "token", "credential", "access.key"))
+    return is_hidden(key)
 
 
 def _freeze(props: dict[str, dict[str, str]]) -> Mapping[str, Mapping[str, str]]:

@@ -12,9 +12,17 @@
 and ``StepProcess`` runs its command as a subprocess in the step's own folder, writes
 ``stdout``, ``stderr`` and ``controller`` there, can be killed (the whole process group), and
 uploads the three files to ``<log-uri>/<cluster-id>/steps/<step-id>/`` as EMR lays them out.
+
+Secrets never travel on a command line (``ps`` shows it to every user): ``StepProcess``
+takes the hidden settings (``hive.conf.hidden.list``, any key naming a secret) out of a
+rayemr command's ``--hiveconf``/``--conf`` pairs; S3 credentials go to the step as the AWS
+environment variables every AWS SDK reads, and a Hive step reads the rest from a 0600 file
+in its folder (``--hiveconf-file``), removed when the step ends. A MapReduce step gets only
+the S3 credentials (the other secrets are not passed).
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -26,6 +34,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
 from rayemr.core.errors import RayEmrError
+from rayemr.core.secrets import is_hidden
 from rayemr.emr import storage
 from rayemr.emr.configurations import (METASTORE_URL, WAREHOUSE_DIR, ClusterConfig,
                                        hive_metastore_options)
@@ -129,21 +138,59 @@ def step_command(spec: StepSpec, config: ClusterConfig, inputs: StepInputs = Ste
     return cmd + _conf_pairs("--conf", config.classification("core-site"), mapred)
 
 
+#: Hadoop's S3 credential keys -> the environment variables AWS SDKs read.
+_AWS_ENV = {
+    **dict.fromkeys(("fs.s3.access.key", "fs.s3.awsaccesskeyid", "fs.s3n.awsaccesskeyid",
+                     "fs.s3a.access.key"), "AWS_ACCESS_KEY_ID"),
+    **dict.fromkeys(("fs.s3.secret.key", "fs.s3.awssecretaccesskey",
+                     "fs.s3n.awssecretaccesskey", "fs.s3a.secret.key"), "AWS_SECRET_ACCESS_KEY"),
+    **dict.fromkeys(("fs.s3.session.token", "fs.s3a.session.token"), "AWS_SESSION_TOKEN"),
+}
+_CONF_FLAGS = ("--hiveconf", "--conf")
+SECRET_FILE = "secrets.json"
+
+
+def split_secrets(cmd: Sequence[str]) -> tuple[list[str], dict[str, str]]:
+    """``cmd`` without its hidden ``--hiveconf``/``--conf KEY=VALUE`` pairs, and those."""
+    out: list[str] = []
+    secrets: dict[str, str] = {}
+    i = 0
+    while i < len(cmd):
+        if cmd[i] in _CONF_FLAGS and i + 1 < len(cmd):
+            key, sep, value = cmd[i + 1].partition("=")
+            if sep and is_hidden(key):
+                secrets[key] = value
+                i += 2
+                continue
+        out.append(cmd[i])
+        i += 1
+    return out, secrets
+
+
+def _write_private(path: str, data: str) -> None:
+    """Write ``data`` to a new file only its owner can read."""
+    if os.path.lexists(path):
+        os.unlink(path)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        os.fchmod(f.fileno(), 0o600)
+        f.write(data)
+
+
 class StepProcess:
     """One step's subprocess, its log files, and their upload."""
 
     def __init__(self, step_id: str, cmd: Sequence[str], workdir: str, env: Mapping[str, str],
                  *, log_prefix: str | None, emrfs: Any = None) -> None:
         self.step_id = step_id
-        self.cmd = list(cmd)
         self.workdir = workdir
-        self.env = dict(env)
+        os.makedirs(workdir, exist_ok=True)
+        self.cmd, self.env, self.secret_file = _without_secrets(list(cmd), dict(env), workdir)
         self.log_prefix = log_prefix
         self.emrfs = emrfs
         self._proc: subprocess.Popen | None = None
         self._killed = threading.Event()
         self._lock = threading.Lock()
-        os.makedirs(workdir, exist_ok=True)
         self.paths = {name: os.path.join(workdir, name)
                       for name in ("stdout", "stderr", "controller")}
         self._controller: list[str] = []
@@ -170,6 +217,9 @@ class StepProcess:
             with open(self.paths["stderr"], "ab") as err:
                 err.write(f"cannot start {self.cmd[0]}: {exc}\n".encode())
             code = 127
+        finally:
+            if self.secret_file and os.path.exists(self.secret_file):
+                os.unlink(self.secret_file)
         self.note(f"INFO exit code {code}" + (" (killed)" if self._killed.is_set() else ""))
         self.upload()
         return code
@@ -216,6 +266,26 @@ class StepProcess:
                 storage.write_bytes(storage.join(self.log_prefix, name), _read(path), self.emrfs)
             except RayEmrError as exc:  # the step's outcome must not depend on log upload
                 self._controller.append(f"WARN cannot upload {name}: {exc}")
+
+
+def _without_secrets(cmd: list[str], env: dict[str, str], workdir: str
+                     ) -> tuple[list[str], dict[str, str], str | None]:
+    """A rayemr command's argv and environment with its secrets moved off the command line
+    (see the module docstring); other commands are the user's own and run as given."""
+    base = rayemr_command()
+    if cmd[:len(base)] != base:
+        return cmd, env, None
+    cmd, secrets = split_secrets(cmd)
+    if not secrets:
+        return cmd, env, None
+    for key, value in secrets.items():
+        if key.lower() in _AWS_ENV:
+            env[_AWS_ENV[key.lower()]] = value
+    if cmd[len(base):len(base) + 1] != ["hive"]:
+        return cmd, env, None
+    path = os.path.join(workdir, SECRET_FILE)
+    _write_private(path, json.dumps(secrets))
+    return cmd + ["--hiveconf-file", path], env, path
 
 
 def _signal_group(proc: subprocess.Popen, sig: int) -> None:

@@ -173,6 +173,20 @@ def recommission_node(node_id: str) -> None:
         log.warning("recommissioning node %s: %s", node_id, exc)
 
 
+#: Settings no client session of the cluster's HiveServer2 gets: credentials and where they
+#: come from, endpoints and the metastore's connection (the server itself uses them).
+_SERVER_ONLY = ("fs.", "hadoop.security.", "javax.jdo.", "datanucleus.", "hive.metastore.",
+                "hive.server2.", "rayemr.hiveserver2.")
+
+
+def session_settings(props: dict[str, str], hidden) -> dict[str, str]:
+    """What of the cluster's configuration a client session gets as defaults: neither a
+    hidden value (``hive.conf.hidden.list``, anything naming a secret) nor a server-only
+    setting -- not core-site wholesale."""
+    return {k: v for k, v in props.items()
+            if not hidden(k) and not k.startswith(_SERVER_ONLY)}
+
+
 class HiveServer2Service:
     """Body of the actor that serves HiveServer2 on the master node."""
 
@@ -186,11 +200,12 @@ class HiveServer2Service:
         config = ServerConfig.from_properties(hive_site, host=host, port=port,
                                               session_options=options)
         base = default_session_factory(dict(options))
+        defaults = session_settings(session_defaults, config.settings().hidden)
 
         def factory(req):
-            # the cluster's configuration is every session's default; the client's own wins
+            # the cluster's settings sessions need are their defaults; the client's own win
             session = base(req)
-            for key, value in session_defaults.items():
+            for key, value in defaults.items():
                 if key not in req.hiveconf:
                     session.hiveconf[key] = value
             return session

@@ -22,6 +22,7 @@ from enum import Enum
 from typing import Any, Mapping
 
 from rayemr.core.errors import ConfigError, UnsupportedError, UserError
+from rayemr.core.secrets import check_url
 from rayemr.core.statemachine import Machine
 
 
@@ -94,6 +95,8 @@ class StepSpec:
         if isinstance(self.args, str):
             raise ConfigError(f"step {self.name or self.type.value}: Args must be a list")
         args = tuple(str(a) for a in self.args)
+        for arg in args:  # a URL with credentials in it would be stored and shown
+            check_url(arg, f"step {self.name or self.type.value} argument")
         object.__setattr__(self, "args", args)
         if not self.name:
             object.__setattr__(self, "name", _default_name(self.type, args))
