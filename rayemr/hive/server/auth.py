@@ -6,7 +6,10 @@ against a password file of salted PBKDF2-SHA256 hashes, one ``user:pbkdf2_sha256
 salt$hash`` line per user (``rayemr hiveserver2 --add-user NAME --password-file FILE`` writes
 one). LDAP binds to the configured server as the user's DN.
 
-Passwords are never logged, stored in clear or shown in an error.
+Passwords are never logged, stored in clear or shown in an error. A check costs the same
+for a known and an unknown user (the unknown one is checked against a dummy hash of the same
+strength), so timing does not tell which users exist; :class:`LoginThrottle` makes each
+client address wait longer after every failed login beyond a few.
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ import os
 import re
 import secrets
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -97,6 +101,7 @@ class PasswordFileAuthenticator:
         self._lock = threading.Lock()
         self._mtime: float | None = None
         self._users: dict[str, str] = {}
+        self._dummy = ""
         self._load()
 
     def _load(self) -> None:
@@ -105,6 +110,10 @@ class PasswordFileAuthenticator:
             if mtime != self._mtime or mtime is None:
                 self._users = read_password_file(self.path)
                 self._mtime = mtime
+                # what an unknown user's check costs: the strongest hash on file
+                rounds = max([_iterations(h) for h in self._users.values()]
+                             + [DEFAULT_ITERATIONS])
+                self._dummy = hash_password(secrets.token_hex(16), iterations=rounds)
 
     def __call__(self, user: str, password: str) -> bool:
         try:
@@ -114,12 +123,62 @@ class PasswordFileAuthenticator:
             return False
         encoded = self._users.get(user)
         if encoded is None:
-            verify_password(password, hash_password("", iterations=1000))  # similar work
+            verify_password(password, self._dummy)  # the same work as for a known user
             return False
         return verify_password(password, encoded)
 
     def __repr__(self) -> str:
         return f"PasswordFileAuthenticator({str(self.path)!r})"
+
+
+def _iterations(encoded: str) -> int:
+    try:
+        return int(encoded.split("$")[1])
+    except (IndexError, ValueError):
+        return DEFAULT_ITERATIONS
+
+
+class LoginThrottle:
+    """Per-address back-off after failed logins: ``free_failures`` cost nothing, each one
+    after that doubles the wait (from ``base_delay`` up to ``max_delay`` seconds) before the
+    address may try again; a success clears it. Clock injected; no I/O."""
+
+    def __init__(self, free_failures: int = 5, base_delay: float = 1.0,
+                 max_delay: float = 60.0, clock: Callable[[], float] = time.monotonic,
+                 max_addresses: int = 10_000) -> None:
+        self.free_failures, self.base_delay, self.max_delay = free_failures, base_delay, \
+            max_delay
+        self._clock = clock
+        self._max_addresses = max_addresses
+        self._state: dict[str, tuple[int, float]] = {}  # address -> (failures, blocked until)
+        self._lock = threading.Lock()
+
+    def wait_time(self, address: str) -> float:
+        """Seconds ``address`` must wait before its next login is even checked."""
+        with self._lock:
+            _, until = self._state.get(address, (0, 0.0))
+        return max(0.0, until - self._clock())
+
+    def failed(self, address: str) -> None:
+        now = self._clock()
+        with self._lock:
+            failures, _ = self._state.get(address, (0, 0.0))
+            failures += 1
+            extra = failures - self.free_failures
+            until = now + min(self.max_delay, self.base_delay * 2 ** (extra - 1)) \
+                if extra > 0 else 0.0
+            self._state[address] = (failures, until)
+            if len(self._state) > self._max_addresses:
+                self._forget_old(now)
+
+    def succeeded(self, address: str) -> None:
+        with self._lock:
+            self._state.pop(address, None)
+
+    def _forget_old(self, now: float) -> None:
+        stale = [a for a, (_, until) in self._state.items() if until + self.max_delay < now]
+        for a in stale or list(self._state)[: len(self._state) // 2]:
+            del self._state[a]
 
 
 @dataclass(frozen=True)

@@ -117,7 +117,12 @@ class TSaslServerTransport(TTransportBase, CReadableTransport):
         except SaslError as exc:
             self._refuse(ERROR, str(exc))
             raise
-        if not self._authenticate(creds.username, creds.password):
+        try:
+            ok = self._authenticate(creds.username, creds.password)
+        except SaslError as exc:  # refused before the password was looked at (back-off)
+            self._refuse(BAD, str(exc))
+            raise
+        if not ok:
             self._refuse(BAD, "Error validating the login: authentication failed")
             raise SaslError(f"authentication failed for user {creds.username!r}")
         self._send(COMPLETE)

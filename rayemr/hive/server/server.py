@@ -4,7 +4,10 @@
 threads and returns the bound port; ``stop()`` closes the listener, the connections and the
 sessions. Each connection authenticates (SASL PLAIN, or none for NOSASL), then runs Thrift
 calls on its own ``TCLIService.Processor``. Whatever arrives on the port — random bytes, a
-truncated frame, an oversized length — costs at most that one connection.
+truncated frame, an oversized length — costs at most that one connection, and the limits of
+:mod:`rayemr.hive.server.connections` (handshake deadline, handshakes at once, connections
+per address) keep unauthenticated sockets from starving real clients. Failed logins make
+their address wait (:class:`~rayemr.hive.server.auth.LoginThrottle`).
 """
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ from rayemr.core.errors import ConfigError
 from rayemr.hive.api import Session
 from rayemr.hive.server import auth
 from rayemr.hive.server.config import ServerConfig
+from rayemr.hive.server.connections import Conn, Connections
 from rayemr.hive.server.handler import ConnectionHandler, ServerState, SessionRequest
 from rayemr.hive.server.sasl import SaslError, TSaslServerTransport
 
@@ -90,8 +94,12 @@ class HiveServer2(TThreadedServer):
         self._listener: socket.socket | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
-        self._clients: set[socket.socket] = set()
-        self._clients_lock = threading.Lock()
+        self.connections = Connections(
+            max_handshakes=config.max_handshakes, max_established=config.max_connections,
+            max_per_address=config.max_per_address,
+            handshake_timeout=config.handshake_timeout)
+        self.throttle = auth.LoginThrottle()
+        self._reaper: threading.Thread | None = None
         self.port: int | None = None
 
     def __repr__(self) -> str:
@@ -113,6 +121,9 @@ class HiveServer2(TThreadedServer):
         self._thread = threading.Thread(target=self.serve, name=f"hs2-accept-{self.port}",
                                         daemon=True)
         self._thread.start()
+        self._reaper = threading.Thread(target=self._reap, name=f"hs2-reaper-{self.port}",
+                                        daemon=True)
+        self._reaper.start()
         log.info("HiveServer2 listening on %s:%d (auth %s)", self.config.host, self.port,
                  self.config.auth)
         return self.port
@@ -136,16 +147,18 @@ class HiveServer2(TThreadedServer):
                     close()
                 except OSError:
                     pass
-        with self._clients_lock:
-            clients = list(self._clients)
-        for sock in clients:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        for conn in self.connections.all():
+            _drop(conn)
         if self._thread is not None:
             self._thread.join(timeout=5)
         self.state.shutdown()
+        from rayemr.hive import sandbox
+
+        sandbox.POOL.close_idle()
+
+    def connection_count(self) -> int:
+        """Open client connections (handshaking and established)."""
+        return len(self.connections)
 
     def __enter__(self) -> HiveServer2:
         self.start()
@@ -165,21 +178,47 @@ class HiveServer2(TThreadedServer):
                 continue
             if client is None:
                 continue
-            with self._clients_lock:
-                crowded = len(self._clients) >= self.config.max_connections
-                if not crowded:
-                    self._clients.add(client.handle)
-            if crowded:
-                log.warning("refusing a connection: %d connections open",
-                            self.config.max_connections)
+            admission = self.connections.admit(client.handle, _host(client.handle))
+            for old in admission.drop:
+                _drop(old)
+            if admission.conn is None:
+                log.warning("refusing a connection from %s: %d connections from that address",
+                            _host(client.handle), self.config.max_per_address)
                 client.close()
                 continue
-            threading.Thread(target=self.handle, args=(client,), daemon=True,
+            threading.Thread(target=self.handle, args=(client, admission.conn), daemon=True,
                              name="hs2-conn").start()
 
-    def handle(self, client: TSocket.TSocket) -> None:
+    def _reap(self) -> None:
+        """Cut handshakes at their deadline (checked a few times a second)."""
+        period = max(0.05, min(0.25, self.config.handshake_timeout / 4))
+        while not self._stopping.wait(period):
+            for conn in self.connections.expired():
+                log.info("closing a connection from %s: no login within %.0f s",
+                         conn.address, self.config.handshake_timeout)
+                _drop(conn)
+
+    def _login(self, address: str):
+        """The authenticator for one connection: refused at once while ``address`` backs
+        off after failed logins; every outcome is counted."""
+        check = self._authenticate
+
+        def login(user: str, password: str) -> bool:
+            wait = self.throttle.wait_time(address)
+            if wait > 0:
+                raise SaslError(f"too many failed logins from {address}: retry in "
+                                f"{wait:.0f} s")
+            ok = bool(check(user, password))
+            (self.throttle.succeeded if ok else self.throttle.failed)(address)
+            return ok
+
+        return login
+
+    def handle(self, client: TSocket.TSocket, conn: Conn | None = None) -> None:
         sock = client.handle
         peer = _peer(sock)
+        if conn is None:  # called directly (tests): admit it now
+            conn = self.connections.admit(sock, _host(sock)).conn or Conn(sock, "?", 0.0)
         handler: ConnectionHandler | None = None
         try:
             sock.settimeout(self.config.handshake_timeout)
@@ -187,8 +226,12 @@ class HiveServer2(TThreadedServer):
                 trans = TTransport.TBufferedTransport(client)
                 user = None
             else:
-                trans = TSaslServerTransport(client, self._authenticate)
+                trans = TSaslServerTransport(client, self._login(conn.address))
                 user = trans.negotiate()
+                if not self.connections.establish(conn):
+                    log.warning("closing a connection from %s: %d connections open", peer,
+                                self.config.max_connections)
+                    return
             sock.settimeout(None)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             handler = ConnectionHandler(self.state, user)
@@ -199,6 +242,12 @@ class HiveServer2(TThreadedServer):
             prot = TCompatBinaryProtocol(trans, strictRead=True,
                                          string_length_limit=STRING_LIMIT,
                                          container_length_limit=CONTAINER_LIMIT)
+            if not conn.established:  # NOSASL: the first request ends the handshake
+                sock.settimeout(self.config.handshake_timeout)
+                processor.process(prot, prot)
+                sock.settimeout(None)
+                if not self.connections.establish(conn):
+                    return
             while not self._stopping.is_set():
                 processor.process(prot, prot)
         except SaslError as exc:
@@ -211,12 +260,26 @@ class HiveServer2(TThreadedServer):
         finally:
             if handler is not None:
                 handler.disconnect()
-            with self._clients_lock:
-                self._clients.discard(sock)
+            self.connections.release(conn)
             try:
                 client.close()
             except Exception:  # noqa: BLE001
                 pass
+
+
+def _drop(conn: Conn) -> None:
+    """End a connection from outside its thread (its blocked read fails at once)."""
+    try:
+        conn.sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
+def _host(sock: socket.socket) -> str:
+    try:
+        return str(sock.getpeername()[0])
+    except OSError:
+        return "?"
 
 
 def _peer(sock: socket.socket) -> str:

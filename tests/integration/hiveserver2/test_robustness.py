@@ -104,4 +104,4 @@ def test_1000_garbage_payloads_then_a_normal_query(start_hs2, auth):
         cur.execute("SELECT 41 + 1")
         assert cur.fetchall() == [(42,)]
     # every garbage connection was closed and released
-    wait_for(lambda: not srv.server._clients, 30, what="no open client connections")
+    wait_for(lambda: srv.server.connection_count() == 0, 30, what="no open client connections")
