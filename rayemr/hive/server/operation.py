@@ -1,9 +1,11 @@
 """One HiveServer2 operation: a statement or a metadata call, its state, result and log.
 
-States follow ``TOperationState``; the allowed moves are a table, anything else raises
-``InvalidStateTransition``. A cancel that races with completion is settled under the lock:
-whichever comes first wins and the other is ignored, so a cancelled operation never turns
-FINISHED. Each operation keeps a bounded log of its transitions for debugging.
+States follow ``TOperationState``; the allowed moves are one table, :data:`OPERATION`, on
+the shared kernel (:mod:`rayemr.core.statemachine`): anything else raises
+``InvalidStateTransition`` naming the operation, both states and the event. A cancel that
+races with completion is settled under the lock: whichever comes first wins and the other is
+ignored, so a cancelled operation never turns FINISHED. Each operation keeps a bounded story
+of its transitions (``story()``) for debugging.
 """
 from __future__ import annotations
 
@@ -19,7 +21,8 @@ from typing import Callable
 
 from TCLIService import ttypes
 
-from rayemr.core.errors import InvalidStateTransition, RayEmrError
+from rayemr.core.errors import RayEmrError
+from rayemr.core.statemachine import Machine, Tracked
 from rayemr.hive.api import Column, StatementResult
 from rayemr.hive.server import rowset
 
@@ -40,16 +43,17 @@ class OpState(enum.IntEnum):
 
 
 _TERMINAL = {OpState.FINISHED, OpState.CANCELED, OpState.ERROR, OpState.CLOSED}
-TRANSITIONS: frozenset[tuple[OpState, OpState]] = frozenset({
-    (OpState.INITIALIZED, OpState.PENDING), (OpState.INITIALIZED, OpState.RUNNING),
-    (OpState.INITIALIZED, OpState.CANCELED), (OpState.INITIALIZED, OpState.CLOSED),
-    (OpState.PENDING, OpState.RUNNING), (OpState.PENDING, OpState.CANCELED),
-    (OpState.PENDING, OpState.CLOSED), (OpState.PENDING, OpState.ERROR),
-    (OpState.RUNNING, OpState.FINISHED), (OpState.RUNNING, OpState.ERROR),
-    (OpState.RUNNING, OpState.CANCELED), (OpState.RUNNING, OpState.CLOSED),
-    (OpState.FINISHED, OpState.CLOSED), (OpState.ERROR, OpState.CLOSED),
-    (OpState.CANCELED, OpState.CLOSED),
-})
+_LIVE = (OpState.INITIALIZED, OpState.PENDING, OpState.RUNNING)
+
+#: Every move an operation may make, by event (the one table).
+OPERATION = Machine("operation", [
+    (OpState.INITIALIZED, "submit", OpState.PENDING),        # runAsync: queued for a worker
+    ((OpState.INITIALIZED, OpState.PENDING), "start", OpState.RUNNING),
+    (OpState.RUNNING, "done", OpState.FINISHED),
+    ((OpState.PENDING, OpState.RUNNING), "failed", OpState.ERROR),
+    (_LIVE, "cancel", OpState.CANCELED),
+    (_LIVE + (OpState.FINISHED, OpState.ERROR, OpState.CANCELED), "close", OpState.CLOSED),
+], final={OpState.CLOSED})
 
 
 @dataclass(frozen=True)
@@ -86,13 +90,12 @@ class Operation:
         self.statement = statement
         self.has_result_set = has_result_set
         self.cancel_event = threading.Event()
-        self.state = OpState.INITIALIZED
+        self._tracked = Tracked(OPERATION, self.guid.hex(), OpState.INITIALIZED)
         self.result: StatementResult | None = None
         self.error: OpError | None = None
         self.progress = 0.0
         self.started = _now_ms()
         self.completed = 0
-        self.history: collections.deque = collections.deque(maxlen=32)
         self._log: list[str] = []
         self._log_pos = 0
         self._row_pos = 0
@@ -107,25 +110,31 @@ class Operation:
             operationType=self.op_type, hasResultSet=self.has_result_set)
 
     # -- state ------------------------------------------------------------------------------
-    def _move(self, to: OpState, event: str) -> None:
-        if (self.state, to) not in TRANSITIONS:
-            raise InvalidStateTransition("operation", self.guid.hex(), self.state, to, event)
-        self.history.append((time.time(), self.state.name, to.name, event))
-        self.state = to
-        if to in _TERMINAL:
+    @property
+    def state(self) -> OpState:
+        return self._tracked.state
+
+    def story(self) -> list[tuple[float, str, str, str]]:
+        """The last transitions: ``(time, from, to, event)``."""
+        return self._tracked.story()
+
+    def _fire(self, event: str) -> None:
+        """Apply ``event`` (the caller holds the lock)."""
+        self._tracked.fire(event)
+        if self.state in _TERMINAL:
             self.completed = self.completed or _now_ms()
             self._done.set()
 
     def mark_pending(self) -> None:
         with self._lock:
-            self._move(OpState.PENDING, "submit")
+            self._fire("submit")
 
     def run(self, runner: Runner) -> None:
         """Run ``runner(cancel, progress)`` here; record its result or error."""
         with self._lock:
             if self.state in _TERMINAL:
                 return  # cancelled or closed before it could start
-            self._move(OpState.RUNNING, "start")
+            self._fire("start")
         try:
             result = runner(self.cancel_event, self._on_progress)
         except BaseException as exc:  # noqa: BLE001 - every failure becomes an error status
@@ -136,7 +145,7 @@ class Operation:
                 if self.state == OpState.RUNNING:
                     self.error = describe_error(exc)
                     self._log.append(f"FAILED: {self.error.message}")
-                    self._move(OpState.ERROR, "failed")
+                    self._fire("failed")
             if not isinstance(exc, Exception):
                 raise
             return
@@ -147,7 +156,7 @@ class Operation:
             self._log.extend(result.log or ())
             self.has_result_set = bool(result.has_result_set)
             self.progress = 1.0
-            self._move(OpState.FINISHED, "done")
+            self._fire("done")
 
     def finish_with(self, result: StatementResult) -> None:
         """Complete a metadata operation whose result is already known."""
@@ -165,15 +174,15 @@ class Operation:
     def cancel(self) -> None:
         self.cancel_event.set()
         with self._lock:
-            if self.state in (OpState.INITIALIZED, OpState.PENDING, OpState.RUNNING):
+            if self.state in _LIVE:
                 self._log.append("Operation cancelled")
-                self._move(OpState.CANCELED, "cancel")
+                self._fire("cancel")
 
     def close(self) -> None:
         self.cancel_event.set()
         with self._lock:
             if self.state != OpState.CLOSED:
-                self._move(OpState.CLOSED, "close")
+                self._fire("close")
             self.result, self._ahead = None, None  # free the rows now
 
     def wait(self, timeout: float | None = None) -> bool:

@@ -75,7 +75,7 @@ def test_cancel_wins_over_a_late_result():
     assert op.state == OpState.CANCELED and op.result is None
     op.cancel()  # idempotent
     with pytest.raises(InvalidStateTransition, match="CANCELED"):
-        op._move(OpState.FINISHED, "late")
+        op._fire("done")  # a late result cannot finish a cancelled operation
 
 
 def test_pending_operation_cancelled_never_runs():
