@@ -35,7 +35,12 @@ def register(subparsers) -> None:
                    help="LDAP mode: e.g. 'uid=%%s,ou=people,dc=example,dc=com'")
     p.add_argument("--allow-path", dest="allow_paths", action="append", default=[],
                    metavar="PREFIX", help="let clients use local paths (LOCATION, LOAD DATA, "
-                                          "TRANSFORM scripts) under PREFIX; repeatable")
+                                          "INSERT DIRECTORY) under PREFIX; repeatable")
+    p.add_argument("--transform-command", dest="transform_commands", action="append",
+                   default=[], metavar="CMD",
+                   help="a command SELECT TRANSFORM ... USING 'CMD' may run for clients, word "
+                        "for word (none by default; never from a folder clients can write); "
+                        "repeatable")
     p.add_argument("--metastore", metavar="PATH", help="metastore database file "
                                                        "(default ~/.rayemr/metastore.db)")
     p.add_argument("--warehouse", metavar="DIR", help="warehouse location for managed tables")
@@ -96,6 +101,7 @@ def _main(args) -> int:
     config = ServerConfig.from_properties(
         props, host=args.host, port=args.port, auth=args.auth,
         password_file=args.password_file, ldap=ldap, allow_paths=tuple(args.allow_paths),
+        transform_commands=tuple(args.transform_commands),
         warehouse=options.get("warehouse"),
         session_options=tuple(sorted(options.items())) or None)
     check_port_free(config.host, config.port)  # before Ray starts: a taken port fails at once

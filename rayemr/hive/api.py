@@ -39,13 +39,22 @@ ProgressCallback = Callable[[float, str], None]
 
 
 class Session(Protocol):
-    """One Hive session: current database, ``SET`` properties and ``hivevar`` variables."""
+    """One Hive session: current database, ``SET`` properties and ``hivevar`` variables.
+
+    ``prepare`` substitutes and parses one statement (the object HiveServer2 inspects and
+    then runs); ``execute`` runs a statement given as text or as what ``prepare`` returned.
+    ``policy`` holds a remote client's limits (``rayemr.hive.policy.SessionPolicy``).
+    """
 
     database: str
     hiveconf: dict[str, str]
     hivevars: dict[str, str]
+    policy: object | None
 
-    def execute(self, sql: str, *, cancel: threading.Event | None = None,
+    def prepare(self, sql: str) -> object:
+        """Substitute variables, require one statement, parse it."""
+
+    def execute(self, sql: object, *, cancel: threading.Event | None = None,
                 progress: ProgressCallback | None = None) -> StatementResult:
         """Run one statement. Raises ``rayemr.core.errors.UserError`` for bad input."""
 
