@@ -6,11 +6,11 @@ from __future__ import annotations
 import hashlib
 import socket
 import struct
-import threading
-import time
 
 import pytest
 from pyhive import hive
+
+from rayemr.core.waiting import wait_for
 
 
 def native_threads() -> int:
@@ -30,9 +30,8 @@ def _session(port: int, sql: str = "SELECT 1 + 1") -> None:
 
 def _settle(srv, timeout: float = 30.0) -> None:
     """Wait until the server has closed every connection the clients ended."""
-    deadline = time.monotonic() + timeout
-    while srv.server.connection_count() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_for(lambda: srv.server.connection_count() == 0, timeout,
+             what="the server to close the ended connections")
 
 
 def test_closed_sessions_release_their_threads(start):
@@ -165,10 +164,8 @@ def test_handshaking_connections_are_bounded_and_the_oldest_make_room(start):
     target = start(max_handshakes=10)
     idle = _idle_sockets(target.port, 40)
     try:
-        deadline = time.monotonic() + 10
-        while target.server.connection_count() > 10 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert target.server.connection_count() <= 10
+        wait_for(lambda: target.server.connection_count() <= 10, 10,
+                 what="at most 10 handshaking connections")
         _session(target.port, "SELECT 7")  # a real client still gets in
     finally:
         for s in idle:

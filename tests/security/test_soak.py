@@ -9,10 +9,11 @@ import gc
 import random
 import socket
 import struct
-import time
 
 import pytest
 from pyhive import hive
+
+from rayemr.core.waiting import wait_for
 
 
 def _status(field: str) -> int:
@@ -39,9 +40,8 @@ def _one_session(port: int, n: int) -> None:
 
 
 def _quiet(target) -> None:
-    deadline = time.monotonic() + 30
-    while target.server.connection_count() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_for(lambda: target.server.connection_count() == 0, 30,
+             what="the server to close the ended connections")
     gc.collect()
 
 

@@ -9,7 +9,6 @@ of its transitions (``story()``) for debugging.
 """
 from __future__ import annotations
 
-import collections
 import concurrent.futures
 import enum
 import logging
