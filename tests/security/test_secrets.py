@@ -11,8 +11,12 @@ DB_PASSWORD = "cAnArYdBpAsSwOrD"
 
 
 @pytest.fixture
-def cluster_hs2(tmp_path):
-    """The HiveServer2 an EMR cluster starts, with credentials in its configuration."""
+def cluster_hs2(tmp_path, ray_local):
+    """The HiveServer2 an EMR cluster starts, with credentials in its configuration.
+
+    On a cluster it runs in an actor, so Ray is up before any session runs a stage; here
+    too (Ray started from a handler thread would die with that thread).
+    """
     from rayemr.emr.configurations import parse_configurations
     from rayemr.emr.services import HiveServer2Service
 
