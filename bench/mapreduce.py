@@ -1,32 +1,44 @@
-"""MapReduce benchmarks, side by side in one run (see bench/README.md, ## mapreduce).
+"""MapReduce benchmarks side by side: word count and sort (TeraSort's work) at several input
+sizes, every engine timed the same way, every answer checked.
 
-    python bench/mapreduce.py                      # 1 GiB of Zipf words, everything
-    python bench/mapreduce.py --size-mb 256 --only wordcount,terasort
+    python bench/mapreduce.py                                  # 256M, 1G, 4G; everything
+    python bench/mapreduce.py --sizes 64M --repeat 1 --no-readme          # a smoke test
+    python bench/mapreduce.py --sizes 1G --only wordcount --engines rayemr_batch,duckdb_split
 
-Word count over generated text (fixed seed, Zipf-distributed words, whitespace tokens):
-``collections.Counter`` in one process; rayemr's mrjob-style job and vectorized job on a local
-Ray instance with 2 CPUs (through YARN containers); PySpark ``local[2]`` RDD and DataFrame;
-DuckDB with 2 threads; mrjob's own local runner on a subset. Then TeraGen + TeraSort of the
-same size, and the latency of a one-line job on the warm cluster. Throughput = input bytes /
-wall time. Results print as a Markdown table.
+Input: Zipf(1.3) words over a 200k-word vocabulary, fixed seed, 12 single-space separated
+words a line (word count); gensort records from rayemr's TeraGen (sort). Each engine runs in a
+process of its own: start-up (Ray, a Spark session) timed and reported apart, then per size one
+untimed warm-up run (on the first ``--warmup-mb`` of the input, the same for every engine; 0:
+the whole input) and ``--repeat`` timed runs, all recorded. Throughput = input bytes / wall
+time. Every word count writes its (word, count) pairs to files, read back untimed and compared
+with ``collections.Counter``'s; every sorted output is checked by TeraValidate (order, record
+count and checksum equal to the input's). The memory of each engine's process tree is sampled
+while it runs. Results merge into ``bench/results/mapreduce.json`` (one entry per engine and
+size, with its time and load), then charts and the ``## mapreduce`` block of bench/README.md.
 """
 from __future__ import annotations
 
 import argparse
-import collections
+import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-MB = 1 << 20
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+
+import common  # noqa: E402
+import mr_engines as E  # noqa: E402
+from mr_report import ENGINES, SORTS  # noqa: E402
+
+MB = common.MB
 
 
 def generate_text(path: str, size: int, seed: int = 1) -> int:
@@ -34,327 +46,291 @@ def generate_text(path: str, size: int, seed: int = 1) -> int:
     rng = np.random.default_rng(seed)
     letters = np.frombuffer(b"abcdefghijklmnopqrstuvwxyz", dtype=np.uint8)
     lens = rng.integers(2, 10, size=200_000)
-    vocab = [bytes(letters[rng.integers(0, 26, size=n)]) for n in lens]
-    vocab_arr = np.array(vocab, dtype=object)
+    vocab_arr = np.array([bytes(letters[rng.integers(0, 26, size=n)]) for n in lens],
+                         dtype=object)
     written = 0
     with open(path, "wb") as f:
         while written < size:
-            idx = np.minimum(rng.zipf(1.3, size=1_200_000) - 1, len(vocab) - 1)
-            words = vocab_arr[idx].reshape(-1, 12)
-            chunk = b"\n".join(b" ".join(row) for row in words) + b"\n"
-            chunk = chunk[: size - written]
+            idx = np.minimum(rng.zipf(1.3, size=1_200_000) - 1, len(vocab_arr) - 1)
+            chunk = b"\n".join(b" ".join(row) for row in vocab_arr[idx].reshape(-1, 12)) + b"\n"
             if written + len(chunk) >= size:
+                chunk = chunk[: size - written]
                 chunk = chunk[: chunk.rfind(b"\n") + 1]
                 f.write(chunk)
-                written += len(chunk)
-                break
+                return written + len(chunk)
             f.write(chunk)
             written += len(chunk)
     return written
 
 
-def timed(fn):
-    t = time.perf_counter()
-    out = fn()
-    return time.perf_counter() - t, out
+def make_inputs(kind: str, sizes: list[int], warm_mb: int, folder: str) -> dict[str, str]:
+    """``{size or "warm": path}``: text files, or TeraGen folders of 4 files each."""
+    out = {}
+    for size in sorted(set(sizes)) + ["warm"]:
+        n = warm_mb * MB if size == "warm" else size
+        if size == "warm" and not warm_mb:
+            continue
+        path = os.path.join(folder, f"{kind}-{size}")
+        t0 = time.perf_counter()
+        if kind == "wordcount":
+            generate_text(path, n)
+        else:
+            from rayemr.mapreduce.tera import teragen
 
-
-def bench_counter_str(path):
-    c = collections.Counter()
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            c.update(line.split())
-    return len(c)
-
-
-def bench_counter(path):
-    c = collections.Counter()
-    with open(path, "rb") as f:
-        for line in f:
-            c.update(line.split())
-    return len(c)
-
-
-WC_JOB = '''
-from rayemr.mapreduce import MRJob
-
-
-class MRWordCount(MRJob):
-    def mapper(self, _, line):
-        for word in line.split():
-            yield word, 1
-
-    def combiner(self, word, counts):
-        yield word, sum(counts)
-
-    def reducer(self, word, counts):
-        yield word, sum(counts)
-'''
-
-VEC_JOB = '''
-import pyarrow as pa
-import pyarrow.compute as pc
-from rayemr.mapreduce import BatchJob
-
-
-class WordCountVectorized(BatchJob):
-    REDUCE = {"n": "count"}
-
-    def map_batch(self, batch):
-        words = pc.ascii_split_whitespace(batch["line"]).flatten()
-        return pa.table({"key": words})
-'''
-
-
-def _job(src: str, tmp: str, name: str):
-    from rayemr.mapreduce.loading import load_job_file
-
-    path = os.path.join(tmp, f"{name}.py")
-    with open(path, "w") as f:
-        f.write(src)
-    return load_job_file(path)
-
-
-def bench_rayemr(job_cls, path, out, split_mb, reducers=2, yarn=True):
-    from rayemr.mapreduce.runner import JobRunner
-
-    job = job_cls(args=[])
-    conf = {"mapreduce.input.fileinputformat.split.maxsize": str(split_mb * MB)}
-    if not yarn:
-        conf["rayemr.mapreduce.yarn"] = "false"
-    with JobRunner(job, runner="local", inputs=[path], output_dir=out, num_reducers=reducers,
-                   conf=conf) as r:
-        r.run()
-        n = sum(1 for _ in b"".join(r.cat_output()).splitlines())
-    shutil.rmtree(out, ignore_errors=True)
-    return n
-
-
-def bench_duckdb(path):
-    import duckdb
-
-    con = duckdb.connect()
-    con.execute("SET threads TO 2")
-    q = f"""SELECT count(*) FROM (SELECT w, count(*) FROM (
-              SELECT unnest(string_split_regex(trim(line), '\\s+')) AS w
-              FROM read_csv('{path}', columns={{'line': 'VARCHAR'}}, delim='\\x01',
-                            header=false, quote='', escape='')) GROUP BY w)"""
-    return con.execute(q).fetchone()[0]
-
-
-def spark_session():
-    from pyspark.sql import SparkSession
-
-    return (SparkSession.builder.master("local[2]").appName("bench")
-            .config("spark.driver.memory", "4g").config("spark.ui.enabled", "false")
-            .config("spark.ui.showConsoleProgress", "false")
-            .getOrCreate())
-
-
-def bench_spark_rdd(spark, path):
-    from operator import add
-
-    rdd = spark.sparkContext.textFile(path)
-    return rdd.flatMap(lambda line: line.split()).map(lambda w: (w, 1)).reduceByKey(add).count()
-
-
-def bench_spark_df(spark, path):
-    from pyspark.sql import functions as F
-
-    df = spark.read.text(path)
-    words = df.select(F.explode(F.split(F.trim(df.value), r"\s+")).alias("w"))
-    return words.groupBy("w").count().count()
-
-
-def bench_mrjob(path, tmp):
-    job = os.path.join(tmp, "mrjob_wc.py")
-    with open(job, "w") as f:
-        f.write(WC_JOB.replace("from rayemr.mapreduce import MRJob", "from mrjob.job import MRJob")
-                + "\nif __name__ == '__main__':\n    MRWordCount.run()\n")
-    proc = subprocess.run([sys.executable, job, "-r", "local", path, "--num-cores", "2"],
-                          capture_output=True, timeout=3600)
-    if proc.returncode:
-        raise RuntimeError(proc.stderr.decode()[-2000:])
-    return len(proc.stdout.splitlines())
-
-
-def bench_terasort(tmp, size, split_mb):
-    from rayemr.mapreduce.tera import teragen, terasort, teravalidate
-
-    src, dst = os.path.join(tmp, "tera-in"), os.path.join(tmp, "tera-out")
-    records = size // 100
-    gen_s, _ = timed(lambda: teragen(src, records, num_maps=4))
-    sort_s, _ = timed(lambda: terasort(src, dst, num_reducers=4, split_size=split_mb * MB))
-    val_s, check = timed(lambda: teravalidate(dst, split_size=split_mb * MB))
-    if check.ok:
-        source = teravalidate(src, split_size=split_mb * MB)
-        if (source.records, source.checksum) != (check.records, check.checksum):
-            check = type(check)(check.records, check.checksum,
-                                ("checksum or record count differs from the input",))
-    shutil.rmtree(src, ignore_errors=True)
-    shutil.rmtree(dst, ignore_errors=True)
-    return gen_s, sort_s, val_s, check
-
-
-def _installed(module: str) -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec(module) is not None
-
-
-def load_average() -> str:
-    try:
-        return " ".join(f"{x:.1f}" for x in os.getloadavg())
-    except OSError:
-        return "?"
-
-
-def summary(rows: list, latency: dict) -> list[str]:
-    """The issue's targets, as ratios of the throughputs measured side by side."""
-    mbs = {name: rate for name, _s, rate, _n in rows}
-
-    def ratio(a: str, b: str, target: float, what: str) -> str:
-        if a not in mbs or b not in mbs:
-            return f"- {what}: not measured"
-        r = mbs[a] / mbs[b]
-        return f"- {what}: {r:.2f}x (target >= {target:g}x): {'met' if r >= target else 'NOT met'}"
-
-    out = [ratio(MRSTYLE, COUNTER_STR, 1.0, "MRJob word count / Counter (str lines)"),
-           ratio(MRSTYLE, COUNTER_BYTES, 1.0, "MRJob word count / Counter (bytes lines)"),
-           ratio(MRSTYLE, SPARK_RDD, 1.0, "MRJob word count / PySpark RDD"),
-           ratio(VECTOR, DUCKDB, 0.5, "BatchJob word count / DuckDB"),
-           ratio(VECTOR, SPARK_DF, 2.0, "BatchJob word count / PySpark DataFrame")]
-    if "TeraSort" in mbs:
-        r = mbs["TeraSort"]
-        out.append(f"- TeraSort: {r:.1f} MB/s (target >= 50): {'met' if r >= 50 else 'NOT met'}")
-    for how, times in latency.items():
-        med = sorted(times[1:])[len(times[1:]) // 2] * 1000
-        out.append(f"- one-line job, warm cluster, {how}: median {med:.0f} ms, best "
-                   f"{min(times[1:]) * 1000:.0f} ms (target <= 100 ms): "
-                   f"{'met' if med <= 100 else 'NOT met'}")
+            teragen(path, n // 100, num_maps=4, runner="inline")
+        out[str(size)] = path
+        print(f"# {kind} input {common.gib(n)} generated in {time.perf_counter() - t0:.0f} s",
+              flush=True)
     return out
 
 
-COUNTER_STR = "collections.Counter, str lines (1 process)"
-COUNTER_BYTES = "collections.Counter, bytes lines (1 process)"
-MRSTYLE = "rayemr MRJob word count (2 CPUs)"
-VECTOR = "rayemr BatchJob word count (2 CPUs)"
-DUCKDB = "DuckDB SQL word count (2 threads)"
-SPARK_RDD = "PySpark RDD word count (local[2])"
-SPARK_DF = "PySpark DataFrame word count (local[2])"
+# -- one engine, in its own process ------------------------------------------------------------
+def make_runner(key: str, args, folder: str):
+    """Start what the engine needs (Ray, a Spark session); return its ``run(path, out)``."""
+    split = args.split_mb
+    if key.startswith("rayemr"):
+        import rayemr
+
+        rayemr.init(num_cpus=args.cpus)
+        if key == "rayemr_terasort":
+            return E.rayemr_terasort(split)
+        src = E.WC_JOB if key == "rayemr_mrjob" else E.VEC_JOB
+        return E.rayemr_job(E.load_job(src, folder, key), split)
+    if key.startswith("spark"):
+        spark = E.spark_session(args.cpus)
+        return E.spark_rdd(spark) if key == "spark_rdd" else E.spark_df(spark)
+    if key.startswith("polars"):
+        os.environ.setdefault("POLARS_MAX_THREADS", str(args.cpus))
+    return {"counter_bytes": E.counter_bytes, "counter_str": E.counter_str,
+            "duckdb_split": E.duckdb_wordcount("string_split", args.cpus),
+            "duckdb_regex": E.duckdb_wordcount("regex", args.cpus),
+            "polars_split": E.polars_wordcount("split"),
+            "polars_regex": E.polars_wordcount("regex"),
+            "duckdb_sort": E.duckdb_sort(args.cpus), "polars_sort": E.polars_sort}[key]
 
 
-def bench_one_line(tmp, job_cls, yarn=True):
-    path = os.path.join(tmp, "one.txt")
-    with open(path, "w") as f:
-        f.write("hello world hello\n")
-    times = []
-    for i in range(6):
-        s, _ = timed(lambda: bench_rayemr(job_cls, path, os.path.join(tmp, f"one-{i}"), 64, 1,
-                                          yarn=yarn))
-        times.append(s)
-    return times
+def answer(kind: str, out: str) -> dict:
+    """What the output says, untimed: a digest of the counts, or TeraValidate's verdict."""
+    if kind == "wordcount":
+        counts = E.read_counts(out)
+        import hashlib
+
+        text = "".join(f"{w}\t{n}\n" for w, n in sorted(counts.items()))
+        return {"distinct": len(counts), "total": sum(counts.values()),
+                "sha256": hashlib.sha256(text.encode()).hexdigest()}
+    from rayemr.mapreduce.tera import teravalidate
+
+    v = teravalidate(out, runner="inline")
+    return {"records": v.records, "checksum": v.checksum, "errors": list(v.errors)}
 
 
-def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--size-mb", type=int, default=1024)
-    p.add_argument("--split-mb", type=int, default=64)
-    p.add_argument("--mrjob-mb", type=int, default=32, help="subset for mrjob's local runner")
-    p.add_argument("--only", default="", help="comma list: counter,mrstyle,vectorized,duckdb,"
-                                               "spark_rdd,spark_df,mrjob,terasort,latency")
-    p.add_argument("--tmp", default=None)
-    a = p.parse_args()
-    only = set(filter(None, a.only.split(",")))
-    want = (lambda k: not only or k in only)
+def worker(args) -> int:
+    inputs = json.loads(args.inputs)
+    out: dict = {"engine": args.worker, "sizes": {}}
 
+    def save() -> None:
+        Path(args.out).write_text(json.dumps(out))
+
+    folder = tempfile.mkdtemp(prefix=f"rayemr-bench-{args.worker}-", dir=args.tmp)
+    target = os.path.join(folder, "out")
+    with common.MemorySampler() as mem:
+        t0 = time.perf_counter()
+        run = make_runner(args.worker, args, folder)
+        out["startup_s"] = time.perf_counter() - t0
+        for size, path in inputs.items():
+            if size == "warm":
+                continue
+            entry = out["sizes"][size] = {"times": [], "when": common.machine()["when"],
+                                          "load": [common.load1()]}
+            save()
+            try:
+                for i in range(args.warmup + args.repeat):
+                    E.clean(target)
+                    src = inputs.get("warm", path) if i < args.warmup else path
+                    mem.reset()
+                    t = time.perf_counter()
+                    run(src, target)
+                    dt = time.perf_counter() - t
+                    entry["peak_memory_bytes"] = max(entry.get("peak_memory_bytes", 0),
+                                                     mem.reset())
+                    if i >= args.warmup:
+                        entry["times"].append(dt)
+                        print(f"{args.worker:16s} {common.gib(int(size)):>8s} run "
+                              f"{i - args.warmup + 1}: {dt:7.2f} s "
+                              f"{int(size) / MB / dt:7.1f} MB/s", flush=True)
+                entry["answer"] = answer(args.kind, target)
+            except Exception as exc:  # noqa: BLE001 - reported per engine and size
+                entry["error"] = f"{type(exc).__name__}: {str(exc).strip()[:300]}"
+                print(f"{args.worker} {size}: FAILED {entry['error']}", flush=True)
+            entry["load"].append(common.load1())
+            E.clean(target)
+            save()
+    shutil.rmtree(folder, ignore_errors=True)
+    return 0
+
+
+def run_engine(key: str, kind: str, inputs: dict, args, argv: list[str], tmp: str) -> dict:
+    out = os.path.join(tmp, f"{key}.json")
+    cmd = [sys.executable, __file__, *argv, "--worker", key, "--kind", kind, "--inputs",
+           json.dumps(inputs), "--out", out]
+    proc = subprocess.run(cmd)
+    res = json.loads(Path(out).read_text()) if os.path.exists(out) else {"sizes": {}}
+    if proc.returncode:
+        res["crashed"] = f"exited with code {proc.returncode}"
+        for entry in res["sizes"].values():
+            if "answer" not in entry:
+                entry.setdefault("error", res["crashed"])
+    return res
+
+
+def check_answers(kind: str, results: dict, reference: dict) -> None:
+    """Mark every entry: ``equal``/``differs`` (word count, against Counter's counts) or
+    ``valid``/``INVALID`` (sort: ordered, and the input's record count and checksum)."""
+    for res in results.values():
+        for size, entry in res["sizes"].items():
+            got, ref = entry.get("answer"), reference.get(size)
+            if got is None or ref is None:
+                entry["check"] = "failed" if got is None else "no reference"
+            elif kind == "terasort":
+                ok = not got["errors"] and \
+                    (got["records"], got["checksum"]) == (ref["records"], ref["checksum"])
+                entry["check"] = "valid" if ok else "INVALID"
+            else:
+                entry["check"] = "equal" if got["sha256"] == ref["sha256"] else "differs"
+
+
+def reference_answers(kind: str, inputs: dict, results: dict, tmp: str) -> dict:
+    """Per size: the input's record count and checksum (sort), or ``collections.Counter``'s
+    counts (word count: from its run, or computed here, untimed)."""
+    ref = {}
+    for size, path in inputs.items():
+        if size == "warm":
+            continue
+        if kind == "terasort":
+            ref[size] = answer(kind, path)
+            continue
+        got = results.get("counter_bytes", {}).get("sizes", {}).get(size, {}).get("answer")
+        if got is None:
+            target = os.path.join(tmp, "reference-counts")
+            E.counter_bytes(path, target)
+            got = answer(kind, target)
+            E.clean(target)
+        ref[size] = got
+    return ref
+
+
+def latency(args) -> dict:
+    """A one-line word count on the warm cluster, through YARN and as plain Ray tasks."""
     import rayemr
 
-    tmp = tempfile.mkdtemp(prefix="rayemr-bench-", dir=a.tmp)
-    rows = []
-    latency: dict[str, list[float]] = {}
-    started = time.perf_counter()
+    rayemr.init(num_cpus=args.cpus)
+    folder = tempfile.mkdtemp(prefix="rayemr-bench-latency-", dir=args.tmp)
+    path = os.path.join(folder, "one.txt")
+    Path(path).write_text("hello world hello\n")
+    job = E.load_job(E.WC_JOB, folder, "wc")
+    out = {}
+    for yarn in (True, False):
+        run = E.rayemr_job(job, 64, reducers=1, yarn=yarn)
+        times = []
+        for i in range(7):
+            target = os.path.join(folder, f"o-{yarn}-{i}")
+            t = time.perf_counter()
+            run(path, target)
+            times.append(time.perf_counter() - t)
+        out["yarn" if yarn else "plain_ray"] = times[1:]
+    rayemr.shutdown()
+    shutil.rmtree(folder, ignore_errors=True)
+    return out
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--sizes", default="256M,1G,4G")
+    p.add_argument("--repeat", type=int, default=3, help="timed runs per engine and size")
+    p.add_argument("--warmup", type=int, default=1, help="untimed runs first")
+    p.add_argument("--warmup-mb", type=int, default=64,
+                   help="warm-up input: the first MiB of the data (0: the whole input)")
+    p.add_argument("--split-mb", type=int, default=64)
+    p.add_argument("--mrjob-mb", type=int, default=32, help="input of mrjob's local runner")
+    p.add_argument("--cpus", type=int, default=2)
+    p.add_argument("--only", default="wordcount,terasort,latency,mrjob")
+    p.add_argument("--engines", default="", help="comma list (default: all): "
+                   + ",".join([*ENGINES, *SORTS]))
+    p.add_argument("--note", default="")
+    p.add_argument("--no-readme", action="store_true")
+    p.add_argument("--tmp", default=None, help="folder for inputs and outputs")
+    for hidden in ("--worker", "--kind", "--inputs", "--out"):
+        p.add_argument(hidden, help=argparse.SUPPRESS)
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parse_args(argv)
+    if args.worker:
+        return worker(args)
+    from rayemr.fs.config import parse_size
+
+    import mr_report
+
+    sizes = [parse_size("--sizes", s) for s in args.sizes.split(",") if s]
+    only = set(args.only.split(","))
+    chosen = set(filter(None, args.engines.split(",")))
+    report = common.read_results("mapreduce") or {}
+    report.update(common.machine(), benchmark="mapreduce", note=args.note,
+                  settings={"split_mb": args.split_mb, "cpus": args.cpus,
+                            "repeat": args.repeat, "warmup_mb": args.warmup_mb})
+    tmp = tempfile.mkdtemp(prefix="rayemr-bench-mr-", dir=args.tmp)
     try:
-        path = os.path.join(tmp, "words.txt")
-        size = generate_text(path, a.size_mb * MB)
-        print(f"# input: {size / MB:.0f} MiB of Zipf words; machine: {platform.machine()}, "
-              f"{os.cpu_count()} CPUs, Python {platform.python_version()}; load average "
-              f"{load_average()}", flush=True)
-
-        def add(name, secs, nbytes=size, note=""):
-            rows.append((name, secs, nbytes / MB / secs, note))
-            print(f"{name:<40} {secs:8.2f} s {nbytes / MB / secs:8.1f} MB/s  {note}", flush=True)
-
-        rayemr.init(num_cpus=2)
-        wc_cls = _job(WC_JOB, tmp, "wc")
-        vec_cls = _job(VEC_JOB, tmp, "vec")
-        warm = os.path.join(tmp, "warm.txt")
-        with open(warm, "w") as f:
-            f.write("warm up the cluster and the YARN services\n")
-        bench_rayemr(wc_cls, warm, os.path.join(tmp, "warm-out"), a.split_mb)
-        if want("counter"):
-            s, n = timed(lambda: bench_counter(path))
-            add(COUNTER_BYTES, s, note=f"{n} words")
-        if want("mrstyle"):
-            s, n = timed(lambda: bench_rayemr(wc_cls, path, os.path.join(tmp, "o1"), a.split_mb))
-            add(MRSTYLE, s, note=f"{n} words")
-        if want("counter"):
-            s, n = timed(lambda: bench_counter_str(path))
-            add(COUNTER_STR, s, note=f"{n} words")
-        if want("vectorized"):
-            s, n = timed(lambda: bench_rayemr(vec_cls, path, os.path.join(tmp, "o2"),
-                                              a.split_mb))
-            add(VECTOR, s, note=f"{n} words")
-        if want("latency"):
-            for yarn in (True, False):
-                times = bench_one_line(tmp, wc_cls, yarn)
-                best = min(times[1:])
-                how = "YARN application" if yarn else "plain Ray tasks"
-                latency[how] = times
-                rows.append((f"one-line job, warm cluster ({how})", best, 0, ""))
-                print(f"one-line job on the warm cluster, {how}: median "
-                      f"{sorted(times[1:])[len(times[1:]) // 2] * 1000:.0f} ms, best "
-                      f"{best * 1000:.0f} ms ({', '.join(f'{t * 1000:.0f}' for t in times)})",
-                      flush=True)
-        if want("terasort"):
-            gen_s, sort_s, val_s, check = bench_terasort(tmp, size, a.split_mb)
-            add("TeraGen", gen_s)
-            add("TeraSort", sort_s, note="validated OK" if check.ok else
-                f"VALIDATION FAILED {check.errors[:2]}")
-            add("TeraValidate", val_s)
-        rayemr.shutdown()
-        if want("duckdb"):
-            s, n = timed(lambda: bench_duckdb(path))
-            add(DUCKDB, s, note=f"{n} words")
-        if (want("spark_rdd") or want("spark_df")) and not _installed("pyspark"):
-            print("PySpark is not installed (pip install 'rayemr[bench]'): skipped", flush=True)
-        elif want("spark_rdd") or want("spark_df"):
-            spark = spark_session()
-            try:
-                if want("spark_rdd"):
-                    s, n = timed(lambda: bench_spark_rdd(spark, path))
-                    add(SPARK_RDD, s, note=f"{n} words")
-                if want("spark_df"):
-                    s, n = timed(lambda: bench_spark_df(spark, path))
-                    add(SPARK_DF, s, note=f"{n} words")
-            finally:
-                spark.stop()
-        if want("mrjob") and not _installed("mrjob"):
-            print("mrjob is not installed (pip install 'rayemr[bench]'): skipped", flush=True)
-        elif want("mrjob"):
-            sub = os.path.join(tmp, "subset.txt")
-            with open(path, "rb") as f, open(sub, "wb") as g:
-                data = f.read(a.mrjob_mb * MB)
-                g.write(data[: data.rfind(b"\n") + 1])
-            n_sub = os.path.getsize(sub)
-            s, n = timed(lambda: bench_mrjob(sub, tmp))
-            add(f"mrjob local runner ({n_sub / MB:.0f} MiB subset)", s, n_sub, f"{n} words")
-        print(f"\n# targets ({time.perf_counter() - started:.0f} s in all; load average "
-              f"{load_average()})")
-        print("\n".join(summary(rows, latency)), flush=True)
+        for kind, table in (("wordcount", ENGINES), ("terasort", SORTS)):
+            keys = [k for k in table if not chosen or k in chosen]
+            if kind not in only or not keys:
+                continue
+            inputs = make_inputs(kind, sizes, args.warmup_mb, tmp)
+            results = {k: run_engine(k, kind, inputs, args, argv, tmp) for k in keys}
+            check_answers(kind, results, reference_answers(kind, inputs, results, tmp))
+            section = report.setdefault(kind, {})
+            for k, res in results.items():
+                entry = section.setdefault(k, {"label": table[k], "sizes": {}})
+                entry.update(label=table[k], startup_s=res.get("startup_s"))
+                entry["sizes"].update(res["sizes"])
+            for p in inputs.values():
+                E.clean(p)
+        if "latency" in only:
+            report["latency"] = {"when": common.machine()["when"], **latency(args)}
+        if "mrjob" in only:
+            report["mrjob"] = mrjob_subset(args, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    path = common.write_results("mapreduce", report)
+    print(f"results: {path}")
+    import charts
+
+    for kind in ("wordcount", "terasort"):
+        charts.throughput_chart(report, kind, common.RESULTS / f"{kind}_throughput.png")
+    text = mr_report.markdown(report)
+    print(text)
+    if not args.no_readme:
+        common.replace_block("mapreduce", text)
     return 0
+
+
+def mrjob_subset(args, tmp: str) -> dict:
+    """mrjob's own local runner on ``--mrjob-mb`` of the text (it runs at ~1-2 MB/s)."""
+    path = os.path.join(tmp, "mrjob-input")
+    size = generate_text(path, args.mrjob_mb * MB)
+    target = os.path.join(tmp, "mrjob-out")
+    t = time.perf_counter()
+    E.mrjob_local(path, target, tmp)
+    dt = time.perf_counter() - t
+    counts = E.read_counts(target)
+    c = {}
+    with open(path, "rb") as f:
+        for line in f:
+            for w in line.split():
+                c[w.decode()] = c.get(w.decode(), 0) + 1
+    return {"bytes": size, "times": [dt], "check": "equal" if counts == c else "differs",
+            "when": common.machine()["when"]}
 
 
 if __name__ == "__main__":
