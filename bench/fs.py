@@ -9,8 +9,10 @@ file of ``--size`` bytes each, then reads both through
 - plain s3fs: ``pq.read_table(path, filesystem=s3fs)`` / ``S3File.read`` in chunks,
 - pyarrow native: ``pq.read_table(path, filesystem=pyarrow.fs.S3FileSystem)`` / input stream,
 
-interleaved with rotating order, ``--repeat`` times, and prints MB/s (medians), the
-EMRFS / fastest-other ratio of the medians and of every repetition, and the load average.
+each reader with one client made once for the whole run (as EMRFS keeps its own), one untimed
+warm-up read each, then interleaved with rotating order, ``--repeat`` times; it prints MB/s
+(medians), the EMRFS / fastest-other ratio of the medians and of every repetition, the load
+average, and fails if the readers disagree on the rows or lines read.
 
     python bench/fs.py                 # 1 GiB each, s3rver
     python bench/fs.py --size 256M --server moto
@@ -207,12 +209,12 @@ def emrfs_parquet(url, size, cfg):
     return size, rows
 
 
-def s3fs_parquet(url, size, server):
-    return size, pq.read_table(url.split("://", 1)[1], filesystem=s3fs_fs(server)).num_rows
+def s3fs_parquet(url, size, fs):
+    return size, pq.read_table(url.split("://", 1)[1], filesystem=fs).num_rows
 
 
-def arrow_parquet(url, size, server):
-    return size, pq.read_table(url.split("://", 1)[1], filesystem=arrow_s3(server)).num_rows
+def arrow_parquet(url, size, fs):
+    return size, pq.read_table(url.split("://", 1)[1], filesystem=fs).num_rows
 
 
 def emrfs_text(url, size, cfg):
@@ -232,13 +234,13 @@ def count_lines(f) -> int:
     return lines + (last != b"\n")
 
 
-def s3fs_text(url, size, server):
-    with s3fs_fs(server).open(url.split("://", 1)[1], "rb", block_size=CHUNK) as f:
+def s3fs_text(url, size, fs):
+    with fs.open(url.split("://", 1)[1], "rb", block_size=CHUNK) as f:
         return size, count_lines(f)
 
 
-def arrow_text(url, size, server):
-    with arrow_s3(server).open_input_stream(url.split("://", 1)[1]) as f:
+def arrow_text(url, size, fs):
+    with fs.open_input_stream(url.split("://", 1)[1]) as f:
         return size, count_lines(f)
 
 
@@ -258,7 +260,7 @@ def main(argv=None) -> int:
     size = parse_size("--size", args.size)
 
     tmp = tempfile.mkdtemp(prefix="rayemr-bench-fs-")
-    server = None
+    server, failed = None, False
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # still stop the server
     try:
         server = SERVERS[args.server](os.path.join(tmp, "s3"))
@@ -285,11 +287,13 @@ def main(argv=None) -> int:
                   f"{time.time() - t0:.0f} s", flush=True)
         props = {"fs.s3.read.block.size": args.read_block} if args.read_block else {}
         cfg = EmrfsConfig.from_properties(props)
+        # every reader keeps one client for the whole run, as EMRFS keeps its own
+        s3fs_client, arrow_client = s3fs_fs(server), arrow_s3(server)
         readers = {
-            "parquet": [("EMRFS", emrfs_parquet, cfg), ("s3fs", s3fs_parquet, server),
-                        ("pyarrow S3", arrow_parquet, server)],
-            "text": [("EMRFS", emrfs_text, cfg), ("s3fs", s3fs_text, server),
-                     ("pyarrow S3", arrow_text, server)],
+            "parquet": [("EMRFS", emrfs_parquet, cfg), ("s3fs", s3fs_parquet, s3fs_client),
+                        ("pyarrow S3", arrow_parquet, arrow_client)],
+            "text": [("EMRFS", emrfs_text, cfg), ("s3fs", s3fs_text, s3fs_client),
+                     ("pyarrow S3", arrow_text, arrow_client)],
         }
         results: dict[tuple[str, str], list[float]] = {}
         ratios: dict[str, list[float]] = {}
@@ -335,7 +339,8 @@ def main(argv=None) -> int:
                   f"{', '.join(f'{r:.2f}' for r in ratios[kind])} |")
             lines = {counts[(kind, n)] for n, _, _ in readers[kind]}
             if len(lines) != 1:
-                print(f"  WARNING: {kind} readers disagree on the count: {lines}")
+                print(f"  ERROR: {kind} readers disagree on the count: {lines}")
+                failed = True
         print()
         print("CPU seconds per GiB read (medians; client = this process, all threads; server = "
               "the S3 server process):")
@@ -350,7 +355,7 @@ def main(argv=None) -> int:
             server.proc.terminate()
             server.proc.wait(timeout=30)
         shutil.rmtree(tmp, ignore_errors=True)
-    return 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
