@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import fnmatch
-import getpass
 from typing import Optional
 
 import pyarrow as pa
@@ -11,17 +10,10 @@ from rayemr.core.errors import InputNotFoundError, OutputExistsError, Unsupporte
 from rayemr.hive import describe as desc
 from rayemr.hive import storage
 from rayemr.hive.api import Column, StatementResult
-from rayemr.hive.metastore.models import (
-    JSON_SERDES, LAZY_SIMPLE_SERDE, OPEN_CSV_SERDE, ORC_SERDE, PARQUET_SERDE, Database,
-    FieldSchema, Partition, StorageFormat, Table, escape_path_value)
+from rayemr.hive.metastore.models import Database, FieldSchema, Partition, Table
 from rayemr.hive.sql import statements as st
-
-
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:  # noqa: BLE001 - no login name in some containers
-        return "hive"
+from rayemr.hive.tables import (
+    now, partition_location, spec_values, storage_format, table_location, user)
 
 
 def rows_result(columns: list[tuple[str, str]], rows: list[tuple]) -> StatementResult:
@@ -49,7 +41,7 @@ def create_database(s, stmt: st.CreateDatabase, **_) -> StatementResult:
         if stmt.if_not_exists:
             return StatementResult()
         raise OutputExistsError(f"Database {stmt.name.lower()} already exists")
-    s.metastore.create_database(Database(stmt.name.lower(), location, stmt.comment, _user(),
+    s.metastore.create_database(Database(stmt.name.lower(), location, stmt.comment, user(),
                                          stmt.properties), stmt.if_not_exists)
     storage.makedirs(location)
     return StatementResult()
@@ -98,43 +90,8 @@ def describe_database(s, stmt: st.DescribeDatabase, **_) -> StatementResult:
 
 # -- tables ----------------------------------------------------------------------------------
 
-def storage_format(row_format: Optional[st.RowFormat], stored_as: Optional[str],
-                   default: str = "textfile") -> StorageFormat:
-    props = dict(row_format.properties) if row_format else {}
-    serde = row_format.serde if row_format else None
-    if serde:
-        low = serde.lower()
-        if serde == OPEN_CSV_SERDE or low.endswith("opencsvserde"):
-            kind = "csv"
-        elif serde in JSON_SERDES or low.endswith("jsonserde"):
-            kind = "json"
-        elif serde == PARQUET_SERDE or "parquet" in low:
-            kind = "parquet"
-        elif serde == ORC_SERDE or low.endswith("orcserde"):
-            kind = "orc"
-        elif serde == LAZY_SIMPLE_SERDE or low.endswith("lazysimpleserde"):
-            kind = "text"
-        else:
-            raise UnsupportedError(f"SerDe {serde} is not supported; use LazySimpleSerDe, "
-                                   "OpenCSVSerde, JsonSerDe, PARQUET or ORC")
-        if stored_as and stored_as.lower() in ("parquet", "orc") and kind == "text":
-            kind = stored_as.lower()
-        return StorageFormat.of(kind, props, serde)
-    kind = (stored_as or default).lower()
-    if kind in ("parquet", "orc") and props:
-        props = {}
-    return StorageFormat.of(kind, props)
-
-
 def _columns(defs) -> tuple[FieldSchema, ...]:
     return tuple(FieldSchema(c.name, c.type, c.comment) for c in defs)
-
-
-def table_location(s, db: str, name: str) -> str:
-    dbo = s.metastore.get_database(db)
-    if db == "default":
-        return storage.child(s.metastore.warehouse, name)
-    return storage.child(dbo.location, name)
 
 
 def create_table(s, stmt: st.CreateTable, cancel=None, progress=None, **_) -> StatementResult:
@@ -158,7 +115,7 @@ def create_table(s, stmt: st.CreateTable, cancel=None, progress=None, **_) -> St
         if src.is_view:
             raise UnsupportedError("CREATE TABLE LIKE a view is not supported")
         table = src.evolve(database=db, name=name, location=location, table_type=table_type,
-                           properties=stmt.properties or (), owner=_user(), create_time=_now())
+                           properties=stmt.properties or (), owner=user(), create_time=now())
         s.metastore.create_table(table, temporary=temporary)
         storage.makedirs(location)
         return StatementResult()
@@ -178,15 +135,10 @@ def create_table(s, stmt: st.CreateTable, cancel=None, progress=None, **_) -> St
     if not stmt.columns:
         raise UserError(f"table {db}.{name}: no columns given")
     table = Table(db, name, _columns(stmt.columns), _columns(stmt.partition_keys), table_type,
-                  location, store, stmt.properties, stmt.comment, _user(), _now())
+                  location, store, stmt.properties, stmt.comment, user(), now())
     s.metastore.create_table(table, temporary=temporary)
     storage.makedirs(location)
     return StatementResult()
-
-
-def _now() -> int:
-    import time
-    return int(time.time())
 
 
 def _owns_data(table: Table) -> bool:
@@ -245,33 +197,13 @@ def create_view(s, stmt: st.CreateView, **_) -> StatementResult:
                  f" FROM ({query}) `__view_source`")
         cols = [Column(n, c.hive_type) for c, n in zip(cols, stmt.columns)]
     table = Table(db, name, tuple(FieldSchema(c.name, c.hive_type) for c in cols),
-                  table_type="VIRTUAL_VIEW", comment=stmt.comment, owner=_user(),
-                  create_time=_now(), view_text=query)
+                  table_type="VIRTUAL_VIEW", comment=stmt.comment, owner=user(),
+                  create_time=now(), view_text=query)
     if exists:
         s.metastore.alter_table(db, name, table)
     else:
         s.metastore.create_table(table)
     return StatementResult()
-
-
-def _spec_values(table: Table, spec: st.PartSpec, *, partial: bool = False
-                 ) -> tuple[Optional[str], ...]:
-    keys = [k.name for k in table.partition_keys]
-    if not keys:
-        raise UserError(f"table {table.qualified_name} is not partitioned")
-    given = {k.lower(): v for k, v in spec}
-    unknown = [k for k in given if k not in keys]
-    if unknown:
-        raise UserError(f"{unknown[0]} is not a partition column of {table.qualified_name}")
-    if not partial and (set(given) != set(keys) or any(v is None for v in given.values())):
-        raise UserError(f"partition spec {dict(given)} must give a value for each of "
-                        f"{keys} of {table.qualified_name}")
-    return tuple(given.get(k) for k in keys)
-
-
-def partition_location(table: Table, values: tuple[str, ...]) -> str:
-    return storage.child(table.location, *(
-        f"{k.name}={escape_path_value(v)}" for k, v in zip(table.partition_keys, values)))
 
 
 def alter_table(s, stmt: st.AlterTable, **_) -> StatementResult:
@@ -283,7 +215,7 @@ def alter_table(s, stmt: st.AlterTable, **_) -> StatementResult:
     if a == "add_partitions":
         parts = []
         for spec, loc in zip(stmt.partitions, stmt.locations):
-            vals = _spec_values(table, spec)
+            vals = spec_values(table, spec)
             location = storage.normalize_location(loc) or partition_location(table, vals)
             storage.check_access(location, "location")
             parts.append(Partition(vals, location))
@@ -302,7 +234,7 @@ def alter_table(s, stmt: st.AlterTable, **_) -> StatementResult:
         existing = s.metastore.list_partitions(db, name)
         victims = []
         for spec in stmt.partitions:
-            vals = _spec_values(table, spec, partial=True)
+            vals = spec_values(table, spec, partial=True)
             match = [p for p in existing
                      if all(v is None or v == pv for v, pv in zip(vals, p.values))]
             if not match and not stmt.if_exists:
@@ -383,14 +315,14 @@ def alter_table(s, stmt: st.AlterTable, **_) -> StatementResult:
         s.metastore.alter_table(db, name, table.evolve(storage=store))
         return StatementResult()
     if a == "set_partition_location":
-        vals = _spec_values(table, stmt.partitions[0])
+        vals = spec_values(table, stmt.partitions[0])
         s.metastore.drop_partitions(db, name, [vals])
         s.metastore.add_partitions(db, name, [Partition(
             vals, storage.normalize_location(stmt.location))])
         return StatementResult()
     if a == "rename_partition":
-        old = _spec_values(table, stmt.partitions[0])
-        new = _spec_values(table, stmt.partitions[1])
+        old = spec_values(table, stmt.partitions[0])
+        new = spec_values(table, stmt.partitions[1])
         parts = {p.values: p for p in s.metastore.list_partitions(db, name)}
         if old not in parts:
             raise InputNotFoundError(f"partition {dict(stmt.partitions[0])} does not exist")
@@ -439,7 +371,7 @@ def show_partitions(s, stmt: st.ShowPartitions, **_) -> StatementResult:
         raise UserError(f"Table {table.qualified_name} is not a partitioned table")
     parts = s.metastore.list_partitions(table.database, table.name)
     if stmt.partition:
-        vals = _spec_values(table, stmt.partition, partial=True)
+        vals = spec_values(table, stmt.partition, partial=True)
         parts = [p for p in parts if all(v is None or v == pv for v, pv in zip(vals, p.values))]
     names = sorted(p.name(table.partition_keys) for p in parts)
     return rows_result([("partition", "string")], [(n,) for n in names])

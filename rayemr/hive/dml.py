@@ -14,10 +14,10 @@ from rayemr.core.errors import StorageError, UserError
 from rayemr.hive import exec as hexec
 from rayemr.hive import publish, storage
 from rayemr.hive.api import Column, StatementResult
-from rayemr.hive.ddl import _spec_values, partition_location
 from rayemr.hive.metastore.models import (FieldSchema, Partition, StorageFormat, Table,
                                           escape_path_value)
 from rayemr.hive.sql import statements as st
+from rayemr.hive.tables import now, partition_location, spec_values, storage_format, user
 from rayemr.hive.types import hive_type_of_arrow
 from rayemr.hive.write import ROWS, WriteSpec, partition_path, serialize  # noqa: F401
 
@@ -85,7 +85,7 @@ def _insert_plan(s, table: Table, spec: st.PartSpec, listed: tuple[str, ...]
             raise UserError(f"{what} is not partitioned")
         values: tuple[Optional[str], ...] = ()
     elif spec:
-        values = _spec_values(table, spec, partial=True)
+        values = spec_values(table, spec, partial=True)
         if list(dict(spec)) != keys[:len(spec)] or len(spec) != len(keys):
             raise UserError(f"partition spec {dict(spec)} must name every partition column "
                             f"of {table.qualified_name} in order")
@@ -170,7 +170,7 @@ def _insert_job(s, stmt: st.Insert, cancel=None, progress=None, stage_all: bool 
     if table.is_view:
         raise UserError(f"Cannot insert into a view: {table.qualified_name}")
     if stmt.if_not_exists and stmt.partition:
-        vals = _spec_values(table, stmt.partition)
+        vals = spec_values(table, stmt.partition)
         if any(p.values == vals for p in s.metastore.list_partitions(table.database,
                                                                       table.name)):
             return _PendingInsert([], 0)
@@ -295,10 +295,8 @@ def create_table_as(s, db: str, name: str, stmt: st.CreateTable, fmt: StorageFor
                             f"{bad[0]!r}; alias the expressions")
         schema = tuple(FieldSchema(c.name, c.hive_type if c.hive_type != "void" else "string")
                        for c in cols)
-    from rayemr.hive.ddl import _now, _user
-
     table = Table(db, name, schema, (), "MANAGED_TABLE", location, fmt, stmt.properties,
-                  stmt.comment, _user(), _now())
+                  stmt.comment, user(), now())
     if storage.list_files(location):
         from rayemr.core.errors import OutputExistsError
 
@@ -313,8 +311,6 @@ def create_table_as(s, db: str, name: str, stmt: st.CreateTable, fmt: StorageFor
 
 def insert_directory(s, stmt: st.InsertDirectory, cancel=None, progress=None, **_
                      ) -> StatementResult:
-    from rayemr.hive.ddl import storage_format
-
     logs: list[str] = []
     fmt = storage_format(stmt.row_format, stmt.stored_as)
     path = storage.normalize_location(stmt.path, "DIRECTORY")
@@ -335,7 +331,7 @@ def load_data(s, stmt: st.LoadData, **_) -> StatementResult:
         if not stmt.partition:
             raise UserError(f"LOAD DATA into partitioned table {table.qualified_name} needs a "
                             "PARTITION (...) spec")
-        vals = _spec_values(table, stmt.partition)
+        vals = spec_values(table, stmt.partition)
         existing = {p.values: p for p in s.metastore.list_partitions(table.database,
                                                                       table.name)}
         if vals in existing:
@@ -363,7 +359,7 @@ def truncate_table(s, stmt: st.TruncateTable, **_) -> StatementResult:
     if table.is_view:
         raise UserError(f"Cannot truncate a view: {table.qualified_name}")
     if stmt.partition:
-        vals = _spec_values(table, stmt.partition, partial=True)
+        vals = spec_values(table, stmt.partition, partial=True)
         for p in s.metastore.list_partitions(table.database, table.name):
             if all(v is None or v == pv for v, pv in zip(vals, p.values)):
                 storage.delete_contents(p.location)
