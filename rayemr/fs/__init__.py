@@ -9,6 +9,7 @@
 - ``read_parquet_split`` — a Parquet split as an Arrow table.
 - ``OutputCommitter`` — Hadoop's commit protocol; on S3 through pending multipart uploads.
 - ``publish_object`` — one object written whole or not at all (stream sinks).
+- ``copy_file`` / ``move_file`` — a file copied or moved across filesystems, whole or not at all.
 """
 from __future__ import annotations
 
@@ -23,11 +24,13 @@ from rayemr.fs.resolve import arrow_filesystem, clear_cache, parse_url, resolve
 from rayemr.fs.s3 import reset_s3_stats, s3_stats
 from rayemr.fs.splits import Split, plan_splits
 from rayemr.fs.text import read_text_batches
+from rayemr.fs.transfer import copy_file, move_file
 
 __all__ = [
     "EmrfsConfig", "FileStatus", "OutputCommitter", "PendingUpload", "Split", "TaskCommit",
-    "abort_uploads", "arrow_filesystem", "clear_cache", "compute_splits", "is_hidden",
-    "list_inputs", "object_exists", "parse_url", "plan_splits", "publish_object",
+    "abort_uploads", "arrow_filesystem", "clear_cache", "compute_splits", "copy_file",
+    "is_hidden", "list_inputs", "move_file", "object_exists", "parse_url", "plan_splits",
+    "publish_object",
     "read_parquet_split", "read_text_batches", "reset_s3_stats", "resolve", "s3_stats",
     "storage_errors",
 ]

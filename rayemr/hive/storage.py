@@ -219,7 +219,6 @@ def move_into(src_url: str, dst_dir: str, overwrite_names: bool = False) -> list
     if not files:
         raise InputNotFoundError(f"Invalid path '{src_url}': No files matching path")
     makedirs(dst_dir)
-    same_fs = type(sfs) is type(dfs)
     out = []
     for f in files:
         _, fpath = resolve(f, "LOAD DATA path")
@@ -230,16 +229,7 @@ def move_into(src_url: str, dst_dir: str, overwrite_names: bool = False) -> list
         while dfs.exists(target) and not overwrite_names:
             target = f"{dpath.rstrip('/')}/{base}_copy_{n}{ext}"
             n += 1
-        if same_fs:
-            sfs.mv(fpath, target)
-        else:
-            with sfs.open(fpath, "rb") as r, dfs.open(target, "wb") as w:
-                while True:
-                    chunk = r.read(8 * 1024 * 1024)
-                    if not chunk:
-                        break
-                    w.write(chunk)
-            sfs.rm(fpath)
+        emrfs.move_file(sfs, fpath, dfs, target)
         out.append(parsed.to_url(target))
     return out
 
@@ -263,8 +253,7 @@ def copy_into(src_url: str, dst_dir: str) -> list[str]:
         while dfs.exists(target):
             target = f"{dpath.rstrip('/')}/{base}_copy_{n}{ext}"
             n += 1
-        with sfs.open(fpath, "rb") as r, dfs.open(target, "wb") as w:
-            w.write(r.read())
+        emrfs.copy_file(sfs, fpath, dfs, target)
         out.append(parsed.to_url(target))
     return out
 

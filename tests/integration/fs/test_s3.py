@@ -232,3 +232,19 @@ def test_text_splits_share_one_native_file_and_see_rewrites(client, s3_bucket):
     second = [f"v2 row {i}" for i in range(3000)]
     client.put_object(Bucket=s3_bucket, Key="shared/data.txt", Body="\n".join(second).encode())
     assert read() == second  # a new version (size, mtime) is opened again
+
+
+def test_files_copied_and_moved_into_s3_whole(client, s3_bucket, tmp_path):
+    from rayemr.fs import copy_file, move_file
+
+    s3, path = resolve(f"s3://{s3_bucket}/load/a.txt")
+    local, lpath = resolve(str(tmp_path / "a.txt"))
+    local.pipe_file(lpath, b"0123456789" * 1000)
+    copy_file(local, lpath, s3, path, chunk_bytes=4096)  # streamed through, then renamed
+    copy_file(s3, path, s3, f"{s3_bucket}/load/b.txt")  # server-side on one S3
+    move_file(local, lpath, s3, f"{s3_bucket}/load/c.txt")
+    assert keys(client, s3_bucket, "load/") == ["load/a.txt", "load/b.txt", "load/c.txt"]
+    for k in ("a", "b", "c"):
+        body = client.get_object(Bucket=s3_bucket, Key=f"load/{k}.txt")["Body"].read()
+        assert body == b"0123456789" * 1000
+    assert not local.exists(lpath)
