@@ -11,7 +11,7 @@ def _pwned(target) -> list[str]:
     return sorted(p for p in os.listdir(target.root) if p.startswith("pwned"))
 
 
-@pytest.mark.parametrize("sql", [
+COMMANDS = [
     # the old guard's tokenizer ended a -- comment only at \n; the executor also at \r
     "SELECT TRANSFORM(a) --\rUSING 'sh -c \"touch {root}/pwned1\"' AS (b) FROM t",
     "SELECT TRANSFORM(a) --\r\nUSING 'sh -c \"touch {root}/pwned2\"' AS (b) FROM t",
@@ -29,7 +29,10 @@ def _pwned(target) -> list[str]:
     "FROM t",
     "INSERT OVERWRITE TABLE t SELECT TRANSFORM(a) USING 'sh -c \"touch {root}/pwned11\"' "
     "AS (b) FROM t",
-])
+]
+
+
+@pytest.mark.parametrize("sql", COMMANDS)
 def test_no_command_runs(target, attempt, canary, sql):
     with target.connect() as conn:
         out = attempt(conn.cursor(), sql.format(root=target.root))

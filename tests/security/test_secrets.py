@@ -37,6 +37,26 @@ def cluster_hs2(tmp_path, ray_local):
     service.stop()
 
 
+#: Statements that would show a session's credentials.
+SETTING_READS = (
+    "SET", "SET -v", "SET fs.s3a.secret.key", "SET hiveconf:fs.s3a.secret.key",
+    "SET javax.jdo.option.ConnectionPassword", "SET fs.s3a.access.key",
+    "SELECT '${hiveconf:javax.jdo.option.ConnectionPassword}'",
+    "SELECT '${hiveconf:fs.s3a.secret.key}'", "SELECT '${fs.s3a.secret.key}'",
+    "SET hivevar:k=hiveconf:fs.s3a.secret.key", "SELECT '${${hivevar:k}}'",
+    "SELECT '${hivevar:k}'",
+)
+#: Statements that would show the server's environment.
+ENVIRONMENT_READS = (
+    "SET rayemr.hive.a b=$", "SET hivevar:d=$",
+    "SELECT '${rayemr.hive.a b}{env:AWS_SECRET_ACCESS_KEY}'",
+    "SELECT '${hivevar:d}{env:AWS_SECRET_ACCESS_KEY}'",
+    "SELECT '${env:AWS_SECRET_ACCESS_KEY}'", "SELECT '${ENV:AWS_SECRET_ACCESS_KEY}'",
+    "SELECT '${system:user.home}'", "SET env:AWS_SECRET_ACCESS_KEY",
+    "SET env:HOME=/tmp",
+)
+
+
 def _leaks(text: str) -> bool:
     return SECRET_KEY in text or DB_PASSWORD in text or "AKIACANARY" in text
 
@@ -46,14 +66,7 @@ def test_a_cluster_session_shows_no_credentials(cluster_hs2, attempt):
 
     with hive.connect("127.0.0.1", port=cluster_hs2.port) as conn:
         cur = conn.cursor()
-        outcomes = [attempt(cur, sql) for sql in (
-            "SET", "SET -v", "SET fs.s3a.secret.key", "SET hiveconf:fs.s3a.secret.key",
-            "SET javax.jdo.option.ConnectionPassword", "SET fs.s3a.access.key",
-            "SELECT '${hiveconf:javax.jdo.option.ConnectionPassword}'",
-            "SELECT '${hiveconf:fs.s3a.secret.key}'", "SELECT '${fs.s3a.secret.key}'",
-            "SET hivevar:k=hiveconf:fs.s3a.secret.key", "SELECT '${${hivevar:k}}'",
-            "SELECT '${hivevar:k}'",
-        )]
+        outcomes = [attempt(cur, sql) for sql in SETTING_READS]
         for out in outcomes:
             assert not _leaks(out.text()), out
         # the settings a session needs are still there
@@ -67,15 +80,7 @@ def test_environment_is_never_substituted(target, attempt, monkeypatch):
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
     with target.connect() as conn:
         cur = conn.cursor()
-        attempt(cur, "SET rayemr.hive.a b=$")
-        attempt(cur, "SET hivevar:d=$")
-        outcomes = [attempt(cur, sql) for sql in (
-            "SELECT '${rayemr.hive.a b}{env:AWS_SECRET_ACCESS_KEY}'",
-            "SELECT '${hivevar:d}{env:AWS_SECRET_ACCESS_KEY}'",
-            "SELECT '${env:AWS_SECRET_ACCESS_KEY}'", "SELECT '${ENV:AWS_SECRET_ACCESS_KEY}'",
-            "SELECT '${system:user.home}'", "SET env:AWS_SECRET_ACCESS_KEY",
-            "SET env:HOME=/tmp",
-        )]
+        outcomes = [attempt(cur, sql) for sql in ENVIRONMENT_READS]
         for out in outcomes:
             assert SECRET_KEY not in out.text(), out
 
