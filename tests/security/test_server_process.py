@@ -38,7 +38,7 @@ from tests.security.test_corpus import ATTACKS, corpus
 from tests.security.test_file_functions import READS
 from tests.security.test_identifiers import ESCAPES
 from tests.security.test_secrets import ENVIRONMENT_READS, SETTING_READS
-from tests.security.test_soak import _garbage
+from tests.security.test_soak import _garbage, _threads, check_flat, soak_sessions
 
 FILE_CANARY = "served-file-canary-3b8e41"
 KEY_ID_CANARY = "AKIASERVEDCANARY7Q2Z"
@@ -128,14 +128,7 @@ class Served:
         return out
 
     def stop(self) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        return self.proc.returncode
+        return stop_cli_server(self.proc)
 
 
 def _snapshot(root: Path) -> list[tuple[str, int, float]]:
@@ -146,6 +139,42 @@ def _snapshot(root: Path) -> list[tuple[str, int, float]]:
             out.append((os.path.relpath(os.path.join(base, name), root), st.st_size,
                         st.st_mtime))
     return sorted(out + [(n, 0, 0.0) for n in os.listdir(root) if n.startswith("pwned")])
+
+
+def start_cli_server(root: Path, logs: Path, env: dict[str, str],
+                     *flags: str) -> tuple[subprocess.Popen, int]:
+    """``rayemr hiveserver2`` on a free port, stages on Ray, over ``root``'s metastore and
+    warehouse; its output goes to ``logs``. Returns the process and its port."""
+    with open(logs / "stdout", "w") as out, open(logs / "stderr", "w") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "rayemr.cli", "hiveserver2", "--port", "0",
+             "--runner", "ray", "--metastore", str(root / "metastore.db"),
+             "--warehouse", str(root / "warehouse"), *flags],
+            stdout=out, stderr=err, env=env, cwd=str(root))
+
+    def listening() -> int | None:
+        m = re.search(r"listening on 127\.0\.0\.1:(\d+)", (logs / "stdout").read_text())
+        assert proc.poll() is None, (logs / "stderr").read_text()[-3000:]
+        return int(m.group(1)) if m else None
+
+    try:
+        return proc, wait_for(listening, 180, what="rayemr hiveserver2 to listen")
+    except BaseException:
+        proc.kill()
+        proc.wait(10)
+        raise
+
+
+def stop_cli_server(proc: subprocess.Popen) -> int:
+    """Ctrl-C, as an operator stops it; its exit code."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+    return proc.returncode
 
 
 @pytest.fixture(scope="module")
@@ -166,20 +195,8 @@ def served(tmp_path_factory):
     watch = ArgvWatch()
     watch.start()
     started = time.time()
-    with open(logs / "stdout", "w") as out, open(logs / "stderr", "w") as err:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "rayemr.cli", "hiveserver2", "--port", "0",
-             "--runner", "ray", "--metastore", str(root / "metastore.db"),
-             "--warehouse", str(root / "warehouse"), "--allow-path", str(root / "data"),
-             "--transform-command", "cat", "--transform-command", "env"],
-            stdout=out, stderr=err, env=env, cwd=str(root))
-
-    def listening() -> int | None:
-        m = re.search(r"listening on 127\.0\.0\.1:(\d+)", (logs / "stdout").read_text())
-        assert proc.poll() is None, (logs / "stderr").read_text()[-3000:]
-        return int(m.group(1)) if m else None
-
-    port = wait_for(listening, 180, what="rayemr hiveserver2 to listen")
+    proc, port = start_cli_server(root, logs, env, "--allow-path", str(root / "data"),
+                                  "--transform-command", "cat", "--transform-command", "env")
     served = Served(root, logs, proc, port, watch, started)
     yield served
     served.stop()
@@ -291,3 +308,89 @@ def _ray_logs(since: float) -> list[Path]:
     session_dir = Path(ray._private.worker._global_node.get_session_dir_path())
     return [p for p in (session_dir / "logs").rglob("*")
             if p.is_file() and p.stat().st_mtime >= since]
+
+
+# -- the same server under load -----------------------------------------------------------
+
+def _server_sockets(port: int) -> int:
+    """Connections the server at ``port`` still holds (established or closed by the
+    client but not yet by the server), from /proc/net/tcp."""
+    held = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                rows = f.read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] in ("01", "08"):
+                held += 1
+    return held
+
+
+def _table_session(port: int, n: int) -> None:
+    with hive.connect("127.0.0.1", port=port) as conn:
+        cur = conn.cursor()
+        cur.execute(f"SELECT count(*), max(a), {n} FROM soak_t")
+        assert cur.fetchall() == [(3, "c", n)]
+
+
+@pytest.fixture
+def cli_server(tmp_path):
+    import rayemr
+
+    info = rayemr.init(num_cpus=2, object_store_memory=512 * 1024**2)
+    (tmp_path / "root").mkdir()
+    proc, port = start_cli_server(tmp_path / "root", tmp_path,
+                                  {**os.environ, "RAY_ADDRESS": info.address})
+    with hive.connect("127.0.0.1", port=port) as conn:
+        cur = conn.cursor()
+        cur.execute("CREATE TABLE soak_t (a string)")
+        cur.execute("INSERT OVERWRITE TABLE soak_t SELECT * FROM (SELECT 'a' UNION ALL "
+                    "SELECT 'b' UNION ALL SELECT 'c') x")
+    yield proc, port
+    assert stop_cli_server(proc) == 0, (tmp_path / "stderr").read_text()[-3000:]
+
+
+def _cli_soak(cli_server, count: int) -> dict[str, float]:
+    proc, port = cli_server
+
+    def quiet() -> None:
+        wait_for(lambda: _server_sockets(port) == 0, 60,
+                 what="the server to close the ended connections")
+
+    figures = soak_sessions(port, count, quiet, pid=proc.pid, session=_table_session)
+    assert proc.poll() is None, "the server died"
+    return figures
+
+
+def test_cli_server_sessions_keep_threads_and_memory_flat(cli_server):
+    check_flat(_cli_soak(cli_server, 100), rss_slack=48)
+
+
+@pytest.mark.slow
+def test_cli_server_soak_2000_sessions(cli_server):
+    check_flat(_cli_soak(cli_server, 2000), rss_slack=64)
+
+
+@pytest.mark.slow
+def test_cli_server_1000_garbage_payloads_and_600_idle_sockets(cli_server):
+    proc, port = cli_server
+    for data in _garbage(random.Random(13), 1000):
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            try:
+                s.sendall(data)
+            except OSError:
+                pass
+    idle = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(600)]
+    try:
+        _table_session(port, 41)  # a real login gets through all of that
+        held = _server_sockets(port)
+    finally:
+        for s in idle:
+            s.close()
+    wait_for(lambda: _server_sockets(port) == 0, 60, what="the server to close them all")
+    print(f"\nflood (cli server): garbage 1000, idle 600, server sockets held during {held}, "
+          f"threads {_threads(proc.pid)}")
+    assert held <= 64 + 2 and proc.poll() is None

@@ -16,20 +16,20 @@ from pyhive import hive
 from rayemr.core.waiting import wait_for
 
 
-def _status(field: str) -> int:
-    with open("/proc/self/status") as f:
+def _status(field: str, pid: int | str = "self") -> int:
+    with open(f"/proc/{pid}/status") as f:
         for line in f:
             if line.startswith(field + ":"):
                 return int(line.split()[1])
     raise AssertionError(field)
 
 
-def _threads() -> int:
-    return _status("Threads")
+def _threads(pid: int | str = "self") -> int:
+    return _status("Threads", pid)
 
 
-def _rss_mib() -> float:
-    return _status("VmRSS") / 1024
+def _rss_mib(pid: int | str = "self") -> float:
+    return _status("VmRSS", pid) / 1024
 
 
 def _one_session(port: int, n: int) -> None:
@@ -45,21 +45,30 @@ def _quiet(target) -> None:
     gc.collect()
 
 
-def _soak_sessions(target, count: int) -> dict[str, float]:
+def soak_sessions(port: int, count: int, quiet, pid: int | str = "self",
+                  session=_one_session) -> dict[str, float]:
+    """``count`` sessions one after another (each opens, queries, closes); the threads and
+    resident memory of process ``pid`` (the server's) before, after and every tenth."""
     for n in range(20):  # warm up: pools, caches, first-use imports
-        _one_session(target.port, n)
-    _quiet(target)
-    threads0, rss0 = _threads(), _rss_mib()
+        session(port, n)
+    quiet()
+    threads0, rss0 = _threads(pid), _rss_mib(pid)
     samples = []
     for n in range(count):
-        _one_session(target.port, n)
+        session(port, n)
         if (n + 1) % max(1, count // 10) == 0:
-            samples.append((n + 1, _threads(), round(_rss_mib(), 1)))
-    _quiet(target)
-    figures = {"sessions": count, "threads_before": threads0, "threads_after": _threads(),
-               "rss_mib_before": round(rss0, 1), "rss_mib_after": round(_rss_mib(), 1)}
+            samples.append((n + 1, _threads(pid), round(_rss_mib(pid), 1)))
+    quiet()
+    figures = {"sessions": count, "threads_before": threads0, "threads_after": _threads(pid),
+               "rss_mib_before": round(rss0, 1), "rss_mib_after": round(_rss_mib(pid), 1),
+               "threads_max": max(t for _, t, _ in samples),
+               "rss_mib_max": max(r for _, _, r in samples)}
     print(f"\nsoak: {figures}; samples (sessions, threads, rss MiB): {samples}")
     return figures
+
+
+def _soak_sessions(target, count: int) -> dict[str, float]:
+    return soak_sessions(target.port, count, lambda: _quiet(target))
 
 
 def _garbage(rng: random.Random, count: int):
@@ -100,13 +109,13 @@ def _flood_then_login(target, garbage: int, idle: int) -> dict[str, int]:
     return figures
 
 
-def _check_flat(f: dict[str, float], rss_slack: float) -> None:
+def check_flat(f: dict[str, float], rss_slack: float) -> None:
     assert f["threads_after"] - f["threads_before"] <= 8, f
     assert f["rss_mib_after"] - f["rss_mib_before"] <= rss_slack, f
 
 
 def test_sessions_keep_threads_and_memory_flat(start):
-    _check_flat(_soak_sessions(start(), 200), rss_slack=48)
+    check_flat(_soak_sessions(start(), 200), rss_slack=48)
 
 
 def test_garbage_and_idle_sockets_do_not_stop_a_login(start):
@@ -116,7 +125,7 @@ def test_garbage_and_idle_sockets_do_not_stop_a_login(start):
 
 @pytest.mark.slow
 def test_soak_2000_sessions(start):
-    _check_flat(_soak_sessions(start(), 2000), rss_slack=64)
+    check_flat(_soak_sessions(start(), 2000), rss_slack=64)
 
 
 @pytest.mark.slow
