@@ -2,24 +2,33 @@
 
 Arrow reads newline-delimited JSON in C++, but it knows nothing of record boundaries: a record
 holding two objects gives two rows, a blank one none, so rows could silently shift onto the
-wrong records. Records are therefore joined with a marker object (``{"\\u0000":0}``) between
-them, and the rows are trusted only if markers and records alternate exactly. No record can
-forge a marker: a JSON key holding U+0000 must be spelled ``\\u0000`` (a raw control character
-is not JSON), and batches containing that spelling are refused. ``None`` means "ask
-someone slower": the caller falls back to its per-record path, never guesses.
+wrong records. Each record is therefore read as the value of a wrapper object,
+``{"\\u0000":<record>}``, one wrapper per line, and the rows are trusted only if there is one
+per record, each with a non-null wrapped value and no other top-level key:
+
+- a record cannot forge the wrapper's key: a JSON key holding U+0000 must be spelled
+  ``\\u0000`` (a raw control character is not JSON), and batches containing that spelling
+  anywhere but in the wrappers are refused;
+- a record that is not exactly one JSON value either breaks the text (Arrow refuses it), closes
+  its wrapper early and leaves text that can only form a top-level object without the key (a
+  null row), or adds members to its wrapper (a top-level column of its own); all are seen.
+- a record that is not an object (``null``, a number, ...) gives a null row or a type error.
+
+Wrapping also keeps records from ever being a top-level document: Arrow 26 crashes on a text
+whose first document is ``null``. ``None`` means "ask someone slower": the caller falls back to
+its per-record path, never guesses.
 """
 from __future__ import annotations
 
 import io
 from typing import Sequence
 
-import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.json as pa_json
 
-MARKER = "\x00"
-_SEPARATOR = b'\n{"\\u0000":0}\n'
+KEY = "\x00"
+_OPEN = b'{"\\u0000":'
+_SEPARATOR = b'}\n{"\\u0000":'
 _FORGED = b"\\u0000"
 #: Nesting jq refuses to parse (a little under its limit); longer records are checked for it.
 JQ_DEPTH = 9990
@@ -28,9 +37,9 @@ _ERRORS = (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError)
 
 
 def joinable(records: Sequence[bytes]) -> bytes | None:
-    """The records joined with markers, or None if a record could forge a marker."""
-    joined = _SEPARATOR.join(records)
-    if joined.count(_FORGED) != len(records) - 1:  # only the separators may spell it
+    """The records in their wrappers, one a line, or None if a record could forge a wrapper."""
+    joined = b"".join((_OPEN, _SEPARATOR.join(records), b"}"))
+    if joined.count(_FORGED) != len(records):  # only the wrappers may spell it
         return None
     return joined
 
@@ -45,7 +54,7 @@ def shallow(records: Sequence[bytes]) -> bool:
 
 def read_records(records: Sequence[bytes], schema: pa.Schema, *,
                  unexpected: str = "ignore") -> pa.Table | None:
-    """One row per record with ``schema``'s columns (plus inferred ones with
+    """One row per record with ``schema``'s columns (plus the keys Arrow found beyond them with
     ``unexpected="infer"``), or None if Arrow cannot read every record as one JSON object."""
     joined = joinable(records) if records else None
     return None if joined is None else read_joined(joined, len(records), schema,
@@ -55,33 +64,26 @@ def read_records(records: Sequence[bytes], schema: pa.Schema, *,
 def read_joined(joined: bytes, n: int, schema: pa.Schema, *,
                 unexpected: str = "ignore") -> pa.Table | None:
     """``read_records`` over records already joined by ``joinable``."""
-    opts = pa_json.ParseOptions(explicit_schema=schema.append(pa.field(MARKER, pa.int8())),
-                                unexpected_field_behavior=unexpected)
+    # unexpected keys are inferred at every level: a member a record added to its wrapper
+    # must show up as a column of its own
+    opts = pa_json.ParseOptions(
+        explicit_schema=pa.schema([pa.field(KEY, pa.struct(list(schema)))]),
+        unexpected_field_behavior="infer",
+        newlines_in_values=joined.count(b"\n") != n - 1)  # a record spans lines
     # threads pay off on big batches only; a small one would wait for them
     reads = pa_json.ReadOptions(use_threads=len(joined) >= THREADED_BYTES)
     try:
         table = pa_json.read_json(io.BytesIO(joined), parse_options=opts, read_options=reads)
     except _ERRORS:
         return None
-    if table.num_rows != 2 * n - 1:
+    if table.num_rows != n or table.num_columns != 1:
         return None
-    is_marker = _validity(table.column(MARKER))
-    expected = np.arange(2 * n - 1) % 2 == 1
-    if not np.array_equal(is_marker, expected):
+    wrapped = table.column(0)
+    if wrapped.null_count or not pa.types.is_struct(wrapped.type):
         return None
-    if n > 1:
-        table = table.filter(pc.invert(pa.array(is_marker)))
-    return table.drop_columns([MARKER])
-
-
-def _validity(column: pa.ChunkedArray) -> np.ndarray:
-    """Which rows are not null, as numpy booleans, straight from the validity bitmaps."""
-    parts = []
-    for chunk in column.chunks:
-        bitmap = chunk.buffers()[0]
-        if bitmap is None:
-            parts.append(np.full(len(chunk), chunk.null_count == 0))
-            continue
-        bits = np.unpackbits(np.frombuffer(bitmap, dtype=np.uint8), bitorder="little")
-        parts.append(bits[chunk.offset:chunk.offset + len(chunk)].astype(bool))
-    return np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
+    fields = list(wrapped.type)
+    children = [chunk.flatten() for chunk in wrapped.chunks]
+    columns = [pa.chunked_array([c[i] for c in children], type=f.type)
+               for i, f in enumerate(fields)]
+    out = pa.Table.from_arrays(columns, schema=pa.schema(fields))
+    return out if unexpected == "infer" else out.select(schema.names)

@@ -119,6 +119,7 @@ def test_root_fields_only_when_certain(query, fields):
 
 
 def test_ndjson_refuses_batches_whose_rows_could_shift():
+    """Rows are trusted only if each is exactly one record's object (see rayemr.firehose.ndjson)."""
     schema = pa.schema([("a", pa.string())])
     ok = ndjson.read_records([b'{"a":"x"}', b'{"a":"y"} '], schema)
     assert ok.column("a").to_pylist() == ["x", "y"]
@@ -126,3 +127,14 @@ def test_ndjson_refuses_batches_whose_rows_could_shift():
     assert ndjson.read_records([b'{"a":"x"} {"a":"y"}', b"  "], schema) is None
     assert ndjson.read_records([b'{"a":"x"}', b'{"\\u0000":0}'], schema) is None
     assert ndjson.read_records([b'{"a":"x"}\n{"a":"y"}'], schema) is None
+    # a record that adds members to its wrapper, or closes it and opens another object
+    assert ndjson.read_records([b'{"a":"x"},"b":2', b'{"a":"y"}'], schema) is None
+    assert ndjson.read_records([b'1}{"a":"q"', b'{"a":"y"}'], schema) is None
+    # not objects; a first record of null crashed Arrow 26 when it was a document of its own
+    for other in (b"null", b"7", b'"s"', b"[1]"):
+        assert ndjson.read_records([other, b'{"a":"x"}'], schema) is None
+        assert ndjson.read_records([b'{"a":"x"}', other], schema) is None
+    # records spanning lines, with every key found
+    both = ndjson.read_records([b'{\n"a": "x",\n"B": 1}', b'{"a":"y"}\n'], schema,
+                               unexpected="infer")
+    assert both.to_pylist() == [{"a": "x", "B": 1}, {"a": "y", "B": None}]

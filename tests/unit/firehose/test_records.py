@@ -133,6 +133,19 @@ def test_fast_path_equals_record_by_record(rows):
     assert fast.table.to_pylist() == slow and fast.failed == ()
 
 
+def test_records_that_are_not_objects_fail_in_any_position():
+    """null is not a row of NULLs (the batch read once took it for one); first in a batch it
+    crashed Arrow."""
+    c = Converter([("user_id", "int"), ("url", "string")], Conversion("d", "t", "parquet"))
+    for batch, bad in (([b"null", b'{"user_id": 1}'], 0), ([b'{"user_id": 1}', b"null"], 1),
+                       ([b'{"user_id": 1}', b"7", b'{"user_id": 2}'], 1)):
+        out = c.convert(batch)
+        assert [i for i, _, _ in out.failed] == [bad]
+        assert "not a JSON object" in out.failed[0][2]
+        assert [r["user_id"] for r in out.table.to_pylist()] == [
+            1, 2][:len(batch) - 1]
+
+
 def test_parquet_and_orc_output():
     for output in ("parquet", "orc"):
         c = Converter([("a", "int"), ("b", "string")], Conversion("d", "t", output))
