@@ -223,17 +223,40 @@ def scan_and_run(spec: ScanSpec, split: FileSplit, sql: str, tables: dict[str, p
     fragment (projection and filter pushdown, streaming aggregation). Returns the result and
     the number of rows the scan produced (-1 when not counted).
     """
-    if not split.url or spec.storage.kind != "parquet":
-        scanned = scan_split(spec, split, threads)
-        return run_sql(sql, dict(tables) | {spec.id: scanned}, threads), scanned.num_rows
+    return run_over_scans(sql, tables, ((spec, (split,)),), threads)
+
+
+def run_over_scans(sql: str, tables: dict[str, pa.Table],
+                   scans: Sequence[tuple[ScanSpec, Sequence[FileSplit]]],
+                   threads: int = 1) -> tuple[pa.Table, int]:
+    """Run ``sql`` over Arrow ``tables`` and tables this task reads itself: every split of
+    each scan in ``scans`` (named by its scan id). A Parquet scan is a view over its splits
+    that DuckDB pipelines into the fragment (projection and filter pushdown); other formats,
+    and scans with a pushed LIMIT, are read first. Returns the result and the rows the scans
+    produced (-1 when a view was not counted)."""
     con = acquire(threads)
+    where, scanned = "", 0
     try:
-        con.execute(f"CREATE TEMP VIEW {ident(spec.id)} AS {_parquet_sql(spec, split, con)}")
+        for spec, splits in scans:
+            where = f"reading {spec.table}"
+            real = [sp for sp in splits if sp.url]
+            if spec.storage.kind == "parquet" and real and spec.limit is None:
+                parts = [f"SELECT * FROM ({_parquet_sql(spec, sp, con)})" for sp in real]
+                con.execute(f"CREATE TEMP VIEW {ident(spec.id)} AS {' UNION ALL '.join(parts)}")
+                scanned = -1
+                continue
+            table = concat([scan_split(spec, sp, threads) for sp in real]) if real \
+                else empty_scan(spec)
+            con.register(spec.id, table)
+            scanned = scanned + table.num_rows if scanned >= 0 else -1
+        # a failure while the fragment runs is most often the one scan's file
+        where = (f"reading {scans[0][0].table} ({scans[0][1][0].url})"
+                 if len(scans) == 1 and len(scans[0][1]) == 1 else "")
         for name, table in tables.items():
             con.register(name, table)
-        return _hive_integers(con.sql(sql)).to_arrow_table(), -1
+        return _hive_integers(con.sql(sql)).to_arrow_table(), scanned
     except duckdb.Error as err:
-        raise translate_error(err, f"reading {spec.table} ({split.url})") from None
+        raise translate_error(err, where) from None
     finally:
         release(con)
 

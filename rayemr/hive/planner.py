@@ -22,11 +22,14 @@ def stage_name(n: int) -> str:
 
 def build_graph(plan: QueryPlan, splits: dict[str, Sequence[FileSplit]], name: str = "hive",
                 reducers: int = 1, conf: dict[str, str] | None = None, cpus: int = 0,
-                small_job_bytes: int = 0, map_only: bool = False) -> StageGraph:
+                small_job_bytes: int = 0, map_only: bool = False,
+                inline_bytes: int = 0) -> StageGraph:
     """``small_job_bytes``: when every input together is at most this many bytes (in at most
     four splits), the query runs as one task (Hive's automatic local mode for small jobs).
     ``map_only``: the query is row by row over one table (no aggregate, join, order or
-    limit), so each map task runs the whole fragment over its split (a map-only job)."""
+    limit), so each map task runs the whole fragment over its split (a map-only job).
+    ``inline_bytes``: a table of at most this many bytes that is not the aggregated one is
+    read by each task that uses it, not scanned by a stage of its own (0: never)."""
     sizes = [sp.length or sp.size for ss in splits.values() for sp in ss]
     if small_job_bytes > 0 and not plan.transform and sum(sizes) <= small_job_bytes \
             and len(sizes) <= 4:
@@ -44,7 +47,7 @@ def build_graph(plan: QueryPlan, splits: dict[str, Sequence[FileSplit]], name: s
                       (SplitInput("split", sp),), collect=True, kind="map",
                       description=f"map-only over {scan.table}")
         return _with_threads(StageGraph((stage,), name=name), name, conf, cpus)
-    return _build_graph(plan, splits, name, reducers, conf, cpus)
+    return _build_graph(plan, splits, name, reducers, conf, cpus, inline_bytes)
 
 
 def with_write(graph: StageGraph, write) -> StageGraph:
@@ -60,86 +63,133 @@ def with_write(graph: StageGraph, write) -> StageGraph:
     return StageGraph(graph.stages[:-1] + (stage,), name=graph.name, conf=graph.conf)
 
 
-def _build_graph(plan: QueryPlan, splits: dict[str, Sequence[FileSplit]], name: str,
-                 reducers: int, conf: dict[str, str] | None, cpus: int) -> StageGraph:
-    stages: list[Stage] = []
-    n = 1
-    scan_stage: dict[str, str] = {}
-    if plan.sort:
-        map_sql, reduce_sql, _limit = plan.sort
-        scan = plan.scans[0]
-        sp = tuple(splits.get(scan.id) or ()) or (FileSplit(""),)
-        stages = [
-            Stage(stage_name(1), partial(tasks.partial_task, scan, map_sql, ()),
-                  (SplitInput("split", sp),),
-                  output=ShuffleSpec(reducers, ("__part",), "column"), kind="map",
-                  description=f"scan {scan.table}, range partition on the sort key"),
-            Stage(stage_name(2), partial(tasks.sql_task, reduce_sql, ("part",)),
-                  (ShuffleInput("part", stage_name(1)),), collect=True, kind="reduce",
-                  description="sort each range"),
-        ]
-        return _with_threads(StageGraph(tuple(stages), name=name), name, conf, cpus)
-    agg = plan.agg
-    if agg is not None and agg.shuffle_join:
-        return _shuffle_join_graph(plan, splits, name, reducers, conf, cpus)
-    ordered = list(plan.scans)
-    if agg is not None:  # the streamed scan reads the broadcast scans: it goes last
-        ordered.sort(key=lambda sc: sc.id == agg.scan_id)
-    for scan in ordered:
-        sp = tuple(splits.get(scan.id) or ()) or (FileSplit(""),)
-        sid = stage_name(n)
-        n += 1
-        if agg is not None and scan.id == agg.scan_id:
-            continue_id = sid
-            fn = partial(tasks.partial_task, scan, agg.partial_sql, agg.broadcast)
-            inputs = (SplitInput("split", sp),) + tuple(
-                BroadcastInput(b, scan_stage[b]) for b in agg.broadcast)
-            out = ShuffleSpec(reducers, agg.keys, "hash") if agg.keys and reducers > 1 \
-                else ShuffleSpec(1, (), "single")
-            stages.append(Stage(sid, fn, inputs, output=out, kind="map",
-                                description=f"partial aggregate over {scan.table}"))
-            scan_stage[scan.id] = continue_id
-            continue
-        stages.append(Stage(sid, partial(tasks.scan_task, scan), (SplitInput("split", sp),),
-                            kind="map", description=f"scan {scan.table}"))
-        scan_stage[scan.id] = sid
-    if agg is not None:
-        others = tuple(BroadcastInput(s.id, scan_stage[s.id]) for s in plan.scans
-                       if s.id != agg.scan_id and s.id not in agg.broadcast)
-        partitions = reducers if agg.keys else 1
-        if partitions == 1:
+def _sort_graph(plan: QueryPlan, splits: dict[str, Sequence[FileSplit]], name: str,
+                reducers: int, conf: dict[str, str] | None, cpus: int) -> StageGraph:
+    map_sql, reduce_sql, _limit = plan.sort
+    scan = plan.scans[0]
+    sp = tuple(splits.get(scan.id) or ()) or (FileSplit(""),)
+    stages = (
+        Stage(stage_name(1), partial(tasks.partial_task, scan, map_sql, ()),
+              (SplitInput("split", sp),),
+              output=ShuffleSpec(reducers, ("__part",), "column"), kind="map",
+              description=f"scan {scan.table}, range partition on the sort key"),
+        Stage(stage_name(2), partial(tasks.sql_task, reduce_sql, ("part",)),
+              (ShuffleInput("part", stage_name(1)),), collect=True, kind="reduce",
+              description="sort each range"),
+    )
+    return _with_threads(StageGraph(stages, name=name), name, conf, cpus)
+
+
+class _Stages:
+    """The stages of a map-join plan as they are cut: scan stages, the partial aggregate,
+    the reduce side. Scans of small tables (``small``) get no stage: the tasks that use
+    them read them (``read_here``)."""
+
+    def __init__(self, plan: QueryPlan, splits: dict[str, Sequence[FileSplit]],
+                 reducers: int, inline_bytes: int) -> None:
+        self.plan, self.splits, self.reducers = plan, splits, reducers
+        main = plan.agg.scan_id if plan.agg is not None else None
+        self.small = {sc.id for sc in plan.scans if inline_bytes > 0 and sc.id != main
+                      and sum(sp.length or sp.size for sp in splits.get(sc.id) or ())
+                      <= inline_bytes}
+        self.by_id = {sc.id: sc for sc in plan.scans}
+        self.stages: list[Stage] = []
+        self.of_scan: dict[str, str] = {}
+
+    def next_id(self) -> str:
+        return stage_name(len(self.stages) + 1)
+
+    def read_here(self, ids) -> tuple:
+        return tuple((self.by_id[i], tuple(self.splits.get(i) or ())) for i in ids
+                     if i in self.small)
+
+    def sent(self, ids) -> tuple[BroadcastInput, ...]:
+        return tuple(BroadcastInput(i, self.of_scan[i]) for i in ids if i not in self.small)
+
+    def scans(self) -> None:
+        agg = self.plan.agg
+        ordered = list(self.plan.scans)
+        if agg is not None:  # the streamed scan reads the broadcast scans: it goes last
+            ordered.sort(key=lambda sc: sc.id == agg.scan_id)
+        for scan in ordered:
+            if scan.id in self.small:
+                continue
+            sp = tuple(self.splits.get(scan.id) or ()) or (FileSplit(""),)
+            sid = self.next_id()
+            if agg is not None and scan.id == agg.scan_id:
+                sent = self.sent(agg.broadcast)
+                fn = partial(tasks.partial_task, scan, agg.partial_sql,
+                             tuple(b.name for b in sent), inline=self.read_here(agg.broadcast))
+                out = ShuffleSpec(self.reducers, agg.keys, "hash") \
+                    if agg.keys and self.reducers > 1 else ShuffleSpec(1, (), "single")
+                self.stages.append(Stage(sid, fn, (SplitInput("split", sp),) + sent,
+                                         output=out, kind="map",
+                                         description=f"partial aggregate over {scan.table}"))
+            else:
+                self.stages.append(Stage(sid, partial(tasks.scan_task, scan),
+                                         (SplitInput("split", sp),), kind="map",
+                                         description=f"scan {scan.table}"))
+            self.of_scan[scan.id] = sid
+
+    def reduce_side(self) -> None:
+        agg = self.plan.agg
+        rest = [s.id for s in self.plan.scans if s.id != agg.scan_id
+                and s.id not in agg.broadcast]
+        partials = ShuffleInput("partials", self.of_scan[agg.scan_id])
+        if self.stages[-1].output.num_partitions == 1:
             # one reducer: merge and finish in the same task
             sql = f"WITH reduced AS ({agg.final_sql}) {agg.top_sql}"
-            inputs = (ShuffleInput("partials", scan_stage[agg.scan_id]),) + others
-            stages.append(Stage(stage_name(n), partial(
-                tasks.sql_task, sql, tuple(i.name for i in inputs)), inputs, collect=True,
-                kind="reduce", description="final aggregate and result"))
-        else:
-            red = stage_name(n)
-            n += 1
-            stages.append(Stage(red, partial(tasks.sql_task, agg.final_sql, ("partials",)),
-                                (ShuffleInput("partials", scan_stage[agg.scan_id]),),
-                                kind="reduce", description="final aggregate"))
-            final_inputs = (BroadcastInput("reduced", red),) + others
-            names = tuple(i.name for i in final_inputs)
-            stages.append(Stage(stage_name(n), partial(tasks.sql_task, agg.top_sql, names),
-                                final_inputs, collect=True, kind="reduce",
-                                description="result"))
+            inputs = (partials,) + self.sent(rest)
+            self.stages.append(Stage(self.next_id(), partial(
+                tasks.sql_task, sql, tuple(i.name for i in inputs),
+                inline=self.read_here(rest)), inputs, collect=True, kind="reduce",
+                description="final aggregate and result"))
+            return
+        red = self.next_id()
+        self.stages.append(Stage(red, partial(tasks.sql_task, agg.final_sql, ("partials",)),
+                                 (partials,), kind="reduce", description="final aggregate"))
+        inputs = (BroadcastInput("reduced", red),) + self.sent(rest)
+        self.stages.append(Stage(self.next_id(), partial(
+            tasks.sql_task, agg.top_sql, tuple(i.name for i in inputs),
+            inline=self.read_here(rest)), inputs, collect=True, kind="reduce",
+            description="result"))
+
+    def result(self) -> None:
+        ids = [s.id for s in self.plan.scans]
+        inputs = self.sent(ids)
+        self.stages.append(Stage(self.next_id(), partial(
+            tasks.sql_task, self.plan.final_sql, tuple(i.name for i in inputs),
+            inline=self.read_here(ids)), inputs, collect=True,
+            kind="reduce" if inputs else "map",
+            description="result" if inputs else "scan and result in one task"))
+
+    def transform(self) -> None:
+        script, columns, split_all = self.plan.transform
+        last = self.stages[-1]
+        self.stages[-1] = Stage(last.id, last.fn, last.inputs, kind=last.kind,
+                                description=last.description)
+        self.stages.append(Stage(self.next_id(), partial(
+            tasks.transform_task, script, columns, split_all),
+            (BroadcastInput("rows", last.id),), collect=True, kind="reduce",
+            description=f"transform using {str(script)!r}"))
+
+
+def _build_graph(plan: QueryPlan, splits: dict[str, Sequence[FileSplit]], name: str,
+                 reducers: int, conf: dict[str, str] | None, cpus: int,
+                 inline_bytes: int = 0) -> StageGraph:
+    if plan.sort:
+        return _sort_graph(plan, splits, name, reducers, conf, cpus)
+    if plan.agg is not None and plan.agg.shuffle_join:
+        return _shuffle_join_graph(plan, splits, name, reducers, conf, cpus)
+    cut = _Stages(plan, splits, reducers, inline_bytes)
+    cut.scans()
+    if plan.agg is not None:
+        cut.reduce_side()
     else:
-        inputs = tuple(BroadcastInput(s.id, scan_stage[s.id]) for s in plan.scans)
-        names = tuple(i.name for i in inputs)
-        stages.append(Stage(stage_name(n), partial(tasks.sql_task, plan.final_sql, names),
-                            inputs, collect=True, kind="reduce", description="result"))
+        cut.result()
     if plan.transform:
-        script, columns, split_all = plan.transform
-        last = stages[-1]
-        stages[-1] = Stage(last.id, last.fn, last.inputs, kind=last.kind,
-                           description=last.description)
-        stages.append(Stage(stage_name(n + 1), partial(tasks.transform_task, script, columns,
-                                                       split_all),
-                            (BroadcastInput("rows", last.id),), collect=True, kind="reduce",
-                            description=f"transform using {str(script)!r}"))
-    return _with_threads(StageGraph(tuple(stages), name=name), name, conf, cpus)
+        cut.transform()
+    return _with_threads(StageGraph(tuple(cut.stages), name=name), name, conf, cpus)
 
 
 def _shuffle_join_graph(plan: QueryPlan, splits, name: str, reducers: int, conf, cpus: int
@@ -237,6 +287,13 @@ def explain(plan: QueryPlan, graph: StageGraph) -> list[str]:
                 lines.append(f"      Partial: {args[1]}")
         elif args:
             lines.append(f"      DuckDB: {args[0]}")
+        for sc, sps in (getattr(fn, "keywords", None) or {}).get("inline", ()):
+            lines.append(f"      TableScan ({sc.id}), read in each task (small table)")
+            lines.append(f"        table: {sc.table}")
+            lines.append(f"        columns: {', '.join(sc.columns) or '(none)'}")
+            if sc.filter:
+                lines.append(f"        filter: {sc.filter}")
+            lines.append(f"        splits: {sum(1 for x in sps if x.url)}")
         for i in s.inputs:
             if isinstance(i, ShuffleInput):
                 lines.append(f"      input {i.name}: shuffle from {i.stage}")

@@ -191,12 +191,11 @@ class HiveSession:
     def table(self, name: st.TableName):
         return self.metastore.get_table(*self.qualify(name))
 
-    def num_reducers(self) -> int:
-        try:
-            n = int(self.hiveconf.get("mapreduce.job.reduces", "-1"))
-        except ValueError:
-            raise UserError("mapreduce.job.reduces must be an integer") from None
-        return n if n > 0 else 2
+    def num_reducers(self, input_bytes: int = 0) -> int:
+        """``mapreduce.job.reduces``, else Hive's estimate from the shuffled input's bytes."""
+        from rayemr.hive import sizing
+
+        return sizing.reducers(self.hiveconf, input_bytes)
 
     def small_job_bytes(self) -> int:
         try:
@@ -294,8 +293,12 @@ class HiveSession:
         from rayemr.hive import exec as hexec
         from rayemr.hive.sql.sort import partition_expr, plan_range_sort
 
-        reducers = self.num_reducers()
-        if plan.agg is not None or plan.transform or reducers < 2 or len(plan.scans) != 1:
+        if plan.agg is not None or plan.transform or len(plan.scans) != 1:
+            return plan
+        from rayemr.hive.sizing import split_bytes
+
+        reducers = self.num_reducers(split_bytes(splits.get(plan.scans[0].id)))
+        if reducers < 2:
             return plan
         if len(splits.get(plan.scans[0].id) or ()) < 2:
             return plan
@@ -334,6 +337,7 @@ class HiveSession:
                    cpus: int | None = None):
         """Compile, list splits (partition pruning), choose the physical plan, cut stages
         (``cpus``: the cluster's CPUs, asked from Ray when None; 0 = no thread hints)."""
+        from rayemr.hive import sizing
         from rayemr.hive.planner import build_graph
 
         plan = self.compile(text)
@@ -345,10 +349,11 @@ class HiveSession:
             from rayemr.hive.sql.aggregate import row_wise
 
             map_only = row_wise(plan)
-        graph = build_graph(plan, splits, name=_app_name(text), reducers=self.num_reducers(),
+        reducers = self.num_reducers(sizing.shuffle_input_bytes(plan, splits))
+        graph = build_graph(plan, splits, name=_app_name(text), reducers=reducers,
                             cpus=self.cluster_cpus() if cpus is None else cpus,
-                            small_job_bytes=self.small_job_bytes(),
-                            map_only=map_only)
+                            small_job_bytes=self.small_job_bytes(), map_only=map_only,
+                            inline_bytes=sizing.inline_scan_bytes(self.hiveconf))
         return plan, graph
 
     def run_write(self, text: str, write, committer, *, cancel=None, progress=None,

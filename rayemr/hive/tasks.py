@@ -33,12 +33,25 @@ def scan_task(spec: ScanSpec, ctx: Any, inputs: dict) -> pa.Table:
     return table
 
 
+def _count_inline(ctx: Any, inline: tuple) -> None:
+    files = sum(1 for _spec, sps in inline for sp in sps if sp.url)
+    if files:
+        ctx.increment_counter(COUNTER_GROUP, "FILES_READ", files)
+        ctx.increment_counter(COUNTER_GROUP, "BYTES_READ", sum(
+            sp.length or sp.size for _spec, sps in inline for sp in sps if sp.url))
+
+
 def partial_task(spec: ScanSpec, sql: str, broadcast: tuple[str, ...], ctx: Any,
-                 inputs: dict) -> pa.Table:
-    """Scan a split and run a fragment over it (map-side aggregation, map joins)."""
+                 inputs: dict, *, inline: tuple = ()) -> pa.Table:
+    """Scan a split and run a fragment over it (map-side aggregation, map joins).
+
+    ``inline``: ``(ScanSpec, splits)`` of small tables this task reads itself (every split)
+    instead of receiving them from a stage of their own."""
     split = inputs["split"]
     tables = {name: inputs[name] for name in broadcast}
-    out, scanned = hexec.scan_and_run(spec, split, sql, tables, _threads(ctx))
+    out, scanned = hexec.run_over_scans(sql, tables, ((spec, (split,)), *inline),
+                                        _threads(ctx))
+    _count_inline(ctx, inline)
     if scanned >= 0:
         ctx.increment_counter(COUNTER_GROUP, "RECORDS_IN", scanned)
     if split.url:
@@ -49,21 +62,23 @@ def partial_task(spec: ScanSpec, sql: str, broadcast: tuple[str, ...], ctx: Any,
 
 def local_task(scans: tuple, splits: tuple, sql: str, ctx: Any, inputs: dict) -> pa.Table:
     """A small query in one task: read every (small) input and run the whole fragment."""
-    tables = {}
-    for spec, sps in zip(scans, splits):
-        parts = [hexec.scan_split(spec, sp, _threads(ctx)) for sp in sps] or [
-            hexec.empty_scan(spec)]
-        tables[spec.id] = hexec.concat(parts)
-        ctx.increment_counter(COUNTER_GROUP, "RECORDS_IN", tables[spec.id].num_rows)
-        ctx.increment_counter(COUNTER_GROUP, "FILES_READ", sum(1 for sp in sps if sp.url))
-    out = hexec.run_sql(sql, tables, _threads(ctx))
+    out, scanned = hexec.run_over_scans(sql, {}, tuple(zip(scans, splits)), _threads(ctx))
+    if scanned >= 0:
+        ctx.increment_counter(COUNTER_GROUP, "RECORDS_IN", scanned)
+    _count_inline(ctx, tuple(zip(scans, splits)))
     ctx.increment_counter(COUNTER_GROUP, "RECORDS_OUT", out.num_rows)
     return out
 
 
-def sql_task(sql: str, names: tuple[str, ...], ctx: Any, inputs: dict) -> pa.Table:
+def sql_task(sql: str, names: tuple[str, ...], ctx: Any, inputs: dict, *,
+             inline: tuple = ()) -> pa.Table:
+    """Run a fragment over upstream outputs (and ``inline`` small tables read here)."""
     tables = {n: inputs[n] for n in names}
-    out = hexec.run_sql(sql, tables, _threads(ctx))
+    if inline:
+        out, _ = hexec.run_over_scans(sql, tables, inline, _threads(ctx))
+        _count_inline(ctx, inline)
+    else:
+        out = hexec.run_sql(sql, tables, _threads(ctx))
     ctx.increment_counter(COUNTER_GROUP, "RECORDS_OUT", out.num_rows)
     return out
 

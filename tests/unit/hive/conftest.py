@@ -11,6 +11,11 @@ from rayemr.hive.session import HiveSession
 from rayemr.hive.testing import TPCH_TABLES, tpch_ddl, tpchgen
 
 
+#: Settings that keep tiny tables on the fully staged plans
+STAGED = {"rayemr.hive.smalljob.maxbytes": "0", "rayemr.hive.scan.inline.maxbytes": "0",
+          "mapreduce.job.reduces": "2"}
+
+
 @pytest.fixture(scope="session")
 def tpch_dir(tmp_path_factory) -> Path:
     return tpchgen(tmp_path_factory.mktemp("tpch") / "sf001")
@@ -18,10 +23,11 @@ def tpch_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def session(tmp_path) -> HiveSession:
-    # small-job local mode off: the tiny test tables must exercise the distributed plans
+    # small-job local mode and small tables read in place off, two reducers: the tiny test
+    # tables must exercise the distributed plans (scan stages, broadcasts, hash shuffles)
     s = HiveSession(metastore_path=str(tmp_path / "metastore.db"),
                     warehouse=str(tmp_path / "warehouse"), runner="inline",
-                    hiveconf={"rayemr.hive.smalljob.maxbytes": "0"})
+                    hiveconf=STAGED)
     yield s
     s.close()
 

@@ -122,3 +122,22 @@ def test_small_jobs_run_as_one_task(hive):
     assert "Stage-1 is a root stage" in text and "Stage-2" not in text
     assert "small job" in text
     assert hive.execute(sql).table.equals(want)
+
+
+def test_small_tables_are_read_by_the_tasks_that_join_them(hive):
+    sql = QUERIES["map_join_aggregate"] + " ORDER BY p.city"
+    want = hive.execute(sql).table
+    staged_files = hive.last_counters["HIVE"]["FILES_READ"]
+    hive.execute("RESET rayemr.hive.scan.inline.maxbytes")
+    hive.execute("RESET mapreduce.job.reduces")
+    text = "\n".join(r["Explain"] for r in hive.execute("EXPLAIN " + sql).table.to_pylist())
+    assert "scan default.people" not in text and "Stage-3" not in text
+    assert "TableScan (scan1), read in each task (small table)" in text
+    assert "single partition into 1" in text and "final aggregate and result" in text
+    assert hive.execute(sql).table.equals(want)
+    # events' three files are read by three map tasks, each of which also reads people
+    assert hive.last_counters["HIVE"]["FILES_READ"] == staged_files + 2
+    scan_only = "SELECT p.name FROM people p WHERE p.id IN (SELECT person FROM events)"
+    text = "\n".join(r["Explain"] for r in hive.execute("EXPLAIN " + scan_only).table.to_pylist())
+    assert "Stage-2" not in text and "scan and result in one task" in text
+    assert [r["name"] for r in hive.execute(scan_only).table.to_pylist()] == ["a"]

@@ -33,3 +33,20 @@ def test_tpch_with_shuffle_joins_and_three_reducers(tpch_session, tpch_duckdb, n
     want = tpch_duckdb.execute(sql).fetchall()
     got = [tuple(r.values()) for r in tpch_session.execute(sql).table.to_pylist()]
     assert rows_equal(got, want), f"Q{number}: {got[:3]} != {want[:3]}"
+
+
+@pytest.mark.parametrize("inline_bytes", ["16777216", "20000"])
+def test_tpch_with_small_tables_read_in_place(tpch_session, tpch_duckdb, inline_bytes):
+    """Hive's reducer estimate (one reducer for these inputs) and small tables read by the
+    tasks that join them: all of them (16 MiB), or only the smallest (20 kB: nation, region,
+    supplier), the rest in scan stages of their own."""
+    tpch_session.execute("RESET mapreduce.job.reduces")
+    tpch_session.execute(f"SET rayemr.hive.scan.inline.maxbytes={inline_bytes}")
+    for number, sql in sorted(QUERIES.items()):
+        want = tpch_duckdb.execute(sql).fetchall()
+        got = [tuple(r.values()) for r in tpch_session.execute(sql).table.to_pylist()]
+        assert rows_equal(got, want), f"Q{number}: {got[:3]} != {want[:3]}"
+    plan = "\n".join(r["Explain"] for r in tpch_session.execute("EXPLAIN " + QUERIES[5])
+                     .table.to_pylist())
+    assert "read in each task (small table)" in plan and "hash partition" not in plan
+    assert ("scan default.orders" in plan) == (inline_bytes == "20000")

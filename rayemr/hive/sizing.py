@@ -1,0 +1,68 @@
+"""How many tasks a query's stages get, from its inputs' sizes (pure, no storage).
+
+- Reducers: with ``mapreduce.job.reduces`` unset (-1), Hive estimates them from the input of
+  the job that shuffles: ``ceil(input bytes / hive.exec.reducers.bytes.per.reducer)``, at
+  least 1 and at most ``hive.exec.reducers.max``. The input is the table whose rows reach
+  the shuffle (the streamed side of a map join; both sides of a common join); the small
+  tables of a map join are not part of it, as in Hive, where a local task loads them.
+- Small tables: a table of at most ``rayemr.hive.scan.inline.maxbytes`` that is not the
+  aggregated one is read by each task that joins it, rather than by a stage of its own whose
+  output is then broadcast (Hive on MapReduce reads map-join tables in a local task too,
+  not in a job of their own).
+"""
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+from rayemr.core.errors import UserError
+from rayemr.hive.plan import FileSplit, QueryPlan
+
+#: Hive's defaults (since Hive 0.14)
+BYTES_PER_REDUCER = 256_000_000
+MAX_REDUCERS = 1009
+INLINE_SCAN_BYTES = 16 * 1024 * 1024
+
+
+def int_setting(conf: Mapping[str, str], key: str, default: int, minimum: int = 0) -> int:
+    """``conf[key]`` as an int, or a one-line error naming the setting."""
+    value = conf.get(key)
+    if value is None or str(value).strip() == "":
+        return default
+    try:
+        n = int(str(value).strip())
+    except ValueError:
+        raise UserError(f"{key} must be an integer, got {value!r}") from None
+    if n < minimum:
+        raise UserError(f"{key} must be at least {minimum}, got {n}")
+    return n
+
+
+def split_bytes(splits: Sequence[FileSplit] | None) -> int:
+    return sum(sp.length or sp.size for sp in splits or ())
+
+
+def shuffle_input_bytes(plan: QueryPlan, splits: Mapping[str, Sequence[FileSplit]]) -> int:
+    """Bytes of the tables whose rows go through the query's shuffle."""
+    agg = plan.agg
+    if agg is not None and agg.shuffle_join:
+        return sum(split_bytes(splits.get(sid)) for sid, _key in agg.shuffle_join)
+    if agg is not None:
+        return split_bytes(splits.get(agg.scan_id))
+    return sum(split_bytes(splits.get(sc.id)) for sc in plan.scans)
+
+
+def reducers(conf: Mapping[str, str], input_bytes: int) -> int:
+    """``mapreduce.job.reduces`` when set (> 0), else Hive's estimate from ``input_bytes``."""
+    try:
+        n = int(conf.get("mapreduce.job.reduces", "-1"))
+    except ValueError:
+        raise UserError("mapreduce.job.reduces must be an integer") from None
+    if n > 0:
+        return n
+    per = int_setting(conf, "hive.exec.reducers.bytes.per.reducer", BYTES_PER_REDUCER, 1)
+    most = int_setting(conf, "hive.exec.reducers.max", MAX_REDUCERS, 1)
+    return max(1, min(most, -(-input_bytes // per)))
+
+
+def inline_scan_bytes(conf: Mapping[str, str]) -> int:
+    return int_setting(conf, "rayemr.hive.scan.inline.maxbytes", INLINE_SCAN_BYTES)

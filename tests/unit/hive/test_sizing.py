@@ -1,0 +1,60 @@
+"""How many reducers a query gets and which tables its tasks read in place (pure)."""
+from __future__ import annotations
+
+import pytest
+
+from rayemr.core.errors import UserError
+from rayemr.hive import sizing
+from rayemr.hive.metastore.models import StorageFormat
+from rayemr.hive.plan import AggPlan, FileSplit, QueryPlan, ScanSpec
+
+
+def scan(sid: str) -> ScanSpec:
+    return ScanSpec(sid, f"default.{sid}", "/x", StorageFormat.of("parquet"), (("a", "int"),),
+                    ("a",))
+
+
+def splits(*sizes: int) -> tuple[FileSplit, ...]:
+    return tuple(FileSplit(f"/x/{i}.parquet", size=n) for i, n in enumerate(sizes))
+
+
+@pytest.mark.parametrize("input_bytes,conf,want", [
+    (0, {}, 1),
+    (255_999_999, {}, 1),
+    (256_000_001, {}, 2),
+    (10 * 256_000_000, {}, 10),
+    (10 * 256_000_000, {"hive.exec.reducers.max": "4"}, 4),
+    (1000, {"hive.exec.reducers.bytes.per.reducer": "100"}, 10),
+    (10**12, {"mapreduce.job.reduces": "3"}, 3),
+    (10**12, {"mapreduce.job.reduces": "-1", "hive.exec.reducers.max": "7"}, 7),
+])
+def test_reducers_follow_hives_estimate(input_bytes, conf, want):
+    assert sizing.reducers(conf, input_bytes) == want
+
+
+@pytest.mark.parametrize("conf,message", [
+    ({"mapreduce.job.reduces": "two"}, "mapreduce.job.reduces must be an integer"),
+    ({"hive.exec.reducers.bytes.per.reducer": "0"},
+     "hive.exec.reducers.bytes.per.reducer must be at least 1, got 0"),
+    ({"hive.exec.reducers.max": "many"}, "hive.exec.reducers.max must be an integer"),
+])
+def test_bad_settings_are_named(conf, message):
+    with pytest.raises(UserError, match=message):
+        sizing.reducers(conf, 10)
+
+
+def test_shuffle_input_is_the_streamed_table_or_both_join_sides():
+    big, small = scan("big"), scan("small")
+    sp = {"big": splits(300, 200), "small": splits(7)}
+    agg = AggPlan("big", "p", ("k",), "f", "t", broadcast=("small",))
+    assert sizing.shuffle_input_bytes(QueryPlan((big, small), "q", ("k",), agg=agg), sp) == 500
+    join = AggPlan("big", "p", ("k",), "f", "t", shuffle_join=(("big", "a"), ("small", "a")))
+    assert sizing.shuffle_input_bytes(QueryPlan((big, small), "q", ("k",), agg=join), sp) == 507
+    assert sizing.shuffle_input_bytes(QueryPlan((big, small), "q", ("k",)), sp) == 507
+
+
+def test_inline_threshold_setting():
+    assert sizing.inline_scan_bytes({}) == 16 * 1024 * 1024
+    assert sizing.inline_scan_bytes({"rayemr.hive.scan.inline.maxbytes": "0"}) == 0
+    with pytest.raises(UserError, match="rayemr.hive.scan.inline.maxbytes must be at least 0"):
+        sizing.inline_scan_bytes({"rayemr.hive.scan.inline.maxbytes": "-5"})
