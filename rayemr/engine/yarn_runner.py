@@ -19,6 +19,7 @@ import dataclasses
 import logging
 import time
 from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable, Sequence
 
 from rayemr.core.errors import ClusterError, ConfigError
@@ -175,8 +176,12 @@ class StageApplications(RayTasks):
     """Every stage of the graph is a YARN application of its own (Hive on MapReduce's
     model): its ApplicationMaster is this process (an unmanaged AM), so the shuffle blocks
     its tasks return are owned here and outlive the stage's application. An application
-    starts with its stage's first task and finishes when the stage's last task succeeds; a
-    task re-run later (its output was on a lost node) runs in a new application.
+    finishes when the stage's last task succeeds; a task re-run later (its output was on a
+    lost node) runs in a new application.
+
+    The handshakes stay off the critical path: while a stage runs, the applications of the
+    stages that consume it are registered by a helper thread (they then heartbeat like any
+    open one), and a finished stage's logs and unregistration go out on that thread too.
     """
 
     def __init__(self, client: Any, graph: Any, conf: dict[str, str], queue: str) -> None:
@@ -185,29 +190,57 @@ class StageApplications(RayTasks):
         self.kinds = {s.id: s.kind for s in graph.stages}
         self.open: dict[str, YarnLauncher] = {}
         self.app_ids: list[str] = []
-        self._finishing: list[Callable[[], None]] = []  # stage apps told to finish
+        self._ahead: dict[str, Future] = {}  # stage id -> its application, registering
+        self._finishing: list[Future] = []  # finished stages: logs sent, unregistered
+        self._helper: ThreadPoolExecutor | None = None
         self.done: dict[str, int] = {}
 
-    def _stage(self, stage_id: str) -> YarnLauncher:
-        sub = self.open.get(stage_id)
-        if sub is None:
-            from rayemr.yarn import ApplicationSpec
+    def _background(self, fn: Callable, *args) -> Future:
+        if self._helper is None:
+            self._helper = ThreadPoolExecutor(1, thread_name_prefix="stage-applications")
+        return self._helper.submit(fn, *args)
 
-            spec = ApplicationSpec(f"{self.graph.name} ({stage_id})", app_type="MAPREDUCE",
-                                   queue=self.queue, unmanaged_am=True)
-            sub = YarnLauncher(self.client.register_unmanaged(spec), self.conf)
-            sub.set_kinds(self.kinds)
-            sub._fn_refs = self._fn_refs  # each stage function is put once
-            self.open[stage_id] = sub
-            self.app_ids.append(sub.amrm.app_id)
-            log.info("stage %s of %s runs as %s in queue %s", stage_id, self.graph.name,
-                     sub.amrm.app_id, self.queue)
+    def _register(self, stage_id: str) -> Any:
+        from rayemr.yarn import ApplicationSpec
+
+        spec = ApplicationSpec(f"{self.graph.name} ({stage_id})", app_type="MAPREDUCE",
+                               queue=self.queue, unmanaged_am=True)
+        return self.client.register_unmanaged(spec)
+
+    def _open(self, stage_id: str, amrm: Any) -> YarnLauncher:
+        sub = YarnLauncher(amrm, self.conf)
+        sub.set_kinds(self.kinds)
+        sub._fn_refs = self._fn_refs  # each stage function is put once
+        sub._last_beat = time.monotonic()  # registering was its first heartbeat
+        self.open[stage_id] = sub
+        self.app_ids.append(amrm.app_id)
+        log.info("stage %s of %s runs as %s in queue %s", stage_id, self.graph.name,
+                 amrm.app_id, self.queue)
+        for consumer in self.graph.consumers(stage_id):
+            if consumer.id not in self.open and consumer.id not in self._ahead \
+                    and consumer.id not in self.done:
+                self._ahead[consumer.id] = self._background(self._register, consumer.id)
         return sub
+
+    def _opened_ahead(self, block_for: str | None = None) -> None:
+        """Open the applications registered ahead that are ready (and ``block_for``'s)."""
+        for stage_id, fut in list(self._ahead.items()):
+            if stage_id == block_for or fut.done():
+                del self._ahead[stage_id]
+                self._open(stage_id, fut.result())
+
+    def _stage(self, stage_id: str) -> YarnLauncher:
+        if stage_id in self._ahead:
+            self._opened_ahead(block_for=stage_id)
+        sub = self.open.get(stage_id)
+        return sub if sub is not None else self._open(stage_id, self._register(stage_id))
 
     def launch(self, spec: AttemptSpec, args: Sequence[Any]) -> Attempt:
         return self._stage(spec.stage_id).launch(spec, args)
 
     def wait(self, handles: Sequence[Attempt], timeout: float) -> list[Attempt]:
+        if self._ahead:
+            self._opened_ahead()
         for sub in list(self.open.values()):
             sub._heartbeat()
         if not any(h.outcome_ref is not None for h in handles):
@@ -223,13 +256,11 @@ class StageApplications(RayTasks):
         if out.ok:
             n = self.done[spec.stage_id] = self.done.get(spec.stage_id, 0) + 1
             total = self.graph.stage(spec.stage_id).num_tasks
-            sub = self.open.get(spec.stage_id)
             if sub is not None:
                 sub.progress = min(1.0, n / max(1, total))
                 if n >= total:
                     del self.open[spec.stage_id]
-                    sub.send_logs()
-                    self._finishing.append(sub.amrm.finish("SUCCEEDED", wait=False))
+                    self._finishing.append(self._background(_finish_stage, sub))
         return out
 
     def lost_nodes(self) -> set[str]:
@@ -245,14 +276,21 @@ class StageApplications(RayTasks):
                 q.clear()
 
     def finish_all(self, status: str, diagnostics: str = "") -> None:
-        """End every stage application still open (the job failed or was killed), and wait
-        until the finished stages' applications are final."""
-        for done in self._finishing:
+        """End every stage application still open or registered ahead (the job failed or
+        was killed), and wait until the finished stages' applications are final."""
+        for fut in self._finishing:
             try:
-                done()
+                fut.result()
             except Exception:  # noqa: BLE001 -- the job's outcome stands
                 log.warning("a stage application did not finish cleanly", exc_info=True)
         self._finishing.clear()
+        for stage_id, fut in list(self._ahead.items()):
+            try:
+                self.open.setdefault(stage_id, YarnLauncher(fut.result(), self.conf))
+            except Exception:  # noqa: BLE001 -- it never got registered
+                log.warning("registering the application of %s failed", stage_id,
+                            exc_info=True)
+        self._ahead.clear()
         for stage_id, sub in list(self.open.items()):
             sub.send_logs()
             try:
@@ -260,6 +298,15 @@ class StageApplications(RayTasks):
             except Exception:  # noqa: BLE001 -- keep the job's own error
                 log.warning("could not finish %s", sub.amrm.app_id, exc_info=True)
         self.open.clear()
+        if self._helper is not None:
+            self._helper.shutdown(wait=True)
+            self._helper = None
+
+
+def _finish_stage(sub: YarnLauncher) -> None:
+    """A finished stage: its container logs to the ResourceManager, then unregister."""
+    sub.send_logs()
+    sub.amrm.finish("SUCCEEDED")
 
 
 def _am_main(amrm: Any, payload: dict[str, Any]):

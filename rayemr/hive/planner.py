@@ -23,13 +23,15 @@ def stage_name(n: int) -> str:
 def build_graph(plan: QueryPlan, splits: dict[str, Sequence[FileSplit]], name: str = "hive",
                 reducers: int = 1, conf: dict[str, str] | None = None, cpus: int = 0,
                 small_job_bytes: int = 0, map_only: bool = False,
-                inline_bytes: int = 0) -> StageGraph:
+                inline_bytes: int = 0, final_bytes: int = 0) -> StageGraph:
     """``small_job_bytes``: when every input together is at most this many bytes (in at most
     four splits), the query runs as one task (Hive's automatic local mode for small jobs).
     ``map_only``: the query is row by row over one table (no aggregate, join, order or
     limit), so each map task runs the whole fragment over its split (a map-only job).
     ``inline_bytes``: a table of at most this many bytes that is not the aggregated one is
-    read by each task that uses it, not scanned by a stage of its own (0: never)."""
+    read by each task that uses it, not scanned by a stage of its own (0: never);
+    ``final_bytes``: the query's final task reads the tables only it uses itself, smallest
+    first, up to this many bytes in all (at least those of ``inline_bytes``)."""
     sizes = [sp.length or sp.size for ss in splits.values() for sp in ss]
     if small_job_bytes > 0 and not plan.transform and sum(sizes) <= small_job_bytes \
             and len(sizes) <= 4:
@@ -47,7 +49,7 @@ def build_graph(plan: QueryPlan, splits: dict[str, Sequence[FileSplit]], name: s
                       (SplitInput("split", sp),), collect=True, kind="map",
                       description=f"map-only over {scan.table}")
         return _with_threads(StageGraph((stage,), name=name), name, conf, cpus)
-    return _build_graph(plan, splits, name, reducers, conf, cpus, inline_bytes)
+    return _build_graph(plan, splits, name, reducers, conf, cpus, inline_bytes, final_bytes)
 
 
 def with_write(graph: StageGraph, write) -> StageGraph:
@@ -86,12 +88,23 @@ class _Stages:
     them read them (``read_here``)."""
 
     def __init__(self, plan: QueryPlan, splits: dict[str, Sequence[FileSplit]],
-                 reducers: int, inline_bytes: int) -> None:
+                 reducers: int, inline_bytes: int, final_bytes: int) -> None:
         self.plan, self.splits, self.reducers = plan, splits, reducers
-        main = plan.agg.scan_id if plan.agg is not None else None
-        self.small = {sc.id for sc in plan.scans if inline_bytes > 0 and sc.id != main
-                      and sum(sp.length or sp.size for sp in splits.get(sc.id) or ())
-                      <= inline_bytes}
+        size = {sc.id: sum(sp.length or sp.size for sp in splits.get(sc.id) or ())
+                for sc in plan.scans}
+        agg = plan.agg
+        # read by every task of the partial aggregate: only tables small enough to repeat
+        mapped = set(agg.broadcast) if agg is not None else set()
+        self.small = {i for i in mapped if 0 < inline_bytes and size[i] <= inline_bytes}
+        # read by the query's one final task: the smallest first, up to final_bytes in all
+        total = 0
+        for i in sorted((i for i in size if i not in mapped and (agg is None or
+                                                                   i != agg.scan_id)),
+                        key=lambda i: (size[i], i)):
+            if inline_bytes <= 0 or size[i] > max(inline_bytes, final_bytes - total):
+                break
+            self.small.add(i)
+            total += size[i]
         self.by_id = {sc.id: sc for sc in plan.scans}
         self.stages: list[Stage] = []
         self.of_scan: dict[str, str] = {}
@@ -176,12 +189,12 @@ class _Stages:
 
 def _build_graph(plan: QueryPlan, splits: dict[str, Sequence[FileSplit]], name: str,
                  reducers: int, conf: dict[str, str] | None, cpus: int,
-                 inline_bytes: int = 0) -> StageGraph:
+                 inline_bytes: int = 0, final_bytes: int = 0) -> StageGraph:
     if plan.sort:
         return _sort_graph(plan, splits, name, reducers, conf, cpus)
     if plan.agg is not None and plan.agg.shuffle_join:
         return _shuffle_join_graph(plan, splits, name, reducers, conf, cpus)
-    cut = _Stages(plan, splits, reducers, inline_bytes)
+    cut = _Stages(plan, splits, reducers, inline_bytes, final_bytes)
     cut.scans()
     if plan.agg is not None:
         cut.reduce_side()

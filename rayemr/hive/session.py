@@ -353,7 +353,8 @@ class HiveSession:
         graph = build_graph(plan, splits, name=_app_name(text), reducers=reducers,
                             cpus=self.cluster_cpus() if cpus is None else cpus,
                             small_job_bytes=self.small_job_bytes(), map_only=map_only,
-                            inline_bytes=sizing.inline_scan_bytes(self.hiveconf))
+                            inline_bytes=sizing.inline_scan_bytes(self.hiveconf),
+                            final_bytes=sizing.inline_final_bytes(self.hiveconf))
         return plan, graph
 
     def run_write(self, text: str, write, committer, *, cancel=None, progress=None,

@@ -8,7 +8,10 @@
 - Small tables: a table of at most ``rayemr.hive.scan.inline.maxbytes`` that is not the
   aggregated one is read by each task that joins it, rather than by a stage of its own whose
   output is then broadcast (Hive on MapReduce reads map-join tables in a local task too,
-  not in a job of their own).
+  not in a job of their own). The query's final task, which runs alone, reads the tables
+  only it uses itself up to ``rayemr.hive.scan.inline.final.maxbytes`` in all (smallest
+  first): it would receive all their rows anyway, and DuckDB then joins them straight off
+  the files instead of from materialised copies.
 """
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ from rayemr.hive.plan import FileSplit, QueryPlan
 BYTES_PER_REDUCER = 256_000_000
 MAX_REDUCERS = 1009
 INLINE_SCAN_BYTES = 16 * 1024 * 1024
+INLINE_FINAL_BYTES = 128 * 1024 * 1024
 
 
 def int_setting(conf: Mapping[str, str], key: str, default: int, minimum: int = 0) -> int:
@@ -66,3 +70,7 @@ def reducers(conf: Mapping[str, str], input_bytes: int) -> int:
 
 def inline_scan_bytes(conf: Mapping[str, str]) -> int:
     return int_setting(conf, "rayemr.hive.scan.inline.maxbytes", INLINE_SCAN_BYTES)
+
+
+def inline_final_bytes(conf: Mapping[str, str]) -> int:
+    return int_setting(conf, "rayemr.hive.scan.inline.final.maxbytes", INLINE_FINAL_BYTES)

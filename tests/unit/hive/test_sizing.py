@@ -58,3 +58,25 @@ def test_inline_threshold_setting():
     assert sizing.inline_scan_bytes({"rayemr.hive.scan.inline.maxbytes": "0"}) == 0
     with pytest.raises(UserError, match="rayemr.hive.scan.inline.maxbytes must be at least 0"):
         sizing.inline_scan_bytes({"rayemr.hive.scan.inline.maxbytes": "-5"})
+
+
+def test_final_task_reads_the_smallest_tables_up_to_its_budget():
+    from rayemr.hive.planner import build_graph
+
+    mb = 1 << 20
+    scans = tuple(scan(s) for s in ("a", "b", "c", "d"))
+    sp = {"a": splits(100 * mb), "b": splits(10 * mb), "c": splits(50 * mb, 20 * mb),
+          "d": splits(1 * mb)}
+    plan = QueryPlan(scans, "SELECT 1", ("x",))
+
+    def staged(**kw) -> list[str]:
+        graph = build_graph(plan, sp, **kw)
+        return [s.description for s in graph.stages]
+
+    # d (1), b (10), c (70) fit in 128 MiB together; a (100) would not
+    assert staged(inline_bytes=16 * mb, final_bytes=128 * mb) == ["scan default.a", "result"]
+    assert staged(inline_bytes=16 * mb, final_bytes=0) == [
+        "scan default.a", "scan default.c", "result"]
+    assert staged(inline_bytes=0, final_bytes=128 * mb) == [
+        "scan default.a", "scan default.b", "scan default.c", "scan default.d", "result"]
+    assert staged(inline_bytes=16 * mb, final_bytes=1 << 40) == ["scan and result in one task"]
