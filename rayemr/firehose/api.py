@@ -7,9 +7,9 @@ Control operations go to the control plane; puts go straight to the stream's hos
 """
 from __future__ import annotations
 
+import os
 import re
 import threading
-import uuid
 from typing import Any, Callable, Mapping
 
 from rayemr.firehose.config import check_name
@@ -103,7 +103,7 @@ class FirehoseService:
         return handle
 
     def _put(self, name: str, datas: list[bytes]):
-        token = uuid.uuid4().bytes
+        token = os.urandom(16)
         try:
             return self.pool.call(self._route(name), "put", datas, token)
         except ResourceNotFoundException:
