@@ -7,8 +7,9 @@ table, with a write-ahead log behind every acknowledgement.
 control-plane actor and one restartable actor per stream; ``backend="local"`` runs everything
 in this process. The same API is served as ``Firehose_20150804.*`` on ``rayemr aws serve``.
 
-Layers: pure core (``requests``, ``buffers``, ``prefixes``, ``timefmt``, ``partitioning``,
-``transform``, ``convert``, ``config``, ``states``) -> ``wal``/``sink`` (EMRFS, metastore) ->
+Layers: pure core (``requests``, ``chunks``, ``buffers``, ``prefixes``, ``timefmt``,
+``ndjson``, ``partitioning``, ``transform``, ``convert``, ``routing``, ``config``, ``states``)
+-> ``wal``/``sink`` (EMRFS, metastore) ->
 ``delivery`` (one stream's work) -> ``source`` (a Kinesis stream read into it) ->
 ``host``/``pools``/``control`` -> ``api``/``pyclient``.
 """

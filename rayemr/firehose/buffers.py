@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping
 
+from rayemr.firehose.chunks import Chunk, Record
 from rayemr.firehose.errors import InvalidArgumentException
-from rayemr.firehose.requests import record_id
 
 MiB = 1024 * 1024
 SIZE_RANGE = (1, 128)
@@ -46,38 +46,29 @@ class BufferingHints:
         return {"SizeInMBs": self.size_mb, "IntervalInSeconds": self.interval_s}
 
 
-class Record:
-    """One accepted record: its log sequence number, arrival time and bytes (slotted: a
-    stream holds millions)."""
-
-    __slots__ = ("seq", "arrival", "data")
-
-    def __init__(self, seq: int, arrival: float, data: bytes) -> None:
-        self.seq, self.arrival, self.data = seq, arrival, data
-
-    @property
-    def record_id(self) -> str:
-        return record_id(int(self.arrival * 1000), self.seq)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Record) and (self.seq, self.arrival, self.data) == (
-            other.seq, other.arrival, other.data)
-
-    def __repr__(self) -> str:
-        return f"Record({self.seq}, {self.arrival}, {self.data[:40]!r})"
-
-
 @dataclass
 class Buffer:
+    """One prefix's records, as the chunks they were routed in."""
+
     key: str
     opened: float
-    records: list[Record] = field(default_factory=list)
+    chunks: list[Chunk] = field(default_factory=list)
     size: int = 0
+    count: int = 0
 
     @functools.cached_property
     def oldest_arrival(self) -> float:
         """Asked once a buffer is taken (its records no longer change)."""
-        return min(r.arrival for r in self.records)
+        return min(c.oldest for c in self.chunks)
+
+    @functools.cached_property
+    def chunk(self) -> Chunk:
+        """All its records as one chunk (asked once a buffer is taken)."""
+        return Chunk.concat(self.chunks)
+
+    @property
+    def records(self) -> list[Record]:
+        return self.chunk.records()
 
 
 class Buffers:
@@ -97,18 +88,18 @@ class Buffers:
 
     def add(self, key: str, record: Record, now: float) -> bool:
         """Buffer one record; True when its buffer is now due (full, or interval 0)."""
-        return self.add_many(key, [record], now)
+        return self.add_chunk(key, Chunk.of([record]), now)
 
-    def add_many(self, key: str, records: Sequence[Record], now: float) -> bool:
+    def add_chunk(self, key: str, chunk: Chunk, now: float) -> bool:
         """Buffer records in order; True when their buffer is now due."""
         buf = self._open.get(key)
         if buf is None:
             buf = self._open[key] = Buffer(key, now)
-        size = sum(len(r.data) for r in records)
-        buf.records.extend(records)
-        buf.size += size
-        self.records += len(records)
-        self.bytes += size
+        buf.chunks.append(chunk)
+        buf.size += chunk.nbytes
+        buf.count += len(chunk)
+        self.records += len(chunk)
+        self.bytes += chunk.nbytes
         return buf.size >= self.hints.size_bytes or self.hints.interval_s == 0
 
     def due(self, now: float) -> list[str]:
@@ -125,7 +116,7 @@ class Buffers:
 
     def take(self, key: str) -> Buffer:
         buf = self._open.pop(key)
-        self.records -= len(buf.records)
+        self.records -= buf.count
         self.bytes -= buf.size
         return buf
 

@@ -9,9 +9,10 @@ any scalar or nested value into a string column as its text; timestamps from the
 ``TimestampFormats`` (Java patterns or ``millis``), ISO-8601 text, or (OpenX) epoch seconds.
 
 A batch is first parsed whole by Arrow's JSON reader with the table's schema (C++, no Python per
-row, one row per record: ``rayemr.firehose.ndjson``); if that cannot be trusted (a record it rejects, a key that differs only in case, a type
-it cannot read) the batch is converted record by record, and each record that does not convert
-is returned with the reason -- it goes to the error output, never silently dropped.
+row, one row per record: ``rayemr.firehose.ndjson``); if that cannot be trusted (a record it
+rejects, a key that differs only in case, a type it cannot read) the batch is converted record
+by record, and each record that does not convert is returned with the reason -- it goes to the
+error output, never silently dropped.
 """
 from __future__ import annotations
 
@@ -85,11 +86,21 @@ class Converter:
         table = pa.Table.from_pylist(rows, schema=self.schema)
         return Converted(table, tuple(good), tuple(failed))
 
+    @property
+    def fast(self) -> bool:
+        """Whether Arrow's reading of a batch may stand for the SerDe's (see ``from_rows``)."""
+        return self._fast
+
     def _fast_path(self, records: Sequence[bytes]) -> pa.Table | None:
         # unknown keys are inferred, not ignored: a key differing from a column only in case
         # must be seen to be matched the SerDe's way
         table = ndjson.read_records(records, self.schema, unexpected="infer")
-        if table is None:
+        return None if table is None else self.from_rows(table)
+
+    def from_rows(self, table: pa.Table) -> pa.Table | None:
+        """The converted rows of records Arrow read with ``schema``'s columns and every other
+        key inferred (``ndjson``), or None if they need converting record by record."""
+        if not self._fast:
             return None
         names = {n for n, _ in self.columns}
         if self.conversion.case_insensitive and any(

@@ -1,16 +1,19 @@
 """One delivery stream at work: log, route, buffer, flush, publish -- and recover.
 
-``put`` appends a batch to the write-ahead log (the acknowledgement point), then routes each
-record: transformation (Lambda contract), partition keys (JQ or the function's metadata), the
-active-partition limit, into one buffer per destination prefix; failures into error buffers
-by error type; source records into the backup buffer. ``tick`` flushes buffers that are full
-or old enough. Flushing a buffer converts it (JSON -> Parquet/ORC) or compresses it, then for
-each object: log an INTENT, publish the object whole (EMRFS), register its Hive partition, log
-DONE. ``recover`` replays the log: an INTENT whose object is visible is finished (no second
+``put`` appends a batch to the write-ahead log (the acknowledgement point) and keeps it as a
+pending chunk (``rayemr.firehose.chunks``: records in columns). Pending records are routed in
+rounds -- at every ``tick`` (the host's flusher runs one at least every 0.1 s), or at once when
+they could fill a buffer -- so Arrow and jq see big batches: transformation (Lambda contract),
+partition keys (JQ or the function's metadata), the active-partition limit, conversion
+(JSON -> Parquet/ORC rows, read once with partitioning: ``rayemr.firehose.routing``), into one
+buffer per destination prefix; failures into error buffers by error type; source records into
+the backup buffer. ``tick`` then flushes buffers that are full or old enough. Flushing a buffer
+writes its rows (Parquet/ORC) or compresses its bytes, then for each object: log an INTENT,
+publish the object whole (EMRFS), register its Hive partition, log DONE. ``recover`` replays the log: an INTENT whose object is visible is finished (no second
 copy); one whose object is absent has its uploads aborted and its records routed again --
 those are counted as redelivered.
 
-No Ray here: the actor in ``rayemr.firehose.actor`` (and the in-process service) wrap it.
+No Ray here: the host in ``rayemr.firehose.host`` (an actor on Ray, or in-process) wraps it.
 """
 from __future__ import annotations
 
@@ -23,12 +26,15 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
-from rayemr.firehose import prefixes as px
-from rayemr.firehose.buffers import Buffer, Buffers, Record
+import numpy as np
+
+from rayemr.firehose import prefixes as px, routing
+from rayemr.firehose.buffers import MiB, Buffer, Buffers
+from rayemr.firehose.chunks import Chunk, Owed, Record
 from rayemr.firehose.compress import EXTENSIONS, compress
 from rayemr.firehose.config import StreamConfig
 from rayemr.firehose.convert import Converter
-from rayemr.firehose.partitioning import KeyFailure, Partitioner, group_keys
+from rayemr.firehose.partitioning import KeyFailure, Keys, Partitioner, group_keys
 from rayemr.firehose.requests import record_ids
 from rayemr.firehose.settings import FirehoseSettings
 from rayemr.firehose.sink import HiveBinding, Sink
@@ -41,12 +47,15 @@ _BIT = {DATA: 1, BACKUP: 2}  # obligations a record still has, as a bit mask
 LATENCY_SAMPLES = 4096
 #: Puts remembered by token, so their retries are recognised.
 RECENT_PUTS = 16384
+#: Pending bytes that are routed at once (less if a buffer would be full with less).
+ROUTE_BYTES = 4 * MiB
 
 
 @dataclass
 class PutResult:
     record_ids: list[str | None]
     errors: list[tuple[str, str] | None]
+    ticket: int = 0  # the log frame that must be on disk before the answer (``wal.durable``)
 
 
 class DeliveryStream:
@@ -63,9 +72,10 @@ class DeliveryStream:
                                  sync=settings.wal_sync)
         self.sink = Sink(settings.metastore_path, settings.warehouse, settings.emrfs)
         self.next_seq = 0
-        # seq -> obligations not yet met (bits of _BIT); filled in increasing seq order, so
-        # the first key is the lowest record the log must keep
-        self.owed: dict[int, int] = {}
+        self.owed = Owed()  # obligations not yet met (bits of _BIT) by seq
+        self.pending: list[Chunk] = []  # logged, not yet routed
+        self.pending_bytes = 0
+        self._failed: dict[str, list[Record]] = {}  # a routing round's failures, by type
         self.batches: dict[bytes, tuple[int, float, int]] = {}
         self.metrics: dict[str, float] = {k: 0 for k in (
             "IncomingRecords", "IncomingBytes", "IncomingPutRequests", "DeliveredRecords",
@@ -91,6 +101,9 @@ class DeliveryStream:
         self.data = Buffers(dest.hints)
         self.errors = Buffers(dest.hints)
         self.backup = Buffers(config.backup.hints) if config.backup else None
+        hints = [dest.hints] + ([config.backup.hints] if config.backup else [])
+        self.route_bytes = (0 if any(h.interval_s == 0 for h in hints)
+                            else min([ROUTE_BYTES] + [h.size_bytes for h in hints]))
         p = config.processing
         self.partitioner = (Partitioner(p.metadata_query, dest.layout.prefix.partition_keys)
                             if config.dynamic_partitioning and p.metadata_query else None)
@@ -120,18 +133,21 @@ class DeliveryStream:
         if token and token in self.batches:
             first, arrival, n = self.batches[token]
             self.metrics["RetriedPutRequests"] += 1
+            self.wal.sync()  # the first call may still be waiting for its fsync
             return PutResult(record_ids(int(arrival * 1000), range(first, first + n)),
                              [None] * n)
         now = self.clock()
         self.metrics["IncomingPutRequests"] += 1
         accepted, slots = self._admit(datas)
         first = self.next_seq
+        ticket = 0
         if accepted:
-            self.wal.append_records(first, now, accepted, token)
+            chunk = Chunk.arrived(first, now, accepted)
+            ticket = self.wal.append_records(first, now, accepted, token, lens=chunk.lens)
             self.next_seq += len(accepted)
-            if token and not any(s is None for s in slots):
+            if token and len(accepted) == len(slots):
                 self._remember(token, (first, now, len(accepted)))
-        self._accept(first, now, accepted)
+            self._accept(chunk)
         if len(accepted) == len(slots):
             ids = record_ids(int(now * 1000), range(first, first + len(slots)))
             errors: list[tuple[str, str] | None] = [None] * len(slots)
@@ -141,29 +157,43 @@ class DeliveryStream:
             errors = [("ServiceUnavailableException", "Slow down.") if slot is None else None
                       for slot in slots]
         self.metrics["ThrottledRecords"] += len(slots) - len(accepted)
-        return PutResult(ids, errors)
+        return PutResult(ids, errors, ticket)
 
-    def put_source(self, shard: str, datas: Sequence[bytes], last: int) -> None:
+    def put_source(self, shard: str, datas: Sequence[bytes], last: int) -> int:
         """Log records read from a source shard, up to its sequence number ``last``, with that
-        position (durable on return), then route them; all are taken (the reader waits for
-        room instead)."""
+        position; all are taken (the reader waits for room instead). Returns the ticket to
+        wait for (``wal.durable``) before checkpointing."""
         now = self.clock()
         first = self.next_seq
         assert self.positions is not None, "not a Kinesis-sourced stream"
         positions = {shard: max(last, self.positions.get(shard, -1))}
-        self.wal.append_records(first, now, datas, positions=positions)
+        chunk = Chunk.arrived(first, now, list(datas))
+        ticket = self.wal.append_records(first, now, datas, positions=positions,
+                                         lens=chunk.lens)
         self.positions.update(positions)
         self.next_seq += len(datas)
-        self._accept(first, now, list(datas))
+        self._accept(chunk)
+        return ticket
 
-    def _accept(self, first: int, now: float, accepted: list[bytes]) -> None:
-        """Records just logged from ``first`` on: owed, counted and routed."""
-        records = [Record(first + i, now, d) for i, d in enumerate(accepted)]
+    def _accept(self, chunk: Chunk) -> None:
+        """Records just logged: owed, counted, pending."""
         mask = _BIT[DATA] | (_BIT[BACKUP] if self.backup is not None else 0)
-        self.owed.update(dict.fromkeys(range(first, first + len(records)), mask))
-        self.metrics["IncomingRecords"] += len(records)
-        self.metrics["IncomingBytes"] += sum(map(len, accepted))
-        self.route(records, backup=self.backup is not None)
+        self.owed.add(int(chunk.seqs[0]), len(chunk), mask)
+        nbytes = chunk.nbytes
+        self.metrics["IncomingRecords"] += len(chunk)
+        self.metrics["IncomingBytes"] += nbytes
+        self.pending.append(chunk)
+        self.pending_bytes += nbytes
+        if self.pending_bytes >= self.route_bytes:
+            self.route_pending()
+
+    def route_pending(self) -> None:
+        """Route every pending record, as one batch."""
+        if not self.pending:
+            return
+        chunk = Chunk.concat(self.pending)
+        self.pending, self.pending_bytes = [], 0
+        self.route(chunk, backup=self.backup is not None)
 
     def _admit(self, datas: Sequence[bytes]) -> tuple[list[bytes], Sequence[int | None]]:
         """The records that fit in the stream's buffers, and each one's slot among them
@@ -188,71 +218,100 @@ class DeliveryStream:
             self.batches.pop(next(iter(self.batches)))
 
     def buffered_bytes(self) -> int:
-        return self.data.bytes + self.errors.bytes + (self.backup.bytes if self.backup else 0)
+        return (self.pending_bytes + self.data.bytes + self.errors.bytes
+                + (self.backup.bytes if self.backup else 0))
 
-    def route(self, records: list[Record], backup: bool, data: bool = True) -> None:
-        """Into buffers: the backup's, then by partition keys (groups of records at once)."""
+    def route(self, chunk: Chunk, backup: bool, data: bool = True) -> None:
+        """Into buffers: the backup's, then by partition keys (groups of records at once),
+        converted when the stream converts; failures into the error buffers."""
         now = self.clock()
-        if backup and self.backup is not None and records:
-            self.backup.add_many("backup", records, now)
-        if not data or not records:
+        if backup and self.backup is not None and len(chunk):
+            self.backup.add_chunk("backup", chunk, now)
+        if not data or not len(chunk):
             return
-        if self.function is not None:
-            records, lambda_keys = self._transform(records, now)
-            groups = self._with_lambda_keys(records, lambda_keys)
-        elif self.partitioner is not None:
-            groups = self.partitioner.groups([r.data for r in records])
-        else:
-            groups = [({}, range(len(records)))]
-        for keys, positions in groups:
-            members = [records[i] for i in positions]
-            if isinstance(keys, KeyFailure):
-                for r in members:
-                    self._fail(r, px.PARTITIONING_FAILED, keys.code, keys.message, now)
-            else:
-                self._buffer(keys, members, now)
+        try:
+            self._route_data(chunk, now)
+        finally:
+            for error_type, failed in self._failed.items():
+                self.errors.add_chunk(error_type, Chunk.of(failed), now)
+            self._failed = {}
 
-    def _with_lambda_keys(self, records: list[Record], lambda_keys: list[dict[str, str]]):
+    def _route_data(self, chunk: Chunk, now: float) -> None:
+        rows = None
+        if self.function is not None:
+            chunk, lambda_keys = self._transform(chunk, now)
+            groups = self._with_lambda_keys(chunk, lambda_keys)
+        elif self.partitioner is not None:
+            assert chunk.datas is not None
+            rows = routing.read_once(chunk.datas, self.partitioner, self.converter)
+            groups = self.partitioner.groups(chunk.datas, rows)
+        else:
+            groups = [({}, range(len(chunk)))]
+        accepted = self._admit_partitions(chunk, groups, now)
+        if self.converter is not None:
+            parts, failed = routing.convert(self.converter, chunk, accepted, rows)
+            for i, code, message in failed:
+                self._fail(chunk.record(i), px.FORMAT_CONVERSION_FAILED, code, message, now)
+        else:
+            parts = [(key, chunk.take(positions)) for key, positions in accepted]
+        delim = self.config.processing.append_delimiter
+        for key, part in parts:
+            if not len(part):
+                continue
+            if delim is not None and part.datas is not None:
+                tail = delim.encode()
+                part = Chunk(part.seqs, part.arrivals, [d + tail for d in part.datas])
+            self.data.add_chunk(key, part, now)
+
+    def _admit_partitions(self, chunk: Chunk, groups: Sequence[tuple[Keys, Sequence[int]]],
+                          now: float) -> list[tuple[str, Sequence[int]]]:
+        """The groups that go to a buffer, by buffer key; the others fail: no keys, a key
+        missing, or one partition more than the active-partition limit."""
+        names = self.config.destination.layout.prefix.partition_keys
+        limit = self.settings.active_partition_limit
+        out: list[tuple[str, Sequence[int]]] = []
+        opened: set[str] = set()  # partitions this round opens
+        for keys, positions in groups:
+            if isinstance(keys, KeyFailure):
+                failure = (px.PARTITIONING_FAILED, keys.code, keys.message)
+            elif any(n not in keys for n in names):
+                missing = next(n for n in names if n not in keys)
+                failure = (px.PARTITIONING_FAILED, "DynamicPartitioning.MetadataExtractionFailed",
+                           f"no value for partition key {missing!r}")
+            else:
+                key = json.dumps([keys[n] for n in names]) if names else ""
+                active = len(self.data) + len(opened)
+                if not names or key in self.data or key in opened or active < limit:
+                    if names and key not in self.data:
+                        opened.add(key)
+                    out.append((key, positions))
+                    continue
+                failure = (px.ACTIVE_PARTITION_EXCEEDED,
+                           "DynamicPartitioning.ActivePartitionExceeded",
+                           f"the stream already has {active} active partitions (limit {limit})")
+            for i in positions:
+                self._fail(chunk.record(i), *failure, now)
+        return out
+
+    def _with_lambda_keys(self, chunk: Chunk, lambda_keys: list[dict[str, str]]):
         """Groups of transformed records by the function's keys, then the query's."""
         found: list[Any] = list(lambda_keys)
-        if self.partitioner is not None and records:
-            jq_keys = self.partitioner.keys_for([r.data for r in records])
+        if self.partitioner is not None and len(chunk):
+            assert chunk.datas is not None
+            jq_keys = self.partitioner.keys_for(chunk.datas)
             found = [k if isinstance(k, KeyFailure) else {**extra, **k}
                      for k, extra in zip(jq_keys, lambda_keys)]
         return group_keys(found)
 
-    def _buffer(self, keys: dict[str, str], records: list[Record], now: float) -> None:
-        names = self.config.destination.layout.prefix.partition_keys
-        missing = [n for n in names if n not in keys]
-        if missing:
-            for r in records:
-                self._fail(r, px.PARTITIONING_FAILED,
-                           "DynamicPartitioning.MetadataExtractionFailed",
-                           f"no value for partition key {missing[0]!r}", now)
-            return
-        key = json.dumps([keys[n] for n in names]) if names else ""
-        if (names and key not in self.data
-                and len(self.data) >= self.settings.active_partition_limit):
-            for r in records:
-                self._fail(r, px.ACTIVE_PARTITION_EXCEEDED,
-                           "DynamicPartitioning.ActivePartitionExceeded",
-                           f"the stream already has {len(self.data)} active partitions "
-                           f"(limit {self.settings.active_partition_limit})", now)
-            return
-        delim = self.config.processing.append_delimiter
-        if delim is not None:
-            tail = delim.encode()
-            records = [Record(r.seq, r.arrival, r.data + tail) for r in records]
-        self.data.add_many(key, records, now)
-
-    def _transform(self, records: list[Record], now: float):
+    def _transform(self, chunk: Chunk, now: float) -> tuple[Chunk, list[dict[str, str]]]:
         p = self.config.processing
+        records = chunk.records()
         result = transform(self.function, [(r.record_id, r.arrival, r.data) for r in records],
                            stream_arn=self.arn, region=self.settings.region,
                            retries=p.lambda_retries)
-        for i in result.dropped:
-            self.metrics["DroppedRecords"] += 1
-            self._mark_done([records[i].seq], DATA, "")
+        if result.dropped:
+            self.metrics["DroppedRecords"] += len(result.dropped)
+            self._mark_done(chunk.seqs[np.asarray(result.dropped, dtype=np.int64)], DATA, "")
         for i, code, message in result.failed:
             self._fail(records[i], px.PROCESSING_FAILED, code, message, now,
                        attempts=result.attempts)
@@ -261,7 +320,7 @@ class DeliveryStream:
             r = records[i]
             out.append(Record(r.seq, r.arrival, data))
             keys.append(k)
-        return out, keys
+        return Chunk.of(out), keys
 
     def _fail(self, r: Record, error_type: str, code: str, message: str, now: float,
               attempts: int = 1) -> None:
@@ -283,11 +342,13 @@ class DeliveryStream:
                                         "tableName": c.table, "region": self.settings.region,
                                         "versionId": "LATEST", "catalogArn": None}}
         line = (json.dumps(doc) + "\n").encode()
-        self.errors.add(error_type, Record(r.seq, r.arrival, line), now)
+        self._failed.setdefault(error_type, []).append(Record(r.seq, r.arrival, line))
 
     # -- flushing ------------------------------------------------------------------------------
     def tick(self) -> int:
-        """Flush every buffer that is due; returns the objects published."""
+        """Route what is pending, then flush every buffer that is due; returns the objects
+        published."""
+        self.route_pending()
         now = self.clock()
         n = 0
         for buffers, flush in self._all_buffers():
@@ -298,6 +359,7 @@ class DeliveryStream:
         return n
 
     def flush_all(self) -> int:
+        self.route_pending()
         n = 0
         for buffers, flush in self._all_buffers():
             for buf in buffers.take_all():
@@ -307,6 +369,7 @@ class DeliveryStream:
         return n
 
     def next_deadline(self) -> float | None:
+        """When a buffer is next due by age (pending records are routed at every tick)."""
         times = [b.next_deadline() for b, _ in self._all_buffers()]
         times = [t for t in times if t is not None]
         return min(times) if times else None
@@ -322,82 +385,68 @@ class DeliveryStream:
         values = dict(zip(names, json.loads(key))) if names else {}
         layout = self.config.destination.layout
         prefix = layout.object_prefix(buf.oldest_arrival, values, rng=self.rng)
-        records = buf.records
-        if self.converter is not None:
-            converted = self.converter.convert([r.data for r in records])
-            now = self.clock()
-            for i, code, message in converted.failed:
-                self._fail(records[i], px.FORMAT_CONVERSION_FAILED, code, message, now)
-            good = [records[i] for i in converted.rows]
-            n = 0
-            if good:
-                ext = self.config.file_extension
-                ext = ext if ext is not None else "." + self.config.conversion.output
-                n += self._publish(prefix, ext, self.converter.write(converted.table), good,
-                                   DATA, buf.oldest_arrival)
-            if converted.failed:
-                n += sum(self._flush_errors(k, self.errors.take(k))
-                         for k in [px.FORMAT_CONVERSION_FAILED] if k in self.errors)
-            return n
+        chunk = buf.chunk
+        if self.converter is not None:  # converted when routed
+            assert chunk.rows is not None and self.config.conversion is not None
+            ext = self.config.file_extension
+            ext = ext if ext is not None else "." + self.config.conversion.output
+            return self._publish(prefix, ext, self.converter.write(chunk.rows), chunk, DATA,
+                                 buf.oldest_arrival)
+        assert chunk.datas is not None
         comp = self.config.destination.compression
-        body = compress(b"".join(r.data for r in records), comp)
+        body = compress(b"".join(chunk.datas), comp)
         ext = self.config.file_extension
-        return self._publish(prefix, EXTENSIONS[comp] if ext is None else ext, body, records,
+        return self._publish(prefix, EXTENSIONS[comp] if ext is None else ext, body, chunk,
                              DATA, buf.oldest_arrival)
 
     def _flush_errors(self, error_type: str, buf: Buffer) -> int:
         prefix = self.config.destination.layout.error_object_prefix(
             buf.oldest_arrival, error_type, rng=self.rng)
-        self.metrics["FailedRecords"] += len(buf.records)
-        return self._publish(prefix, "", b"".join(r.data for r in buf.records), buf.records,
-                             DATA, buf.oldest_arrival, delivered=False)
+        chunk = buf.chunk
+        assert chunk.datas is not None
+        self.metrics["FailedRecords"] += len(chunk)
+        return self._publish(prefix, "", b"".join(chunk.datas), chunk, DATA,
+                             buf.oldest_arrival, delivered=False)
 
     def _flush_backup(self, key: str, buf: Buffer) -> int:
         b = self.config.backup
+        assert b is not None
         prefix = b.layout.object_prefix(buf.oldest_arrival, rng=self.rng)
-        body = compress(b"".join(r.data for r in buf.records), b.compression)
-        self.metrics["BackupRecords"] += len(buf.records)
-        return self._publish(prefix, EXTENSIONS[b.compression], body, buf.records, BACKUP,
+        chunk = buf.chunk
+        assert chunk.datas is not None
+        body = compress(b"".join(chunk.datas), b.compression)
+        self.metrics["BackupRecords"] += len(chunk)
+        return self._publish(prefix, EXTENSIONS[b.compression], body, chunk, BACKUP,
                              buf.oldest_arrival, bucket=self.settings.bucket_url(b.bucket),
                              delivered=False)
 
-    def _publish(self, prefix: str, ext: str, body: bytes, records: list[Record], kind: str,
+    def _publish(self, prefix: str, ext: str, body: bytes, chunk: Chunk, kind: str,
                  oldest: float, *, bucket: str | None = None, delivered: bool = True) -> int:
         name = px.object_name(self.config.name, self.version, oldest, ext)
         url = f"{bucket or self.dest_url}/{prefix}{name}"
-        seqs = [r.seq for r in records]
-        self.wal.append_intent(url, kind, seqs)
+        self.wal.append_intent(url, kind, chunk.seqs)  # on disk before the object is
         self.sink.publish(url, body)
         if delivered and self.binding is not None:
             if self.sink.register(self.binding, url):
                 self.metrics["PartitionsRegistered"] += 1
-        self._mark_done(seqs, kind, url)
+        self._mark_done(chunk.seqs, kind, url)
         now = self.clock()
         if delivered:
-            self.metrics["DeliveredRecords"] += len(records)
+            self.metrics["DeliveredRecords"] += len(chunk)
             self.metrics["DeliveredBytes"] += len(body)
             self.metrics["DeliveredObjects"] += 1
-            step = max(1, len(records) // 64)
-            self.latencies.extend(now - r.arrival for r in records[::step])
+            step = max(1, len(chunk) // 64)
+            self.latencies.extend((now - chunk.arrivals[::step]).tolist())
         return 1
 
-    def _mark_done(self, seqs: Sequence[int], kind: str, url: str) -> None:
+    def _mark_done(self, seqs: np.ndarray, kind: str, url: str) -> None:
         self.wal.append_done(url, kind, seqs)
-        keep = ~_BIT[kind]
-        owed = self.owed
-        for s in seqs:
-            m = owed.get(s)
-            if m is not None:
-                m &= keep
-                if m:
-                    owed[s] = m
-                else:
-                    del owed[s]
+        self.owed.meet(seqs, _BIT[kind])
 
     def _truncate(self) -> None:
         if self.positions:  # the newest segment (kept) says how far each shard was logged
             self.wal.append_positions(self.positions)
-        self.wal.truncate(next(iter(self.owed), None), keep_newest=self.positions is not None)
+        self.wal.truncate(self.owed.lowest(), keep_newest=self.positions is not None)
 
     # -- recovery ------------------------------------------------------------------------------
     def recover(self) -> int:
@@ -420,20 +469,23 @@ class DeliveryStream:
                 self.sink.abort(url)
                 self.metrics["RedeliveredRecords"] += len(seqs)
         kinds = {DATA, BACKUP} if self.backup is not None else {DATA}
-        pending_data, pending_backup = [], []
+        pending_data, pending_backup, seqs, masks = [], [], [], []
         for seq in sorted(replay.records):
-            owed = {k for k in kinds if seq not in replay.done.get(k, ())}
-            if not owed:
+            mask = sum(_BIT[k] for k in kinds if seq not in replay.done.get(k, ()))
+            if not mask:
                 continue
             arrival, data = replay.records[seq]
             r = Record(seq, arrival, data)
-            self.owed[seq] = sum(_BIT[k] for k in owed)
-            (pending_data if DATA in owed else []).append(r)
-            if BACKUP in owed:
+            seqs.append(seq)
+            masks.append(mask)
+            if mask & _BIT[DATA]:
+                pending_data.append(r)
+            if mask & _BIT[BACKUP]:
                 pending_backup.append(r)
-        self.route(pending_backup, backup=True, data=False)
-        self.route(pending_data, backup=False)
-        n = len({r.seq for r in pending_data} | {r.seq for r in pending_backup})
+        self.owed.set(np.asarray(seqs, dtype=np.int64), np.asarray(masks, dtype=np.uint8))
+        self.route(Chunk.of(pending_backup), backup=True, data=False)
+        self.route(Chunk.of(pending_data), backup=False)
+        n = len(seqs)
         self.metrics["RecoveredRecords"] += n
         self.metrics["Recoveries"] += 1
         if n:
@@ -445,7 +497,8 @@ class DeliveryStream:
     def snapshot(self) -> dict[str, Any]:
         lat = sorted(self.latencies)
         out = dict(self.metrics)
-        out.update({"BufferedRecords": self.data.records + self.errors.records,
+        pending = sum(map(len, self.pending))
+        out.update({"BufferedRecords": pending + self.data.records + self.errors.records,
                     "BufferedBytes": self.buffered_bytes(), "ActivePartitions": len(self.data),
                     "DeliveryLatencyP50": lat[len(lat) // 2] if lat else None,
                     "DeliveryLatencyP99": lat[min(len(lat) - 1, int(len(lat) * .99))]

@@ -51,7 +51,8 @@ class StreamHost:
                     break
             time.sleep(TICK_S)
         with self._lock:
-            self.stream.put_source(shard, datas, last)
+            ticket = self.stream.put_source(shard, datas, last)
+        self.stream.wal.durable(ticket)  # before the consumer checkpoints
 
     def _logged(self, shard: str) -> int:
         with self._lock:
@@ -85,11 +86,15 @@ class StreamHost:
         return True
 
     def put(self, datas: Sequence[bytes], token: bytes = b"") -> PutResult:
-        with self._lock:
-            try:
-                return self.stream.put(datas, token)
-            except OSError as exc:
-                raise InternalFailureException(f"could not log the records: {exc}") from None
+        """Log and take a put; answered once its records are on disk (group commit: the
+        fsync happens outside the lock, shared with the puts that arrive meanwhile)."""
+        try:
+            with self._lock:
+                result = self.stream.put(datas, token)
+            self.stream.wal.durable(result.ticket)
+        except OSError as exc:
+            raise InternalFailureException(f"could not log the records: {exc}") from None
+        return result
 
     def update(self, config: StreamConfig, version: int) -> None:
         with self._lock:

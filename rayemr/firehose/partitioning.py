@@ -92,15 +92,34 @@ class Partitioner:
         return (Partitioner, (self.query, self.keys))
 
     # -- batches ---------------------------------------------------------------------------------
-    def groups(self, records: Sequence[bytes]) -> list[tuple[Keys, list[int]]]:
-        """Records grouped by their partition keys (or by why they have none), in order."""
+    def groups(self, records: Sequence[bytes], table: pa.Table | None = None
+               ) -> list[tuple[Keys, list[int]]]:
+        """Records grouped by their partition keys (or by why they have none), in order.
+        ``table``: the records already read by Arrow from ``joinable(records)``, with the
+        query's fields as strings (``rayemr.firehose.routing`` reads once for conversion too)."""
         if not records:
             return []
         if self._schema is not None:
-            found = self._by_fields(records)
-            if found is not None:
-                return found
+            if table is None:
+                joined = self.joinable(records)
+                table = None if joined is None else ndjson.read_joined(
+                    joined, len(records), self._schema)
+            if table is not None:
+                return self._by_fields(table)
         return group_keys(self.keys_for(records))
+
+    def joinable(self, records: Sequence[bytes]) -> bytes | None:
+        """The records joined for Arrow if its rows can stand for what jq sees (tier 1)."""
+        if self._schema is None:
+            return None
+        joined = ndjson.joinable(records)
+        if joined is None or not ndjson.shallow(records):
+            return None
+        try:
+            joined.decode("utf-8")  # jq would see U+FFFD where Arrow sees other text
+        except UnicodeDecodeError:
+            return None
+        return joined
 
     def keys_for(self, records: Sequence[bytes]) -> list[Keys]:
         """The partition keys of each record, or why it has none (tiers 2 and 3)."""
@@ -127,32 +146,28 @@ class Partitioner:
         return [None if o == _NUL else self._check(o[0]) if len(o) == 1 else _many(len(o))
                 for o in outs[0]]
 
-    def _by_fields(self, records: Sequence[bytes]) -> list[tuple[Keys, list[int]]] | None:
+    def _by_fields(self, table: pa.Table) -> list[tuple[Keys, list[int]]]:
         """Tier 1: one jq evaluation per distinct value of the query's fields."""
-        joined = ndjson.joinable(records)
-        if joined is None or not ndjson.shallow(records):
-            return None
-        try:
-            joined.decode("utf-8")  # jq would see U+FFFD where Arrow sees other text
-        except UnicodeDecodeError:
-            return None
-        table = ndjson.read_joined(joined, len(records), self._schema)
-        if table is None:
-            return None
         columns, values = [], []
         for f in self.fields:
             enc = pc.dictionary_encode(table.column(f).combine_chunks(), null_encoding="encode")
             columns.append(enc.indices.to_numpy(zero_copy_only=False).astype(np.int64))
             values.append(enc.dictionary.to_pylist())
-        codes = np.stack(columns, axis=1)
-        distinct, inverse = np.unique(codes, axis=0, return_inverse=True)
-        inverse = inverse.reshape(-1)
+        if len(columns) == 1:  # every dictionary entry occurs
+            inverse, rows = columns[0], [[c] for c in range(len(values[0]))]
+        else:
+            distinct, inverse = np.unique(np.stack(columns, axis=1), axis=0, return_inverse=True)
+            inverse, rows = inverse.reshape(-1), distinct.tolist()
         texts = [json.dumps({f: values[c][row[c]] for c, f in enumerate(self.fields)})
-                 for row in distinct.tolist()]
+                 for row in rows]
         keys = self.keys_for([t.encode() for t in texts])
-        order = np.argsort(inverse, kind="stable")
-        bounds = np.cumsum(np.bincount(inverse, minlength=len(texts)))[:-1]
-        return _merge(zip(keys, (part.tolist() for part in np.split(order, bounds))))
+        if len(texts) <= 16:
+            parts = (np.flatnonzero(inverse == g).tolist() for g in range(len(texts)))
+        else:
+            order = np.argsort(inverse, kind="stable")
+            bounds = np.cumsum(np.bincount(inverse, minlength=len(texts)))[:-1]
+            parts = (part.tolist() for part in np.split(order, bounds))
+        return _merge((k, idx) for k, idx in zip(keys, parts) if idx)
 
     # -- one record ------------------------------------------------------------------------------
     def reference(self, text: str | None) -> Keys:

@@ -18,13 +18,17 @@ from the lowest (a partition's buffer holds every n-th record, which ranges woul
 
 On a local disk the log is a series of segment files appended to and fsync'ed before a put is
 acknowledged (``sync="fsync"``; ``"flush"`` trusts the OS cache: survives the process, not the
-machine). On S3 every append is its own object (one PUT each, atomic), so a lost node loses
+machine). The fsync is a group commit: a put appends under the stream's lock, then waits
+outside it in ``durable`` while one waiter fsyncs for every frame appended so far, so
+concurrent puts share one fsync. An intent is on disk before its object is published. On S3 every append is its own object (one PUT each, atomic), so a lost node loses
 nothing. Segments are deleted oldest first once every record in them is done.
 """
 from __future__ import annotations
 
 import json
+import os
 import struct
+import threading
 import zlib
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator, Mapping, Sequence
@@ -63,11 +67,15 @@ class WriteAheadLog:
         self.url = url.rstrip("/")
         self.fs, self.root = emrfs.resolve(self.url)
         self.local = emrfs.parse_url(self.url).kind == "local"
-        self.sync = sync
+        self.mode = sync
         self.segment_bytes = segment_bytes
         self._segments: list[tuple[int, int]] = []  # (number, highest record seq in it)
         self._file = None
         self._size = 0
+        # group commit (local disk, fsync): frames appended / known to be on disk
+        self._cond = threading.Condition()
+        self._appended = self._synced = 0
+        self._syncing = False
 
     def __repr__(self) -> str:
         return f"WriteAheadLog({self.url!r})"
@@ -89,50 +97,95 @@ class WriteAheadLog:
 
     # -- appending ----------------------------------------------------------------------------
     def append_records(self, first_seq: int, arrival: float, datas: Sequence[bytes],
-                       token: bytes = b"", positions: Mapping[str, int] | None = None) -> None:
+                       token: bytes = b"", positions: Mapping[str, int] | None = None, *,
+                       lens: np.ndarray | None = None) -> int:
         """Log one put; ``token`` (16 bytes) identifies it, so a retried put is recognised;
-        ``positions`` (source shard -> last sequence number) are logged with the records."""
+        ``positions`` (source shard -> last sequence number) are logged with the records;
+        ``lens``: their sizes, if known. Returns the ticket ``durable`` waits for."""
         head = _REC_HEAD.pack(first_seq, arrival, len(datas), token)
-        lengths = struct.pack(f"<{len(datas)}I", *map(len, datas))
+        lengths = (struct.pack(f"<{len(datas)}I", *map(len, datas)) if lens is None
+                   else lens.astype("<u4").tobytes())
         parts: tuple[bytes, ...] = (head, lengths, *datas)
         kind = RECORDS
         if positions:
             doc = _positions_doc(positions)
             parts, kind = (struct.pack("<I", len(doc)), doc, *parts), SOURCED
-        self._append(kind, b"".join(parts), first_seq + len(datas) - 1)
+        return self._append(kind, b"".join(parts), first_seq + len(datas) - 1)
 
     def append_positions(self, positions: Mapping[str, int]) -> None:
         """Log how far each source shard was logged (before old segments go)."""
         self._append(POSITIONS, _positions_doc(positions))
 
-    def append_intent(self, url: str, kind: str, seqs: Sequence[int]) -> None:
-        self._append(INTENT, _seq_entry(url, kind, seqs))
+    def append_intent(self, url: str, kind: str, seqs: Sequence[int] | np.ndarray) -> None:
+        """Log that ``url`` is about to be published with ``seqs``; on disk on return (a lost
+        intent would let the records be published again after a crash)."""
+        self.sync(self._append(INTENT, _seq_entry(url, kind, seqs)))
 
-    def append_done(self, url: str, kind: str, seqs: Sequence[int]) -> None:
+    def append_done(self, url: str, kind: str, seqs: Sequence[int] | np.ndarray) -> None:
         self._append(DONE, _seq_entry(url, kind, seqs))
 
-    def _append(self, kind: int, payload: bytes, max_seq: int = -1) -> None:
+    def _append(self, kind: int, payload: bytes, max_seq: int = -1) -> int:
+        """Write one frame (flushed to the OS; on disk once ``durable``); returns its ticket."""
         frame = _FRAME.pack(len(payload), zlib.crc32(payload), kind) + payload
         with emrfs.storage_errors(self.url):
-            if not self.local:
+            if not self.local:  # one object per frame: durable on return
                 number = (self._segments[-1][0] + 1) if self._segments else 1
                 self.fs.pipe_file(self._name(number), frame)
                 self._segments.append((number, max_seq))
-                return
+                return 0
             if self._file is None or self._size >= self.segment_bytes:
                 self._roll()
             self._file.write(frame)
             self._file.flush()
-            if self.sync == "fsync":
-                import os
-
-                os.fsync(self._file.fileno())
             self._size += len(frame)
             number, high = self._segments[-1]
             self._segments[-1] = (number, max(high, max_seq))
+        with self._cond:
+            self._appended += 1
+            return self._appended if self.fsyncs else 0
+
+    @property
+    def fsyncs(self) -> bool:
+        """Whether acknowledged frames wait for an fsync (a local log with ``sync="fsync"``)."""
+        return self.local and self.mode == "fsync"
+
+    def durable(self, ticket: int) -> None:
+        """Return once every frame up to ``ticket`` is on disk (group commit: one caller
+        fsyncs for every frame appended so far while the others wait; callable without the
+        stream's lock, so puts arriving meanwhile share the next fsync)."""
+        if not ticket:
+            return
+        with self._cond:
+            while self._synced < ticket:
+                if self._syncing:
+                    self._cond.wait()
+                    continue
+                self._syncing = True
+                target = self._appended
+                fd = os.dup(self._file.fileno()) if self._file is not None else None
+                self._cond.release()
+                try:
+                    if fd is not None:
+                        with emrfs.storage_errors(self.url):
+                            os.fsync(fd)
+                finally:
+                    if fd is not None:
+                        os.close(fd)
+                    self._cond.acquire()
+                    self._syncing = False
+                    self._cond.notify_all()
+                self._synced = max(self._synced, target)
+
+    def sync(self, ticket: int | None = None) -> None:
+        """Everything appended (up to ``ticket``) on disk now (the caller holds the lock)."""
+        with self._cond:
+            ticket = self._appended if ticket is None else ticket
+        if self.fsyncs:
+            self.durable(ticket)
 
     def _roll(self) -> None:
         if self._file is not None:
+            self.sync()  # the old segment's frames are on disk before it is closed
             self._file.close()
         number = (self._segments[-1][0] + 1) if self._segments else 1
         self.fs.makedirs(self.root, exist_ok=True)
@@ -193,6 +246,7 @@ class WriteAheadLog:
 
     def close(self) -> None:
         if self._file is not None:
+            self.sync()
             self._file.close()
             self._file = None
 
@@ -242,9 +296,10 @@ def _positions_doc(positions: Mapping[str, int]) -> bytes:
     return json.dumps({k: str(v) for k, v in positions.items()}, sort_keys=True).encode()
 
 
-def _seq_entry(url: str, kind: str, seqs: Sequence[int]) -> bytes:
+def _seq_entry(url: str, kind: str, seqs: Sequence[int] | np.ndarray) -> bytes:
     head = json.dumps({"url": url, "kind": kind}).encode()
-    a = np.fromiter(seqs, dtype=np.int64)
+    a = (seqs.astype(np.int64, copy=False) if isinstance(seqs, np.ndarray)
+         else np.fromiter(seqs, dtype=np.int64))
     if not len(a):
         return _SEQ_HEAD.pack(len(head), 0, 0) + head
     low = int(a.min())

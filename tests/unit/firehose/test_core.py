@@ -1,15 +1,18 @@
-"""Firehose's pure core: request limits, buffering, prefixes, states (no Ray, no network)."""
+"""Firehose's pure core: request limits, buffering, prefixes, states, what records owe (no
+Ray, no network)."""
 from __future__ import annotations
 
 import random
 import re
 
+import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
 from rayemr.core.errors import InvalidStateTransition
 from rayemr.firehose import prefixes as px
 from rayemr.firehose.buffers import BufferingHints, Buffers, Record
+from rayemr.firehose.chunks import Owed
 from rayemr.firehose.errors import InvalidArgumentException, ValidationException
 from rayemr.firehose.requests import MAX_RECORD_BYTES, batch_data, record_data
 from rayemr.firehose.states import DELIVERY_STREAM, StreamStatus, tracked
@@ -155,3 +158,24 @@ def test_delivery_stream_states():
     s.fire("DELETE")
     assert s.state is StreamStatus.DELETING
     assert [row[1] for row in DELIVERY_STREAM.rows()].count("DELETE") == 5
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 300), st.integers(1, 3), st.integers(0, 2),
+                          st.integers(1, 2)), min_size=1, max_size=30))
+def test_owed_agrees_with_a_dict_of_masks(steps):
+    """``Owed`` (one byte per sequence number, a moving window) against a plain dict."""
+    owed, model, seq = Owed(), {}, 0
+    for n, mask, meet_every, bit in steps:
+        owed.add(seq, n, mask)
+        model.update(dict.fromkeys(range(seq, seq + n), mask))
+        seq += n
+        met = sorted(model)[::meet_every + 1]
+        owed.meet(np.array(met, dtype=np.int64), bit)
+        for s in met:
+            model[s] &= ~bit
+            if not model[s]:
+                del model[s]
+        assert len(owed) == len(model)
+        assert owed.lowest() == (min(model) if model else None)
+        assert all(owed.owes(s) == model.get(s, 0) for s in range(seq))

@@ -6,11 +6,13 @@ import base64
 import io
 import json
 import os
+import threading
 
 import pyarrow.parquet as pq
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from rayemr.core.waiting import wait_for
 from rayemr.firehose.config import Conversion, parse_create
 from rayemr.firehose.convert import Converter
 from rayemr.firehose.delivery import DeliveryStream
@@ -256,3 +258,43 @@ def test_source_positions_are_logged_with_records_and_survive_truncation(tmp_pat
     assert again.recover() == 0
     assert again.positions == {"shardId-000000000000": 49_002, "shardId-000000000001": 49_007}
     assert list(_objects(tmp_path / "lake").values()) == [b"a\nb\nc\nd\n"]
+
+
+def test_concurrent_puts_share_an_fsync_and_none_is_answered_before_it(tmp_path, monkeypatch):
+    """Group commit: while one fsync runs, puts that arrive append and wait; the next fsync
+    covers all of them, and no waiter returns before an fsync covering its frame."""
+    from rayemr.firehose import wal as wal_module
+
+    w = WriteAheadLog(str(tmp_path / "wal"))  # sync="fsync"
+    gate, fsyncs = threading.Event(), []
+    real = os.fsync
+
+    def slow_fsync(fd):
+        gate.wait(30)
+        fsyncs.append(fd)
+        real(fd)
+
+    monkeypatch.setattr(wal_module.os, "fsync", slow_fsync)
+    answered: list[int] = []
+
+    def put(i):
+        ticket = w.append_records(i, 1.0, [b"x"])
+        w.durable(ticket)
+        answered.append(ticket)
+
+    first = threading.Thread(target=put, args=(0,))
+    first.start()
+    wait_for(lambda: w._syncing, 30)  # the first put's fsync is under way
+    others = [threading.Thread(target=put, args=(i,)) for i in range(1, 6)]
+    for t in others:
+        t.start()
+    wait_for(lambda: w._appended == 6, 30)
+    assert answered == []  # nobody is answered before an fsync covers its frame
+    gate.set()
+    for t in [first, *others]:
+        t.join(30)
+    assert sorted(answered) == [1, 2, 3, 4, 5, 6]
+    assert len(fsyncs) == 2  # the first put's, then one for the five that waited
+    w.close()
+    replay = WriteAheadLog(str(tmp_path / "wal")).replay()
+    assert sorted(replay.records) == list(range(6))
