@@ -60,12 +60,12 @@ def partitioning(query: str) -> dict:
                     {"ParameterName": "JsonParsingEngine", "ParameterValue": "JQ-1.6"}]}]}}
 
 
-def conversion(table: str) -> dict:
+def conversion(table: str, output: str = "ParquetSerDe") -> dict:
     return {"DataFormatConversionConfiguration": {
         "Enabled": True,
         "SchemaConfiguration": {"DatabaseName": "default", "TableName": table, "RoleARN": ROLE},
         "InputFormatConfiguration": {"Deserializer": {"OpenXJsonSerDe": {}}},
-        "OutputFormatConfiguration": {"Serializer": {"ParquetSerDe": {}}}}}
+        "OutputFormatConfiguration": {"Serializer": {output: {}}}}}
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +83,9 @@ def lake(s3_server, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("firehose-endpoint")
     props = {"firehose-site": {"rayemr.firehose.location": str(tmp / "firehose"),
                                "rayemr.firehose.metastore": str(tmp / "ms.db"),
-                               "rayemr.firehose.warehouse": f"s3://{bucket}/warehouse"},
+                               "rayemr.firehose.warehouse": f"s3://{bucket}/warehouse",
+                               "rayemr.firehose.lambda.upper":
+                                   "tests.e2e.firehose.lambdas:upper"},
              "kinesis-site": {"rayemr.kinesis.location": str(tmp / "kinesis")}}
     services = build_services(["kinesis", "firehose"],
                               ServiceContext(backend="local", properties=props))
