@@ -37,8 +37,15 @@ _ERRORS = (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError)
 
 
 def joinable(records: Sequence[bytes]) -> bytes | None:
-    """The records in their wrappers, one a line, or None if a record could forge a wrapper."""
-    joined = b"".join((_OPEN, _SEPARATOR.join(records), b"}"))
+    """The records in their wrappers, one a line, or None if there are none or a record could
+    forge a wrapper."""
+    if not records:
+        return None
+    parts = list(records)  # one join: the first and last records take the ends along
+    parts[0], parts[-1] = _OPEN + parts[0], parts[-1] + b"}"
+    if len(parts) == 1:
+        parts[0] = _OPEN + records[0] + b"}"
+    joined = _SEPARATOR.join(parts)
     if joined.count(_FORGED) != len(records):  # only the wrappers may spell it
         return None
     return joined
