@@ -186,12 +186,18 @@ class WriteAheadLog:
     def _roll(self) -> None:
         if self._file is not None:
             self.sync()  # the old segment's frames are on disk before it is closed
-            self._file.close()
         number = (self._segments[-1][0] + 1) if self._segments else 1
         self.fs.makedirs(self.root, exist_ok=True)
-        self._file = self.fs.open(self._name(number), "ab")
+        self._swap(self.fs.open(self._name(number), "ab"))
         self._size = 0
         self._segments.append((number, -1))
+
+    def _swap(self, new: object) -> None:
+        """Replace (and close) the open segment; ``durable`` never sees a closed one."""
+        with self._cond:
+            old, self._file = self._file, new
+        if old is not None:
+            old.close()
 
     # -- reading -------------------------------------------------------------------------------
     def replay(self) -> Replay:
@@ -247,8 +253,7 @@ class WriteAheadLog:
     def close(self) -> None:
         if self._file is not None:
             self.sync()
-            self._file.close()
-            self._file = None
+            self._swap(None)
 
     def destroy(self) -> None:
         """Delete the whole log (the stream was deleted)."""
