@@ -261,7 +261,8 @@ class DeliveryStream:
             if delim is not None and part.datas is not None:
                 tail = delim.encode()
                 part = Chunk(part.seqs, part.arrivals, [d + tail for d in part.datas])
-            self.data.add_chunk(key, part, now)
+            # a new buffer's interval counts from its oldest record's arrival, not the round
+            self.data.add_chunk(key, part, min(now, part.oldest))
 
     def _admit_partitions(self, chunk: Chunk, groups: Sequence[tuple[Keys, Sequence[int]]],
                           now: float) -> list[tuple[str, Sequence[int]]]:
