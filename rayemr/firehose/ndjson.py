@@ -1,10 +1,18 @@
 """A batch of JSON records parsed whole by Arrow's JSON reader, one row per record, or nothing.
 
 Arrow reads newline-delimited JSON in C++, but it knows nothing of record boundaries: a record
-holding two objects gives two rows, a blank one none, so rows could silently shift onto the
-wrong records. Each record is therefore read as the value of a wrapper object,
-``{"\\u0000":<record>}``, one wrapper per line, and the rows are trusted only if there is one
-per record, each with a non-null wrapped value and no other top-level key:
+holding two objects gives two rows, a blank one none, an unfinished one may run into the next,
+so rows could silently shift onto the wrong records. Two layouts keep them aligned:
+
+**Plain**, when every record starts with ``{``, ends with ``}`` (or every one with ``}\\n``) and
+holds no other newline: one record a line (a blank line between them with ``}\\n``, which
+Arrow skips). No object can run from one line into the next (a line ends with ``}`` and the
+next begins with ``{``, which JSON never allows after a value), and every line gives at least
+one row or an error, so exactly ``n`` rows means one per record.
+
+**Wrapped**, otherwise: each record is the value of a wrapper object, ``{"\\u0000":<record>}``,
+one wrapper a line, trusted only if there is one row per record, each with a non-null wrapped
+value and no other top-level key:
 
 - a record cannot forge the wrapper's key: a JSON key holding U+0000 must be spelled
   ``\\u0000`` (a raw control character is not JSON), and batches containing that spelling
@@ -14,14 +22,16 @@ per record, each with a non-null wrapped value and no other top-level key:
   null row), or adds members to its wrapper (a top-level column of its own); all are seen.
 - a record that is not an object (``null``, a number, ...) gives a null row or a type error.
 
-Wrapping also keeps records from ever being a top-level document: Arrow 26 crashes on a text
-whose first document is ``null``. ``None`` means "ask someone slower": the caller falls back to
+Neither layout ever lets a record be a document that starts a text: Arrow 26 crashes on a text
+whose first document is ``null``. Every table read is fully validated: Arrow 26 can infer an
+invalid list column (``[null, "x"]``). ``None`` means "ask someone slower": the caller falls back to
 its per-record path, never guesses.
 """
 from __future__ import annotations
 
 import io
-from typing import Sequence
+from itertools import repeat
+from typing import NamedTuple, Sequence
 
 import pyarrow as pa
 import pyarrow.json as pa_json
@@ -36,11 +46,21 @@ THREADED_BYTES = 1 << 20
 _ERRORS = (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError)
 
 
-def joinable(records: Sequence[bytes]) -> bytes | None:
-    """The records in their wrappers, one a line, or None if there are none or a record could
-    forge a wrapper."""
+class Joined(NamedTuple):
+    """Records joined for Arrow: the text, and whether each is in a wrapper."""
+
+    text: bytes
+    wrapped: bool
+
+
+def joinable(records: Sequence[bytes]) -> Joined | None:
+    """The records joined in one of the layouts (see the module docstring), or None if there
+    are none or a record could forge a wrapper."""
     if not records:
         return None
+    plain = _plain(records)
+    if plain is not None:
+        return Joined(plain, False)
     parts = list(records)  # one join: the first and last records take the ends along
     parts[0], parts[-1] = _OPEN + parts[0], parts[-1] + b"}"
     if len(parts) == 1:
@@ -48,7 +68,25 @@ def joinable(records: Sequence[bytes]) -> bytes | None:
     joined = _SEPARATOR.join(parts)
     if joined.count(_FORGED) != len(records):  # only the wrappers may spell it
         return None
-    return joined
+    return Joined(joined, True)
+
+
+def _plain(records: Sequence[bytes]) -> bytes | None:
+    """The records one a line, if each is ``{...}`` (or each ``{...}\n``) with no other
+    newline; counted over the joined text (C-level passes, no call per record)."""
+    n = len(records)
+    joined = b"\n".join(records)
+    if not (joined.startswith(b"{") and joined.endswith((b"}", b"}\n"))):
+        return None
+    lines = joined.count(b"\n")
+    if lines == n - 1:  # every newline is a separator, between "}" and "{"
+        if joined.count(b"}\n{") == n - 1:
+            return joined
+        return None
+    # each record ends with "}\n": every newline is one of n - 1 "}\n\n{" or the last one
+    if lines == 2 * n - 1 and joined.endswith(b"}\n") and joined.count(b"}\n\n{") == n - 1:
+        return joined
+    return None
 
 
 def shallow(records: Sequence[bytes]) -> bool:
@@ -63,27 +101,36 @@ def read_records(records: Sequence[bytes], schema: pa.Schema, *,
                  unexpected: str = "ignore") -> pa.Table | None:
     """One row per record with ``schema``'s columns (plus the keys Arrow found beyond them with
     ``unexpected="infer"``), or None if Arrow cannot read every record as one JSON object."""
-    joined = joinable(records) if records else None
+    joined = joinable(records)
     return None if joined is None else read_joined(joined, len(records), schema,
                                                    unexpected=unexpected)
 
 
-def read_joined(joined: bytes, n: int, schema: pa.Schema, *,
+def read_joined(joined: Joined, n: int, schema: pa.Schema, *,
                 unexpected: str = "ignore") -> pa.Table | None:
     """``read_records`` over records already joined by ``joinable``."""
+    text = joined.text
     # unexpected keys are inferred at every level: a member a record added to its wrapper
     # must show up as a column of its own
     opts = pa_json.ParseOptions(
-        explicit_schema=pa.schema([pa.field(KEY, pa.struct(list(schema)))]),
-        unexpected_field_behavior="infer",
-        newlines_in_values=joined.count(b"\n") != n - 1)  # a record spans lines
+        explicit_schema=pa.schema([pa.field(KEY, pa.struct(list(schema)))])
+        if joined.wrapped else schema,
+        unexpected_field_behavior="infer" if joined.wrapped else unexpected,
+        newlines_in_values=joined.wrapped and text.count(b"\n") != n - 1)  # a record spans lines
     # threads pay off on big batches only; a small one would wait for them
-    reads = pa_json.ReadOptions(use_threads=len(joined) >= THREADED_BYTES)
+    reads = pa_json.ReadOptions(use_threads=len(text) >= THREADED_BYTES)
     try:
-        table = pa_json.read_json(io.BytesIO(joined), parse_options=opts, read_options=reads)
+        table = pa_json.read_json(io.BytesIO(text), parse_options=opts, read_options=reads)
+        # Arrow 26 can build an invalid list array when it infers one that starts with null
+        # (``[null, "x"]``); such a table must never be used
+        table.validate(full=True)
     except _ERRORS:
         return None
-    if table.num_rows != n or table.num_columns != 1:
+    if table.num_rows != n:
+        return None
+    if not joined.wrapped:
+        return table if unexpected == "infer" else table.select(schema.names)
+    if table.num_columns != 1:
         return None
     wrapped = table.column(0)
     if wrapped.null_count or not pa.types.is_struct(wrapped.type):

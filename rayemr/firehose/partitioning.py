@@ -108,7 +108,7 @@ class Partitioner:
                 return self._by_fields(table)
         return group_keys(self.keys_for(records))
 
-    def joinable(self, records: Sequence[bytes]) -> bytes | None:
+    def joinable(self, records: Sequence[bytes]) -> ndjson.Joined | None:
         """The records joined for Arrow if its rows can stand for what jq sees (tier 1)."""
         if self._schema is None:
             return None
@@ -116,7 +116,7 @@ class Partitioner:
         if joined is None or not ndjson.shallow(records):
             return None
         try:
-            joined.decode("utf-8")  # jq would see U+FFFD where Arrow sees other text
+            joined.text.decode("utf-8")  # jq would see U+FFFD where Arrow sees other text
         except UnicodeDecodeError:
             return None
         return joined
