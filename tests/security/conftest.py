@@ -57,10 +57,29 @@ class Target:
         return sorted(out)
 
 
+def write_canary_files(folder: Path, canary: str) -> None:
+    """``secret.txt``, ``secret.json`` and ``secret.parquet`` in ``folder``, each holding
+    ``canary`` in a form its reader would return."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    (folder / "secret.txt").write_text(canary + "\n")
+    (folder / "secret.json").write_text('{"secret": "%s"}\n' % canary)
+    pq.write_table(pa.table({"secret": [canary]}), folder / "secret.parquet")
+
+
+def fill_paths(sql: str, outside: Path) -> str:
+    """An attack's ``{secret}``, ``{secret_json}``, ``{secret_parquet}`` and ``{outside}``."""
+    return (sql.replace("{secret_json}", str(outside / "secret.json"))
+            .replace("{secret_parquet}", str(outside / "secret.parquet"))
+            .replace("{secret}", str(outside / "secret.txt"))
+            .replace("{outside}", str(outside)))
+
+
 def start_target(root: Path, **settings) -> Target:
     for name in ("warehouse", "data", "outside"):
         (root / name).mkdir(parents=True, exist_ok=True)
-    (root / "outside" / "secret.txt").write_text(CANARY + "\n")
+    write_canary_files(root / "outside", CANARY)
     (root / "outside" / "victim").mkdir(exist_ok=True)
     (root / "outside" / "victim" / "keep.txt").write_text("keep\n")
     options = {"metastore_path": str(root / "metastore.db"),

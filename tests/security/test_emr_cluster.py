@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from pyhive import hive
 
-from tests.security.conftest import _attempt
+from tests.security.conftest import _attempt, fill_paths, write_canary_files
 from tests.security.test_file_functions import READS
 from tests.security.test_secrets import ENVIRONMENT_READS, SETTING_READS
 from tests.security.test_server_process import ArgvWatch
@@ -54,7 +54,7 @@ def test_a_cluster_keeps_its_credentials(ray_local, tmp_path, watch):
     from rayemr.emr import Cluster
 
     (tmp_path / "outside").mkdir()
-    (tmp_path / "outside" / "secret.txt").write_text("not-a-canary\n")
+    write_canary_files(tmp_path / "outside", "not-a-credential")
     script = tmp_path / "q.hql"
     script.write_text("SET;\nSET -v;\nSET fs.s3a.secret.key;\nSELECT count(*) FROM t;\n")
     expand = tmp_path / "expand.hql"
@@ -80,10 +80,8 @@ def test_a_cluster_keeps_its_credentials(ray_local, tmp_path, watch):
             cur = conn.cursor()
             cur.execute("CREATE TABLE t (a string)")
             cur.execute("INSERT OVERWRITE TABLE t SELECT 'x'")
-            secret = str(tmp_path / "outside" / "secret.txt")
             for sql in (*SETTING_READS, *ENVIRONMENT_READS,
-                        *(r.format(secret=secret, outside=tmp_path / "outside")
-                          for r in READS)):
+                        *(fill_paths(r, tmp_path / "outside") for r in READS)):
                 seen.append(_attempt(cur, sql).text())
             cur.execute("SET fs.s3a.secret.key")
             assert cur.fetchall() == [("fs.s3a.secret.key is a hidden config",)]

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.security.conftest import fill_paths
+
 READS = [
     "SELECT * FROM read_text('{secret}')",
     "SELECT * FROM read_text('/proc/self/environ')",
@@ -10,10 +12,12 @@ READS = [
     "SELECT * FROM read_csv('{secret}')",
     "SELECT * FROM read_csv_auto('{secret}')",
     "SELECT * FROM read_blob('{secret}')",
-    "SELECT * FROM read_json('{secret}')",
-    "SELECT * FROM read_json_auto('{secret}')",
-    "SELECT * FROM read_parquet('{secret}')",
-    "SELECT * FROM parquet_scan('{secret}')",
+    "SELECT * FROM read_json('{secret_json}')",
+    "SELECT * FROM read_json_auto('{secret_json}')",
+    "SELECT * FROM read_ndjson('{secret_json}')",
+    "SELECT * FROM read_parquet('{secret_parquet}')",
+    "SELECT * FROM parquet_scan('{secret_parquet}')",
+    "SELECT * FROM parquet_metadata('{secret_parquet}')",
     "SELECT * FROM sniff_csv('{secret}')",
     "SELECT * FROM glob('{outside}/*')",
     "SELECT * FROM query('SELECT * FROM read_text(''{secret}'')')",
@@ -27,6 +31,8 @@ READS = [
     "read_text('{secret}')), ',')) x AS y",
     "SELECT * FROM `{secret}`",
     "SELECT * FROM '{secret}'",
+    "SELECT * FROM '{secret_parquet}'",
+    "SELECT * FROM `{secret_parquet}`",
     "SELECT getenv('AWS_SECRET_ACCESS_KEY')",
     "SELECT current_setting('temp_directory')",
     "SELECT * FROM duckdb_settings()",
@@ -34,6 +40,7 @@ READS = [
     "SELECT * FROM pragma_version()",
     "CREATE TABLE stolen1 AS SELECT * FROM read_text('{secret}')",
     "CREATE TABLE stolen2 AS SELECT * FROM read_csv('{secret}')",
+    "CREATE TABLE stolen3 AS SELECT * FROM read_parquet('{secret_parquet}')",
     "INSERT OVERWRITE TABLE t SELECT content FROM read_text('{secret}')",
     "CREATE VIEW v_stolen AS SELECT * FROM read_text('{secret}')",
     "EXPLAIN SELECT * FROM read_text('{secret}')",
@@ -42,14 +49,13 @@ READS = [
 
 @pytest.mark.parametrize("sql", READS)
 def test_file_and_table_functions_are_refused(target, attempt, canary, sql):
-    secret = target.outside / "secret.txt"
     with target.connect() as conn:
         cur = conn.cursor()
-        out = attempt(cur, sql.format(secret=secret, outside=target.outside))
+        out = attempt(cur, fill_paths(sql, target.outside))
         assert out.refused, out
         assert canary not in out.text()
         assert "AWS_SECRET_ACCESS_KEY=" not in out.text()
-        for name in ("stolen1", "stolen2", "v_stolen"):  # nothing was created
+        for name in ("stolen1", "stolen2", "stolen3", "v_stolen"):  # nothing was created
             cur.execute(f"SHOW TABLES LIKE '{name}'")
             assert cur.fetchall() == []
         cur.execute("SELECT * FROM t")
