@@ -7,6 +7,8 @@ from typing import Optional
 import pyarrow as pa
 
 from rayemr.core.errors import InputNotFoundError, OutputExistsError, UnsupportedError, UserError
+from rayemr.hive.errors import (DATABASE_ALREADY_EXISTS, TABLE_ALREADY_EXISTS, AlreadyExistsError,
+                                DatabaseNotFoundError, TableNotFoundError)
 from rayemr.hive import describe as desc
 from rayemr.hive import storage
 from rayemr.hive.api import Column, StatementResult
@@ -40,7 +42,7 @@ def create_database(s, stmt: st.CreateDatabase, **_) -> StatementResult:
     if stmt.name.lower() in s.metastore.list_databases():
         if stmt.if_not_exists:
             return StatementResult()
-        raise OutputExistsError(f"Database {stmt.name.lower()} already exists")
+        raise AlreadyExistsError(DATABASE_ALREADY_EXISTS, stmt.name.lower())
     s.metastore.create_database(Database(stmt.name.lower(), location, stmt.comment, user(),
                                          stmt.properties), stmt.if_not_exists)
     storage.makedirs(location)
@@ -52,7 +54,7 @@ def drop_database(s, stmt: st.DropDatabase, **_) -> StatementResult:
     if name not in s.metastore.list_databases():
         if stmt.if_exists:
             return StatementResult()
-        raise InputNotFoundError(f"Database does not exist: {name}")
+        raise DatabaseNotFoundError(name)
     tables = s.metastore.list_tables(name)
     if tables and not stmt.cascade:
         raise UserError(f"Database {name} is not empty. One or more tables exist; use "
@@ -105,7 +107,7 @@ def create_table(s, stmt: st.CreateTable, cancel=None, progress=None, **_) -> St
     if exists:
         if stmt.if_not_exists:
             return StatementResult()
-        raise OutputExistsError(f"Table already exists: {db}.{name}")
+        raise AlreadyExistsError(TABLE_ALREADY_EXISTS, f"{db}.{name}")
     location = storage.normalize_location(stmt.location) or (
         s.metastore.temporary_location(db, name) if temporary else table_location(s, db, name))
     storage.check_access(location, "location")
@@ -164,7 +166,7 @@ def drop_table(s, stmt: st.DropTable, **_) -> StatementResult:
         if stmt.if_exists:
             return StatementResult()
         s.metastore.get_database(db)
-        raise InputNotFoundError(f"Table not found: {db}.{name}")
+        raise TableNotFoundError(str(stmt.name))
     table = s.metastore.get_table(db, name)
     if stmt.view and not table.is_view:
         raise UserError(f"Cannot drop a table with DROP VIEW: {db}.{name}")
@@ -184,7 +186,7 @@ def create_view(s, stmt: st.CreateView, **_) -> StatementResult:
     if exists and stmt.if_not_exists:
         return StatementResult()
     if exists and not stmt.or_replace:
-        raise OutputExistsError(f"Table already exists: {db}.{name}")
+        raise AlreadyExistsError(TABLE_ALREADY_EXISTS, f"{db}.{name}")
     if exists and not s.metastore.get_table(db, name).is_view:
         raise UserError(f"{db}.{name} is a table, not a view")
     query = stmt.query

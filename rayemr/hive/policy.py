@@ -7,9 +7,8 @@ run -- never on a second reading of the text:
 * :class:`Roots` -- the local folders (resolved, symlinks included, at every use) and S3
   prefixes that locations, LOAD DATA sources and every file rayemr reads, writes, moves or
   deletes must fall under (:mod:`rayemr.hive.storage` checks each use);
-* :class:`Settings` -- which ``SET`` keys a client may change: a pluggable rule (today's
-  :class:`AllowList`, or a :class:`DenyList` in Hive's ``hive.conf.restricted.list`` model)
-  on top of keys no client ever sets (hidden credentials, roots, code, the server's own);
+* :class:`~rayemr.hive.settings.Settings` -- which ``SET`` keys a client may change (Hive's
+  ``hive.conf.restricted.list`` model by default, or an allowlist; :mod:`rayemr.hive.settings`);
 * :class:`TransformCommands` -- the only programs ``SELECT TRANSFORM ... USING`` runs: a list
   the operator configured, resolved to files outside every client-writable folder, run
   without a shell.
@@ -25,10 +24,12 @@ import re
 import shlex
 import shutil
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping, Protocol
+from typing import Iterable, Mapping
 
 from rayemr.core.errors import AccessDeniedError, ConfigError, UserError
-from rayemr.core.secrets import HIDDEN, HiddenKeys, url_has_credentials
+from rayemr.core.secrets import url_has_credentials
+from rayemr.hive.settings import (DEFAULT_ALLOWLIST, DENIED, AllowList, DenyList,  # noqa: F401
+                                  Settings, SettingsRule)
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
 _S3 = ("s3", "s3a", "s3n")
@@ -126,119 +127,6 @@ class Roots:
         except AccessDeniedError:
             return False
         return True
-
-
-# -- settings ---------------------------------------------------------------------------------
-
-class SettingsRule(Protocol):
-    """Why a client may not set ``key`` (None: it may)."""
-
-    def refusal(self, key: str) -> str | None: ...
-
-
-#: Keys a remote client may set under the default :class:`AllowList` (full-match regexes,
-#: modelled on Hive's ``hive.security.authorization.sqlstd.confwhitelist``).
-DEFAULT_ALLOWLIST: tuple[str, ...] = (
-    r"hive\.auto\..*", r"hive\.cbo\..*", r"hive\.convert\..*",
-    r"hive\.exec\.dynamic\.partition(\..*)?", r"hive\.exec\.max\.dynamic\.partitions(\..*)?",
-    r"hive\.exec\.compress\..*", r"hive\.exec\.parallel(\..*)?",
-    r"hive\.exec\.reducers\.(bytes\.per\.reducer|max)", r"hive\.exec\.orc\..*",
-    r"hive\.explain\..*", r"hive\.fetch\.task\..*", r"hive\.groupby\..*", r"hive\.join\..*",
-    r"hive\.limit\..*", r"hive\.mapjoin\..*", r"hive\.merge\..*", r"hive\.optimize\..*",
-    r"hive\.map\.aggr(\..*)?", r"hive\.mapred\.mode", r"hive\.parquet\..*", r"hive\.ppd\..*",
-    r"hive\.query\.name", r"hive\.execution\.engine",
-    r"hive\.resultset\.use\.unique\.column\.names", r"hive\.cli\.print\.header",
-    r"hive\.skewjoin\..*", r"hive\.stats\..*", r"hive\.strict\..*", r"hive\.tez\..*",
-    r"hive\.vectorized\..*", r"hive\.support\.quoted\.identifiers",
-    r"hive\.default\.fileformat(\.managed)?", r"hive\.exec\.default\.partition\.name",
-    r"hive\.display\.partition\.cols\.separately",
-    r"hive\.server2\.thrift\.resultset\.default\.fetch\.size",
-    r"mapred\.job\.queue\.name", r"mapred\.reduce\.tasks", r"mapred\.map\..*",
-    r"mapred\.reduce\..*", r"mapred\.output\.compression\..*",
-    r"mapreduce\.job\.(queuename|reduces|name|tags|priority|maps)",
-    r"mapreduce\.job\.reduce\.slowstart\.completedmaps",
-    r"mapreduce\.input\.fileinputformat\.split\.(min|max)size",
-    r"mapreduce\.map\..*", r"mapreduce\.reduce\..*",
-    r"mapreduce\.output\.fileoutputformat\.compress(\..*)?",
-    r"tez\.queue\.name", r"tez\.am\..*", r"tez\.task\..*", r"tez\.runtime\..*",
-    r"parquet\.compression", r"parquet\.block\.size", r"orc\.compress",
-    r"rayemr\.hive\..*",
-)
-
-#: Keys no remote client sets, whatever the rule: they change where data is read or written,
-#: which credentials, endpoints or code are used, or the server's own limits (Hive's default
-#: ``hive.conf.restricted.list`` and rayemr's own).
-RESTRICTED: tuple[str, ...] = (
-    r"hive\.security\..*", r"hive\.users\.in\.admin\.role", r"hive\.conf\..*",
-    r"hive\.server2\..*(?<!thrift\.resultset\.default\.fetch\.size)",
-    r"hive\.metastore\..*", r"javax\.jdo\..*", r"datanucleus\..*", r"hive\.exec\..*dir",
-    r"hive\.exec\..*hooks?", r".*\.hooks?", r"hive\.aux\.jars\.path",
-    r"hive\.reloadable\.aux\.jars\.path", r"hive\.added\..*", r"hive\.downloaded\..*",
-    r"hive\.script\..*", r"hive\.variable\.substitute(\..*)?", r"hive\.distcp\..*",
-    r"hive\.spark\..*", r"_hive\..*", r"fs\..*", r"hadoop\.security\..*",
-    r"yarn\.resourcemanager\..*", r"rayemr\.hiveserver2\..*", r"rayemr\.hive\.transform\..*",
-    r"rayemr\.hive\.runner", r"rayemr\.hive\.warehouse", r"rayemr\.emr\..*",
-)
-
-
-@dataclass(frozen=True)
-class AllowList:
-    """Only keys matching one of ``patterns`` (full match)."""
-
-    patterns: tuple[str, ...] = DEFAULT_ALLOWLIST
-    _compiled: tuple[re.Pattern, ...] = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_compiled", tuple(re.compile(p) for p in self.patterns))
-
-    def refusal(self, key: str) -> str | None:
-        if any(p.fullmatch(key) for p in self._compiled):
-            return None
-        return "it is not in the list of parameters HiveServer2 clients may set"
-
-
-@dataclass(frozen=True)
-class DenyList:
-    """Any key except those matching one of ``patterns`` (Hive's restricted-list model)."""
-
-    patterns: tuple[str, ...] = ()
-    _compiled: tuple[re.Pattern, ...] = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_compiled", tuple(re.compile(p) for p in self.patterns))
-
-    def refusal(self, key: str) -> str | None:
-        if any(p.fullmatch(key) for p in self._compiled):
-            return "it is in the list of restricted parameters"
-        return None
-
-
-_KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:\-\[\]/@]{0,255}$")
-_HIVEVAR = re.compile(r"^[A-Za-z_][\w.-]{0,127}$")
-
-
-@dataclass(frozen=True)
-class Settings:
-    """The settings check: hidden and restricted keys first, then the pluggable rule."""
-
-    rule: SettingsRule = field(default_factory=AllowList)
-    restricted: DenyList = field(default_factory=lambda: DenyList(RESTRICTED))
-    hidden: HiddenKeys = HIDDEN
-
-    def check(self, key: str) -> None:
-        if not _KEY.match(key or ""):
-            raise UserError(f"invalid setting name {key!r}")
-        if self.hidden(key):
-            raise AccessDeniedError(f"cannot modify {key} at runtime: it is a hidden config")
-        reason = self.restricted.refusal(key) or self.rule.refusal(key)
-        if reason:
-            raise AccessDeniedError(f"cannot modify {key} at runtime: {reason}",
-                                    hint="the operator decides which settings clients change")
-
-    @staticmethod
-    def check_hivevar(name: str) -> None:
-        if not _HIVEVAR.match(name or ""):
-            raise UserError(f"invalid hivevar name {name!r}")
 
 
 # -- TRANSFORM commands -----------------------------------------------------------------------

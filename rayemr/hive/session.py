@@ -26,6 +26,7 @@ from rayemr.core.errors import (AccessDeniedError, ConfigError, RayEmrError, Uns
 from rayemr.core.secrets import HIDDEN, HiddenKeys
 from rayemr.hive import storage, variables
 from rayemr.hive.api import Column, ProgressCallback, StatementResult
+from rayemr.hive.errors import TableNotFoundError
 from rayemr.hive.metastore import MetastoreStore, open_metastore
 from rayemr.hive.metastore.temporary import SessionTables
 from rayemr.hive.plan import FileSplit, QueryPlan, ScanSpec
@@ -189,7 +190,11 @@ class HiveSession:
         return (name.db or self.database).lower(), name.name.lower()
 
     def table(self, name: st.TableName):
-        return self.metastore.get_table(*self.qualify(name))
+        """The table ``name`` names; a missing one is reported as the statement wrote it."""
+        try:
+            return self.metastore.get_table(*self.qualify(name))
+        except TableNotFoundError:
+            raise TableNotFoundError(str(name)) from None
 
     def num_reducers(self, input_bytes: int = 0) -> int:
         """``mapreduce.job.reduces``, else Hive's estimate from the shuffled input's bytes."""

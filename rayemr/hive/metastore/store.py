@@ -14,8 +14,10 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Protocol
 
-from rayemr.core.errors import InputNotFoundError, OutputExistsError, UserError
+from rayemr.core.errors import OutputExistsError, UserError
 from rayemr.core.secrets import check_url
+from rayemr.hive.errors import (DATABASE_ALREADY_EXISTS, TABLE_ALREADY_EXISTS, AlreadyExistsError,
+                                DatabaseNotFoundError, TableNotFoundError)
 from rayemr.hive.metastore.models import (
     Database, FieldSchema, Partition, StorageFormat, Table)
 from rayemr.hive.names import check_column, check_name
@@ -119,7 +121,7 @@ class SqliteMetastore:
     def get_database(self, name: str) -> Database:
         rows = self._q("SELECT body FROM dbs WHERE name = ?", (name.lower(),))
         if not rows:
-            raise InputNotFoundError(f"Database does not exist: {name}")
+            raise DatabaseNotFoundError(name)
         d = json.loads(rows[0][0])
         d["properties"] = tuple(tuple(p) for p in d.get("properties", ()))
         return Database(**d)
@@ -134,7 +136,7 @@ class SqliteMetastore:
             if self._q("SELECT 1 FROM dbs WHERE name = ?", (name,)):
                 if if_not_exists:
                     return
-                raise OutputExistsError(f"Database {name} already exists")
+                raise AlreadyExistsError(DATABASE_ALREADY_EXISTS, name)
             body = asdict(db) | {"name": name}
             self._q("INSERT INTO dbs VALUES (?, ?)", (name, json.dumps(body)))
 
@@ -146,7 +148,7 @@ class SqliteMetastore:
             if not self._q("SELECT 1 FROM dbs WHERE name = ?", (name,)):
                 if if_exists:
                     return
-                raise InputNotFoundError(f"Database does not exist: {name}")
+                raise DatabaseNotFoundError(name)
             if self.list_tables(name) and not cascade:
                 raise UserError(f"Database {name} is not empty. One or more tables exist; "
                                 "use DROP DATABASE ... CASCADE")
@@ -169,7 +171,7 @@ class SqliteMetastore:
                        (db.lower(), name.lower()))
         if not rows:
             self.get_database(db)
-            raise InputNotFoundError(f"Table not found: {db.lower()}.{name.lower()}")
+            raise TableNotFoundError(f"{db.lower()}.{name.lower()}")
         return table_from_json(rows[0][0])
 
     def create_table(self, table: Table, if_not_exists: bool = False) -> bool:
@@ -179,7 +181,7 @@ class SqliteMetastore:
             if self.table_exists(table.database, table.name):
                 if if_not_exists:
                     return False
-                raise OutputExistsError(f"Table already exists: {table.qualified_name}")
+                raise AlreadyExistsError(TABLE_ALREADY_EXISTS, table.qualified_name)
             self._q("INSERT INTO tbls VALUES (?, ?, ?)",
                     (table.database, table.name, table_to_json(table)))
             return True
@@ -191,7 +193,7 @@ class SqliteMetastore:
             db, name = db.lower(), name.lower()
             if (table.database, table.name) != (db, name):
                 if self.table_exists(table.database, table.name):
-                    raise OutputExistsError(f"Table already exists: {table.qualified_name}")
+                    raise AlreadyExistsError(TABLE_ALREADY_EXISTS, table.qualified_name)
                 self._q("UPDATE parts SET db = ?, tbl = ? WHERE db = ? AND tbl = ?",
                         (table.database, table.name, db, name))
             self._q("DELETE FROM tbls WHERE db = ? AND name = ?", (db, name))

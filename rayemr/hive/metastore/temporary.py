@@ -12,7 +12,8 @@ import threading
 import uuid
 from typing import Any
 
-from rayemr.core.errors import InputNotFoundError, OutputExistsError, UnsupportedError
+from rayemr.core.errors import InputNotFoundError, UnsupportedError
+from rayemr.hive.errors import TABLE_ALREADY_EXISTS, AlreadyExistsError
 from rayemr.hive.metastore.models import Partition, Table
 from rayemr.hive.metastore.store import MetastoreStore, validate_table
 
@@ -83,7 +84,7 @@ class SessionTables:
             if key in self._temp:
                 if if_not_exists:
                     return False
-                raise OutputExistsError(f"Table already exists: {table.qualified_name}")
+                raise AlreadyExistsError(TABLE_ALREADY_EXISTS, table.qualified_name)
             self._temp[key] = table
         return True
 
@@ -98,7 +99,7 @@ class SessionTables:
         new = (table.database, table.name)
         with self._lock:
             if new != key and new in self._temp:
-                raise OutputExistsError(f"Table already exists: {table.qualified_name}")
+                raise AlreadyExistsError(TABLE_ALREADY_EXISTS, table.qualified_name)
             del self._temp[key]
             self._temp[new] = table
 

@@ -13,8 +13,9 @@ configuration classification works unchanged:
 ``rayemr.hiveserver2.transform.commands``        ``;``-separated TRANSFORM commands clients
                                                  may run (none by default)
 ``hive.security.authorization.sqlstd.confwhitelist.append``  extra settable keys (regex)
-``rayemr.hiveserver2.settings.model``            ``allowlist`` (default) or ``denylist``
-``hive.conf.restricted.list``                    keys clients never set (added to rayemr's)
+``rayemr.hiveserver2.settings.model``            ``denylist`` (default) or ``allowlist``
+``hive.conf.restricted.list``                    key prefixes clients never set (added to
+                                                 the deny list)
 ``hive.conf.hidden.list``                        hidden keys (added to Hive's defaults)
 ``hive.server2.async.exec.threads``              async statement workers
 ``hive.server2.thrift.max.worker.threads``       concurrent connections
@@ -23,20 +24,19 @@ configuration classification works unchanged:
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field
 from typing import Mapping
 
 from rayemr.core.errors import ConfigError
 from rayemr.core.secrets import HiddenKeys
-from rayemr.hive.policy import (DEFAULT_ALLOWLIST, RESTRICTED, AllowList, DenyList, Roots,
-                                SessionPolicy, Settings, TransformCommands)
+from rayemr.hive.policy import Roots, SessionPolicy, TransformCommands
+from rayemr.hive.settings import (DEFAULT_ALLOWLIST, DEFAULT_SETTINGS_MODEL, SETTINGS_MODELS,
+                                  AllowList, DenyList, Settings, default_denied)
 from rayemr.hive.server.auth import AUTH_MODES, LdapSettings
 
 DEFAULT_PORT = 10000
 #: Kept for callers of the old name.
 DEFAULT_PROPERTY_ALLOWLIST = DEFAULT_ALLOWLIST
-SETTINGS_MODELS = ("allowlist", "denylist")
 
 
 @dataclass(frozen=True)
@@ -49,10 +49,10 @@ class ServerConfig:
     allow_paths: tuple[str, ...] = ()
     warehouse: str | None = None
     property_allowlist: tuple[str, ...] = DEFAULT_ALLOWLIST
-    #: ``allowlist``: clients set only keys of ``property_allowlist``; ``denylist``: any key
-    #: but the restricted ones (Hive's ``hive.conf.restricted.list`` model)
-    settings_model: str = "allowlist"
-    #: keys no client sets (``hive.conf.restricted.list``), beside rayemr's own list
+    #: ``denylist`` (default, Hive as EMR ships it): any key but the denied ones
+    #: (:mod:`rayemr.hive.settings`); ``allowlist``: only keys of ``property_allowlist``
+    settings_model: str = DEFAULT_SETTINGS_MODEL
+    #: key prefixes no client sets (``hive.conf.restricted.list``), beside the deny list
     restricted_keys: tuple[str, ...] = ()
     #: keys whose values are hidden (``hive.conf.hidden.list``), beside Hive's defaults
     hidden_keys: tuple[str, ...] = ()
@@ -162,8 +162,8 @@ class ServerConfig:
         """The settings check every client session uses."""
         rule = (AllowList(self.property_allowlist) if self.settings_model == "allowlist"
                 else DenyList(()))
-        restricted = DenyList(RESTRICTED + tuple(re.escape(k) for k in self.restricted_keys))
-        return Settings(rule, restricted, HiddenKeys().plus(self.hidden_keys))
+        return Settings(rule, default_denied(self.restricted_keys),
+                        HiddenKeys().plus(self.hidden_keys))
 
     def policy(self, session_warehouse: str | None = None) -> SessionPolicy:
         """The limits of a client session whose warehouse is ``session_warehouse``."""

@@ -23,6 +23,7 @@ from TCLIService import ttypes
 from rayemr.core.errors import RayEmrError
 from rayemr.core.statemachine import Machine, Tracked
 from rayemr.hive.api import Column, StatementResult
+from rayemr.hive.errors import hive_status
 from rayemr.hive.server import rowset
 
 log = logging.getLogger(__name__)
@@ -63,13 +64,10 @@ class OpError:
 
 
 def describe_error(exc: BaseException) -> OpError:
-    """The one-line message and SQL state a client sees for ``exc``."""
-    if isinstance(exc, RayEmrError):
-        text, state = str(exc), exc.sql_state
-    else:
-        text, state = f"{type(exc).__name__}: {exc}", "HY000"
-    line = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
-    return OpError(state, line[:4000])
+    """The one-line message, SQL state and error code a client sees for ``exc``, in Hive's
+    words (:func:`rayemr.hive.errors.hive_status`)."""
+    status = hive_status(exc)
+    return OpError(status.sql_state, status.message, status.error_code)
 
 
 def _now_ms() -> int:

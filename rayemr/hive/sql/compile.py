@@ -17,7 +17,9 @@ from sqlglot.errors import OptimizeError, ParseError, TokenError
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.optimizer.scope import Scope, traverse_scope
 
-from rayemr.core.errors import InputNotFoundError, UnsupportedError, UserError
+from rayemr.core.errors import UnsupportedError, UserError
+from rayemr.hive.errors import (AMBIGUOUS_COLUMN, INVALID_TABLE_OR_COLUMN, SemanticError,
+                                TableNotFoundError)
 from rayemr.hive.metastore.models import Table
 from rayemr.hive.plan import QueryPlan, ScanSpec
 from rayemr.hive.sql.lexer import HiveParseError
@@ -86,7 +88,7 @@ def check_table_references(tree: exp.Expression, scan_ids: set[str]) -> None:
     for t in tree.find_all(exp.Table):
         name = t.name.lower()
         if t.args.get("db") is not None or (name not in scan_ids and name not in ctes):
-            raise UserError(f"Table not found: {t.sql('hive')[:80]}")
+            raise table_not_found(t)
 
 
 def cte_names(tree: exp.Expression) -> set[str]:
@@ -133,7 +135,7 @@ def expand_views(tree: exp.Expression, lookup: TableLookup, database: str,
                  depth: int = 0) -> exp.Expression:
     for t in base_tables(tree):
         db, name = _table_key(t, database)
-        table = _lookup(lookup, db, name)
+        table = _lookup(lookup, db, name, t)
         if not table.is_view:
             continue
         if depth >= _MAX_VIEW_DEPTH:
@@ -159,12 +161,22 @@ def _qualify_db(tree: exp.Expression, db: str) -> None:
             t.set("db", exp.to_identifier(db))
 
 
-def _lookup(lookup: TableLookup, db: str, name: str) -> Table:
+def _lookup(lookup: TableLookup, db: str, name: str, node: exp.Table) -> Table:
     try:
         return lookup(db, name)
-    except InputNotFoundError:
-        raise InputNotFoundError(f"Table not found: {db}.{name}",
-                                 hint="check the name with SHOW TABLES") from None
+    except TableNotFoundError:
+        raise table_not_found(node) from None
+
+
+def table_not_found(node: exp.Table) -> TableNotFoundError:
+    """Hive's ``Line L:C Table not found 'name'``, the name and place as written."""
+    first = node.args.get("db") or node.this
+    meta = getattr(first, "meta", None) or {}
+    line, col = meta.get("line", 0), meta.get("col", 0)
+    if line and "start" in meta and "end" in meta:
+        col = max(0, col - (meta["end"] - meta["start"]) - 1)  # sqlglot keeps the end column
+    name = ".".join(p.name for p in (node.args.get("db"), node.this) if p is not None)
+    return TableNotFoundError(name[:80], quoted=True, line=line, col=col)
 
 
 def resolve_tables(tree: exp.Expression, lookup: TableLookup, database: str
@@ -173,7 +185,7 @@ def resolve_tables(tree: exp.Expression, lookup: TableLookup, database: str
     for t in base_tables(tree):
         key = _table_key(t, database)
         if key not in tables:
-            tables[key] = _lookup(lookup, *key)
+            tables[key] = _lookup(lookup, *key, t)
     return tables
 
 
@@ -190,10 +202,10 @@ def qualify_tree(tree: exp.Expression, tables: dict[tuple[str, str], Table], dat
         msg = str(err).split(". Line")[0].split("\n")[0]
         if "could not be resolved" in msg or "Unknown column" in msg:
             col = msg.split("'")[1] if "'" in msg else msg
-            raise UserError(f"Invalid column reference '{col}'",
-                            hint="check the column names with DESCRIBE") from None
+            raise SemanticError(INVALID_TABLE_OR_COLUMN, f"'{col}'",
+                                hint="check the column names with DESCRIBE") from None
         if "Ambiguous" in msg or "ambiguous" in msg:
-            raise UserError(f"Ambiguous column reference: {msg}") from None
+            raise SemanticError(AMBIGUOUS_COLUMN, msg) from None
         raise UserError(f"cannot resolve query: {msg}") from None
 
 

@@ -125,5 +125,7 @@ def check_executor_functions(tree: exp.Expression, known: frozenset[str]) -> Non
 
 
 def _invalid(name: str) -> UserError:
-    return UserError(f"Invalid function {name}",
-                     hint="SHOW FUNCTIONS lists the Hive functions rayemr runs")
+    from rayemr.hive.errors import INVALID_FUNCTION, SemanticError
+
+    return SemanticError(INVALID_FUNCTION, name,
+                         hint="SHOW FUNCTIONS lists the Hive functions rayemr runs")

@@ -30,11 +30,16 @@ from pyhive.tests.dbapi_test_case import with_cursor
 _HOST = 'localhost'
 
 
+def _port():
+    # rayemr: the port of the server tests/compat/pyhive/conftest.py started (upstream: 10000)
+    return int(os.environ['PYHIVE_TEST_PORT'])
+
+
 class TestHive(unittest.TestCase, DBAPITestCase):
     __test__ = True
 
     def connect(self):
-        return hive.connect(host=_HOST, configuration={'mapred.job.tracker': 'local'})
+        return hive.connect(host=_HOST, port=_port(), configuration={'mapred.job.tracker': 'local'})
 
     @with_cursor
     def test_description(self, cursor):
@@ -192,7 +197,7 @@ class TestHive(unittest.TestCase, DBAPITestCase):
 
     def test_invalid_transport(self):
         """transport and auth are incompatible"""
-        socket = thrift.transport.TSocket.TSocket('localhost', 10000)
+        socket = thrift.transport.TSocket.TSocket('localhost', _port())
         transport = thrift.transport.TTransport.TBufferedTransport(socket)
         self.assertRaisesRegexp(
             ValueError, 'thrift_transport cannot be used with',
@@ -200,7 +205,7 @@ class TestHive(unittest.TestCase, DBAPITestCase):
         )
 
     def test_custom_transport(self):
-        socket = thrift.transport.TSocket.TSocket('localhost', 10000)
+        socket = thrift.transport.TSocket.TSocket('localhost', _port())
         sasl_auth = 'PLAIN'
 
         transport = thrift_sasl.TSaslClientTransport(lambda: hive.get_installed_sasl(host='localhost', sasl_auth=sasl_auth, username='test_username', password='x'), sasl_auth, socket)

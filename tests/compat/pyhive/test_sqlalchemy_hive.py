@@ -14,11 +14,18 @@ from sqlalchemy.schema import MetaData
 from sqlalchemy.schema import Table
 from sqlalchemy.sql import text
 import contextlib
+import os
 import datetime
 import decimal
 import sqlalchemy.types
 import unittest
 import re
+
+
+def _port():
+    # rayemr: the port of the server tests/compat/pyhive/conftest.py started (upstream: 10000)
+    return int(os.environ['PYHIVE_TEST_PORT'])
+
 
 sqlalchemy_version = float(re.search(r"^([\d]+\.[\d]+)\..+", sqlalchemy.__version__).group(1))
 
@@ -62,7 +69,7 @@ _ONE_ROW_COMPLEX_CONTENTS = [
 
 class TestSqlAlchemyHive(unittest.TestCase, SqlAlchemyTestCase):
     def create_engine(self):
-        return create_engine('hive://localhost:10000/default')
+        return create_engine('hive://localhost:%d/default' % _port())
 
     @with_engine_connection
     def test_dotted_column_names(self, engine, connection):
@@ -149,7 +156,7 @@ class TestSqlAlchemyHive(unittest.TestCase, SqlAlchemyTestCase):
         self.assertNotIn('"map"', query)
 
     def test_switch_database(self):
-        engine = create_engine('hive://localhost:10000/pyhive_test_database')
+        engine = create_engine('hive://localhost:%d/pyhive_test_database' % _port())
         try:
             with contextlib.closing(engine.connect()) as connection:
                 self.assertIn(

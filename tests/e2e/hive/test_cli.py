@@ -34,7 +34,7 @@ def test_user_error_is_one_line(tmp_path):
     r = run(["-e", "SELECT * FROM nosuch"], tmp_path)
     assert r.returncode == 1
     assert r.stderr.strip().count("\n") == 0
-    assert "Table not found: default.nosuch" in r.stderr and "Traceback" not in r.stderr
+    assert "Table not found 'nosuch'" in r.stderr and "Traceback" not in r.stderr
     r = run(["-e", "SELECT 1 +"], tmp_path)
     assert r.returncode == 1 and "line 1:" in r.stderr
 
@@ -45,4 +45,4 @@ def test_shell_reads_statements_and_prints_tables(tmp_path):
                                 "quit;\n")
     assert r.returncode == 0, r.stderr
     assert "| a | b |" in r.stdout and "| 1 | x |" in r.stdout
-    assert "FAILED: Invalid column reference 'nope'" in r.stderr
+    assert "FAILED: Invalid table alias or column reference 'nope'" in r.stderr

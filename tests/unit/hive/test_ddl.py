@@ -108,7 +108,7 @@ def test_drop_managed_deletes_data_external_keeps_it(session, tmp_path):
     session.execute("DROP TABLE e")
     assert os.listdir(ext)
     session.execute("DROP TABLE IF EXISTS e")
-    with pytest.raises(InputNotFoundError, match="default.e"):
+    with pytest.raises(InputNotFoundError, match="Table not found e "):
         session.execute("DROP TABLE e")
 
 
@@ -142,5 +142,5 @@ def test_views(session):
     with pytest.raises(UserError, match="DROP VIEW"):
         session.execute("DROP TABLE v")
     session.execute("DROP VIEW v")
-    with pytest.raises(InputNotFoundError, match="default.v"):
+    with pytest.raises(InputNotFoundError, match="Table not found 'v'"):
         session.execute("SELECT * FROM v")

@@ -29,7 +29,9 @@ def test_query_syntax_error_line_and_column(hive):
 def test_unknown_table(hive):
     with pytest.raises(InputNotFoundError) as exc:
         hive.execute("SELECT * FROM nosuch")
-    assert "default.nosuch" in _one_line(exc)
+    # Hive's words: where, which error, the name as written
+    assert _one_line(exc).startswith("Line 1:14 Table not found 'nosuch'")
+    assert exc.value.error.code == 10001 and exc.value.sql_state == "42S02"
 
 
 def test_unknown_database(hive):

@@ -47,10 +47,13 @@ def test_errors_become_one_line_with_sql_state():
     op = Operation(0, has_result_set=True)
     op.run(lambda c, p: (_ for _ in ()).throw(InputNotFoundError("table x.y not found\nmore")))
     assert op.state == OpState.ERROR
-    assert (op.error.sql_state, op.error.message) == ("42S02", "table x.y not found")
-    assert describe_error(ValueError("boom")).message == "ValueError: boom"
-    assert describe_error(ClusterError("stage 2 failed", hint="retry")).message == \
-        "stage 2 failed (retry)"
+    assert (op.error.sql_state, op.error.message) == (
+        "42S02", "Error while compiling statement: FAILED: SemanticException table x.y not found")
+    assert describe_error(ValueError("boom")).message == \
+        "Error while processing statement: FAILED: ValueError: boom"
+    failed = describe_error(ClusterError("stage 2 failed", hint="retry"))
+    assert failed.message.endswith("MapRedTask. stage 2 failed (retry)")
+    assert (failed.sql_state, failed.error_code) == ("08S01", 2)
 
 
 def test_cancel_wins_over_a_late_result():

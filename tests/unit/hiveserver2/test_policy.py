@@ -56,7 +56,7 @@ def test_hidden_settings_never_expand():
 
 
 def test_settings_allowlist_and_restricted_keys():
-    s = pol.Settings()
+    s = pol.Settings(pol.AllowList())
     for ok in ("mapreduce.job.reduces", "hive.exec.dynamic.partition.mode", "tez.queue.name",
                "hive.server2.thrift.resultset.default.fetch.size"):
         s.check(ok)

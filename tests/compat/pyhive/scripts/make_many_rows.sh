@@ -1,6 +1,6 @@
 #!/bin/bash
 
-temp_file=/tmp/pyhive_test_data_many_rows.tsv
+temp_file=${TMPDIR:-/tmp}/pyhive_test_data_many_rows.tsv
 seq 0 9999 > $temp_file
 
 hive -e "
