@@ -92,3 +92,5 @@ class QueryPlan:
     sort: tuple = ()
     #: the qualified sqlglot tree over scan ids, before DuckDB fixes (read-only; copy it)
     tree: object = field(default=None, compare=False, repr=False)
+    #: Hive's unique result names (``t.col`` for ``SELECT *`` and ``t.col``), () if none
+    result_names: tuple[str, ...] = ()

@@ -53,6 +53,7 @@ DEFAULT_CONF: dict[str, str] = {
     "hive.default.fileformat": "TextFile",
     "hive.cli.print.header": "false",
     "hive.map.aggr": "true",
+    "hive.resultset.use.unique.column.names": "true",
     # inputs up to this many bytes (at most 4 splits) run as one task, like Hive's
     # hive.exec.mode.local.auto for small jobs; 0 turns it off
     "rayemr.hive.smalljob.maxbytes": str(16 * 1024 * 1024),
@@ -391,11 +392,20 @@ class HiveSession:
         if plan.sort and plan.sort[2] is not None:
             table = table.slice(0, plan.sort[2])  # each range kept its first n rows
         if table.num_columns == len(plan.columns):
-            table = table.rename_columns(list(plan.columns))
+            table = table.rename_columns(list(self.result_names(plan)))
         cols = tuple(Column(f.name, hive_type_of_arrow(f.type)) for f in table.schema)
         log_lines.append(f"Time taken: {time.perf_counter() - t0:.3f} seconds, Fetched: "
                          f"{table.num_rows} row(s)")
         return table, cols
+
+    def result_names(self, plan: QueryPlan) -> tuple[str, ...]:
+        """Hive's ``hive.resultset.use.unique.column.names`` (true by default): ``t.col`` for
+        columns of ``SELECT *`` and ``t.col``, else the plain names."""
+        unique = self.hiveconf.get("hive.resultset.use.unique.column.names", "true")
+        if (unique.strip().lower() == "true" and not plan.transform
+                and len(plan.result_names) == len(plan.columns)):
+            return plan.result_names
+        return plan.columns
 
     def run_graph(self, graph, *, cancel=None, progress=None, log_lines=None, committer=None):
         from rayemr.engine import run_graph

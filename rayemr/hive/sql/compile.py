@@ -23,7 +23,7 @@ from rayemr.hive.errors import (AMBIGUOUS_COLUMN, INVALID_TABLE_OR_COLUMN, Seman
 from rayemr.hive.metastore.models import Table
 from rayemr.hive.plan import QueryPlan, ScanSpec
 from rayemr.hive.sql.lexer import HiveParseError
-from rayemr.hive.sql import dialect
+from rayemr.hive.sql import dialect, resultnames
 from rayemr.hive.sql import functions as functions_
 
 TableLookup = Callable[[str, str], Table]
@@ -68,7 +68,9 @@ def compile_query(text: str, lookup: TableLookup, database: str,
     dialect.pre_qualify(tree)
     tree = expand_views(tree, lookup, database)
     tables = resolve_tables(tree, lookup, database)
+    resultnames.mark(tree)
     tree = qualify_tree(tree, tables, database)
+    unique = resultnames.names(tree)
     scans, tree = plan_scans(tree, tables)
     check_table_references(tree, {s.id for s in scans})
     scans = push_limit(tree, scans)
@@ -78,7 +80,8 @@ def compile_query(text: str, lookup: TableLookup, database: str,
         functions_.check_executor_functions(tree, functions)
     columns = tuple(tree.named_selects)
     final_sql = tree.sql("duckdb")
-    return QueryPlan(scans=tuple(scans), final_sql=final_sql, columns=columns, tree=logical)
+    return QueryPlan(scans=tuple(scans), final_sql=final_sql, columns=columns, tree=logical,
+                     result_names=unique if len(unique) == len(columns) else ())
 
 
 def check_table_references(tree: exp.Expression, scan_ids: set[str]) -> None:

@@ -44,5 +44,6 @@ def test_shell_reads_statements_and_prints_tables(tmp_path):
                                 "SELECT 1, 'x';\nSELECT * FROM t;\nSELECT nope FROM t;\n"
                                 "quit;\n")
     assert r.returncode == 0, r.stderr
-    assert "| a | b |" in r.stdout and "| 1 | x |" in r.stdout
+    # Hive's unique column names: SELECT * names its columns t.col
+    assert "| t.a | t.b |" in r.stdout and "| 1   | x   |" in r.stdout
     assert "FAILED: Invalid table alias or column reference 'nope'" in r.stderr
