@@ -7,8 +7,6 @@ goes to stderr while stages run. User errors are one line, without a traceback.
 """
 from __future__ import annotations
 
-import datetime
-import decimal
 import json
 import os
 import sys
@@ -135,29 +133,26 @@ def format_value(v: Any) -> str:
         return "NULL"
     if isinstance(v, bool):
         return "true" if v else "false"
-    if isinstance(v, (list, dict, tuple)):
-        return json.dumps(_jsonable(v), separators=(",", ":"))
     if isinstance(v, float):
         return repr(v)
     return str(v)
 
 
-def _jsonable(v: Any) -> Any:
-    if isinstance(v, list) and v and all(isinstance(x, tuple) and len(x) == 2 for x in v):
-        return {str(k): _jsonable(x) for k, x in v}  # Arrow maps come as (key, value) pairs
-    if isinstance(v, (list, tuple)):
-        return [_jsonable(x) for x in v]
-    if isinstance(v, dict):
-        return {str(k): _jsonable(x) for k, x in v.items()}
-    if isinstance(v, (decimal.Decimal, datetime.date, datetime.datetime)):
-        return str(v)
-    return v
+def _column_text(col) -> list[str]:
+    """A result column as the CLI prints it; complex values as Hive renders them."""
+    import pyarrow as pa
+
+    from rayemr.hive.render import render_array
+
+    if pa.types.is_nested(col.type):
+        return ["NULL" if v is None else v for v in render_array(col.combine_chunks())]
+    return [format_value(v) for v in col.to_pylist()]
 
 
 def _rows(result) -> list[list[str]]:
     t = result.table
-    cols = [t.column(i).to_pylist() for i in range(t.num_columns)]
-    return [[format_value(c[r]) for c in cols] for r in range(t.num_rows)]
+    cols = [_column_text(t.column(i)) for i in range(t.num_columns)]
+    return [[c[r] for c in cols] for r in range(t.num_rows)]
 
 
 def write_tsv(result, out: TextIO, header: bool = False) -> None:

@@ -16,7 +16,8 @@ import pyarrow as pa
 from rayemr.core.errors import ClusterError, UnsupportedError, UserError
 from rayemr.hive import sandbox
 from rayemr.hive.plan import FileSplit, ScanSpec
-from rayemr.hive.types import duckdb_type, parse_type
+from rayemr.hive.types import (UNION_TAG, duckdb_type, is_union_struct, parse_type,
+                               union_fields)
 
 HIVE_DEFAULT_PARTITION = "__HIVE_DEFAULT_PARTITION__"
 
@@ -332,6 +333,15 @@ def _text_field(raw: str, typ: str, spec: ScanSpec, level: int = 0) -> str:
             f"{sql_str(f)}: {_text_field(f'string_split({raw}, {sql_str(delim)})[{i + 1}]', str(c), spec, level + 1)}"
             for i, (f, c) in enumerate(zip(t.fields, t.children)))
         return f"CASE WHEN {raw} IS NULL THEN NULL ELSE {{{parts}}} END"
+    if t.name == "uniontype":  # LazySimpleSerDe: the tag, the next delimiter, the value
+        delim = _collection_delim(spec, level)
+        tag = f"TRY_CAST(split_part({raw}, {sql_str(delim)}, 1) AS TINYINT)"
+        value = f"substr({raw}, strpos({raw}, {sql_str(delim)}) + 1)"
+        parts = ", ".join(
+            f"{sql_str(f)}: " + (tag if i == 0 else f"CASE WHEN {tag} = {i - 1} THEN "
+                                 f"{_text_field(value, str(t.children[i - 1]), spec, level + 1)} END")
+            for i, f in enumerate(union_fields(len(t.children))))
+        return f"CASE WHEN {raw} IS NULL THEN NULL ELSE {{{parts}}} END"
     if t.name in ("string", "varchar", "char"):
         return raw
     if t.name == "boolean":
@@ -518,10 +528,17 @@ def _to_text(c: str, t: pa.DataType, cd: str, md: str) -> str:
         return (f"array_to_string(list_transform(map_entries({c}), lambda __e: "
                 f"CAST(__e.key AS VARCHAR) || {sql_str(md)} || coalesce(CAST(__e.value AS "
                 f"VARCHAR), '\\N')), {sql_str(cd)})")
-    if pa.types.is_struct(t):
+    if is_union_struct(t):
+        tag = f"{c}.{ident(UNION_TAG)}"
+        members = " ".join(
+            f"WHEN {i - 1} THEN coalesce(CAST({c}.{ident(t.field(i).name)} AS VARCHAR), '\\N')"
+            for i in range(1, t.num_fields))
+        return (f"CASE WHEN {c} IS NULL THEN NULL ELSE CAST({tag} AS VARCHAR) || {sql_str(cd)}"
+                f" || CASE {tag} {members} END END")
+    if pa.types.is_struct(t):  # a NULL struct is NULL (\N), not a struct of NULLs
         fields = ", ".join(f"coalesce(CAST({c}.{ident(t.field(i).name)} AS VARCHAR), '\\N')"
                            for i in range(t.num_fields))
-        return f"concat_ws({sql_str(cd)}, {fields})"
+        return f"CASE WHEN {c} IS NULL THEN NULL ELSE concat_ws({sql_str(cd)}, {fields}) END"
     if pa.types.is_boolean(t):
         return f"CASE WHEN {c} THEN 'true' WHEN NOT {c} THEN 'false' END"
     return f"CAST({c} AS VARCHAR)"

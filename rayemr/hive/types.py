@@ -2,6 +2,10 @@
 
 A type is kept as its normalised Hive spelling (``decimal(15,2)``, ``array<string>``,
 ``struct<a:int,b:string>``); :func:`parse_type` validates it and returns a small tree.
+
+``uniontype<T0,T1,...>`` values are held, in Arrow and DuckDB, as a struct of a tag and one
+field per member (:data:`UNION_TAG`, ``__union_0``...), only the tagged one set; results
+report such a struct as the union type, and render it as Hive does (``{0:1}``).
 """
 from __future__ import annotations
 
@@ -25,7 +29,7 @@ _CANON = {"integer": "int", "double precision": "double"}
 class HiveType:
     """A parsed Hive type: ``name`` plus parameters or element types."""
 
-    name: str  # primitive name, decimal, varchar, char, array, map, struct
+    name: str  # primitive name, decimal, varchar, char, array, map, struct, uniontype
     params: tuple[int, ...] = ()
     children: tuple["HiveType", ...] = ()
     fields: tuple[str, ...] = ()  # struct field names
@@ -39,11 +43,13 @@ class HiveType:
             return f"map<{self.children[0]},{self.children[1]}>"
         if self.name == "struct":
             return "struct<" + ",".join(f"{f}:{t}" for f, t in zip(self.fields, self.children)) + ">"
+        if self.name == "uniontype":
+            return "uniontype<" + ",".join(map(str, self.children)) + ">"
         return self.name
 
     @property
     def is_complex(self) -> bool:
-        return self.name in ("array", "map", "struct")
+        return self.name in ("array", "map", "struct", "uniontype")
 
 
 def parse_type(text: str) -> HiveType:
@@ -107,7 +113,7 @@ def _parse(tokens: list[str], pos: int, text: str) -> tuple[int, HiveType]:
         if name in ("varchar", "char") and len(params) != 1:
             raise UserError(f"{name} needs a length: {text!r}")
         return pos, HiveType(name, params)
-    if name in ("array", "map", "struct"):
+    if name in ("array", "map", "struct", "uniontype"):
         if pos >= len(tokens) or tokens[pos] != "<":
             raise UserError(f"invalid Hive type {text!r}: {name} needs <...>")
         pos += 1
@@ -152,6 +158,11 @@ def duckdb_type(t: HiveType | str) -> str:
     if t.name == "struct":
         return "STRUCT(" + ", ".join(
             f'"{f}" {duckdb_type(c)}' for f, c in zip(t.fields, t.children)) + ")"
+    if t.name == "uniontype":
+        return "STRUCT(" + ", ".join(
+            f'"{f}" {c}' for f, c in zip(union_fields(len(t.children)),
+                                          ["TINYINT"] + [duckdb_type(c) for c in t.children])
+        ) + ")"
     return PRIMITIVES[t.name]
 
 
@@ -174,7 +185,25 @@ def arrow_type(t: HiveType | str) -> pa.DataType:
         return pa.map_(arrow_type(t.children[0]), arrow_type(t.children[1]))
     if t.name == "struct":
         return pa.struct([(f, arrow_type(c)) for f, c in zip(t.fields, t.children)])
+    if t.name == "uniontype":
+        return pa.struct(list(zip(union_fields(len(t.children)),
+                                  [pa.int8()] + [arrow_type(c) for c in t.children])))
     return pa.string()
+
+
+#: The tag field of a union value's struct; member ``i`` is the field ``__union_<i>``.
+UNION_TAG = "__union_tag"
+
+
+def union_fields(members: int) -> list[str]:
+    """The struct fields holding a union of ``members`` types: the tag, then each member."""
+    return [UNION_TAG] + [f"__union_{i}" for i in range(members)]
+
+
+def is_union_struct(t: pa.DataType) -> bool:
+    """True for the struct a ``uniontype`` value is held in."""
+    return (pa.types.is_struct(t) and t.num_fields >= 2
+            and [t.field(i).name for i in range(t.num_fields)] == union_fields(t.num_fields - 1))
 
 
 def hive_type_of_arrow(t: pa.DataType) -> str:
@@ -205,6 +234,9 @@ def hive_type_of_arrow(t: pa.DataType) -> str:
         return f"array<{hive_type_of_arrow(t.value_type)}>"
     if pa.types.is_map(t):
         return f"map<{hive_type_of_arrow(t.key_type)},{hive_type_of_arrow(t.item_type)}>"
+    if is_union_struct(t):
+        return "uniontype<" + ",".join(hive_type_of_arrow(t.field(i).type)
+                                       for i in range(1, t.num_fields)) + ">"
     if pa.types.is_struct(t):
         return "struct<" + ",".join(
             f"{t.field(i).name}:{hive_type_of_arrow(t.field(i).type)}"

@@ -3,18 +3,14 @@
 HiveServer2 (protocol V6 and later) sends a result page as one ``TColumn`` per result column:
 a list of values plus a null bitmap (bit ``i`` of the bitmap, least significant bit first,
 set when row ``i`` is NULL). Hive's own wire conventions are kept: FLOAT travels as a double,
-DECIMAL, DATE, TIMESTAMP, INTERVAL and the complex types (ARRAY/MAP/STRUCT, rendered as JSON
-the way Hive prints them) travel as strings, BINARY as bytes.
+DECIMAL, DATE, TIMESTAMP, INTERVAL and the complex types (ARRAY/MAP/STRUCT/UNIONTYPE, rendered
+as Hive prints them, :mod:`rayemr.hive.render`) travel as strings, BINARY as bytes.
 
 Conversion is vectorized with Arrow compute and numpy: values are null-filled, cast and turned
 into Python lists in C; only complex types are rendered per value.
 """
 from __future__ import annotations
 
-import base64
-import datetime
-import decimal
-import json
 import re
 from typing import Callable, Sequence
 
@@ -24,6 +20,7 @@ import pyarrow.compute as pc
 from TCLIService import ttypes
 
 from rayemr.hive.api import Column
+from rayemr.hive.render import render_array
 
 T = ttypes.TTypeId
 
@@ -114,30 +111,8 @@ def _timestamp_strings(arr: pa.Array) -> list:
     return _as_strings(arr)
 
 
-def _hive_json(value: object) -> object:
-    if isinstance(value, (datetime.datetime, datetime.date, datetime.time, decimal.Decimal)):
-        return str(value)
-    if isinstance(value, bytes):
-        return base64.b64encode(value).decode("ascii")
-    if isinstance(value, dict):
-        return {str(k): _hive_json(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        # Arrow maps arrive as lists of (key, value) pairs.
-        return [_hive_json(v) for v in value]
-    return value
-
-
 def _complex_strings(arr: pa.Array) -> list:
-    out = []
-    is_map = pa.types.is_map(arr.type)
-    for value in arr.to_pylist():
-        if value is None:
-            out.append("")
-            continue
-        if is_map:
-            value = {str(k): v for k, v in value}
-        out.append(json.dumps(_hive_json(value), separators=(",", ":"), ensure_ascii=False))
-    return out
+    return [v if v is not None else "" for v in render_array(arr)]
 
 
 def _float_values(arr: pa.Array) -> list:

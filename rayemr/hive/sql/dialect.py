@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from rayemr.core.errors import UnsupportedError
+from rayemr.hive.sql.uniontype import create_union
 
 
 def pre_qualify(tree: exp.Expression) -> None:
@@ -199,4 +200,4 @@ def _collect_empty(tree: exp.Expression) -> None:
 
 
 FIXES = (_errors, _unix_timestamp, _percentile, _pmod, _date_add, _lateral_views,
-         _collect_empty)
+         _collect_empty, create_union)

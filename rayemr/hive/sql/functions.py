@@ -37,7 +37,7 @@ def _register(kind: str, names: str) -> None:
 _register("scalar", """
     abs acos add_months array array_contains ascii asin assert_true atan atan2 base64 bin
     cbrt ceil ceiling char_length character_length chr coalesce concat concat_ws conv cos
-    current_database current_date current_timestamp current_user date_add date_format
+    create_union current_database current_date current_timestamp current_user date_add date_format
     date_sub datediff day dayofmonth dayofweek decode degrees e elt encode exp extract
     factorial floor format_number from_unixtime from_utc_timestamp get_json_object greatest
     hash hex hour if initcap instr isnan isnotnull isnull last_day lcase least length

@@ -65,3 +65,14 @@ def test_sqlalchemy_sees_missing_tables_and_dotted_names(one_row):
             assert row.number_of_rows == 1  # the dialect strips the table part
     finally:
         engine.dispose()
+
+
+def test_complex_values_arrive_as_hive_renders_them(one_row):
+    with one_row.connect() as conn:
+        cur = conn.cursor()
+        cur.execute("SELECT array(1, 2), map(1, 2, 3, 4), named_struct('a', 1, 'b', 2), "
+                    "create_union(0, 1, 'test_string'), map('k', array('v'))")
+        assert [d[1] for d in cur.description] == [
+            "ARRAY_TYPE", "MAP_TYPE", "STRUCT_TYPE", "UNION_TYPE", "MAP_TYPE"]
+        assert cur.fetchall() == [("[1,2]", "{1:2,3:4}", '{"a":1,"b":2}', "{0:1}",
+                                   '{"k":["v"]}')]
