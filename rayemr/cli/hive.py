@@ -117,9 +117,13 @@ def _execute(session, stmt: str, err: TextIO, silent: bool, cancel=None):
     last = [0.0]
 
     def progress(fraction: float, message: str) -> None:
+        # percentages at most twice a second (a job's first and last always); other lines all
         now = time.monotonic()
-        if silent or (now - last[0] < 0.5 and fraction < 1.0):
+        if silent:
             return
+        if " map = " in message and not any(p in message for p in (" 0%,", "100%,")):
+            if now - last[0] < 0.5:
+                return
         last[0] = now
         print(message, file=err, flush=True)
 

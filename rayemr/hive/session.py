@@ -31,6 +31,7 @@ from rayemr.hive.metastore import MetastoreStore, open_metastore
 from rayemr.hive.metastore.temporary import SessionTables
 from rayemr.hive.plan import FileSplit, QueryPlan, ScanSpec
 from rayemr.hive.policy import SessionPolicy, TransformCommand
+from rayemr.hive.progress import HiveProgress
 from rayemr.hive.sql import statements as st
 from rayemr.hive.sql.compile import compile_query
 from rayemr.hive.sql.lexer import split_statements
@@ -414,17 +415,22 @@ class HiveSession:
         conf.setdefault("rayemr.engine.yarn.applications",
                         EXECUTION_ENGINES[self.execution_engine()])
 
+        hive = HiveProgress.of(graph)  # Hive's own log lines: Stage-1 map = 0%,  reduce = 0%
+
+        def emit(fraction: float, lines: list[str]) -> None:
+            for line in lines:
+                if log_lines is not None:
+                    log_lines.append(line)
+                if progress is not None:
+                    try:
+                        progress(fraction, line)
+                    except Exception:  # noqa: BLE001 - a front end's callback must not kill it
+                        log.debug("progress callback failed", exc_info=True)
+
         def on_progress(p) -> None:
-            counts = p.stage_counts()
-            line = (f"{time.strftime('%Y-%m-%d %H:%M:%S')} {p.line()}"
-                    + (f" ({counts})" if counts else ""))
-            if log_lines is not None:
-                log_lines.append(line)
-            if progress is not None:
-                try:
-                    progress((p.map + p.reduce) / 2, line)
-                except Exception:  # noqa: BLE001 - a front end's callback must not kill a query
-                    log.debug("progress callback failed", exc_info=True)
+            emit((p.map + p.reduce) / 2, hive.lines(p))
+
+        emit(0.0, hive.header())
 
         cancelled = (lambda: cancel.is_set()) if cancel is not None else None
         kwargs = {}

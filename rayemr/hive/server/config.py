@@ -77,6 +77,9 @@ class ServerConfig:
     #: Seconds FetchResults/GetResultSetMetadata wait for an unfinished async operation
     #: before answering "still running" (Hive answers at once; pyhive fetches right away).
     fetch_wait_seconds: float = 60.0
+    #: Seconds a runAsync ExecuteStatement waits for the statement to compile and launch its
+    #: jobs before answering (Hive compiles before it answers; its log then names Stage-1).
+    async_compile_wait_seconds: float = 30.0
     #: Keyword arguments for the Hive sessions the server opens (metastore path, runner...).
     session_options: tuple[tuple[str, object], ...] = field(default_factory=tuple)
 

@@ -299,6 +299,7 @@ class ConnectionHandler(TCLIService.Iface):
         if req.runAsync:
             op.mark_pending()
             self.state.pool.submit(op.run, runner)
+            op.wait_launched(self.state.config.async_compile_wait_seconds)
             return ttypes.TExecuteStatementResp(status=SUCCESS, operationHandle=op.handle)
         op.run(runner)
         if op.state == OpState.ERROR and op.error is not None:

@@ -99,6 +99,7 @@ class Operation:
         self._ahead: tuple[int, int, concurrent.futures.Future] | None = None
         self._lock = threading.Lock()
         self._done = threading.Event()
+        self._launched = threading.Event()  # compiled and running (or over)
 
     @property
     def handle(self) -> ttypes.TOperationHandle:
@@ -121,6 +122,7 @@ class Operation:
         if self.state in _TERMINAL:
             self.completed = self.completed or _now_ms()
             self._done.set()
+            self._launched.set()
 
     def mark_pending(self) -> None:
         with self._lock:
@@ -150,7 +152,8 @@ class Operation:
             if self.state != OpState.RUNNING:
                 return  # cancelled while running: drop the result
             self.result = result
-            self._log.extend(result.log or ())
+            streamed = set(self._log)  # progress lines already logged as they came
+            self._log.extend(line for line in result.log or () if line not in streamed)
             self.has_result_set = bool(result.has_result_set)
             self.progress = 1.0
             self._fire("done")
@@ -167,6 +170,7 @@ class Operation:
                 pass
             if message and (not self._log or self._log[-1] != message):
                 self._log.append(str(message))
+            self._launched.set()
 
     def cancel(self) -> None:
         self.cancel_event.set()
@@ -184,6 +188,11 @@ class Operation:
 
     def wait(self, timeout: float | None = None) -> bool:
         return self._done.wait(timeout)
+
+    def wait_launched(self, timeout: float | None = None) -> bool:
+        """Wait until the statement compiled and started its jobs (its first progress
+        line), or ended: HiveServer2 answers a runAsync ExecuteStatement after compiling."""
+        return self._launched.wait(timeout)
 
     # -- results ----------------------------------------------------------------------------
     @property

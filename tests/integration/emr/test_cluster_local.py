@@ -124,7 +124,7 @@ def test_hive_mapreduce_and_failing_steps_with_logs_in_s3(ray_local, s3, s3_buck
         assert log(ids[2], "stderr") == "on stderr\n"
         assert "exit code 3" in log(ids[3], "controller")
         assert "about to fail" in log(ids[3], "stdout")
-        assert "map 100%" in log(ids[0], "stderr")  # the Hive step's own progress
+        assert "map = 100%" in log(ids[0], "stderr")  # the Hive step's own progress
         boot = s3.get_object(Bucket=s3_bucket, Key=f"logs/{cluster.id}/node/{node['NodeId']}/"
                              f"bootstrap-actions/1/stdout")["Body"].read().decode()
         assert boot.startswith("setup one two")

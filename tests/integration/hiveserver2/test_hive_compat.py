@@ -76,3 +76,18 @@ def test_complex_values_arrive_as_hive_renders_them(one_row):
             "ARRAY_TYPE", "MAP_TYPE", "STRUCT_TYPE", "UNION_TYPE", "MAP_TYPE"]
         assert cur.fetchall() == [("[1,2]", "{1:2,3:4}", '{"a":1,"b":2}', "{0:1}",
                                    '{"k":["v"]}')]
+
+
+def test_the_query_log_shows_progress_as_hive_does(one_row):
+    import re
+
+    with one_row.connect() as conn:
+        cur = conn.cursor()
+        cur.execute("SELECT number_of_rows, count(*) FROM compat_one_row GROUP BY "
+                    "number_of_rows", async_=True)
+        # answered once compiled and launched, as Hive does: the log already names Stage-1
+        logs = cur.fetch_logs()
+        assert any(re.search(r"Stage-1 map = \d+%,  reduce = \d+%", line) for line in logs)
+        assert cur.fetchall() == [(1, 1)]
+        logs += cur.fetch_logs()
+        assert "Total jobs = 1" in logs and len(logs) == len(set(logs))
