@@ -79,6 +79,11 @@ def compile_query(text: str, lookup: TableLookup, database: str,
     if functions is not None:
         functions_.check_executor_functions(tree, functions)
     columns = tuple(tree.named_selects)
+    if len(set(columns)) < len(columns) and isinstance(tree, exp.Select):
+        # Hive allows repeated result names (SELECT * over a join); the fragment's Arrow
+        # output may not repeat them, so it names its columns by position instead
+        tree.set("expressions", [exp.alias_(e.this if isinstance(e, exp.Alias) else e,
+                                            f"_col{i}") for i, e in enumerate(tree.expressions)])
     final_sql = tree.sql("duckdb")
     return QueryPlan(scans=tuple(scans), final_sql=final_sql, columns=columns, tree=logical,
                      result_names=unique if len(unique) == len(columns) else ())

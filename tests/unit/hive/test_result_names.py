@@ -54,3 +54,14 @@ def test_the_setting_turns_it_off(hive):
 def test_values_stay_the_same(hive):
     assert hive.execute("SELECT * FROM one_row").table.to_pylist() == [
         {"one_row.number_of_rows": 1, "one_row.st": {"a": 2, "b": "x"}}]
+
+
+def test_a_star_over_a_self_join_names_both_sides(hive):
+    hive.execute("INSERT INTO other SELECT 1, 'a'")
+    result = hive.execute("SELECT * FROM other x JOIN other y ON x.k = y.k")
+    assert result.table.column_names == ["x.k", "x.v", "y.k", "y.v"]
+    assert result.table.to_pylist() == [{"x.k": 1, "x.v": "a", "y.k": 1, "y.v": "a"}]
+    hive.execute("SET hive.resultset.use.unique.column.names=false")
+    result = hive.execute("SELECT x.k, y.k FROM other x JOIN other y ON x.k = y.k")
+    assert result.table.column_names == ["k", "k"]  # Hive repeats the name too
+    assert [c.to_pylist() for c in result.table.columns] == [[1], [1]]
