@@ -138,18 +138,33 @@ def _stop(proc: subprocess.Popen) -> None:
             proc.wait()
 
 
+def _start_server(root: Path, env: dict[str, str], attempts: int = 3
+                  ) -> tuple[subprocess.Popen, int]:
+    """``rayemr hiveserver2 --port 0`` and its port; started again (a bounded number of
+    times) only when Ray itself did not come up, which a loaded machine can cause."""
+    for attempt in range(1, attempts + 1):
+        out, err = root / f"hiveserver2.{attempt}.out", root / f"hiveserver2.{attempt}.err"
+        with open(out, "w") as o, open(err, "w") as e:
+            proc = subprocess.Popen([sys.executable, "-m", "rayemr.cli", "hiveserver2",
+                                     "--port", "0"], env=env, stdout=o, stderr=e,
+                                    stdin=subprocess.DEVNULL)
+        try:
+            return proc, _wait_for_port(proc, out, err)
+        except RuntimeError as exc:
+            _stop(proc)
+            if "Ray did not start" not in str(exc) or attempt == attempts:
+                raise
+    raise AssertionError("unreachable")
+
+
 @pytest.fixture(scope="session", autouse=True)
 def pyhive_server():
     """The server and upstream's fixture tables; the tests find it by PYHIVE_TEST_PORT."""
     root = Path(tempfile.mkdtemp(prefix="rayemr-pyhive-"))
     env = _environment(root / "home")
-    out, err = root / "hiveserver2.out", root / "hiveserver2.err"
-    with open(out, "w") as o, open(err, "w") as e:
-        proc = subprocess.Popen([sys.executable, "-m", "rayemr.cli", "hiveserver2",
-                                 "--port", "0"], env=env, stdout=o, stderr=e,
-                                stdin=subprocess.DEVNULL)
+    proc = None
     try:
-        port = _wait_for_port(proc, out, err)
+        proc, port = _start_server(root, env)
         _hive_shim(root / "bin")
         (root / "tmp").mkdir()
         env["PATH"] = f"{root / 'bin'}{os.pathsep}{env.get('PATH', '')}"
@@ -159,5 +174,6 @@ def pyhive_server():
         yield port
     finally:
         os.environ.pop("PYHIVE_TEST_PORT", None)
-        _stop(proc)
+        if proc is not None:
+            _stop(proc)
         shutil.rmtree(root, ignore_errors=True)
