@@ -56,6 +56,16 @@ def cmd_start(args) -> int:
     if running is not None:
         print(f"rayemr: a cluster is already running ({running.describe()})", file=sys.stderr)
         return 0
+    address = os.environ.get("RAY_ADDRESS")
+    if not address:  # a taken port fails now, not after Ray's start (a `ray up` head's own
+        # HiveServer2 may hold it: the cluster then skips starting one)
+        from rayemr.cli.hiveserver2 import check_port_free
+
+        try:
+            check_port_free("127.0.0.1", args.hiveserver2_port)
+        except UserError as exc:
+            raise UserError(f"HiveServer2: {exc.message}",
+                            hint="pass --hiveserver2-port 0 for any free port") from None
     home = state.home()
     os.makedirs(os.path.join(home, "logs"), exist_ok=True)
     log_file = os.path.join(home, "logs", "cluster.log")
@@ -65,7 +75,6 @@ def cmd_start(args) -> int:
         argv += ["--num-cpus", str(args.num_cpus)]
     if args.memory is not None:
         argv += ["--memory", str(args.memory)]
-    address = os.environ.get("RAY_ADDRESS")
     if address:
         argv += ["--address", address]
     env = dict(os.environ, RAYEMR_CLUSTER_LOG=log_file, PYTHONUNBUFFERED="1")

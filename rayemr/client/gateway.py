@@ -69,7 +69,7 @@ class Gateway:
         sock = self._connect()
         try:
             protocol.send_json(sock, {"op": "run", "command": command, "argv": list(argv),
-                                      "cwd": cwd})
+                                      "cwd": cwd, "tty": [_isatty(out), _isatty(err)]})
             while True:
                 frame = protocol.recv(sock)
                 if frame is None:
@@ -88,6 +88,15 @@ class Gateway:
                         return int(reply["exit"])
         finally:
             sock.close()
+
+
+def _isatty(stream: BinaryIO) -> bool:
+    """Whether the client's stream is a terminal (the command's progress then rewrites one
+    line in place, as it would run here)."""
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
 
 
 def _raise_error(reply: dict[str, Any]) -> None:

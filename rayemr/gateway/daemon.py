@@ -48,10 +48,8 @@ class Daemon:
 
     # -- start ------------------------------------------------------------------------------
     def start(self) -> state.ClusterInfo:
-        import rayemr
-
         o = self.options
-        info = rayemr.init(o.address, num_cpus=o.num_cpus, memory=o.memory)
+        info = self._start_ray()
         self.started_ray = info.started_locally
         rest = self._start_yarn()
         hs2 = self._start_hiveserver2()
@@ -74,6 +72,22 @@ class Daemon:
         state.write(cluster)
         log.info("cluster running: %s", cluster.describe())
         return cluster
+
+    def _start_ray(self):
+        """Start (or join) Ray. A local start is tried twice: on a loaded machine Ray gives
+        its raylet a fixed 30 s to register, and a second try usually makes it."""
+        import rayemr
+        from rayemr.core.errors import ClusterError
+
+        o = self.options
+        for attempt in (1, 2):
+            try:
+                return rayemr.init(o.address, num_cpus=o.num_cpus, memory=o.memory)
+            except ClusterError as exc:
+                if o.address or attempt == 2 or self.stopping.is_set():
+                    raise
+                log.warning("%s; trying once more", exc)
+        raise AssertionError("unreachable")
 
     def _start_yarn(self) -> str:
         import rayemr.yarn as yarn

@@ -105,8 +105,10 @@ def run_command(sock: socket.socket, request: dict[str, Any]) -> None:
                                   "kind": "user"})
         return
     lock = threading.Lock()
-    out = text_stream(sock, protocol.STDOUT, lock)
-    err = text_stream(sock, protocol.STDERR, lock)
+    tty = request.get("tty") or [False, False]
+    tty = [bool(t) for t in tty[:2]] if isinstance(tty, list) and len(tty) >= 2 else [False] * 2
+    out = text_stream(sock, protocol.STDOUT, lock, tty=tty[0])
+    err = text_stream(sock, protocol.STDERR, lock, tty=tty[1])
     cancel = threading.Event()
     threading.Thread(target=_watch_hangup, args=(sock, cancel), daemon=True,
                      name="rayemr-gateway-watch").start()

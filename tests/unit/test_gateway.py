@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import socket
 import struct
+import threading
 
 import pytest
 
@@ -85,3 +86,21 @@ def test_cluster_file_private_and_stale_files_ignored(tmp_path, monkeypatch):
     gone.pid = 2**22 + 12345
     state.write(gone)
     assert state.running() is None and not os.path.exists(state.cluster_file())
+
+
+def test_streams_to_the_client_are_terminals_when_the_clients_are():
+    """Progress rewrites one line in place when the client's stderr is a terminal."""
+    from rayemr.engine.schedule import Progress
+    from rayemr.gateway.streams import text_stream
+    from rayemr.mapreduce.runner import progress_printer
+
+    a, b = socket.socketpair()
+    with a, b:
+        lock = threading.Lock()
+        err = text_stream(a, protocol.STDERR, lock, tty=True)
+        out = text_stream(a, protocol.STDOUT, lock)
+        assert err.isatty() and not out.isatty()
+        progress_printer(err, "Job")(Progress(0.5, 0.0, (("Stage-1", 1, 2),)))
+        kind, payload = protocol.recv(b)
+        assert kind == protocol.STDERR
+        assert payload.startswith(b"\r") and payload.endswith(b"map 50% reduce 0%")
