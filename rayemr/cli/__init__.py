@@ -73,21 +73,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    if not args.verbose:
-        from rayemr.runtime import quiet_ray_notices
-
-        quiet_ray_notices()
-    if args.address:
-        from rayemr.runtime import use_address
-
-        use_address(args.address)  # every runner attaches through rayemr.init()
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
     try:
-        remote = through_gateway(args, argv)
+        remote = through_gateway(args, argv)  # before anything imports Ray's runtime
         if remote is not None:
             return remote
+        if not args.verbose:
+            from rayemr.runtime import quiet_ray_notices
+
+            quiet_ray_notices()
+        if args.address:
+            from rayemr.runtime import use_address
+
+            use_address(args.address)  # every runner attaches through rayemr.init()
         return int(args.func(args) or 0)
     except RayEmrError as exc:
         print(f"rayemr {args.command}: {exc}", file=sys.stderr)
@@ -102,11 +102,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 def through_gateway(args: argparse.Namespace, argv: list[str]) -> int | None:
     """Run ``mr``, ``hive -e|-f`` and ``yarn`` inside the cluster ``rayemr start`` runs, when
     one runs and no other cluster was named; None: run here."""
-    if os.environ.get("RAY_ADDRESS") or not _remote_command(args):
+    if args.address or os.environ.get("RAY_ADDRESS") or not _remote_command(args):
         return None
     from rayemr.client import state
 
-    info = state.running()
+    info = state.running(probe=False)
     if info is None:
         return None
     from rayemr.client.gateway import Gateway

@@ -15,7 +15,7 @@ import socket
 import sys
 from typing import Any, BinaryIO
 
-from rayemr.client import protocol
+from rayemr.client import protocol, state
 from rayemr.client.state import ClusterInfo
 from rayemr.core.errors import ClusterError, RayEmrError, UserError
 
@@ -29,8 +29,8 @@ class Gateway:
 
     def _connect(self) -> socket.socket:
         try:
-            sock = socket.create_connection((self.info.gateway_host, self.info.gateway_port),
-                                            timeout=self.timeout)
+            sock = state.connect(self.info.gateway_host, self.info.gateway_port,
+                                 self.timeout)
         except OSError as exc:
             raise ClusterError(f"cannot reach the cluster's gateway at "
                                f"{self.info.gateway_host}:{self.info.gateway_port}: "

@@ -111,24 +111,42 @@ def alive(pid: int) -> bool:
         return True
 
 
+def connect(host: str, port: int, timeout: float) -> socket.socket:
+    """A TCP connection to ``host:port``, an IP address (the gateway listens on loopback):
+    no name lookup, which would load the IDNA codec."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.settimeout(timeout)
+        sock.connect((host, port))
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
 def reachable(host: str, port: int, timeout: float = 1.0) -> bool:
     try:
-        with socket.create_connection((host, port), timeout=timeout):
+        with connect(host, port, timeout):
             return True
     except OSError:
         return False
 
 
-def running() -> ClusterInfo | None:
-    """The running cluster of this ``$RAYEMR_HOME``, or None (a stale file is removed)."""
+def running(probe: bool = True) -> ClusterInfo | None:
+    """The running cluster of this ``$RAYEMR_HOME``, or None (a stale file is removed).
+
+    ``probe=False`` skips connecting to the gateway to see that it answers, for a caller
+    about to connect anyway (the file is written only once the gateway listens)."""
     if os.environ.get(DISABLE_ENV, "").strip() in ("1", "true", "yes"):
         return None
     info = read()
     if info is None:
         return None
-    if not alive(info.pid) or not reachable(info.gateway_host, info.gateway_port):
-        if not alive(info.pid):
-            remove(info.pid)
+    if not alive(info.pid):
+        remove(info.pid)
+        return None
+    if probe and not reachable(info.gateway_host, info.gateway_port):
         return None
     return info
 

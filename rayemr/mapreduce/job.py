@@ -20,7 +20,6 @@ Python partitioner), ``SKIP_BAD_RECORDS``, ``OUTPUT_FORMAT = "text"|"parquet"``.
 from __future__ import annotations
 
 import argparse
-import inspect
 import itertools
 import sys
 from typing import Any, Iterable, Iterator, Sequence
@@ -220,6 +219,8 @@ class MRJob:
 
     @classmethod
     def mr_job_script(cls) -> str | None:
+        import inspect
+
         try:
             return inspect.getsourcefile(cls)
         except TypeError:

@@ -7,8 +7,8 @@ file, its arguments and its working directory, and prints what comes back.
 """
 from __future__ import annotations
 
-import inspect
 import os
+import sys
 from typing import Any
 
 
@@ -30,14 +30,11 @@ def through_cluster(job: Any) -> int | None:
         return None
     from rayemr.client import state
 
-    info = state.running()
+    info = state.running(probe=False)
     if info is None:
         return None
-    try:
-        path = inspect.getsourcefile(type(job))
-    except TypeError:
-        path = None
-    if not path or not os.path.isfile(path):
+    path = getattr(sys.modules.get(type(job).__module__), "__file__", None)
+    if not path or not path.endswith(".py") or not os.path.isfile(path):
         return None
     from rayemr.client.gateway import Gateway
 
