@@ -73,11 +73,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return 2
+    func = getattr(args, "func", None)
     try:
-        remote = through_gateway(args, argv)  # before anything imports Ray's runtime
+        # through the running cluster's gateway, before anything imports Ray's runtime
+        remote = through_gateway(args, argv) if func else None
         if remote is not None:
             return remote
         if not args.verbose:
@@ -88,7 +87,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from rayemr.runtime import use_address
 
             use_address(args.address)  # every runner attaches through rayemr.init()
-        return int(args.func(args) or 0)
+        if not func:
+            parser.print_help()
+            return 2
+        return int(func(args) or 0)
     except RayEmrError as exc:
         print(f"rayemr {args.command}: {exc}", file=sys.stderr)
         return exc.exit_code

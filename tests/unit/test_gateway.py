@@ -46,10 +46,9 @@ def test_only_allowlisted_commands_run(server):
 def test_garbage_costs_only_its_connection(server):
     for junk in (b"GET / HTTP/1.1\r\n\r\n", struct.pack("!cI", b"J", 2**31), b"\x00" * 3):
         with socket.create_connection(("127.0.0.1", server.port), timeout=5) as s:
-            s.sendall(junk)
-            s.shutdown(socket.SHUT_WR)
-            s.settimeout(5)
-            try:
+            try:  # the server may drop the connection as soon as it reads the junk
+                s.sendall(junk)
+                s.shutdown(socket.SHUT_WR)
                 while s.recv(4096):
                     pass
             except OSError:
