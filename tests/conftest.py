@@ -94,3 +94,33 @@ def ray_cluster():
     finally:
         ray.shutdown()
         cluster.shutdown()
+
+
+@pytest.fixture
+def marked_processes():
+    """``env`` to add to the environment of processes a test starts, and a call listing the
+    live processes that carry it (everything they start inherits it, also processes that
+    outlive their parent): ``assert not marked_processes()``."""
+    mark = f"{uuid.uuid4().hex}"
+    needle = f"RAYEMR_TEST_MARK={mark}".encode()
+
+    def alive() -> list[int]:
+        found = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/environ", "rb") as f:
+                    if needle not in f.read().split(b"\0"):
+                        continue
+                with open(f"/proc/{entry}/stat", "rb") as f:
+                    if f.read().rsplit(b")", 1)[1].split()[0] == b"Z":
+                        continue
+            except (OSError, IndexError):
+                continue
+            found.append(int(entry))
+        return found
+
+    alive.env = {"RAYEMR_TEST_MARK": mark}
+    yield alive
+

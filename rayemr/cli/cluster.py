@@ -83,7 +83,12 @@ def cmd_start(args) -> int:
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                                 env=env, start_new_session=True, close_fds=True)
     print(f"rayemr: starting a cluster (log: {log_file})...", file=sys.stderr, flush=True)
-    info = _wait_started(proc, log_file)
+    try:
+        info = _wait_started(proc, log_file)
+    except KeyboardInterrupt:  # Ctrl-C: the half-started cluster stops what it started
+        _stop_daemon(proc.pid)
+        state.remove(proc.pid)
+        raise
     print(f"rayemr: cluster started: {info.describe()}", file=sys.stderr)
     print(f"rayemr: every command uses it now; 'rayemr status' shows it, 'rayemr stop' "
           "stops it", file=sys.stderr)
@@ -128,21 +133,30 @@ def cmd_stop(args) -> int:
         state.remove()
         raise UserError(f"process {info.pid} in {state.cluster_file()} is not a rayemr "
                         "cluster; the stale file was removed")
-    from rayemr.runtime import _descendants, _stop_processes
-
-    children = _descendants(info.pid)
-    os.kill(info.pid, 15)
-    deadline = time.monotonic() + STOP_TIMEOUT_S
-    while state.alive(info.pid) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    if state.alive(info.pid):
-        _stop_processes([info.pid])
-    left = [p for p in children if state.alive(p)]
-    if left and info.started_ray:
-        _stop_processes(left)
+    _stop_daemon(info.pid, stop_children=info.started_ray)
     state.remove(info.pid)
     print("rayemr: cluster stopped", file=sys.stderr)
     return 0
+
+
+def _stop_daemon(pid: int, stop_children: bool = True) -> None:
+    """SIGTERM to the cluster's process (it stops its services in order), then whatever it
+    had started and is still running (nothing of a ``ray up`` cluster it only joined)."""
+    from rayemr.runtime import _descendants, _stop_processes
+
+    children = _descendants(pid)
+    try:
+        os.kill(pid, 15)
+    except ProcessLookupError:
+        pass
+    deadline = time.monotonic() + STOP_TIMEOUT_S
+    while state.alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if state.alive(pid):
+        _stop_processes([pid])
+    left = [p for p in children if state.alive(p)]
+    if left and stop_children:
+        _stop_processes(left)
 
 
 def _is_daemon(pid: int) -> bool:

@@ -51,8 +51,11 @@ class Daemon:
         o = self.options
         info = self._start_ray()
         self.started_ray = info.started_locally
+        self._go_on()
         rest = self._start_yarn()
+        self._go_on()
         hs2 = self._start_hiveserver2()
+        self._go_on()
         from rayemr.gateway.server import GatewayServer
 
         self.gateway = GatewayServer(self.token, port=o.gateway_port, status=self.status,
@@ -72,6 +75,11 @@ class Daemon:
         state.write(cluster)
         log.info("cluster running: %s", cluster.describe())
         return cluster
+
+    def _go_on(self) -> None:
+        """Between start-up steps: SIGTERM (``rayemr start`` interrupted) ends the start."""
+        if self.stopping.is_set():
+            raise KeyboardInterrupt("stopped while starting")
 
     def _start_ray(self):
         """Start (or join) Ray. A local start is tried twice: on a loaded machine Ray gives

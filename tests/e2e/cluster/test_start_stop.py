@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -99,6 +100,35 @@ def test_a_taken_hiveserver2_port_is_refused_before_ray_starts(tmp_path):
         " (pass --hiveserver2-port 0 for any free port)"]
     assert not (tmp_path / "home" / "cluster.json").exists()
     assert run("status").returncode == 1
+
+
+def test_ctrl_c_during_start_stops_what_it_started(tmp_path, marked_processes):
+    env = {k: v for k, v in os.environ.items() if k not in ("RAY_ADDRESS", state.DISABLE_ENV)}
+    env.update(RAYEMR_HOME=str(tmp_path / "home"), PYTHONPATH=str(ROOT),
+               **marked_processes.env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rayemr.cli", "start", "--hiveserver2-port", "0",
+         "--rest-port", "0"], env=env, cwd=tmp_path, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
+    try:
+        # the cluster's process has started Ray's (several processes carry the mark)
+        wait_for(lambda: len(marked_processes()) > 3 or proc.poll() is not None, 120,
+                 interval=0.05, what="the cluster's process to start Ray")
+        assert proc.poll() is None, proc.communicate()
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=200)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    try:
+        assert proc.returncode == 130, err
+        assert err.strip().splitlines()[-1] == "rayemr start: interrupted"
+        wait_for(lambda: not marked_processes(), 60, interval=0.2,
+                 what="every process the start had started to end")
+        assert not (tmp_path / "home" / "cluster.json").exists()
+    finally:
+        _stop_processes(marked_processes())  # a failed check leaves nothing running
 
 
 def test_python_api_and_emr_use_the_running_cluster(cluster):
