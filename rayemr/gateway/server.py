@@ -128,6 +128,10 @@ def execute(command: str, argv: list[str], *, cwd: str, out, err,
     except SystemExit as exc:
         err.write(f"rayemr {command}: invalid arguments\n")
         return int(exc.code or 2)
+    if command == "hive" and args.execute is None and args.file is None:
+        err.write("rayemr hive: the cluster runs hive -e or -f; the interactive shell runs "
+                  "in the client\n")
+        return 2
     args.stdout, args.stderr, args.cwd, args.cancel = out, err, cwd, cancel
     args.verbose = False
     try:

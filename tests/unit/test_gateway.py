@@ -1,6 +1,7 @@
 """The gateway's wire, its token check and the cluster file, without Ray."""
 from __future__ import annotations
 
+import io
 import os
 import socket
 import struct
@@ -103,3 +104,12 @@ def test_streams_to_the_client_are_terminals_when_the_clients_are():
         kind, payload = protocol.recv(b)
         assert kind == protocol.STDERR
         assert payload.startswith(b"\r") and payload.endswith(b"map 50% reduce 0%")
+
+
+def test_the_interactive_hive_shell_is_not_run_in_the_cluster(server):
+    out, err = io.BytesIO(), io.BytesIO()
+    code = Gateway(info(server.port)).run("hive", ["--database", "default"], cwd="/",
+                                          out=out, err=err)
+    assert code == 2 and out.getvalue() == b""
+    assert err.getvalue() == (b"rayemr hive: the cluster runs hive -e or -f; the interactive "
+                              b"shell runs in the client\n")

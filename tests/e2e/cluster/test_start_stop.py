@@ -179,6 +179,59 @@ def test_commands_through_the_gateway(cluster):
     assert "Traceback" not in q.stderr
 
 
+SLOW_JOB = '''
+import time
+from rayemr.mapreduce import MRJob
+
+
+class SlowThroughGateway(MRJob):
+    def mapper(self, _, line):
+        time.sleep(0.5)
+        yield line, 1
+
+    def reducer(self, key, values):
+        yield key, sum(values)
+
+
+if __name__ == "__main__":
+    SlowThroughGateway.run()
+'''
+
+
+def test_ctrl_c_in_the_client_kills_the_job_in_the_cluster(cluster):
+    tmp = cluster.tmp
+    (tmp / "slow.py").write_text(SLOW_JOB)
+    (tmp / "slow").mkdir()
+    for i in range(4):
+        (tmp / "slow" / f"f{i}.txt").write_text("".join(f"{i} {n}\n" for n in range(60)))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rayemr.cli", "mr", "slow.py", "slow", "-o", "slow-out",
+         "--conf", "mapreduce.input.fileinputformat.split.maxsize=64"],
+        env=cluster.env, cwd=tmp, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        seen = ""
+        while "map 0%" not in seen:
+            line = proc.stderr.readline()
+            assert line, seen
+            seen += line
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130 and err.strip().endswith("interrupted"), err
+
+    def killed():
+        apps = cluster("yarn", "application", "-list", "-appStates", "KILLED")
+        return "SlowThroughGateway" in apps.stdout
+
+    wait_for(killed, 120, interval=1.0, what="the job's application to be KILLED")
+    left = sorted(p.name for p in (tmp / "slow-out").rglob("*")) \
+        if (tmp / "slow-out").exists() else []
+    assert left == [], left
+
+
 def test_start_query_job_list_logs_status_stop(cluster):
     """Runs last: it stops the cluster."""
     tmp, info = cluster.tmp, cluster.info
