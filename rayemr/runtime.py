@@ -54,8 +54,15 @@ class RuntimeInfo:
 
     address: str
     started_locally: bool
-    num_cpus: float
     namespace: str = NAMESPACE
+
+    @property
+    def num_cpus(self) -> float:
+        """The cluster's CPUs now (asked of Ray when read: ``init()`` is called once per job
+        and query, and most callers only want Ray up)."""
+        import ray
+
+        return float(ray.cluster_resources().get("CPU", 0.0))
 
 
 #: Ray loggers whose start-up notices (e.g. "Token authentication is enabled") are not
@@ -327,13 +334,8 @@ def _info(started: bool) -> RuntimeInfo:
     import ray
 
     ctx = ray.get_runtime_context()
-    resources = ray.cluster_resources()
-    return RuntimeInfo(
-        address=ctx.gcs_address,
-        started_locally=started,
-        num_cpus=float(resources.get("CPU", 0.0)),
-        namespace=ctx.namespace or NAMESPACE,
-    )
+    return RuntimeInfo(address=ctx.gcs_address, started_locally=started,
+                       namespace=ctx.namespace or NAMESPACE)
 
 
 def started_here() -> bool:

@@ -351,8 +351,7 @@ def run_on_yarn(graph, *, queue: str = "default", app_name: str | None = None,
     if mode not in APPLICATION_MODES:
         raise ConfigError(f"{APPLICATIONS_KEY}: {mode!r} is not one of "
                           f"{', '.join(APPLICATION_MODES)}")
-    yarn.start()
-    client = yarn.YarnClient()
+    client = yarn.YarnClient()  # starts YARN if none runs
     if mode == "stage":
         return _run_stages(client, graph, merged, queue=queue, conf=conf, committer=committer,
                            max_attempts=max_attempts, progress=progress, cancel=cancel)
