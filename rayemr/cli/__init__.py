@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import logging
 import os
 import sys
 from typing import Sequence
@@ -69,16 +68,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(command_of(argv))
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
     func = getattr(args, "func", None)
     try:
-        # through the running cluster's gateway, before anything imports Ray's runtime
+        # through the running cluster's gateway, before anything imports Ray's runtime (or
+        # logging: a command the cluster runs logs there)
         remote = through_gateway(args, argv) if func else None
         if remote is not None:
             return remote
+        import logging
+
+        logging.basicConfig(
+            level=logging.INFO if args.verbose else logging.WARNING,
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
         if not args.verbose:
             from rayemr.runtime import quiet_ray_notices
 
