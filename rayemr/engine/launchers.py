@@ -120,6 +120,10 @@ class InlineLauncher:
         pass
 
 
+#: How long cancelling waits for the cancelled tasks' processes to end.
+CANCEL_WAIT_S = 30.0
+
+
 class RayTasks:
     """Shared Ray plumbing: stage functions put once, waiting, outcomes, cancelling."""
 
@@ -164,13 +168,18 @@ class RayTasks:
         return self._ray.get(list(blocks))
 
     def cancel(self, handles: Sequence[Attempt]) -> None:
-        for h in handles:
-            if h.outcome_ref is None:
-                continue
+        """Kill the attempts' tasks and return once they have ended (at most
+        ``CANCEL_WAIT_S``): the caller aborts the job's output next, and a task still
+        running would write attempt files after that."""
+        refs = [h.outcome_ref for h in handles if h.outcome_ref is not None]
+        for ref in refs:
             try:
-                self._ray.cancel(h.outcome_ref, force=True)
+                self._ray.cancel(ref, force=True)
             except Exception:  # noqa: BLE001 -- already finished or gone
                 pass
+        if refs:
+            self._ray.wait(refs, num_returns=len(refs), timeout=CANCEL_WAIT_S,
+                           fetch_local=False)
 
     def close(self) -> None:
         self._fn_refs.clear()
