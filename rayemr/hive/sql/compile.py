@@ -66,6 +66,7 @@ def compile_query(text: str, lookup: TableLookup, database: str,
     functions_.check_tree(tree)
     name_result_columns(tree)
     dialect.pre_qualify(tree)
+    lookup = _once_each(lookup)
     tree = expand_views(tree, lookup, database)
     tables = resolve_tables(tree, lookup, database)
     resultnames.mark(tree)
@@ -87,6 +88,17 @@ def compile_query(text: str, lookup: TableLookup, database: str,
     final_sql = tree.sql("duckdb")
     return QueryPlan(scans=tuple(scans), final_sql=final_sql, columns=columns, tree=logical,
                      result_names=unique if len(unique) == len(columns) else ())
+
+
+def _once_each(lookup: TableLookup) -> TableLookup:
+    """``lookup`` asked once per table while one query compiles (views and scans both ask)."""
+    seen: dict[tuple[str, str], Table] = {}
+
+    def cached(db: str, name: str) -> Table:
+        if (db, name) not in seen:
+            seen[(db, name)] = lookup(db, name)
+        return seen[(db, name)]
+    return cached
 
 
 def check_table_references(tree: exp.Expression, scan_ids: set[str]) -> None:
