@@ -2,8 +2,8 @@
 
 ``prepare`` substitutes variables once (:mod:`rayemr.hive.variables`), requires exactly one
 statement and parses it (DDL and session commands with rayemr's own parser, queries with
-sqlglot); ``run`` dispatches the parsed statement on its type to a handler in
-:mod:`rayemr.hive.ddl` or :mod:`rayemr.hive.dml`, or runs the query here: compile ->
+sqlglot); ``run`` dispatches the parsed statement on its type (``statement_handlers``, a table of
+functions) to a handler in :mod:`rayemr.hive.ddl` or :mod:`rayemr.hive.dml`, or runs the query here: compile ->
 splits (partition pruning) -> StageGraph -> engine -> Arrow result. ``execute`` is both.
 
 A session opened for a remote client carries a :class:`~rayemr.hive.policy.SessionPolicy`;
@@ -13,11 +13,13 @@ second reading of the text.
 """
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
 import time
 from dataclasses import dataclass
+from typing import Callable
 
 import pyarrow as pa
 
@@ -160,16 +162,10 @@ class HiveSession:
 
     def run_statement(self, stmt: object, text: str, *, cancel=None, progress=None
                       ) -> StatementResult:
-        from rayemr.hive import ddl, dml
-
-        handler = _HANDLERS.get(type(stmt))
+        handler = statement_handlers().get(type(stmt))
         if handler is None:
             raise UnsupportedError(f"statement not supported: {type(stmt).__name__}")
-        module = {"ddl": ddl, "dml": dml, "session": self}[handler[0]]
-        fn = getattr(module, handler[1])
-        if handler[0] == "session":
-            return fn(stmt, text=text, cancel=cancel, progress=progress)
-        return fn(self, stmt, cancel=cancel, progress=progress)
+        return handler(self, stmt, text=text, cancel=cancel, progress=progress)
 
     def close(self) -> None:
         """End the session: its temporary tables and their data go."""
@@ -566,32 +562,42 @@ def _lines_result(column: str, lines: list[str]) -> StatementResult:
                            has_result_set=True)
 
 
-_HANDLERS: dict[type, tuple[str, str]] = {
-    st.Query: ("session", "_query"),
-    st.Use: ("session", "_use"),
-    st.SetProperty: ("session", "_set"),
-    st.Reset: ("session", "_reset"),
-    st.Explain: ("session", "_explain"),
-    st.Noop: ("session", "_noop"),
-    st.CreateDatabase: ("ddl", "create_database"),
-    st.DropDatabase: ("ddl", "drop_database"),
-    st.ShowDatabases: ("ddl", "show_databases"),
-    st.DescribeDatabase: ("ddl", "describe_database"),
-    st.CreateTable: ("ddl", "create_table"),
-    st.DropTable: ("ddl", "drop_table"),
-    st.CreateView: ("ddl", "create_view"),
-    st.AlterTable: ("ddl", "alter_table"),
-    st.MsckRepair: ("ddl", "msck_repair"),
-    st.ShowTables: ("ddl", "show_tables"),
-    st.ShowPartitions: ("ddl", "show_partitions"),
-    st.ShowCreateTable: ("ddl", "show_create_table"),
-    st.ShowColumns: ("ddl", "show_columns"),
-    st.ShowTblProperties: ("ddl", "show_tblproperties"),
-    st.ShowFunctions: ("ddl", "show_functions"),
-    st.Describe: ("ddl", "describe"),
-    st.TruncateTable: ("dml", "truncate_table"),
-    st.LoadData: ("dml", "load_data"),
-    st.Insert: ("dml", "insert"),
-    st.MultiInsert: ("dml", "multi_insert"),
-    st.InsertDirectory: ("dml", "insert_directory"),
-}
+#: A statement's handler: ``handler(session, statement, text=, cancel=, progress=)``.
+StatementHandler = Callable[..., StatementResult]
+
+
+@functools.cache
+def statement_handlers() -> dict[type, StatementHandler]:
+    """Each statement type's handler. DDL and DML are imported on first use (DML brings the
+    executor and DuckDB; a client that only connects does not pay for them)."""
+    from rayemr.hive import ddl, dml
+
+    return {
+        st.Query: HiveSession._query,
+        st.Use: HiveSession._use,
+        st.SetProperty: HiveSession._set,
+        st.Reset: HiveSession._reset,
+        st.Explain: HiveSession._explain,
+        st.Noop: HiveSession._noop,
+        st.CreateDatabase: ddl.create_database,
+        st.DropDatabase: ddl.drop_database,
+        st.ShowDatabases: ddl.show_databases,
+        st.DescribeDatabase: ddl.describe_database,
+        st.CreateTable: ddl.create_table,
+        st.DropTable: ddl.drop_table,
+        st.CreateView: ddl.create_view,
+        st.AlterTable: ddl.alter_table,
+        st.MsckRepair: ddl.msck_repair,
+        st.ShowTables: ddl.show_tables,
+        st.ShowPartitions: ddl.show_partitions,
+        st.ShowCreateTable: ddl.show_create_table,
+        st.ShowColumns: ddl.show_columns,
+        st.ShowTblProperties: ddl.show_tblproperties,
+        st.ShowFunctions: ddl.show_functions,
+        st.Describe: ddl.describe,
+        st.TruncateTable: dml.truncate_table,
+        st.LoadData: dml.load_data,
+        st.Insert: dml.insert,
+        st.MultiInsert: dml.multi_insert,
+        st.InsertDirectory: dml.insert_directory,
+    }
