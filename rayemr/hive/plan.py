@@ -1,14 +1,20 @@
-"""Query plans as values: scans of base tables and the DuckDB fragments over them.
+"""Query plans as values: the logical plan (scans of base tables and the DuckDB fragments
+over them) and the physical plan (stages of typed operators).
 
-Built by :mod:`rayemr.hive.sql.compile` (pure, no storage, no DuckDB), turned into a
-``StageGraph`` by :mod:`rayemr.hive.planner` and executed by :mod:`rayemr.hive.exec`. Ids
-follow plan order, so EXPLAIN output is stable.
+A :class:`QueryPlan` is built by :mod:`rayemr.hive.sql.compile` (pure, no storage, no
+DuckDB); :mod:`rayemr.hive.planner` cuts it into a :class:`PhysicalPlan`: stages, each a
+short pipeline of Hive's operators (``TableScan``, the DuckDB ``Fragment`` that folds
+Hive's Filter/Select/Join operators, ``PartialAggregate``, ``Transform``, and one output:
+``ReduceOutput``, ``Fetch`` or ``FileOutput``). EXPLAIN prints those operators;
+:mod:`rayemr.hive.tasks` runs them. Ids follow plan order, so EXPLAIN output is stable.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Any, Literal, Optional, Union
 
+from rayemr.core.errors import UserError
+from rayemr.engine.graph import ShuffleSpec, SplitInput, StageInput
 from rayemr.hive.metastore.models import StorageFormat
 
 
@@ -94,3 +100,114 @@ class QueryPlan:
     tree: object = field(default=None, compare=False, repr=False)
     #: Hive's unique result names (``t.col`` for ``SELECT *`` and ``t.col``), () if none
     result_names: tuple[str, ...] = ()
+
+
+# -- the physical plan: Hive's operators of each stage, as values --------------------------
+
+@dataclass(frozen=True)
+class TableScan:
+    """Hive's TableScan Operator: read a base table with pruned columns and pushed filters.
+
+    Without ``inline`` it reads the stage's split input (one split per task). With ``inline``
+    each task of the stage reads all of ``splits`` itself (a small table repeated in every
+    task instead of a stage of its own, or the input of a small job).
+    """
+
+    scan: ScanSpec
+    splits: tuple[FileSplit, ...] = ()
+    inline: bool = False
+
+
+@dataclass(frozen=True)
+class Fragment:
+    """Hive's Filter, Select and Join operators folded into one DuckDB query over the
+    stage's scans (named by scan id) and the upstream inputs named in ``inputs``."""
+
+    sql: str
+    inputs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PartialAggregate(Fragment):
+    """Hive's Group By Operator in hash mode: a fragment whose rows are group keys and
+    partial aggregate states, merged by a later stage."""
+
+
+@dataclass(frozen=True)
+class Transform:
+    """Hive's Script Operator (``TRANSFORM ... USING``): the rows of input ``rows`` piped
+    through ``command`` (a :class:`~rayemr.hive.policy.TransformCommand`), read back as
+    ``columns``; ``split_all``: every tab splits a field (else only the first)."""
+
+    command: Any
+    columns: tuple[tuple[str, str], ...]
+    split_all: bool
+
+
+@dataclass(frozen=True)
+class ReduceOutput:
+    """Hive's Reduce Output Operator: the stage's rows cut into partitions for the next."""
+
+    shuffle: ShuffleSpec
+
+
+@dataclass(frozen=True)
+class Fetch:
+    """Hive's Fetch Operator: the stage's rows go back to the client."""
+
+
+@dataclass(frozen=True)
+class FileOutput:
+    """Hive's File Output Operator: the stage's rows are written through the job's output
+    committer (``write``: a :class:`~rayemr.hive.write.WriteSpec`); the stage returns only
+    the partitions written and their row counts."""
+
+    write: Any
+
+
+Operator = Union[TableScan, Fragment, PartialAggregate, Transform, ReduceOutput, Fetch,
+                 FileOutput]
+_OUTPUTS = (ReduceOutput, Fetch, FileOutput)
+
+
+@dataclass(frozen=True)
+class HiveStage:
+    """One stage of a query: its operators in pipeline order and where its inputs come from
+    (the engine's split, shuffle and broadcast inputs)."""
+
+    id: str
+    operators: tuple[Operator, ...]
+    inputs: tuple[StageInput, ...] = ()
+    kind: Literal["map", "reduce"] = "map"
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        own = [op for op in self.operators if isinstance(op, TableScan) and not op.inline]
+        splits = [i for i in self.inputs if isinstance(i, SplitInput)]
+        if len(own) > 1 or len(own) != len(splits):
+            raise UserError(f"stage {self.id}: {len(own)} split scans for {len(splits)} "
+                            "split inputs")
+        if sum(isinstance(op, _OUTPUTS) for op in self.operators) > 1:
+            raise UserError(f"stage {self.id}: more than one output operator")
+
+    @property
+    def output(self) -> Optional[ShuffleSpec]:
+        return next((op.shuffle for op in self.operators if isinstance(op, ReduceOutput)),
+                    None)
+
+    @property
+    def collect(self) -> bool:
+        return any(isinstance(op, (Fetch, FileOutput)) for op in self.operators)
+
+    @property
+    def upstream(self) -> tuple[str, ...]:
+        return tuple(i.stage for i in self.inputs if not isinstance(i, SplitInput))
+
+
+@dataclass(frozen=True)
+class PhysicalPlan:
+    """A query's stages in dependency order (turned into an engine ``StageGraph`` by
+    :func:`rayemr.hive.tasks.stage_graph`)."""
+
+    stages: tuple[HiveStage, ...]
+    name: str = "hive"

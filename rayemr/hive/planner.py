@@ -1,29 +1,31 @@
-"""Cut a compiled query into engine stages and print them (EXPLAIN).
+"""Cut a compiled query into stages of typed operators, and print them (EXPLAIN).
 
 Pure: turns a :class:`~rayemr.hive.plan.QueryPlan` plus the splits of each scan into a
-``StageGraph`` (map stages scan splits with pruned columns and pushed filters; when the
-query is one aggregate over one table, map tasks aggregate partially and reduce tasks
-merge hash-partitioned partial states; a final stage runs the rest in DuckDB).
+:class:`~rayemr.hive.plan.PhysicalPlan` (map stages scan splits with pruned columns and
+pushed filters; when the query is one aggregate over one table, map tasks aggregate
+partially and reduce tasks merge hash-partitioned partial states; a final stage runs the
+rest in DuckDB). :mod:`rayemr.hive.tasks` runs the operators; this module imports neither
+the tasks nor DuckDB nor Ray.
 """
 from __future__ import annotations
 
-from functools import partial
-from typing import Sequence
+from dataclasses import replace
+from typing import Any, Sequence
 
-from rayemr.engine.graph import (BroadcastInput, ShuffleInput, ShuffleSpec, SplitInput, Stage,
-                                 StageGraph)
-from rayemr.hive import tasks
-from rayemr.hive.plan import FileSplit, QueryPlan
+from rayemr.engine.graph import BroadcastInput, ShuffleInput, ShuffleSpec, SplitInput
+from rayemr.hive.plan import (Fetch, FileOutput, FileSplit, Fragment, HiveStage,
+                              PartialAggregate, PhysicalPlan, QueryPlan, ReduceOutput,
+                              TableScan, Transform)
 
 
 def stage_name(n: int) -> str:
     return f"Stage-{n}"
 
 
-def build_graph(plan: QueryPlan, splits: dict[str, Sequence[FileSplit]], name: str = "hive",
-                reducers: int = 1, conf: dict[str, str] | None = None, cpus: int = 0,
-                small_job_bytes: int = 0, map_only: bool = False,
-                inline_bytes: int = 0, final_bytes: int = 0) -> StageGraph:
+def build_physical(plan: QueryPlan, splits: dict[str, Sequence[FileSplit]],
+                   name: str = "hive", reducers: int = 1, small_job_bytes: int = 0,
+                   map_only: bool = False, inline_bytes: int = 0,
+                   final_bytes: int = 0) -> PhysicalPlan:
     """``small_job_bytes``: when every input together is at most this many bytes (in at most
     four splits), the query runs as one task (Hive's automatic local mode for small jobs).
     ``map_only``: the query is row by row over one table (no aggregate, join, order or
@@ -35,51 +37,69 @@ def build_graph(plan: QueryPlan, splits: dict[str, Sequence[FileSplit]], name: s
     sizes = [sp.length or sp.size for ss in splits.values() for sp in ss]
     if small_job_bytes > 0 and not plan.transform and sum(sizes) <= small_job_bytes \
             and len(sizes) <= 4:
-        scans = tuple(plan.scans)
-        fn = partial(tasks.local_task, scans, tuple(tuple(splits.get(s.id) or ())
-                                                    for s in scans), plan.final_sql)
-        stage = Stage(stage_name(1), fn, (), collect=True, kind="map",
-                      description="small job: scan and finish in one task")
-        return _with_threads(StageGraph((stage,), name=name), name, conf, cpus)
+        ops = tuple(TableScan(s, tuple(splits.get(s.id) or ()), inline=True)
+                    for s in plan.scans) + (Fragment(plan.final_sql), Fetch())
+        stage = HiveStage(stage_name(1), ops, kind="map",
+                          description="small job: scan and finish in one task")
+        return PhysicalPlan((stage,), name=name)
     if map_only and len(plan.scans) == 1 and plan.agg is None and not plan.sort \
             and not plan.transform:
         scan = plan.scans[0]
-        sp = tuple(splits.get(scan.id) or ()) or (FileSplit(""),)
-        stage = Stage(stage_name(1), partial(tasks.partial_task, scan, plan.final_sql, ()),
-                      (SplitInput("split", sp),), collect=True, kind="map",
-                      description=f"map-only over {scan.table}")
-        return _with_threads(StageGraph((stage,), name=name), name, conf, cpus)
-    return _build_graph(plan, splits, name, reducers, conf, cpus, inline_bytes, final_bytes)
+        stage = HiveStage(stage_name(1), (TableScan(scan), Fragment(plan.final_sql), Fetch()),
+                          (_split_input(scan.id, splits),), kind="map",
+                          description=f"map-only over {scan.table}")
+        return PhysicalPlan((stage,), name=name)
+    if plan.sort:
+        return _sort_plan(plan, splits, name, reducers)
+    if plan.agg is not None and plan.agg.shuffle_join:
+        return _shuffle_join_plan(plan, splits, name, reducers)
+    cut = _Stages(plan, splits, reducers, inline_bytes, final_bytes)
+    cut.scans()
+    if plan.agg is not None:
+        cut.reduce_side()
+    else:
+        cut.result()
+    if plan.transform:
+        cut.transform()
+    return PhysicalPlan(tuple(cut.stages), name=name)
 
 
-def with_write(graph: StageGraph, write) -> StageGraph:
-    """The graph with its last (collected) stage writing its rows through the committer
+def with_write(physical: PhysicalPlan, write: Any) -> PhysicalPlan:
+    """The plan with its last (fetched) stage writing its rows through the committer
     (``rayemr.hive.write.WriteSpec``) and returning only partitions and row counts."""
-    from dataclasses import replace
-
-    last = graph.stages[-1]
-    if not last.collect:
-        raise ValueError(f"{graph.name}: the last stage {last.id} is not collected")
-    stage = replace(last, fn=partial(tasks.write_task, write, last.fn),
-                    description=f"{last.description}; write {write.what}")
-    return StageGraph(graph.stages[:-1] + (stage,), name=graph.name, conf=graph.conf)
+    last = physical.stages[-1]
+    if not any(isinstance(op, Fetch) for op in last.operators):
+        raise ValueError(f"{physical.name}: the last stage {last.id} is not fetched")
+    ops = tuple(FileOutput(write) if isinstance(op, Fetch) else op for op in last.operators)
+    stage = replace(last, operators=ops, description=f"{last.description}; write {write.what}")
+    return replace(physical, stages=physical.stages[:-1] + (stage,))
 
 
-def _sort_graph(plan: QueryPlan, splits: dict[str, Sequence[FileSplit]], name: str,
-                reducers: int, conf: dict[str, str] | None, cpus: int) -> StageGraph:
+def _split_input(scan_id: str, splits: dict[str, Sequence[FileSplit]]) -> SplitInput:
+    """A scan's splits as a stage input (one placeholder split when there are none, so the
+    stage still runs one task and returns the query's empty result)."""
+    return SplitInput("split", tuple(splits.get(scan_id) or ()) or (FileSplit(""),))
+
+
+def _aggregate_output(keys: tuple[str, ...], reducers: int) -> ReduceOutput:
+    return ReduceOutput(ShuffleSpec(reducers, keys, "hash") if keys and reducers > 1
+                        else ShuffleSpec(1, (), "single"))
+
+
+def _sort_plan(plan: QueryPlan, splits: dict[str, Sequence[FileSplit]], name: str,
+               reducers: int) -> PhysicalPlan:
     map_sql, reduce_sql, _limit = plan.sort
     scan = plan.scans[0]
-    sp = tuple(splits.get(scan.id) or ()) or (FileSplit(""),)
     stages = (
-        Stage(stage_name(1), partial(tasks.partial_task, scan, map_sql, ()),
-              (SplitInput("split", sp),),
-              output=ShuffleSpec(reducers, ("__part",), "column"), kind="map",
-              description=f"scan {scan.table}, range partition on the sort key"),
-        Stage(stage_name(2), partial(tasks.sql_task, reduce_sql, ("part",)),
-              (ShuffleInput("part", stage_name(1)),), collect=True, kind="reduce",
-              description="sort each range"),
+        HiveStage(stage_name(1), (TableScan(scan), Fragment(map_sql),
+                                  ReduceOutput(ShuffleSpec(reducers, ("__part",), "column"))),
+                  (_split_input(scan.id, splits),), kind="map",
+                  description=f"scan {scan.table}, range partition on the sort key"),
+        HiveStage(stage_name(2), (Fragment(reduce_sql, ("part",)), Fetch()),
+                  (ShuffleInput("part", stage_name(1)),), kind="reduce",
+                  description="sort each range"),
     )
-    return _with_threads(StageGraph(stages, name=name), name, conf, cpus)
+    return PhysicalPlan(stages, name=name)
 
 
 class _Stages:
@@ -106,15 +126,15 @@ class _Stages:
             self.small.add(i)
             total += size[i]
         self.by_id = {sc.id: sc for sc in plan.scans}
-        self.stages: list[Stage] = []
+        self.stages: list[HiveStage] = []
         self.of_scan: dict[str, str] = {}
 
     def next_id(self) -> str:
         return stage_name(len(self.stages) + 1)
 
-    def read_here(self, ids) -> tuple:
-        return tuple((self.by_id[i], tuple(self.splits.get(i) or ())) for i in ids
-                     if i in self.small)
+    def read_here(self, ids) -> tuple[TableScan, ...]:
+        return tuple(TableScan(self.by_id[i], tuple(self.splits.get(i) or ()), inline=True)
+                     for i in ids if i in self.small)
 
     def sent(self, ids) -> tuple[BroadcastInput, ...]:
         return tuple(BroadcastInput(i, self.of_scan[i]) for i in ids if i not in self.small)
@@ -127,21 +147,18 @@ class _Stages:
         for scan in ordered:
             if scan.id in self.small:
                 continue
-            sp = tuple(self.splits.get(scan.id) or ()) or (FileSplit(""),)
+            split = _split_input(scan.id, self.splits)
             sid = self.next_id()
             if agg is not None and scan.id == agg.scan_id:
                 sent = self.sent(agg.broadcast)
-                fn = partial(tasks.partial_task, scan, agg.partial_sql,
-                             tuple(b.name for b in sent), inline=self.read_here(agg.broadcast))
-                out = ShuffleSpec(self.reducers, agg.keys, "hash") \
-                    if agg.keys and self.reducers > 1 else ShuffleSpec(1, (), "single")
-                self.stages.append(Stage(sid, fn, (SplitInput("split", sp),) + sent,
-                                         output=out, kind="map",
-                                         description=f"partial aggregate over {scan.table}"))
+                ops = (TableScan(scan),) + self.read_here(agg.broadcast) + (
+                    PartialAggregate(agg.partial_sql, tuple(b.name for b in sent)),
+                    _aggregate_output(agg.keys, self.reducers))
+                self.stages.append(HiveStage(sid, ops, (split,) + sent, kind="map",
+                                             description=f"partial aggregate over {scan.table}"))
             else:
-                self.stages.append(Stage(sid, partial(tasks.scan_task, scan),
-                                         (SplitInput("split", sp),), kind="map",
-                                         description=f"scan {scan.table}"))
+                self.stages.append(HiveStage(sid, (TableScan(scan),), (split,), kind="map",
+                                             description=f"scan {scan.table}"))
             self.of_scan[scan.id] = sid
 
     def reduce_side(self) -> None:
@@ -153,176 +170,152 @@ class _Stages:
             # one reducer: merge and finish in the same task
             sql = f"WITH reduced AS ({agg.final_sql}) {agg.top_sql}"
             inputs = (partials,) + self.sent(rest)
-            self.stages.append(Stage(self.next_id(), partial(
-                tasks.sql_task, sql, tuple(i.name for i in inputs),
-                inline=self.read_here(rest)), inputs, collect=True, kind="reduce",
-                description="final aggregate and result"))
+            ops = self.read_here(rest) + (Fragment(sql, tuple(i.name for i in inputs)),
+                                          Fetch())
+            self.stages.append(HiveStage(self.next_id(), ops, inputs, kind="reduce",
+                                         description="final aggregate and result"))
             return
         red = self.next_id()
-        self.stages.append(Stage(red, partial(tasks.sql_task, agg.final_sql, ("partials",)),
-                                 (partials,), kind="reduce", description="final aggregate"))
+        self.stages.append(HiveStage(red, (Fragment(agg.final_sql, ("partials",)),),
+                                     (partials,), kind="reduce",
+                                     description="final aggregate"))
         inputs = (BroadcastInput("reduced", red),) + self.sent(rest)
-        self.stages.append(Stage(self.next_id(), partial(
-            tasks.sql_task, agg.top_sql, tuple(i.name for i in inputs),
-            inline=self.read_here(rest)), inputs, collect=True, kind="reduce",
-            description="result"))
+        ops = self.read_here(rest) + (Fragment(agg.top_sql, tuple(i.name for i in inputs)),
+                                      Fetch())
+        self.stages.append(HiveStage(self.next_id(), ops, inputs, kind="reduce",
+                                     description="result"))
 
     def result(self) -> None:
         ids = [s.id for s in self.plan.scans]
         inputs = self.sent(ids)
-        self.stages.append(Stage(self.next_id(), partial(
-            tasks.sql_task, self.plan.final_sql, tuple(i.name for i in inputs),
-            inline=self.read_here(ids)), inputs, collect=True,
-            kind="reduce" if inputs else "map",
+        ops = self.read_here(ids) + (
+            Fragment(self.plan.final_sql, tuple(i.name for i in inputs)), Fetch())
+        self.stages.append(HiveStage(
+            self.next_id(), ops, inputs, kind="reduce" if inputs else "map",
             description="result" if inputs else "scan and result in one task"))
 
     def transform(self) -> None:
         script, columns, split_all = self.plan.transform
         last = self.stages[-1]
-        self.stages[-1] = Stage(last.id, last.fn, last.inputs, kind=last.kind,
-                                description=last.description)
-        self.stages.append(Stage(self.next_id(), partial(
-            tasks.transform_task, script, columns, split_all),
-            (BroadcastInput("rows", last.id),), collect=True, kind="reduce",
+        self.stages[-1] = replace(last, operators=tuple(
+            op for op in last.operators if not isinstance(op, Fetch)))
+        self.stages.append(HiveStage(
+            self.next_id(), (Transform(script, columns, split_all), Fetch()),
+            (BroadcastInput("rows", last.id),), kind="reduce",
             description=f"transform using {str(script)!r}"))
 
 
-def _build_graph(plan: QueryPlan, splits: dict[str, Sequence[FileSplit]], name: str,
-                 reducers: int, conf: dict[str, str] | None, cpus: int,
-                 inline_bytes: int = 0, final_bytes: int = 0) -> StageGraph:
-    if plan.sort:
-        return _sort_graph(plan, splits, name, reducers, conf, cpus)
-    if plan.agg is not None and plan.agg.shuffle_join:
-        return _shuffle_join_graph(plan, splits, name, reducers, conf, cpus)
-    cut = _Stages(plan, splits, reducers, inline_bytes, final_bytes)
-    cut.scans()
-    if plan.agg is not None:
-        cut.reduce_side()
-    else:
-        cut.result()
-    if plan.transform:
-        cut.transform()
-    return _with_threads(StageGraph(tuple(cut.stages), name=name), name, conf, cpus)
-
-
-def _shuffle_join_graph(plan: QueryPlan, splits, name: str, reducers: int, conf, cpus: int
-                        ) -> StageGraph:
+def _shuffle_join_plan(plan: QueryPlan, splits, name: str, reducers: int) -> PhysicalPlan:
     """Common join: both sides hash-partitioned on their join keys; each reduce task joins
     its partition and aggregates partially; then the usual merge and result stages."""
     agg = plan.agg
     scans = {s.id: s for s in plan.scans}
-    stages: list[Stage] = []
+    stages: list[HiveStage] = []
     inputs = []
     for i, (sid, key) in enumerate(agg.shuffle_join):
         scan = scans[sid]
-        sp = tuple(splits.get(sid) or ()) or (FileSplit(""),)
-        stages.append(Stage(stage_name(i + 1), partial(tasks.scan_task, scan),
-                            (SplitInput("split", sp),),
-                            output=ShuffleSpec(reducers, (key,), "hash"), kind="map",
-                            description=f"scan {scan.table}, shuffle on {key}"))
+        stages.append(HiveStage(
+            stage_name(i + 1),
+            (TableScan(scan), ReduceOutput(ShuffleSpec(reducers, (key,), "hash"))),
+            (_split_input(sid, splits),), kind="map",
+            description=f"scan {scan.table}, shuffle on {key}"))
         inputs.append(ShuffleInput(sid, stage_name(i + 1)))
     join = stage_name(3)
-    out = ShuffleSpec(reducers, agg.keys, "hash") if agg.keys and reducers > 1 \
-        else ShuffleSpec(1, (), "single")
-    stages.append(Stage(join, partial(tasks.sql_task, agg.partial_sql,
-                                      tuple(i.name for i in inputs)),
-                        tuple(inputs), output=out, kind="reduce",
-                        description="shuffle join and partial aggregate"))
-    stages.append(Stage(stage_name(4), partial(
-        tasks.sql_task, f"WITH reduced AS ({agg.final_sql}) {agg.top_sql}", ("partials",)),
-        (ShuffleInput("partials", join),), kind="reduce", collect=out.num_partitions == 1,
-        description="final aggregate" + (" and result" if out.num_partitions == 1 else "")))
-    if out.num_partitions > 1:
-        last = stages.pop()
-        stages.append(Stage(last.id, partial(tasks.sql_task, agg.final_sql, ("partials",)),
-                            last.inputs, kind="reduce", description="final aggregate"))
-        stages.append(Stage(stage_name(5), partial(tasks.sql_task, agg.top_sql, ("reduced",)),
-                            (BroadcastInput("reduced", last.id),), collect=True,
-                            kind="reduce", description="result"))
-    return _with_threads(StageGraph(tuple(stages), name=name), name, conf, cpus)
+    out = _aggregate_output(agg.keys, reducers)
+    stages.append(HiveStage(join, (PartialAggregate(agg.partial_sql,
+                                                    tuple(i.name for i in inputs)), out),
+                            tuple(inputs), kind="reduce",
+                            description="shuffle join and partial aggregate"))
+    partials = (ShuffleInput("partials", join),)
+    if out.shuffle.num_partitions == 1:
+        sql = f"WITH reduced AS ({agg.final_sql}) {agg.top_sql}"
+        stages.append(HiveStage(stage_name(4), (Fragment(sql, ("partials",)), Fetch()),
+                                partials, kind="reduce",
+                                description="final aggregate and result"))
+    else:
+        stages.append(HiveStage(stage_name(4), (Fragment(agg.final_sql, ("partials",)),),
+                                partials, kind="reduce", description="final aggregate"))
+        stages.append(HiveStage(stage_name(5), (Fragment(agg.top_sql, ("reduced",)), Fetch()),
+                                (BroadcastInput("reduced", stage_name(4)),), kind="reduce",
+                                description="result"))
+    return PhysicalPlan(tuple(stages), name=name)
 
 
-def _with_threads(graph: StageGraph, name: str, conf: dict[str, str] | None, cpus: int
-                  ) -> StageGraph:
-    conf = dict(conf or {})
-    if cpus > 0:  # stages with fewer tasks than CPUs give each task more DuckDB threads
-        for st in graph.stages:
-            conf[f"rayemr.hive.threads.{st.id}"] = str(max(1, min(4, cpus // st.num_tasks)))
-    return StageGraph(graph.stages, name=name, conf=tuple(sorted(conf.items())))
-
-
-def explain(plan: QueryPlan, graph: StageGraph) -> list[str]:
-    """Hive-style EXPLAIN text: stage dependencies, then each stage's work."""
+def explain(physical: PhysicalPlan) -> list[str]:
+    """Hive-style EXPLAIN text: stage dependencies, then each stage's operators."""
     lines = ["STAGE DEPENDENCIES:"]
-    for s in graph.stages:
+    for s in physical.stages:
         if not s.upstream:
             lines.append(f"  {s.id} is a root stage")
         else:
             lines.append(f"  {s.id} depends on stages: {', '.join(dict.fromkeys(s.upstream))}")
     lines.append("")
     lines.append("STAGE PLANS:")
-    scans = {sc.id: sc for sc in plan.scans}
-    for s in graph.stages:
+    for s in physical.stages:
         lines.append(f"  Stage: {s.id}")
         lines.append(f"    {'Map' if s.kind == 'map' else 'Reduce'} Operator Tree: "
                      f"{s.description}")
-        fn = s.fn
-        write = None
-        if getattr(fn, "func", None) is tasks.write_task:
-            write, fn = fn.args[0], fn.args[1]
-        args = getattr(fn, "args", ())
-        spec = args[0] if args and hasattr(args[0], "table") else None
-        if args and isinstance(args[0], tuple) and args[0] and hasattr(args[0][0], "table"):
-            for sc, sps in zip(args[0], args[1]):
-                lines.append(f"      TableScan ({sc.id})")
-                lines.append(f"        table: {sc.table}")
-                lines.append(f"        columns: {', '.join(sc.columns) or '(none)'}")
-                if sc.filter:
-                    lines.append(f"        filter: {sc.filter}")
-                lines.append(f"        splits: {len(sps)}")
-            lines.append(f"      DuckDB: {args[2]}")
-        elif spec is not None:
-            sc = scans[spec.id]
-            lines.append(f"      TableScan ({sc.id})")
-            lines.append(f"        table: {sc.table}")
-            lines.append(f"        format: {sc.storage.kind}")
-            lines.append(f"        columns: {', '.join(sc.columns) or '(none)'}")
-            if sc.partition_filter:
-                lines.append(f"        partition filter: {sc.partition_filter}")
-            if sc.filter:
-                lines.append(f"        filter: {sc.filter}")
-            if sc.limit is not None:
-                lines.append(f"        limit: {sc.limit}")
+        lines.extend(_stage_lines(s))
+    return lines
+
+
+def _stage_lines(s: HiveStage) -> list[str]:
+    """A stage's operators: its split scan, the work over it, the small tables each task
+    reads, the inputs from other stages, then where the rows go."""
+    lines: list[str] = []
+    ops = s.operators
+    for op in ops:
+        if isinstance(op, TableScan) and not op.inline:
             split_in = [i for i in s.inputs if isinstance(i, SplitInput)]
-            real = [x for x in split_in[0].splits if x.url] if split_in else []
-            lines.append(f"        splits: {len(real)}")
-            if len(args) > 1:
-                lines.append(f"      Partial: {args[1]}")
-        elif args:
-            lines.append(f"      DuckDB: {args[0]}")
-        for sc, sps in (getattr(fn, "keywords", None) or {}).get("inline", ()):
+            lines.extend(_split_scan_lines(op, sum(1 for x in split_in[0].splits if x.url)))
+    for op in ops:
+        if isinstance(op, PartialAggregate):
+            lines.append(f"      Partial: {op.sql}")
+        elif isinstance(op, Fragment):
+            lines.append(f"      DuckDB: {op.sql}")
+        elif isinstance(op, Transform):
+            lines.append(f"      Transform: {op.command}")
+    for op in ops:
+        if isinstance(op, TableScan) and op.inline:
+            sc = op.scan
             lines.append(f"      TableScan ({sc.id}), read in each task (small table)")
             lines.append(f"        table: {sc.table}")
             lines.append(f"        columns: {', '.join(sc.columns) or '(none)'}")
             if sc.filter:
                 lines.append(f"        filter: {sc.filter}")
-            lines.append(f"        splits: {sum(1 for x in sps if x.url)}")
-        for i in s.inputs:
-            if isinstance(i, ShuffleInput):
-                lines.append(f"      input {i.name}: shuffle from {i.stage}")
-            elif isinstance(i, BroadcastInput):
-                lines.append(f"      input {i.name}: broadcast from {i.stage}")
-        if s.output is not None:
-            keys = ", ".join(s.output.keys)
-            lines.append(f"      Output: {s.output.kind} partition"
-                         + (f" by {keys}" if keys else "")
-                         + f" into {s.output.num_partitions}")
-        if write is not None:
-            lines.append(f"      File Output Operator: {write.what}, format "
-                         f"{write.storage.kind}, one file per task"
-                         + (f", dynamic partitions: {', '.join(write.dynamic)}"
-                            if write.dynamic else "")
+            lines.append(f"        splits: {sum(1 for x in op.splits if x.url)}")
+    for i in s.inputs:
+        if isinstance(i, ShuffleInput):
+            lines.append(f"      input {i.name}: shuffle from {i.stage}")
+        elif isinstance(i, BroadcastInput):
+            lines.append(f"      input {i.name}: broadcast from {i.stage}")
+    for op in ops:
+        if isinstance(op, ReduceOutput):
+            out = op.shuffle
+            keys = ", ".join(out.keys)
+            lines.append(f"      Output: {out.kind} partition" + (f" by {keys}" if keys else "")
+                         + f" into {out.num_partitions}")
+        elif isinstance(op, FileOutput):
+            w = op.write
+            lines.append(f"      File Output Operator: {w.what}, format {w.storage.kind}, one "
+                         "file per task" + (f", dynamic partitions: {', '.join(w.dynamic)}"
+                                            if w.dynamic else "")
                          + "; committed by the output committer")
-        elif s.collect:
+        elif isinstance(op, Fetch):
             lines.append("      Output: fetched by the client")
+    return lines
+
+
+def _split_scan_lines(op: TableScan, splits: int) -> list[str]:
+    sc = op.scan
+    lines = [f"      TableScan ({sc.id})", f"        table: {sc.table}",
+             f"        format: {sc.storage.kind}",
+             f"        columns: {', '.join(sc.columns) or '(none)'}"]
+    if sc.partition_filter:
+        lines.append(f"        partition filter: {sc.partition_filter}")
+    if sc.filter:
+        lines.append(f"        filter: {sc.filter}")
+    if sc.limit is not None:
+        lines.append(f"        limit: {sc.limit}")
+    lines.append(f"        splits: {splits}")
     return lines

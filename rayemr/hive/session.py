@@ -336,12 +336,11 @@ class HiveSession:
                                             split_size=self.split_size()))
         return out
 
-    def plan_query(self, text: str, log_lines: list[str] | None = None, writing: bool = False,
-                   cpus: int | None = None):
-        """Compile, list splits (partition pruning), choose the physical plan, cut stages
-        (``cpus``: the cluster's CPUs, asked from Ray when None; 0 = no thread hints)."""
+    def plan_query(self, text: str, log_lines: list[str] | None = None, writing: bool = False):
+        """Compile, list splits (partition pruning), choose the physical shape, cut it into
+        stages of operators: the :class:`~rayemr.hive.plan.PhysicalPlan`."""
         from rayemr.hive import sizing
-        from rayemr.hive.planner import build_graph
+        from rayemr.hive.planner import build_physical
 
         plan = self.compile(text)
         splits = {s.id: self.splits_for(s, log_lines) for s in plan.scans}
@@ -353,12 +352,18 @@ class HiveSession:
 
             map_only = row_wise(plan)
         reducers = self.num_reducers(sizing.shuffle_input_bytes(plan, splits))
-        graph = build_graph(plan, splits, name=_app_name(text), reducers=reducers,
-                            cpus=self.cluster_cpus() if cpus is None else cpus,
-                            small_job_bytes=self.small_job_bytes(), map_only=map_only,
-                            inline_bytes=sizing.inline_scan_bytes(self.hiveconf),
-                            final_bytes=sizing.inline_final_bytes(self.hiveconf))
-        return plan, graph
+        physical = build_physical(plan, splits, name=_app_name(text), reducers=reducers,
+                                  small_job_bytes=self.small_job_bytes(), map_only=map_only,
+                                  inline_bytes=sizing.inline_scan_bytes(self.hiveconf),
+                                  final_bytes=sizing.inline_final_bytes(self.hiveconf))
+        return plan, physical
+
+    def stage_graph(self, physical):
+        """The engine graph that runs ``physical``, with DuckDB thread hints for the
+        cluster's CPUs."""
+        from rayemr.hive.tasks import stage_graph
+
+        return stage_graph(physical, cpus=self.cluster_cpus())
 
     def run_write(self, text: str, write, committer, *, cancel=None, progress=None,
                   log_lines=None) -> pa.Table:
@@ -369,8 +374,8 @@ class HiveSession:
 
         log_lines = log_lines if log_lines is not None else []
         t0 = time.perf_counter()
-        _plan, graph = self.plan_query(text, log_lines, writing=True)
-        graph = with_write(graph, write)
+        _plan, physical = self.plan_query(text, log_lines, writing=True)
+        graph = self.stage_graph(with_write(physical, write))
         result = self.run_graph(graph, cancel=cancel, progress=progress, log_lines=log_lines,
                                 committer=committer)
         out = hexec.concat(result.outputs[graph.stages[-1].id])
@@ -383,7 +388,8 @@ class HiveSession:
 
         log_lines = log_lines if log_lines is not None else []
         t0 = time.perf_counter()
-        plan, graph = self.plan_query(text, log_lines)
+        plan, physical = self.plan_query(text, log_lines)
+        graph = self.stage_graph(physical)
         result = self.run_graph(graph, cancel=cancel, progress=progress, log_lines=log_lines)
         table = hexec.concat(result.outputs[graph.stages[-1].id])
         if plan.sort and plan.sort[2] is not None:
@@ -531,14 +537,14 @@ class HiveSession:
         else:
             raise UnsupportedError(f"EXPLAIN of {type(inner).__name__} is not supported")
         writing = not isinstance(inner, st.Query)
-        plan, graph = self.plan_query(query, writing=writing, cpus=0)
+        _plan, physical = self.plan_query(query, writing=writing)
         if isinstance(inner, st.Insert):
             from rayemr.hive.dml import _insert_plan
 
             _, write = _insert_plan(self, self.table(inner.table), inner.partition,
                                     inner.columns)
-            graph = with_write(graph, write)
-        return _lines_result("Explain", explain(plan, graph))
+            physical = with_write(physical, write)
+        return _lines_result("Explain", explain(physical))
 
     def _noop(self, stmt, **_) -> StatementResult:
         return StatementResult()

@@ -1,13 +1,20 @@
-"""Task functions of Hive stages (top-level, so they pickle to Ray workers)."""
+"""Running Hive's physical operators: each stage of a
+:class:`~rayemr.hive.plan.PhysicalPlan` becomes an engine stage whose task function is
+:func:`run_operators` over the stage's operators (top-level, so it pickles to Ray workers).
+"""
 from __future__ import annotations
 
 import os
+from functools import partial
 from typing import Any
 
 import pyarrow as pa
 
+from rayemr.engine.graph import Stage, StageGraph
 from rayemr.hive import exec as hexec
-from rayemr.hive.plan import ScanSpec
+from rayemr.hive.plan import (FileOutput, Fragment, Operator, PhysicalPlan, ScanSpec,
+                              TableScan, Transform)
+from rayemr.hive.write import write_rows
 
 COUNTER_GROUP = "HIVE"
 
@@ -60,22 +67,15 @@ def partial_task(spec: ScanSpec, sql: str, broadcast: tuple[str, ...], ctx: Any,
     return out
 
 
-def local_task(scans: tuple, splits: tuple, sql: str, ctx: Any, inputs: dict) -> pa.Table:
-    """A small query in one task: read every (small) input and run the whole fragment."""
-    out, scanned = hexec.run_over_scans(sql, {}, tuple(zip(scans, splits)), _threads(ctx))
-    if scanned >= 0:
-        ctx.increment_counter(COUNTER_GROUP, "RECORDS_IN", scanned)
-    _count_inline(ctx, tuple(zip(scans, splits)))
-    ctx.increment_counter(COUNTER_GROUP, "RECORDS_OUT", out.num_rows)
-    return out
-
-
 def sql_task(sql: str, names: tuple[str, ...], ctx: Any, inputs: dict, *,
              inline: tuple = ()) -> pa.Table:
-    """Run a fragment over upstream outputs (and ``inline`` small tables read here)."""
+    """Run a fragment over upstream outputs (and ``inline`` small tables read here; with no
+    upstream outputs the task reads all of its input itself, as a small job does)."""
     tables = {n: inputs[n] for n in names}
     if inline:
-        out, _ = hexec.run_over_scans(sql, tables, inline, _threads(ctx))
+        out, scanned = hexec.run_over_scans(sql, tables, inline, _threads(ctx))
+        if not names and scanned >= 0:
+            ctx.increment_counter(COUNTER_GROUP, "RECORDS_IN", scanned)
         _count_inline(ctx, inline)
     else:
         out = hexec.run_sql(sql, tables, _threads(ctx))
@@ -130,9 +130,38 @@ def transform_task(command: Any, columns: tuple[tuple[str, str], ...], split_all
     return out
 
 
-def write_task(write: Any, fn: Any, ctx: Any, inputs: dict) -> pa.Table:
-    """Run the stage's own function, then write its rows through the job's committer
-    (one part file per task and partition); returns the partitions and row counts."""
-    from rayemr.hive.write import write_rows
+def run_operators(ops: tuple[Operator, ...], ctx: Any, inputs: dict) -> pa.Table:
+    """One task of a stage: its scans and fragment (a split scan alone, a fragment over a
+    split, or a fragment over upstream outputs and tables read here), then TRANSFORM, then
+    the File Output Operator. Reduce Output and Fetch are the engine's (the stage's
+    ``output`` and ``collect``)."""
+    own = next((op.scan for op in ops if isinstance(op, TableScan) and not op.inline), None)
+    inline = tuple((op.scan, op.splits) for op in ops if isinstance(op, TableScan) and op.inline)
+    rows = None
+    if own is not None and not any(isinstance(op, Fragment) for op in ops):
+        rows = scan_task(own, ctx, inputs)
+    for op in ops:
+        if isinstance(op, Fragment):
+            rows = partial_task(own, op.sql, op.inputs, ctx, inputs, inline=inline) \
+                if own is not None else sql_task(op.sql, op.inputs, ctx, inputs, inline=inline)
+        elif isinstance(op, Transform):
+            rows = transform_task(op.command, op.columns, op.split_all, ctx, inputs)
+        elif isinstance(op, FileOutput):
+            rows = write_rows(ctx, op.write, rows)
+    return rows
 
-    return write_rows(ctx, write, fn(ctx, inputs))
+
+def stage_graph(physical: PhysicalPlan, conf: dict[str, str] | None = None, cpus: int = 0
+                ) -> StageGraph:
+    """The engine's graph of a physical plan: one stage per Hive stage, running
+    :func:`run_operators` over its operators. ``cpus``: the cluster's CPUs; stages with fewer
+    tasks than CPUs give each task more DuckDB threads (0: no hints)."""
+    stages = tuple(Stage(s.id, partial(run_operators, s.operators), s.inputs, output=s.output,
+                         collect=s.collect, kind=s.kind, description=s.description)
+                   for s in physical.stages)
+    graph = StageGraph(stages, name=physical.name)
+    conf = dict(conf or {})
+    if cpus > 0:
+        for st in graph.stages:
+            conf[f"rayemr.hive.threads.{st.id}"] = str(max(1, min(4, cpus // st.num_tasks)))
+    return StageGraph(graph.stages, name=physical.name, conf=tuple(sorted(conf.items())))

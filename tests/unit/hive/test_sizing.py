@@ -61,7 +61,7 @@ def test_inline_threshold_setting():
 
 
 def test_final_task_reads_the_smallest_tables_up_to_its_budget():
-    from rayemr.hive.planner import build_graph
+    from rayemr.hive.planner import build_physical
 
     mb = 1 << 20
     scans = tuple(scan(s) for s in ("a", "b", "c", "d"))
@@ -70,7 +70,7 @@ def test_final_task_reads_the_smallest_tables_up_to_its_budget():
     plan = QueryPlan(scans, "SELECT 1", ("x",))
 
     def staged(**kw) -> list[str]:
-        graph = build_graph(plan, sp, **kw)
+        graph = build_physical(plan, sp, **kw)
         return [s.description for s in graph.stages]
 
     # d (1), b (10), c (70) fit in 128 MiB together; a (100) would not
