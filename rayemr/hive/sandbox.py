@@ -10,7 +10,9 @@ Every connection the executor uses is made here and is confined before any SQL r
   serves exactly the files granted to the task running on the connection and nothing else
   (no listing, no globbing, no writing). A task grants its split files, runs, and the grants
   are dropped when the connection is handed back;
-* DuckDB's temporary (spill) folder is private to this process.
+* DuckDB's temporary (spill) folder is private to this process;
+* the macros of :mod:`rayemr.hive.macros` (Hive semantics the compiler's rewrites call) are
+  defined.
 
 Connections are pooled (opening one costs tens of milliseconds, more than most small
 fragments take). The pool is bounded: at most :data:`MAX_IDLE` idle connections stay open,
@@ -33,6 +35,7 @@ import duckdb
 from fsspec import AbstractFileSystem
 
 from rayemr.core.errors import AccessDeniedError
+from rayemr.hive import macros
 
 #: Protocol of the per-connection gate; the only directory DuckDB may read.
 SPLIT_PROTOCOL = "rayemrsplit"
@@ -230,6 +233,8 @@ def open_connection(threads: int = 1) -> Connection:
         con.execute(f"SET temp_directory = '{_temp_directory()}'")
         con.execute(f"SET allowed_directories = ['{_PREFIX}']")
         con.execute("SET enable_external_access = false")
+        for statement in macros.statements():
+            con.execute(statement)
     except BaseException:
         con.close()
         raise

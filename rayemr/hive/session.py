@@ -261,7 +261,8 @@ class HiveSession:
 
         from rayemr.hive.sql.transform import plan_transform_or_none
 
-        plan = plan_transform_or_none(text, self.metastore.get_table, self.database)
+        plan = plan_transform_or_none(text, self.metastore.get_table, self.database,
+                                      conf=self.hiveconf)
         if plan is not None:
             command_text, columns, split_all = plan.transform
             return replace(plan, transform=(self.transform_command(command_text), columns,
@@ -269,7 +270,7 @@ class HiveSession:
         from rayemr.hive import exec as hexec
 
         return compile_query(text, self.metastore.get_table, self.database,
-                             functions=hexec.function_names())
+                             functions=hexec.function_names(), conf=self.hiveconf)
 
     def physical(self, plan: QueryPlan, splits: dict[str, list[FileSplit]],
                  writing: bool = False) -> QueryPlan:

@@ -9,7 +9,7 @@ Hive→DuckDB fixes → DuckDB SQL. Pure: no storage, no DuckDB.
 """
 from __future__ import annotations
 
-from typing import Callable, Optional
+from typing import Callable, Mapping, Optional
 
 import sqlglot
 from sqlglot import exp
@@ -25,6 +25,7 @@ from rayemr.hive.plan import QueryPlan, ScanSpec
 from rayemr.hive.sql.lexer import HiveParseError
 from rayemr.hive.sql import dialect, resultnames
 from rayemr.hive.sql import functions as functions_
+from rayemr.hive.sql import semantics
 
 TableLookup = Callable[[str, str], Table]
 
@@ -52,9 +53,11 @@ def parse_hive(text: str) -> exp.Expression:
 
 def compile_query(text: str, lookup: TableLookup, database: str,
                   tree: exp.Expression | None = None,
-                  functions: frozenset[str] | None = None) -> QueryPlan:
+                  functions: frozenset[str] | None = None,
+                  conf: Mapping[str, str] | None = None) -> QueryPlan:
     """The stage plan of a query. ``functions`` (the executor's function names, lower case)
-    lets an unknown function fail here, naming it, instead of in every task."""
+    lets an unknown function fail here, naming it, instead of in every task; ``conf`` holds
+    the session settings Hive's semantics read (:mod:`rayemr.hive.sql.semantics`)."""
     tree = tree if tree is not None else parse_hive(text)
     if isinstance(tree, exp.Values):  # INSERT ... VALUES (...), (...)
         tree = exp.select("*").from_(exp.Subquery(
@@ -72,6 +75,7 @@ def compile_query(text: str, lookup: TableLookup, database: str,
     resultnames.mark(tree)
     tree = qualify_tree(tree, tables, database)
     unique = resultnames.names(tree)
+    semantics.apply(tree, table_schema(tables), conf)
     scans, tree = plan_scans(tree, tables)
     check_table_references(tree, {s.id for s in scans})
     scans = push_limit(tree, scans)
@@ -209,13 +213,18 @@ def resolve_tables(tree: exp.Expression, lookup: TableLookup, database: str
     return tables
 
 
-def qualify_tree(tree: exp.Expression, tables: dict[tuple[str, str], Table], database: str
-                 ) -> exp.Expression:
+def table_schema(tables: dict[tuple[str, str], Table]) -> dict:
+    """``{db: {table: {column: hive type}}}``, as sqlglot's schema."""
     schema: dict = {}
     for (db, name), table in tables.items():
         schema.setdefault(db, {})[name] = {c.name: c.type for c in table.all_columns}
+    return schema
+
+
+def qualify_tree(tree: exp.Expression, tables: dict[tuple[str, str], Table], database: str
+                 ) -> exp.Expression:
     try:
-        return qualify(tree, schema=schema, dialect="hive", db=database,
+        return qualify(tree, schema=table_schema(tables), dialect="hive", db=database,
                        quote_identifiers=False, validate_qualify_columns=True,
                        )
     except OptimizeError as err:

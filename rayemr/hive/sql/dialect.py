@@ -111,19 +111,6 @@ def _errors(tree: exp.Expression) -> None:
                                       exp.Literal.string("ASSERT_TRUE(): assertion failed.")])))
 
 
-def _unix_timestamp(tree: exp.Expression) -> None:
-    """Hive's unix_timestamp is a BIGINT, and NULL (not an error) when parsing fails."""
-    for node in list(tree.find_all(exp.StrToUnix)):
-        this = node.this
-        if isinstance(this, exp.CurrentTimestamp) or this is None:
-            inner: exp.Expression = exp.TimeToUnix(this=exp.CurrentTimestamp())
-        else:
-            inner = exp.TimeToUnix(this=exp.StrToTime(this=this.copy(),
-                                                      format=node.args.get("format"),
-                                                      safe=True))
-        node.replace(exp.Cast(this=inner, to=exp.DataType.build("BIGINT")))
-
-
 def _percentile(tree: exp.Expression) -> None:
     """Hive's percentile interpolates (DuckDB's quantile_cont)."""
     for node in list(tree.find_all(exp.Quantile)):
@@ -199,5 +186,5 @@ def _collect_empty(tree: exp.Expression) -> None:
         target.replace(exp.Coalesce(this=target.copy(), expressions=[exp.Array()]))
 
 
-FIXES = (_errors, _unix_timestamp, _percentile, _pmod, _date_add, _lateral_views,
-         _collect_empty, create_union)
+FIXES = (_errors, _percentile, _pmod, _date_add, _lateral_views, _collect_empty,
+         create_union)

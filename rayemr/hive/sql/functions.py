@@ -73,7 +73,8 @@ _SPECIAL_FORMS = frozenset({"grouping", "grouping_id", "columns", "unpack", "try
 
 @functools.lru_cache(maxsize=1)
 def allowed_classes() -> frozenset[type[exp.Expression]]:
-    """The sqlglot node classes the registry's names parse into (plus :data:`SYNTAX_NODES`)."""
+    """The sqlglot node classes the registry's names parse into, nested ones included (plus
+    :data:`SYNTAX_NODES`)."""
     out: set[type[exp.Expression]] = set(SYNTAX_NODES)
     for name in HIVE_FUNCTIONS:
         for args in ("", "a", "a, b", "a, b, c", "a, b, c, d"):
@@ -84,7 +85,10 @@ def allowed_classes() -> frozenset[type[exp.Expression]]:
             node = tree.expressions[0] if isinstance(tree, exp.Select) else None
             node = node.this if isinstance(node, exp.Alias) else node
             if isinstance(node, exp.Func) and not isinstance(node, exp.Anonymous):
-                out.add(type(node))
+                # with the nodes sqlglot nests inside (date_format(s, f) parses into
+                # TimeToStr(TimeStrToTime(s))): what this Hive call itself parses into
+                out.update(type(n) for n in node.find_all(exp.Func)
+                           if not isinstance(n, exp.Anonymous))
     return frozenset(out)
 
 

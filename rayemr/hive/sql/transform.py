@@ -7,7 +7,7 @@ first tab; columns without a type are strings).
 """
 from __future__ import annotations
 
-from typing import Optional
+from typing import Mapping, Optional
 
 from sqlglot import exp
 
@@ -17,7 +17,8 @@ from rayemr.hive.sql.compile import compile_query, parse_hive
 from rayemr.hive.types import normalize_type
 
 
-def plan_transform_or_none(text: str, lookup, database: str) -> Optional[QueryPlan]:
+def plan_transform_or_none(text: str, lookup, database: str,
+                           conf: Optional[Mapping[str, str]] = None) -> Optional[QueryPlan]:
     if "TRANSFORM" not in text.upper():
         return None
     tree = parse_hive(text)
@@ -44,7 +45,7 @@ def plan_transform_or_none(text: str, lookup, database: str) -> Optional[QueryPl
     if node.args.get("row_format_before") or node.args.get("row_format_after"):
         raise UnsupportedError("ROW FORMAT inside TRANSFORM is not supported")
     tree.set("expressions", [e.copy() for e in node.expressions])
-    inner = compile_query(tree.sql("hive"), lookup, database, tree=tree)
+    inner = compile_query(tree.sql("hive"), lookup, database, tree=tree, conf=conf)
     from dataclasses import replace
 
     return replace(inner, columns=tuple(n for n, _ in out),

@@ -152,8 +152,9 @@ DIFFERENT = {
                "SELECT CASE WHEN salary > 100 THEN 'y' ELSE 'n' END, coalesce(name, '?') "
                "FROM emp"),
     "split_size_index": ("SELECT split(code, '-')[1], size(split(code, '-')) FROM emp",
-                         "SELECT string_split(code, '-')[2], len(string_split(code, '-')) "
-                         "FROM emp"),
+                         # size(NULL) is -1 in Hive (GenericUDFSize)
+                         "SELECT string_split(code, '-')[2], "
+                         "coalesce(len(string_split(code, '-')), -1) FROM emp"),
     "array_fns": ("SELECT array_contains(tags, 'a'), concat_ws(',', tags) FROM emp",
                   "SELECT list_contains(tags, 'a'), coalesce(array_to_string(tags, ','), '') "
                   "FROM emp"),

@@ -1,0 +1,47 @@
+"""DuckDB macros that carry Hive's semantics where DuckDB's own functions differ.
+
+The compiler (:mod:`rayemr.hive.sql.semantics`, :mod:`rayemr.hive.sql.dialect`) rewrites a
+Hive call into one of these when the Hive meaning needs an argument more than once or a
+lambda; the executor's sandbox defines them on every connection before any SQL runs. Their
+names start with ``hive_``, which no query can call: a query's functions are checked against
+Hive's function list (:mod:`rayemr.hive.sql.functions`) before any rewrite.
+"""
+from __future__ import annotations
+
+#: name -> (parameters, DuckDB expression)
+MACROS: dict[str, tuple[str, str]] = {
+    # substr(s, pos, len) (UDFSubstr): pos is 1-based, 0 is 1, negative counts from the end;
+    # a start before the string's beginning or after its end, or len <= 0, is ''.
+    "hive_substr": ("s, p, l", """
+        CASE WHEN s IS NULL OR p IS NULL OR l IS NULL THEN NULL
+             WHEN l <= 0 OR -p > length(s) THEN ''
+             ELSE substring(s, CASE WHEN p > 0 THEN p WHEN p = 0 THEN 1
+                                    ELSE length(s) + p + 1 END, l) END"""),
+    "hive_substr_to_end": ("s, p", """
+        CASE WHEN s IS NULL OR p IS NULL THEN NULL
+             WHEN -p > length(s) THEN ''
+             ELSE substring(s, CASE WHEN p > 0 THEN p WHEN p = 0 THEN 1
+                                    ELSE length(s) + p + 1 END) END"""),
+    # round(double, d) (RoundUtils.round): BigDecimal.valueOf(x).setScale(d, HALF_UP), i.e.
+    # half-up on the shortest decimal form of the double (2.675 -> 2.68), NaN/inf unchanged.
+    "hive_round_double": ("x, d", """
+        coalesce(CAST(round(TRY_CAST(CAST(x AS VARCHAR) AS DECIMAL(38, 18)), d) AS DOUBLE),
+                 round(x, d))"""),
+    # collect_set (GenericUDAFMkCollectionEvaluator, a LinkedHashSet): distinct values in
+    # the order they first arrive. Sort (value, position) pairs, keep each value's first
+    # (the pair differs from its predecessor; no lambda captures a list, which DuckDB would
+    # copy per element), put them back in position order: O(n log n).
+    "hive_first_of_each": ("t", """
+        list_filter(list_zip(t, list_prepend(NULL, list_slice(t, 1, len(t) - 1))),
+                    lambda z: z[1].v IS DISTINCT FROM z[2].v)"""),
+    "hive_collect_set": ("l", """
+        list_transform(list_sort(list_transform(
+            hive_first_of_each(list_sort(list_transform(l, lambda e, i: {'v': e, 'i': i}))),
+            lambda z: {'i': z[1].i, 'v': z[1].v})), lambda s: s.v)"""),
+}
+
+
+def statements() -> list[str]:
+    """``CREATE OR REPLACE MACRO`` statements, in dependency order."""
+    return [f"CREATE OR REPLACE MACRO {name}({params}) AS {' '.join(body.split())}"
+            for name, (params, body) in MACROS.items()]

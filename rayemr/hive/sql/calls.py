@@ -1,0 +1,184 @@
+"""Hive built-ins whose DuckDB namesakes (as sqlglot translates them) mean something else.
+
+Rules of :data:`rayemr.hive.sql.semantics.RULES`, each ``rule(tree, ctx) -> None`` over the
+qualified, type-annotated Hive tree: substr positions, LIKE's backslash escapes, NULLs in
+greatest/least, logarithms and square roots outside their domain, regexp_replace's ``$n``
+group references, date parts of strings (and their INT type), dayofweek's Sunday = 1, and
+from_utc_timestamp / to_utc_timestamp. The Hive behaviour of each is in docs/hive.md.
+"""
+from __future__ import annotations
+
+from sqlglot import exp
+
+from rayemr.hive.sql.semantics import TEXT, Context, T, _cast, _fn, _post_order, _replace, \
+    _typed, kind
+
+
+def _positive_int(node: exp.Expression | None) -> bool:
+    return isinstance(node, exp.Literal) and not node.is_string and node.name.isdigit() \
+        and int(node.name) > 0
+
+
+def substr(tree: exp.Expression, ctx: Context) -> None:
+    """substr(s, pos[, len]) (UDFSubstr): pos 0 is 1, a negative pos counts from the end, a
+    start outside the string or len <= 0 gives ''. DuckDB's SUBSTRING agrees only for a
+    positive pos and a non-negative len."""
+    for node in _post_order(tree, exp.Substring):
+        start, length = node.args.get("start"), node.args.get("length")
+        if _positive_int(start) and (length is None or _positive_int(length) or (
+                isinstance(length, exp.Literal) and length.name == "0")):
+            continue
+        start = start.copy() if start is not None else exp.Literal.number(1)
+        if length is None:
+            new = _fn("hive_substr_to_end", node.this.copy(), start)
+        else:
+            new = _fn("hive_substr", node.this.copy(), start, length.copy())
+        _replace(node, _typed(new, T.TEXT))
+
+
+def like_pattern(pattern: str) -> str:
+    """A Hive LIKE pattern as a DuckDB one with ESCAPE '\\': Hive escapes only ``\\_`` and
+    ``\\%`` (UDFLike.likePatternToRegExp); any other backslash is itself."""
+    out, i = [], 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\" and i + 1 < len(pattern) and pattern[i + 1] in "_%":
+            out.append("\\" + pattern[i + 1])
+            i += 2
+            continue
+        out.append("\\\\" if ch == "\\" else ch)
+        i += 1
+    return "".join(out)
+
+
+def like(tree: exp.Expression, ctx: Context) -> None:
+    """LIKE with Hive's escapes (``'50%' LIKE '50\\%'``); DuckDB has no escape character
+    unless told."""
+    for node in _post_order(tree, exp.Like):
+        if isinstance(node.parent, exp.Escape):
+            continue
+        pattern = node.expression
+        if isinstance(pattern, exp.Literal) and pattern.is_string:
+            if "\\" not in pattern.name:
+                continue
+            node.set("expression", exp.Literal.string(like_pattern(pattern.name)))
+        _replace(node, _typed(exp.Escape(this=node.copy(), expression=exp.Literal.string(
+            "\\")), T.BOOLEAN))
+
+
+def greatest_least(tree: exp.Expression, ctx: Context) -> None:
+    """greatest/least are NULL when any argument is (Hive >= 2.0.0); DuckDB skips NULLs."""
+    for node in _post_order(tree, exp.Greatest, exp.Least):
+        args = [node.this] + list(node.expressions)
+        any_null = exp.or_(*[exp.Is(this=a.copy(), expression=exp.Null()) for a in args])
+        case = exp.Case(ifs=[exp.If(this=any_null, true=exp.Null())], default=node.copy())
+        _replace(node, _typed(exp.Paren(this=case), kind(node)))
+
+
+def _above(node: exp.Expression, bound: int) -> exp.Expression:
+    """``node`` where it is > bound, else NULL, with ``node`` evaluated once."""
+    floor = exp.Literal.number(bound)
+    return exp.Nullif(this=exp.Greatest(this=node, expressions=[floor]),
+                      expression=floor.copy())
+
+
+def math_domain(tree: exp.Expression, ctx: Context) -> None:
+    """ln/log of a number <= 0, a log base <= 1 and sqrt of a negative number are NULL
+    (UDFLn, UDFLog, UDFSqrt); DuckDB gives -inf, NaN or an error."""
+    for node in _post_order(tree, exp.Ln, exp.Log, exp.Sqrt):
+        if isinstance(node, exp.Ln):
+            node.set("this", _above(node.this.copy(), 0))
+        elif isinstance(node, exp.Log):
+            value = node.expression if node.expression is not None else node.this
+            node.set("expression" if node.expression is not None else "this",
+                     _above(value.copy(), 0))
+            base = node.this
+            if node.expression is not None and not (
+                    isinstance(base, exp.Literal) and not base.is_string
+                    and float(base.name) > 1):
+                node.set("this", _above(base.copy(), 1))
+        else:
+            arg = node.this
+            negative = exp.LT(this=arg.copy(), expression=exp.Literal.number(0))
+            case = exp.Case(ifs=[exp.If(this=negative, true=exp.Null())],
+                            default=node.copy())
+            _replace(node, _typed(exp.Paren(this=case), T.DOUBLE))
+
+
+def java_replacement(text: str) -> str:
+    """A java.util.regex replacement (``$1``, ``\\$``) in RE2's form (``\\1``, ``$``)."""
+    out, i = [], 0
+    while i < len(text):
+        ch = text[i]
+        if ch == "\\" and i + 1 < len(text):
+            nxt = text[i + 1]
+            out.append("\\\\" if nxt == "\\" else nxt)
+            i += 2
+        elif ch == "$" and i + 1 < len(text) and text[i + 1].isdigit():
+            out.append("\\" + text[i + 1])
+            i += 2
+        elif ch == "\\":
+            out.append("\\\\")
+            i += 1
+        else:
+            out.append(ch)
+            i += 1
+    return "".join(out)
+
+
+def regexp_replacement(tree: exp.Expression, ctx: Context) -> None:
+    """regexp_replace's replacement refers to groups as Java does (``$1``)."""
+    for node in _post_order(tree, exp.RegexpReplace):
+        rep = node.args.get("replacement")
+        if isinstance(rep, exp.Literal) and rep.is_string and ("$" in rep.name or
+                                                               "\\" in rep.name):
+            node.set("replacement", exp.Literal.string(java_replacement(rep.name)))
+
+
+_DATE_PARTS = (exp.Year, exp.Month, exp.Day, exp.DayOfMonth, exp.Quarter, exp.WeekOfYear,
+               exp.DayOfWeek, exp.Hour, exp.Minute, exp.Second)
+
+
+def _moment(node: exp.Expression) -> exp.Expression:
+    """A date/time argument: strings are read as Hive reads them (NULL when malformed)."""
+    if isinstance(node, exp.TsOrDsToDate):  # year(s), datediff(a, b): sqlglot's own cast
+        new = node.copy()
+        new.set("safe", True)
+        return new
+    if kind(node) in TEXT:
+        return _cast(node.copy(), "TIMESTAMP", safe=True)
+    return node.copy()
+
+
+def date_parts(tree: exp.Expression, ctx: Context) -> None:
+    """year(), month(), ..., hour(), datediff() take strings ('2024-01-07 13:04:05'; NULL
+    when malformed) and return INT; dayofweek counts Sunday as 1 (DuckDB: 0)."""
+    for node in _post_order(tree, *_DATE_PARTS, exp.DateDiff):
+        new = node.copy()
+        new.set("this", _moment(node.this))
+        if isinstance(node, exp.DateDiff):
+            new.set("expression", _moment(node.expression))
+        if isinstance(node, exp.DayOfWeek):
+            new = exp.Add(this=new, expression=exp.Literal.number(1))
+        _replace(node, _cast(new, "INT"))
+
+
+def utc_conversions(tree: exp.Expression, ctx: Context) -> None:
+    """from_utc_timestamp(ts, zone) shows a UTC time in ``zone``; to_utc_timestamp(ts, zone)
+    reads ``ts`` as a time in ``zone`` and gives it in UTC."""
+    for node in _post_order(tree, exp.Anonymous):
+        name = node.name.lower()
+        if name not in ("from_utc_timestamp", "to_utc_timestamp") or len(node.expressions) != 2:
+            continue
+        ts, zone = node.expressions
+        ts = _cast(ts.copy(), "TIMESTAMP", safe=True)
+        utc = exp.Literal.string("UTC")
+        if name == "from_utc_timestamp":
+            new = _fn("TIMEZONE", zone.copy(), _fn("TIMEZONE", utc, ts))
+        else:
+            new = _fn("TIMEZONE", utc, _fn("TIMEZONE", zone.copy(), ts))
+        _replace(node, _typed(new, T.TIMESTAMP))
+
+
+RULES = (substr, like, greatest_least, math_domain, regexp_replacement, date_parts,
+         utc_conversions)

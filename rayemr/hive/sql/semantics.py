@@ -1,0 +1,337 @@
+"""Hive's semantics where DuckDB's differ and the difference depends on types or settings.
+
+:func:`apply` runs once per query in :func:`rayemr.hive.sql.compile.compile_query`, after
+names are resolved and before scans are planned: it annotates the Hive tree with sqlglot's
+types (tables' Hive column types, Hive's literal types) and runs :data:`RULES`, small passes
+``rule(tree, ctx) -> None`` that replace Hive nodes by nodes whose DuckDB translation has
+Hive's meaning. Fixes that need no types are in :mod:`rayemr.hive.sql.dialect`; calls that
+need an argument twice or a lambda go through the macros of :mod:`rayemr.hive.macros`.
+docs/hive.md ("Hive versus DuckDB") lists every difference with the test that pins it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Mapping
+
+from sqlglot import exp
+from sqlglot.optimizer.annotate_types import annotate_types
+from sqlglot.schema import MappingSchema
+
+T = exp.DataType.Type
+#: Hive's integer types and their width in bits (arithmetic on them wraps at that width)
+INTEGRAL = {T.TINYINT: 8, T.SMALLINT: 16, T.INT: 32, T.BIGINT: 64}
+FRACTIONAL = {T.FLOAT, T.DOUBLE, T.DECIMAL}
+NUMERIC = set(INTEGRAL) | FRACTIONAL
+TEXT = {T.TEXT, T.VARCHAR, T.CHAR, T.NVARCHAR, T.NCHAR}
+
+#: A Hive string -> integer cast: optional blanks and sign, digits, an ignored fraction
+#: (LazyInteger/LazyLong parse '1.9' as 1); anything else is NULL.
+INTEGER_TEXT = r"^[[:space:]]*([+-]?[0-9]+)([.][0-9]*)?[[:space:]]*$"
+#: Strings CAST(... AS BOOLEAN) turns into false (GenericUDFToBoolean); others are true.
+FALSE_TEXT = ("", "false", "no", "zero", "off")
+
+
+@dataclass(frozen=True)
+class Context:
+    """The session settings the rules read."""
+
+    #: hive.int.timestamp.conversion.in.seconds (Hive's default: false, milliseconds)
+    int_timestamp_seconds: bool = False
+    #: hive.local.time.zone; None for LOCAL (the executor's own zone)
+    time_zone: str | None = None
+
+    @classmethod
+    def from_conf(cls, conf: Mapping[str, str] | None) -> "Context":
+        conf = conf or {}
+        seconds = conf.get("hive.int.timestamp.conversion.in.seconds", "false")
+        zone = (conf.get("hive.local.time.zone") or "LOCAL").strip()
+        return cls(int_timestamp_seconds=seconds.strip().lower() == "true",
+                   time_zone=None if zone.upper() == "LOCAL" or not zone else zone)
+
+
+Rule = Callable[[exp.Expression, Context], None]
+
+
+def apply(tree: exp.Expression, schema: dict, conf: Mapping[str, str] | None = None) -> None:
+    """Rewrite ``tree`` (qualified; ``schema`` as given to sqlglot's qualify) in place."""
+    try:
+        annotate_types(tree, schema=MappingSchema(schema, dialect="hive"), dialect="hive")
+    except Exception:  # noqa: BLE001 - a type sqlglot cannot read: rules see UNKNOWN
+        pass
+    from rayemr.hive.sql import calls  # its rules build on this module's helpers
+
+    ctx = Context.from_conf(conf)
+    for rule in RULES + calls.RULES:
+        rule(tree, ctx)
+
+
+# -- types ------------------------------------------------------------------------------------
+
+def kind(node: exp.Expression) -> T:
+    """The Hive type of ``node`` as far as it is known (UNKNOWN otherwise)."""
+    if isinstance(node, exp.Paren):
+        return kind(node.this)
+    if isinstance(node, exp.Literal):
+        if node.is_string:
+            return T.TEXT
+        if node.name.lstrip("-").isdigit():  # Hive: an integer literal is INT if it fits
+            return T.INT if -2**31 <= int(node.name) < 2**31 else T.BIGINT
+        if "e" not in node.name.lower():  # 2.5 is DECIMAL(2,1) (Hive >= 3.0), 2.5D a DOUBLE
+            return T.DECIMAL
+    dtype = node.type
+    return dtype.this if isinstance(dtype, exp.DataType) else T.UNKNOWN
+
+
+def _typed(node: exp.Expression, to: T | str) -> exp.Expression:
+    node.type = exp.DataType.build(to) if isinstance(to, str) else exp.DataType(this=to)
+    return node
+
+
+def _cast(node: exp.Expression, to: str, safe: bool = False) -> exp.Expression:
+    cls = exp.TryCast if safe else exp.Cast
+    return _typed(cls(this=node, to=exp.DataType.build(to)), to)
+
+
+def _fn(name: str, *args: exp.Expression) -> exp.Anonymous:
+    return exp.Anonymous(this=name, expressions=list(args))
+
+
+def _post_order(tree: exp.Expression, *types: type) -> list[exp.Expression]:
+    """Nodes of ``types``, children before their parents (so a rewrite sees rewritten
+    operands)."""
+    return list(reversed(list(tree.find_all(*types, bfs=False))))
+
+
+def _replace(node: exp.Expression, new: exp.Expression) -> exp.Expression:
+    if node.parent is None:
+        return new
+    node.replace(new)
+    return new
+
+
+# -- implicit conversions -------------------------------------------------------------------------
+
+_COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.NullSafeEQ)
+_ARITHMETIC = (exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Mod)
+
+
+def _as_double(node: exp.Expression) -> exp.Expression:
+    """Hive's implicit string/number -> double conversion (NULL when the text is no
+    number)."""
+    if kind(node) == T.DOUBLE:
+        return node
+    return _cast(node.copy(), "DOUBLE", safe=True)
+
+
+def string_number_comparisons(tree: exp.Expression, ctx: Context) -> None:
+    """A string compared with a number: both sides as DOUBLE (FunctionRegistry.
+    getCommonClassForComparison), so ``'10' > 9`` is true and ``'abc' = 0`` is NULL."""
+    for node in _post_order(tree, *_COMPARISONS, exp.Between, exp.In):
+        if isinstance(node, exp.In):
+            if node.args.get("query") is not None:
+                continue
+            sides = [node.this] + list(node.expressions)
+        elif isinstance(node, exp.Between):
+            sides = [node.this, node.args["low"], node.args["high"]]
+        else:
+            sides = [node.this, node.expression]
+        kinds = {kind(s) for s in sides}
+        if kinds & TEXT and kinds & NUMERIC:
+            for side in sides:
+                side.replace(_as_double(side))
+
+
+def string_arithmetic(tree: exp.Expression, ctx: Context) -> None:
+    """Arithmetic on a string operand converts it to DOUBLE (``'1' + 1`` is 2.0, ``'a' + 1``
+    NULL)."""
+    for node in _post_order(tree, *_ARITHMETIC):
+        sides = [node.this, node.expression]
+        if any(kind(s) in TEXT for s in sides):
+            for side in sides:
+                if kind(side) in TEXT:
+                    side.replace(_as_double(side))
+            _typed(node, T.DOUBLE)
+
+
+# -- casts ------------------------------------------------------------------------------------
+
+def _text_to_integer(node: exp.Expression) -> exp.Expression:
+    digits = exp.RegexpExtract(this=node, expression=exp.Literal.string(INTEGER_TEXT),
+                               group=exp.Literal.number(1))
+    return _cast(digits, "BIGINT", safe=True)
+
+
+def _to_integer(node: exp.Expression, source: T) -> exp.Expression | None:
+    """The BIGINT Hive makes of ``node`` for an integer cast, or None when DuckDB's own
+    cast already agrees."""
+    if source in TEXT:
+        return _text_to_integer(node)
+    if source in FRACTIONAL:  # Java's (long) truncates; DuckDB rounds
+        return _typed(_fn("TRUNC", node), source)
+    if source in (T.TIMESTAMP, T.DATETIME):  # seconds since the epoch
+        return _cast(_fn("FLOOR", _fn("EPOCH", node)), "BIGINT")
+    return None
+
+
+def _to_timestamp(node: exp.Expression, source: T, ctx: Context) -> exp.Expression | None:
+    """Numbers as TIMESTAMP (TimestampConverter): fractional numbers are seconds; integers
+    and booleans milliseconds, or seconds with hive.int.timestamp.conversion.in.seconds."""
+    if source in INTEGRAL or source == T.BOOLEAN:
+        whole = _cast(node, "BIGINT")
+        if ctx.int_timestamp_seconds:
+            return _fn("MAKE_TIMESTAMP", exp.Mul(this=whole, expression=exp.Literal.number(
+                1_000_000)))
+        return _fn("EPOCH_MS", whole)
+    if source in FRACTIONAL:
+        micros = exp.Mul(this=_cast(node, "DOUBLE"), expression=exp.Literal.number(1_000_000))
+        return _fn("MAKE_TIMESTAMP", _cast(_fn("ROUND", micros), "BIGINT"))
+    return None
+
+
+def casts(tree: exp.Expression, ctx: Context) -> None:
+    """CAST as Hive converts: strings to integers by Hive's parser, fractions truncated,
+    timestamps to and from numbers by the epoch, booleans to 'TRUE'/'FALSE' and strings to
+    booleans by GenericUDFToBoolean's rule."""
+    for node in _post_order(tree, exp.Cast):  # TryCast is a Cast
+        to = node.to.this
+        source = kind(node.this)
+        if source == T.UNKNOWN or source == to:
+            continue
+        arg = node.this.copy()
+        new: exp.Expression | None = None
+        if to in INTEGRAL:
+            inner = _to_integer(arg, source)
+            if inner is not None:
+                new = _cast(inner, node.to.sql("duckdb"), safe=True)
+        elif to in (T.TIMESTAMP, T.DATETIME):
+            new = _to_timestamp(arg, source, ctx)
+        elif to in (T.DOUBLE, T.FLOAT) and source in (T.TIMESTAMP, T.DATETIME):
+            new = _cast(_fn("EPOCH", arg), node.to.sql("duckdb"))
+        elif to in TEXT and source == T.BOOLEAN:
+            new = _fn("UPPER", _cast(arg, "VARCHAR"))
+        elif to == T.BOOLEAN and source in TEXT:
+            new = exp.Not(this=exp.Paren(this=exp.In(this=_fn("LOWER", arg), expressions=[
+                exp.Literal.string(s) for s in FALSE_TEXT])))
+        if new is not None:
+            _replace(node, _typed(new, to))
+
+
+# -- arithmetic -------------------------------------------------------------------------------
+
+def _wrap(value: exp.Expression, bits: int) -> exp.Expression:
+    """``value`` (computed in a wider type) wrapped to a signed ``bits``-bit integer, as
+    Java's int/long arithmetic does: ((v + 2^(b-1)) & (2^b - 1)) - 2^(b-1)."""
+    half = exp.Literal.number(2 ** (bits - 1))
+    mask = exp.Literal.number(2 ** bits - 1)
+    shifted = exp.Paren(this=exp.Add(this=value, expression=half))
+    return exp.Sub(this=exp.Paren(this=exp.BitwiseAnd(this=shifted, expression=mask)),
+                   expression=half.copy())
+
+
+_TYPE_OF_BITS = {8: "TINYINT", 16: "SMALLINT", 32: "INT", 64: "BIGINT"}
+
+
+def integer_overflow(tree: exp.Expression, ctx: Context) -> None:
+    """``+ - *`` on integers keep the operands' type and wrap on overflow
+    (2147483647 + 1 = -2147483648), where DuckDB raises an error."""
+    for node in _post_order(tree, exp.Add, exp.Sub, exp.Mul):
+        left, right = kind(node.this), kind(node.expression)
+        if left not in INTEGRAL or right not in INTEGRAL:
+            continue
+        bits = max(INTEGRAL[left], INTEGRAL[right])
+        wide = "HUGEINT" if bits == 64 else "BIGINT"
+        op = type(node)(this=_cast(node.this.copy(), wide),
+                        expression=_cast(node.expression.copy(), wide))
+        wrapped = _cast(exp.Paren(this=_wrap(op, bits)), _TYPE_OF_BITS[bits])
+        _replace(node, _typed(wrapped, {8: T.TINYINT, 16: T.SMALLINT, 32: T.INT,
+                                        64: T.BIGINT}[bits]))
+
+
+def integer_division(tree: exp.Expression, ctx: Context) -> None:
+    """``a DIV b``: both sides as BIGINT (fractions truncated, strings parsed), the quotient
+    truncated toward zero, NULL when b is 0 (as Hive's ``/`` and ``%``)."""
+    for node in _post_order(tree, exp.IntDiv):
+        sides = []
+        for side in (node.this, node.expression):
+            source = kind(side)
+            inner = _to_integer(side.copy(), source)
+            if inner is None:
+                inner = side.copy()
+            sides.append(_cast(inner, "BIGINT"))
+        divisor = exp.Nullif(this=sides[1], expression=exp.Literal.number(0))
+        _replace(node, _typed(exp.IntDiv(this=sides[0], expression=divisor), T.BIGINT))
+
+
+def rounding(tree: exp.Expression, ctx: Context) -> None:
+    """round(double, d) rounds half up on the double's decimal form (Hive's RoundUtils:
+    round(2.675, 2) = 2.68), where DuckDB rounds the binary value (2.67)."""
+    for node in _post_order(tree, exp.Round):
+        if kind(node.this) not in (T.DOUBLE, T.FLOAT):
+            continue
+        digits = node.args.get("decimals") or exp.Literal.number(0)
+        _replace(node, _typed(_fn("hive_round_double", node.this.copy(), digits.copy()),
+                              T.DOUBLE))
+
+
+# -- collections ------------------------------------------------------------------------------
+
+def sizes(tree: exp.Expression, ctx: Context) -> None:
+    """size(): INT, -1 for NULL (GenericUDFSize), maps counted by their entries."""
+    for node in _post_order(tree, exp.ArraySize):
+        arg = node.this.copy()
+        count = _fn("CARDINALITY", arg) if kind(node.this) == T.MAP else \
+            exp.ArraySize(this=arg)
+        new = _cast(exp.Coalesce(this=count, expressions=[exp.Literal.number(-1)]), "INT")
+        _replace(node, _typed(new, T.INT))
+
+
+def collect_set_order(tree: exp.Expression, ctx: Context) -> None:
+    """collect_set keeps values in the order they first arrive (a LinkedHashSet in
+    GenericUDAFMkCollectionEvaluator); DuckDB's DISTINCT list is in hash order."""
+    for node in _post_order(tree, exp.ArrayUniqueAgg):
+        listed = exp.ArrayAgg(this=node.this.copy(), nulls_excluded=True)
+        window = node.parent if isinstance(node.parent, exp.Window) else None
+        if window is not None:
+            over = window.copy()
+            over.set("this", listed)
+            _replace(window, _fn("hive_collect_set", over))
+        else:
+            _replace(node, _fn("hive_collect_set", listed))
+
+
+# -- time zones ------------------------------------------------------------------------------
+
+def _zone(ctx: Context) -> exp.Expression:
+    if ctx.time_zone is not None:
+        return exp.Literal.string(ctx.time_zone)
+    return _fn("CURRENT_SETTING", exp.Literal.string("TimeZone"))
+
+
+def local_time(tree: exp.Expression, ctx: Context) -> None:
+    """from_unixtime, unix_timestamp and current_timestamp in the session's time zone
+    (hive.local.time.zone; LOCAL: the executor's): an epoch second is shown as local time, a
+    local time string read as a moment in that zone, the current time given as local time
+    without a zone."""
+    for node in _post_order(tree, exp.UnixToStr, exp.StrToUnix, exp.CurrentTimestamp):
+        if isinstance(node, exp.UnixToStr):
+            local = _fn("TIMEZONE", _zone(ctx), _fn("TO_TIMESTAMP", node.this.copy()))
+            fmt = node.args.get("format") or exp.Literal.string("%Y-%m-%d %H:%M:%S")
+            _replace(node, _typed(exp.TimeToStr(this=local, format=fmt.copy()), T.TEXT))
+        elif isinstance(node, exp.StrToUnix):
+            this = node.this
+            if this is None or isinstance(this, exp.CurrentTimestamp):
+                moment: exp.Expression = _fn("NOW")
+            else:
+                parsed = exp.StrToTime(this=this.copy(), format=node.args.get("format"),
+                                       safe=True)
+                moment = _fn("TIMEZONE", _zone(ctx), parsed)
+            _replace(node, _typed(_cast(_fn("FLOOR", _fn("EPOCH", moment)), "BIGINT"),
+                                  T.BIGINT))
+        elif not isinstance(node.parent, exp.StrToUnix):
+            _replace(node, _typed(_fn("TIMEZONE", _zone(ctx), _fn("NOW")), T.TIMESTAMP))
+
+
+RULES: tuple[Rule, ...] = (
+    string_number_comparisons, string_arithmetic, casts, integer_division, integer_overflow,
+    rounding, sizes, collect_set_order, local_time,
+)
