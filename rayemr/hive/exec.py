@@ -67,9 +67,10 @@ def ident(name: str) -> str:
 
 def translate_error(err: Exception, where: str = "") -> Exception:
     """A DuckDB error as rayemr's: bad SQL/types are user errors, the rest cluster errors."""
-    text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-    text = re.sub(r"^(Binder|Parser|Conversion|Catalog|Invalid Input|Not implemented) Error: ",
-                  "", text)
+    text = re.sub(r"^(Binder|Parser|Conversion|Catalog|Invalid Input|Not implemented) Error:",
+                  "", str(err).strip())
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    text = lines[0] if lines else type(err).__name__
     prefix = f"{where}: " if where else ""
     if isinstance(err, duckdb.NotImplementedException):
         return UnsupportedError(f"{prefix}not supported: {text}")

@@ -38,6 +38,31 @@ MACROS: dict[str, tuple[str, str]] = {
         list_transform(list_sort(list_transform(
             hive_first_of_each(list_sort(list_transform(l, lambda e, i: {'v': e, 'i': i}))),
             lambda z: {'i': z[1].i, 'v': z[1].v})), lambda s: s.v)"""),
+    # Java's Double.toString (reflect()'s results): decimal notation for 1e-3 <= |x| < 1e7,
+    # else d.dddE<n>; always a digit after the point. DuckDB writes the same shortest
+    # digits, as 12345678.0, 0.00012345 or 1e+20.
+    "hive_java_digits": ("d, e", """
+        left(d, 1) || '.' || CASE WHEN length(d) > 1 THEN substr(d, 2) ELSE '0' END
+        || 'E' || CAST(e AS VARCHAR)"""),
+    "hive_java_scientific": ("s", """
+        CASE WHEN contains(s, 'e') THEN
+                 CASE WHEN contains(split_part(s, 'e', 1), '.') THEN split_part(s, 'e', 1)
+                      ELSE split_part(s, 'e', 1) || '.0' END
+                 || 'E' || CAST(CAST(split_part(s, 'e', 2) AS INTEGER) AS VARCHAR)
+             WHEN split_part(s, '.', 1) <> '0' THEN hive_java_digits(
+                 rtrim(split_part(s, '.', 1) || split_part(s, '.', 2), '0'),
+                 length(split_part(s, '.', 1)) - 1)
+             ELSE hive_java_digits(
+                 rtrim(ltrim(split_part(s, '.', 2), '0'), '0'),
+                 length(ltrim(split_part(s, '.', 2), '0')) - length(split_part(s, '.', 2))
+                 - 1) END"""),
+    "hive_java_double": ("x", """
+        CASE WHEN x IS NULL THEN NULL
+             WHEN isnan(x) THEN 'NaN'
+             WHEN isinf(x) THEN CASE WHEN x > 0 THEN 'Infinity' ELSE '-Infinity' END
+             WHEN x = 0 OR (abs(x) >= 0.001 AND abs(x) < 10000000) THEN CAST(x AS VARCHAR)
+             ELSE CASE WHEN x < 0 THEN '-' ELSE '' END
+                  || hive_java_scientific(CAST(abs(x) AS VARCHAR)) END"""),
 }
 
 

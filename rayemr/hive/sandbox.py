@@ -11,8 +11,8 @@ Every connection the executor uses is made here and is confined before any SQL r
   (no listing, no globbing, no writing). A task grants its split files, runs, and the grants
   are dropped when the connection is handed back;
 * DuckDB's temporary (spill) folder is private to this process;
-* the macros of :mod:`rayemr.hive.macros` (Hive semantics the compiler's rewrites call) are
-  defined.
+* the macros of :mod:`rayemr.hive.macros` (Hive semantics the compiler's rewrites call) and
+  ``hive_sleep`` (``reflect('java.lang.Thread', 'sleep', ms)``) are defined.
 
 Connections are pooled (opening one costs tens of milliseconds, more than most small
 fragments take). The pool is bounded: at most :data:`MAX_IDLE` idle connections stay open,
@@ -28,6 +28,7 @@ import posixpath
 import shutil
 import tempfile
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -235,10 +236,24 @@ def open_connection(threads: int = 1) -> Connection:
         con.execute("SET enable_external_access = false")
         for statement in macros.statements():
             con.execute(statement)
+        con.create_function("hive_sleep", _sleep, ["BIGINT"], "VARCHAR", side_effects=True,
+                            null_handling="special")
     except BaseException:
         con.close()
         raise
     return Connection(con, gate, n)
+
+
+def _sleep(millis: int | None) -> None:
+    """``reflect('java.lang.Thread', 'sleep', ms)``: sleep, in short slices so that killing
+    the task's worker (a cancelled query) is not held up; returns NULL (void)."""
+    if millis is None:
+        return None
+    if millis < 0:
+        raise ValueError(f"Thread.sleep: timeout value is negative: {millis}")
+    end = time.monotonic() + millis / 1000
+    while (left := end - time.monotonic()) > 0:
+        time.sleep(min(left, 0.1))
 
 
 class Pool:

@@ -276,7 +276,7 @@ def _conjuncts(e: Optional[exp.Expression]) -> list[exp.Expression]:
     return list(e.flatten()) if isinstance(e, exp.And) else [e]
 
 
-_VOLATILE = ("RAND", "RANDOM", "UUID", "REFLECT", "JAVA_METHOD")
+_VOLATILE = ("RAND", "RANDOM", "UUID", "REFLECT", "JAVA_METHOD", "HIVE_SLEEP", "NOW")
 
 
 def _pushable(cond: exp.Expression) -> bool:

@@ -43,7 +43,8 @@ _register("scalar", """
     hash hex hour if initcap instr isnan isnotnull isnull last_day lcase least length
     levenshtein ln locate log log10 log2 lower lpad ltrim map map_keys map_values md5 minute
     month months_between named_struct negative next_day nullif nvl nvl2 parse_url pi pmod
-    positive pow power quarter radians raise_error rand regexp regexp_extract regexp_replace
+    positive pow power quarter radians raise_error rand reflect java_method regexp
+    regexp_extract regexp_replace
     repeat reverse rlike round rpad rtrim second sha sha1 sha2 sign sin size sort_array
     soundex space split sqrt str_to_map struct substr substring substring_index tan to_date
     to_utc_timestamp translate trim trunc ucase unbase64 unhex unix_timestamp upper

@@ -58,10 +58,10 @@ def apply(tree: exp.Expression, schema: dict, conf: Mapping[str, str] | None = N
         annotate_types(tree, schema=MappingSchema(schema, dialect="hive"), dialect="hive")
     except Exception:  # noqa: BLE001 - a type sqlglot cannot read: rules see UNKNOWN
         pass
-    from rayemr.hive.sql import calls  # its rules build on this module's helpers
+    from rayemr.hive.sql import calls, reflect  # their rules build on this module's helpers
 
     ctx = Context.from_conf(conf)
-    for rule in RULES + calls.RULES:
+    for rule in (reflect.reflect_calls,) + RULES + calls.RULES:
         rule(tree, ctx)
 
 
