@@ -63,6 +63,61 @@ MACROS: dict[str, tuple[str, str]] = {
              WHEN x = 0 OR (abs(x) >= 0.001 AND abs(x) < 10000000) THEN CAST(x AS VARCHAR)
              ELSE CASE WHEN x < 0 THEN '-' ELSE '' END
                   || hive_java_scientific(CAST(abs(x) AS VARCHAR)) END"""),
+    # hash() (ObjectInspectorUtils.hashCode, GenericUDFHash): Java int arithmetic; a string
+    # hashes its UTF-8 bytes as Text.hashCode does (h = 1; h = 31 * h + signed byte), a
+    # BIGINT as Long.hashCode, several arguments as r = 31 * r + hash(arg).
+    "hive_wrap32": ("v", """
+        CAST(((CAST(v AS HUGEINT) + 2147483648) & 4294967295) - 2147483648 AS INTEGER)"""),
+    "hive_utf8": ("c", """
+        CASE WHEN c < 128 THEN [c]
+             WHEN c < 2048 THEN [192 | (c >> 6), 128 | (c & 63)]
+             WHEN c < 65536 THEN [224 | (c >> 12), 128 | ((c >> 6) & 63), 128 | (c & 63)]
+             ELSE [240 | (c >> 18), 128 | ((c >> 12) & 63), 128 | ((c >> 6) & 63),
+                   128 | (c & 63)] END"""),
+    "hive_string_hash": ("s", """
+        coalesce(list_reduce(flatten(list_transform(string_split(s, ''),
+                                                    lambda ch: hive_utf8(ord(ch)))),
+                             lambda h, b: hive_wrap32(31 * CAST(h AS BIGINT)
+                                                      + CASE WHEN b >= 128 THEN b - 256
+                                                             ELSE b END), 0), 0)"""),
+    "hive_long_hash": ("v", """
+        coalesce(hive_wrap32(xor((CAST(v AS HUGEINT) + 18446744073709551616)
+                                 % 18446744073709551616,
+                                 ((CAST(v AS HUGEINT) + 18446744073709551616)
+                                  % 18446744073709551616) >> 32) & 4294967295), 0)"""),
+    "hive_hash_step": ("r, h", "hive_wrap32(31 * CAST(r AS BIGINT) + h)"),
+    # Double.doubleToLongBits / Float.floatToIntBits, computed: the exponent from log2
+    # (corrected by one where log2 rounds), the mantissa exactly (scaling by powers of 2)
+    "hive_exponent": ("a, e", """
+        CASE WHEN a < pow(2, e) THEN e - 1 WHEN a >= pow(2, e + 1) THEN e + 1 ELSE e END"""),
+    "hive_ieee_bits": ("a, e, bias, digits", """
+        CAST(e + bias AS HUGEINT) * CAST(pow(2, digits) AS HUGEINT)
+        + CAST((a / pow(2, e) - 1) * pow(2, digits) AS HUGEINT)"""),
+    "hive_double_bits": ("x", """
+        CASE WHEN isnan(x) THEN 9221120237041090560
+             WHEN isinf(x) THEN CASE WHEN x > 0 THEN 9218868437227405312
+                                     ELSE 18442240474082181120 END
+             WHEN x = 0 THEN CASE WHEN signbit(x) THEN 9223372036854775808 ELSE 0 END
+             ELSE CASE WHEN x < 0 THEN 9223372036854775808 ELSE 0 END
+                  + CASE WHEN abs(x) < 2.2250738585072014e-308
+                         THEN CAST(abs(x) * pow(2, 1022) * pow(2, 52) AS HUGEINT)
+                         ELSE hive_ieee_bits(abs(x), hive_exponent(abs(x),
+                                             CAST(floor(log2(abs(x))) AS INTEGER)), 1023, 52)
+                    END END"""),
+    "hive_float_bits": ("x", """
+        CASE WHEN isnan(x) THEN 2143289344
+             WHEN isinf(x) THEN CASE WHEN x > 0 THEN 2139095040 ELSE 4286578688 END
+             WHEN x = 0 THEN CASE WHEN signbit(x) THEN 2147483648 ELSE 0 END
+             ELSE CASE WHEN x < 0 THEN 2147483648 ELSE 0 END
+                  + CASE WHEN abs(x) < 1.1754943508222875e-38
+                         THEN CAST(abs(x) * pow(2, 149) AS HUGEINT)
+                         ELSE hive_ieee_bits(abs(x), hive_exponent(abs(x),
+                                             CAST(floor(log2(abs(x))) AS INTEGER)), 127, 23)
+                    END END"""),
+    "hive_double_hash": ("x", """
+        coalesce(hive_wrap32(xor(hive_double_bits(x), hive_double_bits(x) >> 32)
+                             & 4294967295), 0)"""),
+    "hive_float_hash": ("x", "coalesce(hive_wrap32(hive_float_bits(CAST(x AS DOUBLE))), 0)"),
 }
 
 

@@ -1,6 +1,6 @@
 """Hive built-ins whose DuckDB namesakes (as sqlglot translates them) mean something else.
 
-Rules of :data:`rayemr.hive.sql.semantics.RULES`, each ``rule(tree, ctx) -> None`` over the
+Rules run after :data:`rayemr.hive.sql.semantics.RULES`, each ``rule(tree, ctx) -> None`` over the
 qualified, type-annotated Hive tree: substr positions, LIKE's backslash escapes, NULLs in
 greatest/least, logarithms and square roots outside their domain, regexp_replace's ``$n``
 group references, date parts of strings (and their INT type), dayofweek's Sunday = 1, and
@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from rayemr.hive.sql.semantics import TEXT, Context, T, _cast, _fn, _post_order, _replace, \
-    _typed, kind
+from rayemr.core.errors import UnsupportedError
+
+from rayemr.hive.sql.semantics import TEXT, Context, T, cast, call, post_order, replace_node, \
+    typed, kind
 
 
 def _positive_int(node: exp.Expression | None) -> bool:
@@ -23,17 +25,17 @@ def substr(tree: exp.Expression, ctx: Context) -> None:
     """substr(s, pos[, len]) (UDFSubstr): pos 0 is 1, a negative pos counts from the end, a
     start outside the string or len <= 0 gives ''. DuckDB's SUBSTRING agrees only for a
     positive pos and a non-negative len."""
-    for node in _post_order(tree, exp.Substring):
+    for node in post_order(tree, exp.Substring):
         start, length = node.args.get("start"), node.args.get("length")
         if _positive_int(start) and (length is None or _positive_int(length) or (
                 isinstance(length, exp.Literal) and length.name == "0")):
             continue
         start = start.copy() if start is not None else exp.Literal.number(1)
         if length is None:
-            new = _fn("hive_substr_to_end", node.this.copy(), start)
+            new = call("hive_substr_to_end", node.this.copy(), start)
         else:
-            new = _fn("hive_substr", node.this.copy(), start, length.copy())
-        _replace(node, _typed(new, T.TEXT))
+            new = call("hive_substr", node.this.copy(), start, length.copy())
+        replace_node(node, typed(new, T.TEXT))
 
 
 def like_pattern(pattern: str) -> str:
@@ -54,7 +56,7 @@ def like_pattern(pattern: str) -> str:
 def like(tree: exp.Expression, ctx: Context) -> None:
     """LIKE with Hive's escapes (``'50%' LIKE '50\\%'``); DuckDB has no escape character
     unless told."""
-    for node in _post_order(tree, exp.Like):
+    for node in post_order(tree, exp.Like):
         if isinstance(node.parent, exp.Escape):
             continue
         pattern = node.expression
@@ -62,17 +64,17 @@ def like(tree: exp.Expression, ctx: Context) -> None:
             if "\\" not in pattern.name:
                 continue
             node.set("expression", exp.Literal.string(like_pattern(pattern.name)))
-        _replace(node, _typed(exp.Escape(this=node.copy(), expression=exp.Literal.string(
+        replace_node(node, typed(exp.Escape(this=node.copy(), expression=exp.Literal.string(
             "\\")), T.BOOLEAN))
 
 
 def greatest_least(tree: exp.Expression, ctx: Context) -> None:
     """greatest/least are NULL when any argument is (Hive >= 2.0.0); DuckDB skips NULLs."""
-    for node in _post_order(tree, exp.Greatest, exp.Least):
+    for node in post_order(tree, exp.Greatest, exp.Least):
         args = [node.this] + list(node.expressions)
         any_null = exp.or_(*[exp.Is(this=a.copy(), expression=exp.Null()) for a in args])
         case = exp.Case(ifs=[exp.If(this=any_null, true=exp.Null())], default=node.copy())
-        _replace(node, _typed(exp.Paren(this=case), kind(node)))
+        replace_node(node, typed(exp.Paren(this=case), kind(node)))
 
 
 def _above(node: exp.Expression, bound: int) -> exp.Expression:
@@ -85,7 +87,7 @@ def _above(node: exp.Expression, bound: int) -> exp.Expression:
 def math_domain(tree: exp.Expression, ctx: Context) -> None:
     """ln/log of a number <= 0, a log base <= 1 and sqrt of a negative number are NULL
     (UDFLn, UDFLog, UDFSqrt); DuckDB gives -inf, NaN or an error."""
-    for node in _post_order(tree, exp.Ln, exp.Log, exp.Sqrt):
+    for node in post_order(tree, exp.Ln, exp.Log, exp.Sqrt):
         if isinstance(node, exp.Ln):
             node.set("this", _above(node.this.copy(), 0))
         elif isinstance(node, exp.Log):
@@ -102,7 +104,7 @@ def math_domain(tree: exp.Expression, ctx: Context) -> None:
             negative = exp.LT(this=arg.copy(), expression=exp.Literal.number(0))
             case = exp.Case(ifs=[exp.If(this=negative, true=exp.Null())],
                             default=node.copy())
-            _replace(node, _typed(exp.Paren(this=case), T.DOUBLE))
+            replace_node(node, typed(exp.Paren(this=case), T.DOUBLE))
 
 
 def java_replacement(text: str) -> str:
@@ -128,7 +130,7 @@ def java_replacement(text: str) -> str:
 
 def regexp_replacement(tree: exp.Expression, ctx: Context) -> None:
     """regexp_replace's replacement refers to groups as Java does (``$1``)."""
-    for node in _post_order(tree, exp.RegexpReplace):
+    for node in post_order(tree, exp.RegexpReplace):
         rep = node.args.get("replacement")
         if isinstance(rep, exp.Literal) and rep.is_string and ("$" in rep.name or
                                                                "\\" in rep.name):
@@ -146,39 +148,79 @@ def _moment(node: exp.Expression) -> exp.Expression:
         new.set("safe", True)
         return new
     if kind(node) in TEXT:
-        return _cast(node.copy(), "TIMESTAMP", safe=True)
+        return cast(node.copy(), "TIMESTAMP", safe=True)
     return node.copy()
 
 
 def date_parts(tree: exp.Expression, ctx: Context) -> None:
     """year(), month(), ..., hour(), datediff() take strings ('2024-01-07 13:04:05'; NULL
     when malformed) and return INT; dayofweek counts Sunday as 1 (DuckDB: 0)."""
-    for node in _post_order(tree, *_DATE_PARTS, exp.DateDiff):
+    for node in post_order(tree, *_DATE_PARTS, exp.DateDiff):
         new = node.copy()
         new.set("this", _moment(node.this))
         if isinstance(node, exp.DateDiff):
             new.set("expression", _moment(node.expression))
         if isinstance(node, exp.DayOfWeek):
             new = exp.Add(this=new, expression=exp.Literal.number(1))
-        _replace(node, _cast(new, "INT"))
+        replace_node(node, cast(new, "INT"))
 
 
 def utc_conversions(tree: exp.Expression, ctx: Context) -> None:
     """from_utc_timestamp(ts, zone) shows a UTC time in ``zone``; to_utc_timestamp(ts, zone)
     reads ``ts`` as a time in ``zone`` and gives it in UTC."""
-    for node in _post_order(tree, exp.Anonymous):
+    for node in post_order(tree, exp.Anonymous):
         name = node.name.lower()
         if name not in ("from_utc_timestamp", "to_utc_timestamp") or len(node.expressions) != 2:
             continue
         ts, zone = node.expressions
-        ts = _cast(ts.copy(), "TIMESTAMP", safe=True)
+        ts = cast(ts.copy(), "TIMESTAMP", safe=True)
         utc = exp.Literal.string("UTC")
         if name == "from_utc_timestamp":
-            new = _fn("TIMEZONE", zone.copy(), _fn("TIMEZONE", utc, ts))
+            new = call("TIMEZONE", zone.copy(), call("TIMEZONE", utc, ts))
         else:
-            new = _fn("TIMEZONE", utc, _fn("TIMEZONE", zone.copy(), ts))
-        _replace(node, _typed(new, T.TIMESTAMP))
+            new = call("TIMEZONE", utc, call("TIMEZONE", zone.copy(), ts))
+        replace_node(node, typed(new, T.TIMESTAMP))
 
 
-RULES = (substr, like, greatest_least, math_domain, regexp_replacement, date_parts,
+def _hash_of(arg: exp.Expression) -> exp.Expression:
+    k = kind(arg)
+    if k in TEXT:
+        return call("hive_string_hash", arg)
+    if k == T.BIGINT:
+        return call("hive_long_hash", arg)
+    if k == T.DOUBLE:
+        return call("hive_double_hash", arg)
+    if k == T.FLOAT:
+        return call("hive_float_hash", arg)
+    if k in (T.INT, T.SMALLINT, T.TINYINT):
+        return exp.Coalesce(this=cast(arg, "INT"), expressions=[exp.Literal.number(0)])
+    if k == T.BOOLEAN:
+        return cast(exp.Coalesce(this=cast(arg, "INT"), expressions=[exp.Literal.number(0)]),
+                    "INT")
+    if k == T.DATE:  # DateWritable: days since the epoch
+        return exp.Coalesce(this=cast(exp.Sub(this=arg, expression=exp.Cast(
+            this=exp.Literal.string("1970-01-01"), to=exp.DataType.build("DATE"))), "INT"),
+            expressions=[exp.Literal.number(0)])
+    if isinstance(arg, exp.Null):
+        return exp.Literal.number(0)
+    raise UnsupportedError(f"hash() of {exp.DataType(this=k).sql('hive')} values "
+                           f"({arg.sql('hive')[:40]}) is not supported; strings, numbers other "
+                           "than DECIMAL, booleans and dates are")
+
+
+def hashes(tree: exp.Expression, ctx: Context) -> None:
+    """hash(a, ...) is Java's: ObjectInspectorUtils.hashCode of each argument (a string's
+    is Text.hashCode over its UTF-8 bytes), combined as r = 31 * r + h, an INT. DuckDB's
+    hash() is another function (and a UBIGINT)."""
+    for node in post_order(tree, exp.Anonymous):
+        if node.name.lower() != "hash" or not node.expressions:
+            continue
+        args = [a.copy() for a in node.expressions]
+        result = _hash_of(args[0])
+        for arg in args[1:]:
+            result = call("hive_hash_step", result, _hash_of(arg))
+        replace_node(node, typed(cast(result, "INT"), T.INT))
+
+
+RULES = (hashes, substr, like, greatest_least, math_domain, regexp_replacement, date_parts,
          utc_conversions)

@@ -24,12 +24,15 @@ from rayemr.hive.metastore.models import Table
 from rayemr.hive.plan import QueryPlan, ScanSpec
 from rayemr.hive.sql.lexer import HiveParseError
 from rayemr.hive.sql import dialect, resultnames
+from rayemr.hive.sql import calls, reflect, semantics
 from rayemr.hive.sql import functions as functions_
-from rayemr.hive.sql import semantics
 
 TableLookup = Callable[[str, str], Table]
 
 _MAX_VIEW_DEPTH = 16
+
+#: Hive's semantics where DuckDB's differ, in order (docs/hive.md, "Hive versus DuckDB")
+SEMANTICS: tuple[semantics.Rule, ...] = (reflect.reflect_calls,) + semantics.RULES + calls.RULES
 
 
 def parse_hive(text: str) -> exp.Expression:
@@ -75,7 +78,7 @@ def compile_query(text: str, lookup: TableLookup, database: str,
     resultnames.mark(tree)
     tree = qualify_tree(tree, tables, database)
     unique = resultnames.names(tree)
-    semantics.apply(tree, table_schema(tables), conf)
+    hive_semantics(tree, table_schema(tables), conf)
     scans, tree = plan_scans(tree, tables)
     check_table_references(tree, {s.id for s in scans})
     scans = push_limit(tree, scans)
@@ -103,6 +106,15 @@ def _once_each(lookup: TableLookup) -> TableLookup:
             seen[(db, name)] = lookup(db, name)
         return seen[(db, name)]
     return cached
+
+
+def hive_semantics(tree: exp.Expression, schema: dict,
+                   conf: Mapping[str, str] | None = None) -> None:
+    """Rewrite the qualified ``tree`` in place so that DuckDB computes Hive's answer."""
+    semantics.annotate(tree, schema)
+    ctx = semantics.Context.from_conf(conf)
+    for rule in SEMANTICS:
+        rule(tree, ctx)
 
 
 def check_table_references(tree: exp.Expression, scan_ids: set[str]) -> None:
@@ -347,15 +359,16 @@ def plan_scans(tree: exp.Expression, tables: dict[tuple[str, str], Table]
         needed = used[id(t)]
         pkeys = {k.name for k in table.partition_keys}
         cols = tuple(c.name for c in table.all_columns if c.name in needed)
+        sample = sample_rows(t)
         data_f, part_f = [], []
-        for cond in filters[id(t)]:
+        for cond in filters[id(t)] if sample is None else ():  # sampled before filtered
             rendered = _render_unqualified(cond)
             data_f.append(rendered)
             if {c.name.lower() for c in cond.find_all(exp.Column)} <= pkeys:
                 part_f.append(rendered)
         data_filter = " AND ".join(f"({f})" for f in data_f) or None
         part_filter = " AND ".join(f"({f})" for f in part_f) or None
-        dedup = (table.qualified_name, cols, data_filter, part_filter)
+        dedup = (table.qualified_name, cols, data_filter, part_filter, sample)
         if dedup in seen:  # the same rows read twice (self-joins, subqueries): one scan
             ids[id(t)] = seen[dedup]
             continue
@@ -366,12 +379,28 @@ def plan_scans(tree: exp.Expression, tables: dict[tuple[str, str], Table]
             storage=table.storage,
             schema=tuple((c.name, c.type) for c in table.columns), columns=cols,
             partition_keys=tuple((c.name, c.type) for c in table.partition_keys),
-            filter=data_filter, partition_filter=part_filter, properties=table.properties))
+            filter=data_filter, partition_filter=part_filter, properties=table.properties,
+            limit=sample))
     for t in refs:
         alias = t.alias or t.name
         t.replace(exp.Table(this=exp.to_identifier(ids[id(t)]),
                             alias=exp.TableAlias(this=exp.to_identifier(alias))))
     return scans, tree
+
+
+def sample_rows(table: exp.Table) -> Optional[int]:
+    """``t TABLESAMPLE (n ROWS)``: n rows from each split, as Hive takes them (before any
+    WHERE). Percent and bucket sampling are refused."""
+    sample = table.args.get("sample")
+    if sample is None:
+        return None
+    size = sample.args.get("size")
+    others = [k for k, v in sample.args.items() if v is not None and k != "size"]
+    if others or not isinstance(size, exp.Literal) or size.is_string \
+            or not size.name.isdigit():
+        raise UnsupportedError(f"{sample.sql('hive')[:60]} is not supported; "
+                               "use TABLESAMPLE (n ROWS)")
+    return int(size.name)
 
 
 def push_limit(tree: exp.Expression, scans: list[ScanSpec]) -> list[ScanSpec]:
@@ -398,7 +427,10 @@ def push_limit(tree: exp.Expression, scans: list[ScanSpec]) -> list[ScanSpec]:
     where = tree.args.get("where")
     if where is not None and not all(_pushable(c) for c in _conjuncts(where.this)):
         return scans
-    return [replace(scans[0], limit=int(expr.name))]
+    limit = int(expr.name)
+    if scans[0].limit is not None:
+        limit = min(limit, scans[0].limit)
+    return [replace(scans[0], limit=limit)]
 
 
 def _position(node: exp.Expression) -> tuple:

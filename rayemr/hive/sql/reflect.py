@@ -16,8 +16,8 @@ from typing import Callable
 from sqlglot import exp
 
 from rayemr.core.errors import UserError
-from rayemr.hive.sql.semantics import INTEGRAL, TEXT, Context, T, _cast, _fn, _post_order, \
-    _replace, _typed, kind
+from rayemr.hive.sql.semantics import INTEGRAL, TEXT, Context, T, cast, call, post_order, \
+    replace_node, typed, kind
 
 Build = Callable[[list[exp.Expression]], exp.Expression]
 
@@ -28,14 +28,14 @@ def _text(node: exp.Expression) -> exp.Expression:
     if k in TEXT:
         return node
     if k == T.BOOLEAN:
-        return _fn("LOWER", _cast(node, "VARCHAR"))
+        return call("LOWER", cast(node, "VARCHAR"))
     if k in INTEGRAL:
-        return _cast(node, "VARCHAR")
-    return _fn("hive_java_double", _cast(node, "DOUBLE"))
+        return cast(node, "VARCHAR")
+    return call("hive_java_double", cast(node, "DOUBLE"))
 
 
 def _double(name: str) -> Build:
-    return lambda a: _typed(_fn(name, *[_cast(x, "DOUBLE") for x in a]), T.DOUBLE)
+    return lambda a: typed(call(name, *[cast(x, "DOUBLE") for x in a]), T.DOUBLE)
 
 
 def _same_kind(node_type: type) -> Build:
@@ -43,26 +43,26 @@ def _same_kind(node_type: type) -> Build:
     NULL in, NULL out."""
     def build(a: list[exp.Expression]) -> exp.Expression:
         integral = all(kind(x) in INTEGRAL for x in a)
-        args = a if integral else [_cast(x, "DOUBLE") for x in a]
+        args = a if integral else [cast(x, "DOUBLE") for x in a]
         node = node_type(this=args[0], expressions=args[1:]) if len(args) > 1 else \
             node_type(this=args[0])
-        return _typed(node, T.BIGINT if integral else T.DOUBLE)
+        return typed(node, T.BIGINT if integral else T.DOUBLE)
     return build
 
 
 def _hex(fn: str) -> Build:
-    return lambda a: _typed(_fn("LOWER", _fn(fn, a[0])), T.TEXT)
+    return lambda a: typed(call("LOWER", call(fn, a[0])), T.TEXT)
 
 
 def _floor_div(a: list[exp.Expression]) -> exp.Expression:
-    return _typed(_cast(_fn("FLOOR", exp.Div(this=_cast(a[0], "DOUBLE"), expression=exp.Nullif(
+    return typed(cast(call("FLOOR", exp.Div(this=cast(a[0], "DOUBLE"), expression=exp.Nullif(
         this=a[1], expression=exp.Literal.number(0)))), "BIGINT"), T.BIGINT)
 
 
 def _floor_mod(a: list[exp.Expression]) -> exp.Expression:
     mod = exp.Mod(this=exp.Paren(this=exp.Add(this=exp.Paren(this=exp.Mod(
         this=a[0], expression=a[1])), expression=a[1].copy())), expression=a[1].copy())
-    return _typed(mod, T.BIGINT)
+    return typed(mod, T.BIGINT)
 
 
 def _charset(a: list[exp.Expression]) -> None:
@@ -73,21 +73,21 @@ def _charset(a: list[exp.Expression]) -> None:
 
 def _url_decode(a: list[exp.Expression]) -> exp.Expression:
     _charset(a)  # URLDecoder: '+' is a blank, %XX a UTF-8 byte
-    plus = _fn("REPLACE", _cast(a[0], "VARCHAR"), exp.Literal.string("+"),
+    plus = call("REPLACE", cast(a[0], "VARCHAR"), exp.Literal.string("+"),
                exp.Literal.string(" "))
-    return _typed(_fn("URL_DECODE", plus), T.TEXT)
+    return typed(call("URL_DECODE", plus), T.TEXT)
 
 
 def _url_encode(a: list[exp.Expression]) -> exp.Expression:
     _charset(a)  # URLEncoder keeps letters, digits and .-*_, writes ' ' as '+', the rest %XX
-    out: exp.Expression = _fn("URL_ENCODE", _cast(a[0], "VARCHAR"))
+    out: exp.Expression = call("URL_ENCODE", cast(a[0], "VARCHAR"))
     for old, new in (("%20", "+"), ("%2A", "*"), ("~", "%7E")):
-        out = _fn("REPLACE", out, exp.Literal.string(old), exp.Literal.string(new))
-    return _typed(out, T.TEXT)
+        out = call("REPLACE", out, exp.Literal.string(old), exp.Literal.string(new))
+    return typed(out, T.TEXT)
 
 
 def _parse_integer(a: list[exp.Expression]) -> exp.Expression:
-    return _typed(_cast(_fn("TRIM", _cast(a[0], "VARCHAR")), "BIGINT"), T.BIGINT)
+    return typed(cast(call("TRIM", cast(a[0], "VARCHAR")), "BIGINT"), T.BIGINT)
 
 
 _MATH_DOUBLE = {
@@ -108,12 +108,12 @@ METHODS: dict[tuple[str, str], tuple[tuple[int, ...], Build]] = {
     ("java.lang.Math", "abs"): ((1,), _same_kind(exp.Abs)),
     ("java.lang.Math", "max"): ((2,), _same_kind(exp.Greatest)),
     ("java.lang.Math", "min"): ((2,), _same_kind(exp.Least)),
-    ("java.lang.Math", "round"): ((1,), lambda a: _typed(_cast(_fn("FLOOR", exp.Add(
-        this=_cast(a[0], "DOUBLE"), expression=exp.Literal.number(0.5))), "BIGINT"),
+    ("java.lang.Math", "round"): ((1,), lambda a: typed(cast(call("FLOOR", exp.Add(
+        this=cast(a[0], "DOUBLE"), expression=exp.Literal.number(0.5))), "BIGINT"),
         T.BIGINT)),
     ("java.lang.Math", "floorDiv"): ((2,), _floor_div),
     ("java.lang.Math", "floorMod"): ((2,), _floor_mod),
-    ("java.lang.Math", "random"): ((0,), lambda a: _typed(_fn("RANDOM"), T.DOUBLE)),
+    ("java.lang.Math", "random"): ((0,), lambda a: typed(call("RANDOM"), T.DOUBLE)),
     ("java.lang.String", "valueOf"): ((1,), lambda a: _text(a[0])),
     ("java.lang.String", "isEmpty"): ((0,), lambda a: exp.Literal.string("true")),
     ("java.lang.Integer", "parseInt"): ((1,), _parse_integer),
@@ -124,21 +124,21 @@ METHODS: dict[tuple[str, str], tuple[tuple[int, ...], Build]] = {
     ("java.lang.Long", "toHexString"): ((1,), _hex("HEX")),
     ("java.lang.Integer", "toBinaryString"): ((1,), _hex("BIN")),
     ("java.lang.Long", "toBinaryString"): ((1,), _hex("BIN")),
-    ("java.lang.Double", "parseDouble"): ((1,), lambda a: _typed(_cast(_fn(
-        "TRIM", _cast(a[0], "VARCHAR")), "DOUBLE"), T.DOUBLE)),
-    ("java.lang.Double", "isNaN"): ((1,), lambda a: _typed(_fn("ISNAN", _cast(a[0], "DOUBLE")),
+    ("java.lang.Double", "parseDouble"): ((1,), lambda a: typed(cast(call(
+        "TRIM", cast(a[0], "VARCHAR")), "DOUBLE"), T.DOUBLE)),
+    ("java.lang.Double", "isNaN"): ((1,), lambda a: typed(call("ISNAN", cast(a[0], "DOUBLE")),
                                                            T.BOOLEAN)),
-    ("java.lang.Boolean", "parseBoolean"): ((1,), lambda a: _typed(exp.EQ(
-        this=_fn("LOWER", _cast(a[0], "VARCHAR")), expression=exp.Literal.string("true")),
+    ("java.lang.Boolean", "parseBoolean"): ((1,), lambda a: typed(exp.EQ(
+        this=call("LOWER", cast(a[0], "VARCHAR")), expression=exp.Literal.string("true")),
         T.BOOLEAN)),
     ("java.net.URLDecoder", "decode"): ((1, 2), _url_decode),
     ("java.net.URLEncoder", "encode"): ((1, 2), _url_encode),
-    ("java.util.UUID", "randomUUID"): ((0,), lambda a: _cast(_fn("UUID"), "VARCHAR")),
-    ("java.lang.System", "currentTimeMillis"): ((0,), lambda a: _typed(_fn(
-        "EPOCH_MS", _fn("NOW")), T.BIGINT)),
+    ("java.util.UUID", "randomUUID"): ((0,), lambda a: cast(call("UUID"), "VARCHAR")),
+    ("java.lang.System", "currentTimeMillis"): ((0,), lambda a: typed(call(
+        "EPOCH_MS", call("NOW")), T.BIGINT)),
     # void: NULL after sleeping that many milliseconds (per row, as Hive calls it per row)
-    ("java.lang.Thread", "sleep"): ((1,), lambda a: _typed(_fn(
-        "hive_sleep", _cast(a[0], "BIGINT")), T.TEXT)),
+    ("java.lang.Thread", "sleep"): ((1,), lambda a: typed(call(
+        "hive_sleep", cast(a[0], "BIGINT")), T.TEXT)),
 }
 
 #: reflect's result is a string; these are already rendered as Java's toString
@@ -159,7 +159,7 @@ def _literal(node: exp.Expression, what: str, fn: str) -> str:
 
 def reflect_calls(tree: exp.Expression, ctx: Context) -> None:
     """Replace every reflect()/java_method() call by its mapped expression, or refuse it."""
-    for node in _post_order(tree, exp.Anonymous):
+    for node in post_order(tree, exp.Anonymous):
         fn = node.name.lower()
         if fn not in ("reflect", "java_method"):
             continue
@@ -179,4 +179,4 @@ def reflect_calls(tree: exp.Expression, ctx: Context) -> None:
                 "docs/hive.md lists them)")
         value = entry[1](args)
         result = value if (cls, method) in _RENDERED else _text(value)
-        _replace(node, _typed(result, T.TEXT))
+        replace_node(node, typed(result, T.TEXT))

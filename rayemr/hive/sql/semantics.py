@@ -1,11 +1,13 @@
 """Hive's semantics where DuckDB's differ and the difference depends on types or settings.
 
-:func:`apply` runs once per query in :func:`rayemr.hive.sql.compile.compile_query`, after
-names are resolved and before scans are planned: it annotates the Hive tree with sqlglot's
-types (tables' Hive column types, Hive's literal types) and runs :data:`RULES`, small passes
-``rule(tree, ctx) -> None`` that replace Hive nodes by nodes whose DuckDB translation has
-Hive's meaning. Fixes that need no types are in :mod:`rayemr.hive.sql.dialect`; calls that
-need an argument twice or a lambda go through the macros of :mod:`rayemr.hive.macros`.
+:func:`rayemr.hive.sql.compile.compile_query` runs these once per query, after names are
+resolved and before scans are planned, on the Hive tree annotated with sqlglot's types
+(:func:`annotate`: tables' Hive column types; :func:`kind` adds Hive's literal types):
+:data:`RULES` are small passes ``rule(tree, ctx) -> None`` that replace Hive nodes by nodes
+whose DuckDB translation has Hive's meaning. Single built-ins are fixed in
+:mod:`rayemr.hive.sql.calls`, reflect() in :mod:`rayemr.hive.sql.reflect`, translations that
+need no Hive semantics in :mod:`rayemr.hive.sql.dialect`; calls that need an argument twice
+or a lambda go through the macros of :mod:`rayemr.hive.macros`.
 docs/hive.md ("Hive versus DuckDB") lists every difference with the test that pins it.
 """
 from __future__ import annotations
@@ -52,17 +54,13 @@ class Context:
 Rule = Callable[[exp.Expression, Context], None]
 
 
-def apply(tree: exp.Expression, schema: dict, conf: Mapping[str, str] | None = None) -> None:
-    """Rewrite ``tree`` (qualified; ``schema`` as given to sqlglot's qualify) in place."""
+def annotate(tree: exp.Expression, schema: dict) -> None:
+    """sqlglot's types on ``tree`` (qualified; ``schema`` as given to qualify). A type sqlglot
+    cannot read leaves its nodes UNKNOWN, which no rule rewrites."""
     try:
         annotate_types(tree, schema=MappingSchema(schema, dialect="hive"), dialect="hive")
-    except Exception:  # noqa: BLE001 - a type sqlglot cannot read: rules see UNKNOWN
+    except Exception:  # noqa: BLE001 - see above
         pass
-    from rayemr.hive.sql import calls, reflect  # their rules build on this module's helpers
-
-    ctx = Context.from_conf(conf)
-    for rule in (reflect.reflect_calls,) + RULES + calls.RULES:
-        rule(tree, ctx)
 
 
 # -- types ------------------------------------------------------------------------------------
@@ -82,27 +80,27 @@ def kind(node: exp.Expression) -> T:
     return dtype.this if isinstance(dtype, exp.DataType) else T.UNKNOWN
 
 
-def _typed(node: exp.Expression, to: T | str) -> exp.Expression:
+def typed(node: exp.Expression, to: T | str) -> exp.Expression:
     node.type = exp.DataType.build(to) if isinstance(to, str) else exp.DataType(this=to)
     return node
 
 
-def _cast(node: exp.Expression, to: str, safe: bool = False) -> exp.Expression:
+def cast(node: exp.Expression, to: str, safe: bool = False) -> exp.Expression:
     cls = exp.TryCast if safe else exp.Cast
-    return _typed(cls(this=node, to=exp.DataType.build(to)), to)
+    return typed(cls(this=node, to=exp.DataType.build(to)), to)
 
 
-def _fn(name: str, *args: exp.Expression) -> exp.Anonymous:
+def call(name: str, *args: exp.Expression) -> exp.Anonymous:
     return exp.Anonymous(this=name, expressions=list(args))
 
 
-def _post_order(tree: exp.Expression, *types: type) -> list[exp.Expression]:
+def post_order(tree: exp.Expression, *types: type) -> list[exp.Expression]:
     """Nodes of ``types``, children before their parents (so a rewrite sees rewritten
     operands)."""
     return list(reversed(list(tree.find_all(*types, bfs=False))))
 
 
-def _replace(node: exp.Expression, new: exp.Expression) -> exp.Expression:
+def replace_node(node: exp.Expression, new: exp.Expression) -> exp.Expression:
     if node.parent is None:
         return new
     node.replace(new)
@@ -120,13 +118,13 @@ def _as_double(node: exp.Expression) -> exp.Expression:
     number)."""
     if kind(node) == T.DOUBLE:
         return node
-    return _cast(node.copy(), "DOUBLE", safe=True)
+    return cast(node.copy(), "DOUBLE", safe=True)
 
 
 def string_number_comparisons(tree: exp.Expression, ctx: Context) -> None:
     """A string compared with a number: both sides as DOUBLE (FunctionRegistry.
     getCommonClassForComparison), so ``'10' > 9`` is true and ``'abc' = 0`` is NULL."""
-    for node in _post_order(tree, *_COMPARISONS, exp.Between, exp.In):
+    for node in post_order(tree, *_COMPARISONS, exp.Between, exp.In):
         if isinstance(node, exp.In):
             if node.args.get("query") is not None:
                 continue
@@ -144,13 +142,21 @@ def string_number_comparisons(tree: exp.Expression, ctx: Context) -> None:
 def string_arithmetic(tree: exp.Expression, ctx: Context) -> None:
     """Arithmetic on a string operand converts it to DOUBLE (``'1' + 1`` is 2.0, ``'a' + 1``
     NULL)."""
-    for node in _post_order(tree, *_ARITHMETIC):
+    for node in post_order(tree, *_ARITHMETIC):
         sides = [node.this, node.expression]
         if any(kind(s) in TEXT for s in sides):
             for side in sides:
                 if kind(side) in TEXT:
                     side.replace(_as_double(side))
-            _typed(node, T.DOUBLE)
+            typed(node, T.DOUBLE)
+
+
+def string_aggregates(tree: exp.Expression, ctx: Context) -> None:
+    """sum/avg/variance of strings add them up as DOUBLE (GenericUDAFSum and friends)"""
+    for node in post_order(tree, exp.Sum, exp.Avg, exp.Stddev, exp.StddevPop,
+                            exp.StddevSamp, exp.Variance, exp.VariancePop):
+        if kind(node.this) in TEXT:
+            node.this.replace(_as_double(node.this))
 
 
 # -- casts ------------------------------------------------------------------------------------
@@ -158,7 +164,7 @@ def string_arithmetic(tree: exp.Expression, ctx: Context) -> None:
 def _text_to_integer(node: exp.Expression) -> exp.Expression:
     digits = exp.RegexpExtract(this=node, expression=exp.Literal.string(INTEGER_TEXT),
                                group=exp.Literal.number(1))
-    return _cast(digits, "BIGINT", safe=True)
+    return cast(digits, "BIGINT", safe=True)
 
 
 def _to_integer(node: exp.Expression, source: T) -> exp.Expression | None:
@@ -167,9 +173,9 @@ def _to_integer(node: exp.Expression, source: T) -> exp.Expression | None:
     if source in TEXT:
         return _text_to_integer(node)
     if source in FRACTIONAL:  # Java's (long) truncates; DuckDB rounds
-        return _typed(_fn("TRUNC", node), source)
+        return typed(call("TRUNC", node), source)
     if source in (T.TIMESTAMP, T.DATETIME):  # seconds since the epoch
-        return _cast(_fn("FLOOR", _fn("EPOCH", node)), "BIGINT")
+        return cast(call("FLOOR", call("EPOCH", node)), "BIGINT")
     return None
 
 
@@ -177,14 +183,14 @@ def _to_timestamp(node: exp.Expression, source: T, ctx: Context) -> exp.Expressi
     """Numbers as TIMESTAMP (TimestampConverter): fractional numbers are seconds; integers
     and booleans milliseconds, or seconds with hive.int.timestamp.conversion.in.seconds."""
     if source in INTEGRAL or source == T.BOOLEAN:
-        whole = _cast(node, "BIGINT")
+        whole = cast(node, "BIGINT")
         if ctx.int_timestamp_seconds:
-            return _fn("MAKE_TIMESTAMP", exp.Mul(this=whole, expression=exp.Literal.number(
+            return call("MAKE_TIMESTAMP", exp.Mul(this=whole, expression=exp.Literal.number(
                 1_000_000)))
-        return _fn("EPOCH_MS", whole)
+        return call("EPOCH_MS", whole)
     if source in FRACTIONAL:
-        micros = exp.Mul(this=_cast(node, "DOUBLE"), expression=exp.Literal.number(1_000_000))
-        return _fn("MAKE_TIMESTAMP", _cast(_fn("ROUND", micros), "BIGINT"))
+        micros = exp.Mul(this=cast(node, "DOUBLE"), expression=exp.Literal.number(1_000_000))
+        return call("MAKE_TIMESTAMP", cast(call("ROUND", micros), "BIGINT"))
     return None
 
 
@@ -192,7 +198,7 @@ def casts(tree: exp.Expression, ctx: Context) -> None:
     """CAST as Hive converts: strings to integers by Hive's parser, fractions truncated,
     timestamps to and from numbers by the epoch, booleans to 'TRUE'/'FALSE' and strings to
     booleans by GenericUDFToBoolean's rule."""
-    for node in _post_order(tree, exp.Cast):  # TryCast is a Cast
+    for node in post_order(tree, exp.Cast):  # TryCast is a Cast
         to = node.to.this
         source = kind(node.this)
         if source == T.UNKNOWN or source == to:
@@ -202,18 +208,18 @@ def casts(tree: exp.Expression, ctx: Context) -> None:
         if to in INTEGRAL:
             inner = _to_integer(arg, source)
             if inner is not None:
-                new = _cast(inner, node.to.sql("duckdb"), safe=True)
+                new = cast(inner, node.to.sql("duckdb"), safe=True)
         elif to in (T.TIMESTAMP, T.DATETIME):
             new = _to_timestamp(arg, source, ctx)
         elif to in (T.DOUBLE, T.FLOAT) and source in (T.TIMESTAMP, T.DATETIME):
-            new = _cast(_fn("EPOCH", arg), node.to.sql("duckdb"))
+            new = cast(call("EPOCH", arg), node.to.sql("duckdb"))
         elif to in TEXT and source == T.BOOLEAN:
-            new = _fn("UPPER", _cast(arg, "VARCHAR"))
+            new = call("UPPER", cast(arg, "VARCHAR"))
         elif to == T.BOOLEAN and source in TEXT:
-            new = exp.Not(this=exp.Paren(this=exp.In(this=_fn("LOWER", arg), expressions=[
+            new = exp.Not(this=exp.Paren(this=exp.In(this=call("LOWER", arg), expressions=[
                 exp.Literal.string(s) for s in FALSE_TEXT])))
         if new is not None:
-            _replace(node, _typed(new, to))
+            replace_node(node, typed(new, to))
 
 
 # -- arithmetic -------------------------------------------------------------------------------
@@ -234,42 +240,42 @@ _TYPE_OF_BITS = {8: "TINYINT", 16: "SMALLINT", 32: "INT", 64: "BIGINT"}
 def integer_overflow(tree: exp.Expression, ctx: Context) -> None:
     """``+ - *`` on integers keep the operands' type and wrap on overflow
     (2147483647 + 1 = -2147483648), where DuckDB raises an error."""
-    for node in _post_order(tree, exp.Add, exp.Sub, exp.Mul):
+    for node in post_order(tree, exp.Add, exp.Sub, exp.Mul):
         left, right = kind(node.this), kind(node.expression)
         if left not in INTEGRAL or right not in INTEGRAL:
             continue
         bits = max(INTEGRAL[left], INTEGRAL[right])
         wide = "HUGEINT" if bits == 64 else "BIGINT"
-        op = type(node)(this=_cast(node.this.copy(), wide),
-                        expression=_cast(node.expression.copy(), wide))
-        wrapped = _cast(exp.Paren(this=_wrap(op, bits)), _TYPE_OF_BITS[bits])
-        _replace(node, _typed(wrapped, {8: T.TINYINT, 16: T.SMALLINT, 32: T.INT,
+        op = type(node)(this=cast(node.this.copy(), wide),
+                        expression=cast(node.expression.copy(), wide))
+        wrapped = cast(exp.Paren(this=_wrap(op, bits)), _TYPE_OF_BITS[bits])
+        replace_node(node, typed(wrapped, {8: T.TINYINT, 16: T.SMALLINT, 32: T.INT,
                                         64: T.BIGINT}[bits]))
 
 
 def integer_division(tree: exp.Expression, ctx: Context) -> None:
     """``a DIV b``: both sides as BIGINT (fractions truncated, strings parsed), the quotient
     truncated toward zero, NULL when b is 0 (as Hive's ``/`` and ``%``)."""
-    for node in _post_order(tree, exp.IntDiv):
+    for node in post_order(tree, exp.IntDiv):
         sides = []
         for side in (node.this, node.expression):
             source = kind(side)
             inner = _to_integer(side.copy(), source)
             if inner is None:
                 inner = side.copy()
-            sides.append(_cast(inner, "BIGINT"))
+            sides.append(cast(inner, "BIGINT"))
         divisor = exp.Nullif(this=sides[1], expression=exp.Literal.number(0))
-        _replace(node, _typed(exp.IntDiv(this=sides[0], expression=divisor), T.BIGINT))
+        replace_node(node, typed(exp.IntDiv(this=sides[0], expression=divisor), T.BIGINT))
 
 
 def rounding(tree: exp.Expression, ctx: Context) -> None:
     """round(double, d) rounds half up on the double's decimal form (Hive's RoundUtils:
     round(2.675, 2) = 2.68), where DuckDB rounds the binary value (2.67)."""
-    for node in _post_order(tree, exp.Round):
+    for node in post_order(tree, exp.Round):
         if kind(node.this) not in (T.DOUBLE, T.FLOAT):
             continue
         digits = node.args.get("decimals") or exp.Literal.number(0)
-        _replace(node, _typed(_fn("hive_round_double", node.this.copy(), digits.copy()),
+        replace_node(node, typed(call("hive_round_double", node.this.copy(), digits.copy()),
                               T.DOUBLE))
 
 
@@ -277,26 +283,26 @@ def rounding(tree: exp.Expression, ctx: Context) -> None:
 
 def sizes(tree: exp.Expression, ctx: Context) -> None:
     """size(): INT, -1 for NULL (GenericUDFSize), maps counted by their entries."""
-    for node in _post_order(tree, exp.ArraySize):
+    for node in post_order(tree, exp.ArraySize):
         arg = node.this.copy()
-        count = _fn("CARDINALITY", arg) if kind(node.this) == T.MAP else \
+        count = call("CARDINALITY", arg) if kind(node.this) == T.MAP else \
             exp.ArraySize(this=arg)
-        new = _cast(exp.Coalesce(this=count, expressions=[exp.Literal.number(-1)]), "INT")
-        _replace(node, _typed(new, T.INT))
+        new = cast(exp.Coalesce(this=count, expressions=[exp.Literal.number(-1)]), "INT")
+        replace_node(node, typed(new, T.INT))
 
 
 def collect_set_order(tree: exp.Expression, ctx: Context) -> None:
     """collect_set keeps values in the order they first arrive (a LinkedHashSet in
     GenericUDAFMkCollectionEvaluator); DuckDB's DISTINCT list is in hash order."""
-    for node in _post_order(tree, exp.ArrayUniqueAgg):
+    for node in post_order(tree, exp.ArrayUniqueAgg):
         listed = exp.ArrayAgg(this=node.this.copy(), nulls_excluded=True)
         window = node.parent if isinstance(node.parent, exp.Window) else None
         if window is not None:
             over = window.copy()
             over.set("this", listed)
-            _replace(window, _fn("hive_collect_set", over))
+            replace_node(window, call("hive_collect_set", over))
         else:
-            _replace(node, _fn("hive_collect_set", listed))
+            replace_node(node, call("hive_collect_set", listed))
 
 
 # -- time zones ------------------------------------------------------------------------------
@@ -304,7 +310,7 @@ def collect_set_order(tree: exp.Expression, ctx: Context) -> None:
 def _zone(ctx: Context) -> exp.Expression:
     if ctx.time_zone is not None:
         return exp.Literal.string(ctx.time_zone)
-    return _fn("CURRENT_SETTING", exp.Literal.string("TimeZone"))
+    return call("CURRENT_SETTING", exp.Literal.string("TimeZone"))
 
 
 def local_time(tree: exp.Expression, ctx: Context) -> None:
@@ -312,26 +318,26 @@ def local_time(tree: exp.Expression, ctx: Context) -> None:
     (hive.local.time.zone; LOCAL: the executor's): an epoch second is shown as local time, a
     local time string read as a moment in that zone, the current time given as local time
     without a zone."""
-    for node in _post_order(tree, exp.UnixToStr, exp.StrToUnix, exp.CurrentTimestamp):
+    for node in post_order(tree, exp.UnixToStr, exp.StrToUnix, exp.CurrentTimestamp):
         if isinstance(node, exp.UnixToStr):
-            local = _fn("TIMEZONE", _zone(ctx), _fn("TO_TIMESTAMP", node.this.copy()))
+            local = call("TIMEZONE", _zone(ctx), call("TO_TIMESTAMP", node.this.copy()))
             fmt = node.args.get("format") or exp.Literal.string("%Y-%m-%d %H:%M:%S")
-            _replace(node, _typed(exp.TimeToStr(this=local, format=fmt.copy()), T.TEXT))
+            replace_node(node, typed(exp.TimeToStr(this=local, format=fmt.copy()), T.TEXT))
         elif isinstance(node, exp.StrToUnix):
             this = node.this
             if this is None or isinstance(this, exp.CurrentTimestamp):
-                moment: exp.Expression = _fn("NOW")
+                moment: exp.Expression = call("NOW")
             else:
                 parsed = exp.StrToTime(this=this.copy(), format=node.args.get("format"),
                                        safe=True)
-                moment = _fn("TIMEZONE", _zone(ctx), parsed)
-            _replace(node, _typed(_cast(_fn("FLOOR", _fn("EPOCH", moment)), "BIGINT"),
+                moment = call("TIMEZONE", _zone(ctx), parsed)
+            replace_node(node, typed(cast(call("FLOOR", call("EPOCH", moment)), "BIGINT"),
                                   T.BIGINT))
         elif not isinstance(node.parent, exp.StrToUnix):
-            _replace(node, _typed(_fn("TIMEZONE", _zone(ctx), _fn("NOW")), T.TIMESTAMP))
+            replace_node(node, typed(call("TIMEZONE", _zone(ctx), call("NOW")), T.TIMESTAMP))
 
 
 RULES: tuple[Rule, ...] = (
-    string_number_comparisons, string_arithmetic, casts, integer_division, integer_overflow,
-    rounding, sizes, collect_set_order, local_time,
+    string_number_comparisons, string_arithmetic, string_aggregates, casts, integer_division,
+    integer_overflow, rounding, sizes, collect_set_order, local_time,
 )
