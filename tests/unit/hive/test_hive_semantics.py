@@ -118,6 +118,12 @@ def test_string_number_comparison(cur):
     assert column(cur, "SELECT id FROM t WHERE s = 1.9") == [3]
 
 
+def test_sum_of_strings(cur):
+    # GenericUDAFSum/Average: string values are summed as DOUBLE (DuckDB refuses sum(VARCHAR))
+    assert one(cur, "SELECT sum(s), avg(substr(s, 1, 2)) FROM t WHERE id <= 3") == (
+        23.9, (10 + 1 + 1) / 3)  # substr: "10", " 1", "1."
+
+
 def test_string_arithmetic(cur):
     # GenericUDFBaseNumeric: a string operand is converted to DOUBLE
     assert one(cur, "SELECT '1' + 1, 'a' + 1, s * 2 FROM t WHERE id = 1") == (2.0, None, 20.0)
@@ -214,6 +220,19 @@ def test_split_is_regex(cur):
         ["a", "b", "c"], ["a", "b", ""])
 
 
+def test_hash_is_javas(cur):
+    # ObjectInspectorUtils.hashCode / GenericUDFHash (udf_hash.q's answers): an INT,
+    # r = 31 * r + hashCode(arg); strings over their UTF-8 bytes, BIGINT and DOUBLE as
+    # Long.hashCode of the value / of its bits. DuckDB's hash() is another function.
+    assert one(cur, "SELECT hash(CAST(1 AS TINYINT)), hash(CAST(2 AS SMALLINT)), hash(3), "
+                    "hash(CAST('123456789012' AS BIGINT)), hash(CAST(1.25 AS FLOAT)), "
+                    "hash(CAST(16.0 AS DOUBLE)), hash('400'), hash('abc'), hash(TRUE), "
+                    "hash(FALSE), hash(1, 2, 3)") == (
+        1, 2, 3, -1097262584, 1067450368, 1076887552, 51508, 96354, 1, 0, 1026)
+    assert column(cur, "SELECT hash(k, v) FROM t ORDER BY id") == [
+        31 * ord(k) + v for k, v in zip(T["k"].to_pylist(), T["v"].to_pylist())]
+
+
 # -- collections --------------------------------------------------------------------------------
 
 def test_size(cur):
@@ -230,6 +249,12 @@ def test_collect_set_first_arrival_order(cur):
     assert one(cur, "SELECT collect_set(x) FROM (SELECT explode(array(3, 1, 3, 2, 1, 5, 4)) "
                     "AS x) e") == ([3, 1, 2, 5, 4],)
     assert column(cur, "SELECT collect_set(v) FROM t") == [[3, 1, 2]]
+
+
+def test_tablesample_rows(cur):
+    # TABLESAMPLE (n ROWS): n rows of each split, taken before the WHERE clause
+    assert column(cur, "SELECT id FROM t TABLESAMPLE (2 ROWS)") == [1, 2]
+    assert column(cur, "SELECT id FROM t TABLESAMPLE (3 ROWS) WHERE id > 1") == [2, 3]
 
 
 # -- ordering -----------------------------------------------------------------------------------
