@@ -101,6 +101,8 @@ class FileResult:
 # -- .q.out ------------------------------------------------------------------------------------
 
 _MASKED = "#### A masked pattern was here ####"
+#: lines Hive's test hooks print (stages run), not rows
+_HOOK_LOG = re.compile(r"^RUN: Stage-\d+:\w+$")
 
 
 def parse_qout(text: str) -> list[Statement]:
@@ -131,11 +133,11 @@ def parse_qout(text: str) -> list[Statement]:
             if line.startswith("POSTHOOK: type: "):
                 state = "post"
         elif state == "post":
-            if line.startswith("POSTHOOK: ") or line == _MASKED:
+            if line.startswith("POSTHOOK: ") or line == _MASKED or _HOOK_LOG.match(line):
                 continue
             state = "output"
             current.output.append(line)
-        elif state == "output":
+        elif state == "output" and not _HOOK_LOG.match(line):
             current.output.append(line)
     if out and out[-1].output and out[-1].output[-1] == "":
         out[-1].output.pop()
