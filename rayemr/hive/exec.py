@@ -348,7 +348,9 @@ def _text_field(raw: str, typ: str, spec: ScanSpec, level: int = 0) -> str:
     if t.name == "boolean":
         return (f"CASE lower({raw}) WHEN 'true' THEN true WHEN 'false' THEN false "
                 "ELSE NULL END")
-    if t.name in ("tinyint", "smallint", "int", "bigint", "float", "double", "decimal"):
+    if t.name in ("tinyint", "smallint", "int", "bigint"):  # LazyInteger's rules ('1.9' -> 1)
+        return f"TRY_CAST(hive_text_to_long({raw}) AS {duckdb_type(t)})"
+    if t.name in ("float", "double", "decimal"):
         return f"TRY_CAST(NULLIF(trim({raw}), '') AS {duckdb_type(t)})"
     return f"TRY_CAST({raw} AS {duckdb_type(t)})"
 

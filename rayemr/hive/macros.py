@@ -10,6 +10,12 @@ from __future__ import annotations
 
 #: name -> (parameters, DuckDB expression)
 MACROS: dict[str, tuple[str, str]] = {
+    # a string as a Hive integer (LazyInteger/LazyLong.parse, as CAST and text tables read
+    # it): optional blanks and sign, digits, an ignored fraction ('1.9' is 1); anything else
+    # -- exponents, hex, underscores, which DuckDB's cast accepts -- is NULL
+    "hive_text_to_long": ("s", """
+        TRY_CAST(regexp_extract(s, '^[[:space:]]*([+-]?[0-9]+)([.][0-9]*)?[[:space:]]*$', 1)
+                 AS BIGINT)"""),
     # substr(s, pos, len) (UDFSubstr): pos is 1-based, 0 is 1, negative counts from the end;
     # a start before the string's beginning or after its end, or len <= 0, is ''.
     "hive_substr": ("s, p, l", """

@@ -26,9 +26,6 @@ FRACTIONAL = {T.FLOAT, T.DOUBLE, T.DECIMAL}
 NUMERIC = set(INTEGRAL) | FRACTIONAL
 TEXT = {T.TEXT, T.VARCHAR, T.CHAR, T.NVARCHAR, T.NCHAR}
 
-#: A Hive string -> integer cast: optional blanks and sign, digits, an ignored fraction
-#: (LazyInteger/LazyLong parse '1.9' as 1); anything else is NULL.
-INTEGER_TEXT = r"^[[:space:]]*([+-]?[0-9]+)([.][0-9]*)?[[:space:]]*$"
 #: Strings CAST(... AS BOOLEAN) turns into false (GenericUDFToBoolean); others are true.
 FALSE_TEXT = ("", "false", "no", "zero", "off")
 
@@ -162,9 +159,7 @@ def string_aggregates(tree: exp.Expression, ctx: Context) -> None:
 # -- casts ------------------------------------------------------------------------------------
 
 def _text_to_integer(node: exp.Expression) -> exp.Expression:
-    digits = exp.RegexpExtract(this=node, expression=exp.Literal.string(INTEGER_TEXT),
-                               group=exp.Literal.number(1))
-    return cast(digits, "BIGINT", safe=True)
+    return typed(call("hive_text_to_long", node), T.BIGINT)
 
 
 def _to_integer(node: exp.Expression, source: T) -> exp.Expression | None:
