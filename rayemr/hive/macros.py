@@ -10,6 +10,26 @@ from __future__ import annotations
 
 #: name -> (parameters, DuckDB expression)
 MACROS: dict[str, tuple[str, str]] = {
+    # parse_url(url, part) as java.net.URL splits it (NULL for a part the URL lacks, and
+    # for an unknown part name)
+    "hive_parse_url": ("u, part", """
+        CASE upper(part)
+          WHEN 'PROTOCOL' THEN nullif(regexp_extract(u, '^([^:/?#]+):', 1), '')
+          WHEN 'AUTHORITY' THEN regexp_extract(u, '^[^:/?#]+://([^/?#]*)', 1)
+          WHEN 'HOST' THEN regexp_extract(u, '^[^:/?#]+://(?:[^@/?#]*@)?([^:/?#]*)', 1)
+          WHEN 'USERINFO' THEN nullif(regexp_extract(u, '^[^:/?#]+://([^@/?#]*)@', 1), '')
+          WHEN 'PATH' THEN regexp_extract(u, '^[^:/?#]+://[^/?#]*([^?#]*)', 1)
+          WHEN 'FILE' THEN regexp_extract(u, '^[^:/?#]+://[^/?#]*([^#]*)', 1)
+          WHEN 'QUERY' THEN CASE WHEN contains(split_part(u, '#', 1), '?')
+                                 THEN regexp_extract(u, '[?]([^#]*)', 1) END
+          WHEN 'REF' THEN CASE WHEN contains(u, '#') THEN regexp_extract(u, '#(.*)$', 1) END
+        END"""),
+    # parse_url(url, 'QUERY', key): the value of key in the query string
+    "hive_parse_url_key": ("u, part, k", """
+        CASE WHEN upper(part) = 'QUERY' THEN list_extract(list_transform(list_filter(
+            string_split(hive_parse_url(u, 'QUERY'), '&'),
+            lambda kv: split_part(kv, '=', 1) = k),
+            lambda kv: substr(kv, length(k) + 2)), 1) END"""),
     # a string as a Hive integer (LazyInteger/LazyLong.parse, as CAST and text tables read
     # it): optional blanks and sign, digits, an ignored fraction ('1.9' is 1); anything else
     # -- exponents, hex, underscores, which DuckDB's cast accepts -- is NULL

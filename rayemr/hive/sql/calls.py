@@ -222,5 +222,50 @@ def hashes(tree: exp.Expression, ctx: Context) -> None:
         replace_node(node, typed(cast(result, "INT"), T.INT))
 
 
-RULES = (hashes, substr, like, greatest_least, math_domain, regexp_replacement, date_parts,
+def _format_number(a: list[exp.Expression]) -> exp.Expression:
+    """format_number(x, d): '#,###,###.##' with d decimals, rounded half-even
+    (java.text.DecimalFormat)."""
+    if len(a) != 2 or not (isinstance(a[1], exp.Literal) and a[1].name.isdigit()):
+        raise UnsupportedError("format_number(x, d) is supported with d an integer literal")
+    pattern = "{:,.%sf}" % a[1].name
+    return typed(call("FORMAT", exp.Literal.string(pattern), cast(a[0], "DOUBLE")), T.TEXT)
+
+
+#: Hive built-ins sqlglot leaves as plain names that DuckDB has not (or has otherwise)
+_BUILTINS = {
+    "e": lambda a: typed(call("EXP", exp.Literal.number(1)), T.DOUBLE),
+    "isnull": lambda a: typed(exp.Is(this=a[0], expression=exp.Null()), T.BOOLEAN),
+    "isnotnull": lambda a: typed(exp.Not(this=exp.Is(this=a[0], expression=exp.Null())),
+                                 T.BOOLEAN),
+    "positive": lambda a: a[0],
+    "regexp": lambda a: typed(exp.RegexpLike(this=a[0], expression=a[1]), T.BOOLEAN),
+    "rlike": lambda a: typed(exp.RegexpLike(this=a[0], expression=a[1]), T.BOOLEAN),
+    "std": lambda a: typed(exp.StddevPop(this=cast(a[0], "DOUBLE", safe=True)
+                                         if kind(a[0]) in TEXT else a[0]), T.DOUBLE),
+    "format_number": _format_number,
+}
+_ARITY = {"e": (0,), "isnull": (1,), "isnotnull": (1,), "positive": (1,), "regexp": (2,),
+          "rlike": (2,), "std": (1,), "format_number": (2,)}
+
+
+def builtins(tree: exp.Expression, ctx: Context) -> None:
+    """Hive built-ins DuckDB has not under their Hive names: e(), isnull(), isnotnull(),
+    positive(), regexp()/rlike() as functions, std(), format_number(), parse_url()."""
+    for node in post_order(tree, exp.Anonymous, exp.ParseUrl):
+        if isinstance(node, exp.ParseUrl):
+            args = [node.this] + [node.args[k] for k in ("part_to_extract", "key")
+                                  if node.args.get(k) is not None]
+            args = [a.copy() for a in args if a is not None]
+            name = "hive_parse_url_key" if len(args) == 3 else "hive_parse_url"
+            replace_node(node, typed(call(name, *args), T.TEXT))
+            continue
+        name = node.name.lower()
+        if name not in _BUILTINS:
+            continue
+        if len(node.expressions) not in _ARITY[name]:
+            raise UnsupportedError(f"{name}() takes {_ARITY[name][0]} argument(s)")
+        replace_node(node, _BUILTINS[name]([a.copy() for a in node.expressions]))
+
+
+RULES = (builtins, hashes, substr, like, greatest_least, math_domain, regexp_replacement, date_parts,
          utc_conversions)

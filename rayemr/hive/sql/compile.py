@@ -69,6 +69,8 @@ def compile_query(text: str, lookup: TableLookup, database: str,
         node.replace(exp.Literal.string(database))
     if not isinstance(tree, exp.Query):
         raise UnsupportedError(f"not a query: {text.strip().split()[0].upper()}")
+    for hint in list(tree.find_all(exp.Hint)):  # /*+ MAPJOIN(t) */: rayemr plans joins itself
+        hint.pop()
     functions_.check_tree(tree)
     name_result_columns(tree)
     dialect.pre_qualify(tree)

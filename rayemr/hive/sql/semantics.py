@@ -152,8 +152,10 @@ def string_aggregates(tree: exp.Expression, ctx: Context) -> None:
     """sum/avg/variance of strings add them up as DOUBLE (GenericUDAFSum and friends)"""
     for node in post_order(tree, exp.Sum, exp.Avg, exp.Stddev, exp.StddevPop,
                             exp.StddevSamp, exp.Variance, exp.VariancePop):
-        if kind(node.this) in TEXT:
-            node.this.replace(_as_double(node.this))
+        args = node.this.expressions if isinstance(node.this, exp.Distinct) else [node.this]
+        for arg in list(args):
+            if kind(arg) in TEXT:
+                arg.replace(_as_double(arg))
 
 
 # -- casts ------------------------------------------------------------------------------------

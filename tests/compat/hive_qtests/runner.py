@@ -106,7 +106,8 @@ _HOOK_LOG = re.compile(r"^RUN: Stage-\d+:\w+$")
 
 
 def parse_qout(text: str) -> list[Statement]:
-    """Statements of a .q.out with the lines each printed after its hooks."""
+    """Statements of a .q.out with the lines each printed after its hooks (the POSTHOOK
+    block may be left out, as in the excerpts under qout/)."""
     out: list[Statement] = []
     state = "start"
     sql: list[str] = []
@@ -129,6 +130,9 @@ def parse_qout(text: str) -> list[Statement]:
         elif state == "pre":
             if line.startswith("POSTHOOK: query: "):
                 state = "post_query"
+            elif not (line.startswith("PREHOOK: ") or line == _MASKED or _HOOK_LOG.match(line)):
+                state = "output"  # an excerpt without the POSTHOOK block
+                current.output.append(line)
         elif state == "post_query":
             if line.startswith("POSTHOOK: type: "):
                 state = "post"
@@ -142,6 +146,21 @@ def parse_qout(text: str) -> list[Statement]:
     if out and out[-1].output and out[-1].output[-1] == "":
         out[-1].output.pop()
     return [s for s in out if s.sql]
+
+
+_SET = re.compile(r"(?im)^\s*set\s+([\w.]+)\s*=\s*([^;\n]*?)\s*;?\s*$")
+#: settings of a qtest that rayemr's session takes (others configure Hive's test harness)
+_TAKEN = re.compile(r"(hive\.exec\.dynamic\.partition(\.mode)?|hive\.map\.aggr|"
+                    r"hive\.auto\.convert\.join|hive\.mapred\.mode|"
+                    r"hive\.int\.timestamp\.conversion\.in\.seconds|hive\.local\.time\.zone|"
+                    r"mapred\.reduce\.tasks|mapreduce\.job\.reduces|hive\.default\.fileformat)")
+
+
+def settings(text: str) -> list[str]:
+    """The SET statements of a .q (or of an excerpt's header) that rayemr takes."""
+    if "PREHOOK: query: " in text:
+        text = text.split("PREHOOK: query: ", 1)[0]
+    return [f"SET {k}={v}" for k, v in _SET.findall(text) if _TAKEN.fullmatch(k)]
 
 
 def strip_comments(sql: str) -> str:
@@ -280,8 +299,9 @@ def _localize(sql: str, data: Path) -> str:
 
 
 def run_qout(name: str, qout_text: str, data: Path = DATA,
-             only: Iterable[int] | None = None) -> FileResult:
-    """Run the statements of one .q.out in a fresh session; ``only``: indexes of the query
+             only: Iterable[int] | None = None, setup: Iterable[str] = ()) -> FileResult:
+    """Run the statements of one .q.out in a fresh session after ``setup`` (its SET
+    statements; an excerpt's header ones are added); ``only``: indexes of the query
     statements whose results are compared (the others still run)."""
     import rayemr.hive
 
@@ -293,7 +313,7 @@ def run_qout(name: str, qout_text: str, data: Path = DATA,
                                warehouse=str(work / "warehouse"), runner="inline")
     try:
         cur = conn.cursor()
-        for sql in fixture_statements(data):
+        for sql in fixture_statements(data) + list(setup) + settings(qout_text):
             cur.execute(sql)
         for index, st in enumerate(parse_qout(qout_text)):
             outcomes.append(_run_one(cur, st, data, index, wanted))
@@ -365,7 +385,9 @@ def main(argv: list[str] | None = None) -> int:
             reasons[name] = why
     results = []
     for name in chosen:
-        res = run_qout(name, files[name][1].read_text(errors="replace"), args.data)
+        q, out = files[name]
+        res = run_qout(name, out.read_text(errors="replace"), args.data,
+                       setup=settings(q.read_text(errors="replace")))
         results.append(res)
         print(f"{name:40s} agree {res.count('agree'):3d} differ {res.count('differ'):3d} "
               f"error {res.count('error'):3d} skipped {res.count('skipped'):3d} "

@@ -244,6 +244,22 @@ def test_hash_is_javas(cur):
         31 * ord(k) + v for k, v in zip(T["k"].to_pylist(), T["v"].to_pylist())]
 
 
+def test_builtins_duckdb_lacks(cur):
+    # Hive built-ins DuckDB has not under their Hive names (LanguageManual UDF)
+    assert one(cur, "SELECT e(), isnull(NULL), isnotnull(1), positive(-2), regexp('abc', 'b'), "
+                    "rlike('abc', '^b'), std(x), format_number(1234567.891, 2) FROM "
+                    "(SELECT explode(array('1', '3')) AS x) e") == (
+        2.718281828459045, True, True, -2, True, False, 1.0, "1,234,567.89")
+    url = "http://user@facebook.com:80/path1/p.php?k1=v1&k2=v2#Ref1"
+    assert one(cur, f"SELECT parse_url('{url}', 'HOST'), parse_url('{url}', 'PATH'), "
+                    f"parse_url('{url}', 'QUERY'), parse_url('{url}', 'QUERY', 'k2'), "
+                    f"parse_url('{url}', 'REF'), parse_url('{url}', 'PROTOCOL'), "
+                    f"parse_url('{url}', 'AUTHORITY'), parse_url('{url}', 'USERINFO'), "
+                    f"parse_url('{url}', 'FILE'), parse_url('http://a.com/p', 'QUERY')") == (
+        "facebook.com", "/path1/p.php", "k1=v1&k2=v2", "v2", "Ref1", "http",
+        "user@facebook.com:80", "user", "/path1/p.php?k1=v1&k2=v2", None)
+
+
 # -- collections --------------------------------------------------------------------------------
 
 def test_size(cur):
