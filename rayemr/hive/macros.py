@@ -10,6 +10,15 @@ from __future__ import annotations
 
 #: name -> (parameters, DuckDB expression)
 MACROS: dict[str, tuple[str, str]] = {
+    # unhex (UDFUnhex): NULL unless every character is a hex digit; an odd count gets a
+    # leading 0
+    "hive_unhex": ("s", """
+        CASE WHEN regexp_full_match(s, '[0-9A-Fa-f]*')
+             THEN unhex(CASE WHEN length(s) % 2 = 1 THEN '0' || s ELSE s END) END"""),
+    # find_in_set(s, list) (GenericUDFFindInSet)
+    "hive_find_in_set": ("s, l", """
+        CASE WHEN s IS NULL OR l IS NULL THEN NULL WHEN contains(s, ',') THEN 0
+             ELSE coalesce(list_position(string_split(l, ','), s), 0) END"""),
     # parse_url(url, part) as java.net.URL splits it (NULL for a part the URL lacks, and
     # for an unknown part name)
     "hive_parse_url": ("u, part", """

@@ -267,5 +267,50 @@ def builtins(tree: exp.Expression, ctx: Context) -> None:
         replace_node(node, _BUILTINS[name]([a.copy() for a in node.expressions]))
 
 
-RULES = (builtins, hashes, substr, like, greatest_least, math_domain, regexp_replacement, date_parts,
+#: string functions and the arguments Hive converts to STRING when given another type
+_STRING_ARGS = {exp.StrPosition: ("this", "substr"), exp.RegexpSplit: ("this", "expression"),
+                exp.Pad: ("this", "fill_pattern"), exp.Length: ("this",),
+                exp.Upper: ("this",), exp.Lower: ("this",), exp.Reverse: ("this",),
+                exp.Repeat: ("this",), exp.Trim: ("this",), exp.Ascii: ("this",),
+                exp.Substring: ("this",), exp.Initcap: ("this",)}
+
+
+def string_arguments(tree: exp.Expression, ctx: Context) -> None:
+    """instr(123, '23'), split(50401020, 0), length(12345)...: Hive converts a number or a
+    boolean given to a string function into its text; DuckDB has no such overload."""
+    for node in post_order(tree, *_STRING_ARGS):
+        for key in _STRING_ARGS[type(node)]:
+            arg = node.args.get(key)
+            if arg is None or kind(arg) in TEXT or kind(arg) in (T.UNKNOWN, T.BINARY,
+                                                                 T.VARBINARY):
+                continue
+            if kind(arg) == T.BOOLEAN:
+                new = call("UPPER", cast(arg.copy(), "VARCHAR"))
+            else:
+                new = cast(arg.copy(), "VARCHAR")
+            arg.replace(typed(new, T.TEXT))
+
+
+def elt_find_in_set_unhex(tree: exp.Expression, ctx: Context) -> None:
+    """elt(n, s1, s2, ...) is the n-th string (NULL out of range); find_in_set(s, 'a,b,c')
+    the 1-based position of s in the list, 0 when absent or when s holds a comma;
+    unhex() of something that is not hexadecimal is NULL (DuckDB raises)."""
+    for node in post_order(tree, exp.Elt, exp.Unhex, exp.Anonymous):
+        if isinstance(node, exp.Elt):
+            items = exp.Array(expressions=[_as_string(a) for a in node.expressions])
+            new = call("LIST_EXTRACT", items, cast(node.this.copy(), "BIGINT"))
+        elif isinstance(node, exp.Unhex):
+            new = call("hive_unhex", cast(node.this.copy(), "VARCHAR"))
+        elif node.name.lower() == "find_in_set" and len(node.expressions) == 2:
+            new = call("hive_find_in_set", *[_as_string(a) for a in node.expressions])
+        else:
+            continue
+        replace_node(node, new)
+
+
+def _as_string(node: exp.Expression) -> exp.Expression:
+    return node.copy() if kind(node) in TEXT else cast(node.copy(), "VARCHAR")
+
+
+RULES = (builtins, string_arguments, elt_find_in_set_unhex, hashes, substr, like, greatest_least, math_domain, regexp_replacement, date_parts,
          utc_conversions)

@@ -39,7 +39,7 @@ _register("scalar", """
     cbrt ceil ceiling char_length character_length chr coalesce concat concat_ws conv cos
     create_union current_database current_date current_timestamp current_user date_add date_format
     date_sub datediff day dayofmonth dayofweek decode degrees e elt encode exp extract
-    factorial floor format_number from_unixtime from_utc_timestamp get_json_object greatest
+    factorial find_in_set floor format_number from_unixtime from_utc_timestamp get_json_object greatest
     hash hex hour if initcap instr isnan isnotnull isnull last_day lcase least length
     levenshtein ln locate log log10 log2 lower lpad ltrim map map_keys map_values md5 minute
     month months_between named_struct negative next_day nullif nvl nvl2 parse_url pi pmod

@@ -121,12 +121,8 @@ def _as_double(node: exp.Expression) -> exp.Expression:
 def string_number_comparisons(tree: exp.Expression, ctx: Context) -> None:
     """A string compared with a number: both sides as DOUBLE (FunctionRegistry.
     getCommonClassForComparison), so ``'10' > 9`` is true and ``'abc' = 0`` is NULL."""
-    for node in post_order(tree, *_COMPARISONS, exp.Between, exp.In):
-        if isinstance(node, exp.In):
-            if node.args.get("query") is not None:
-                continue
-            sides = [node.this] + list(node.expressions)
-        elif isinstance(node, exp.Between):
+    for node in post_order(tree, *_COMPARISONS, exp.Between):
+        if isinstance(node, exp.Between):
             sides = [node.this, node.args["low"], node.args["high"]]
         else:
             sides = [node.this, node.expression]
@@ -134,6 +130,39 @@ def string_number_comparisons(tree: exp.Expression, ctx: Context) -> None:
         if kinds & TEXT and kinds & NUMERIC:
             for side in sides:
                 side.replace(_as_double(side))
+
+
+def _as_text(node: exp.Expression) -> exp.Expression:
+    if kind(node) in TEXT:
+        return node
+    return cast(node.copy(), "VARCHAR")
+
+
+def common_string_type(tree: exp.Expression, ctx: Context) -> None:
+    """Where Hive takes the common type of several values -- the list of IN, the branches of
+    IF/CASE/COALESCE/NVL -- a string and a number meet as STRING (FunctionRegistry.
+    getCommonClass): ``'bee' IN ('aee', 1)`` is false, ``IF(false, 1, 'ABC')`` is 'ABC'."""
+    for node in post_order(tree, exp.In, exp.If, exp.Case, exp.Coalesce):
+        if isinstance(node, exp.In):
+            if node.args.get("query") is not None:
+                continue
+            values = [node.this] + list(node.expressions)
+        elif isinstance(node, exp.If):
+            if not isinstance(node.parent, exp.Case):  # IF(c, a, b); CASE's WHENs are Ifs
+                values = [v for v in (node.args.get("true"), node.args.get("false")) if v]
+            else:
+                continue
+        elif isinstance(node, exp.Case):
+            values = [i.args["true"] for i in node.args.get("ifs") or []]
+            values += [node.args["default"]] if node.args.get("default") else []
+        else:
+            values = [node.this] + list(node.expressions)
+        kinds = {kind(v) for v in values}
+        if kinds & TEXT and kinds & (NUMERIC | {T.BOOLEAN}):
+            for value in values:
+                value.replace(_as_text(value))
+            if not isinstance(node, exp.In):
+                typed(node, T.TEXT)
 
 
 def string_arithmetic(tree: exp.Expression, ctx: Context) -> None:
@@ -212,6 +241,8 @@ def casts(tree: exp.Expression, ctx: Context) -> None:
             new = cast(call("EPOCH", arg), node.to.sql("duckdb"))
         elif to in TEXT and source == T.BOOLEAN:
             new = call("UPPER", cast(arg, "VARCHAR"))
+        elif to == T.BOOLEAN and source in (T.TIMESTAMP, T.DATETIME):  # seconds or nanos set
+            new = exp.NEQ(this=call("EPOCH", arg), expression=exp.Literal.number(0))
         elif to == T.BOOLEAN and source in TEXT:
             new = exp.Not(this=exp.Paren(this=exp.In(this=call("LOWER", arg), expressions=[
                 exp.Literal.string(s) for s in FALSE_TEXT])))
@@ -335,6 +366,7 @@ def local_time(tree: exp.Expression, ctx: Context) -> None:
 
 
 RULES: tuple[Rule, ...] = (
-    string_number_comparisons, string_arithmetic, string_aggregates, casts, integer_division,
+    string_number_comparisons, common_string_type, string_arithmetic, string_aggregates, casts,
+    integer_division,
     integer_overflow, rounding, sizes, collect_set_order, local_time,
 )

@@ -193,28 +193,34 @@ def choose(query_text: str, qout_text: str) -> str | None:
 
 # -- rendering as Hive's CLI -------------------------------------------------------------------
 
-def java_double(x: float) -> str:
-    """Java's Double.toString."""
+def java_double(x: float, shortest: str | None = None) -> str:
+    """Java's Double.toString (Float.toString with ``shortest`` the float's own digits)."""
     if x != x:
         return "NaN"
     if x in (float("inf"), float("-inf")):
         return "Infinity" if x > 0 else "-Infinity"
-    if x == 0:
-        return "-0.0" if str(x).startswith("-") else "0.0"
-    if 1e-3 <= abs(x) < 1e7:
-        text = repr(x)
-        if "e" in text:  # repr writes 1e-3 .. 1e-4 in exponent form
-            text = f"{x:.20f}".rstrip("0")
+    d = decimal.Decimal(shortest if shortest is not None else repr(x))
+    if d == 0:
+        return "-0.0" if d.is_signed() else "0.0"
+    if decimal.Decimal("1e-3") <= abs(d) < decimal.Decimal("1e7"):
+        text = format(d, "f")
         return text if "." in text else text + ".0"
-    mantissa, exp = f"{x:e}".split("e")
-    digits = repr(abs(x)).replace(".", "").split("e")[0].lstrip("0").rstrip("0") or "0"
-    sign = "-" if x < 0 else ""
-    exp10 = int(exp)
-    return f"{sign}{digits[0]}.{digits[1:] or '0'}E{exp10}"
+    digits = "".join(map(str, d.as_tuple().digits)).rstrip("0") or "0"
+    sign = "-" if d.is_signed() else ""
+    return f"{sign}{digits[0]}.{digits[1:] or '0'}E{d.adjusted()}"
 
 
-def render(value) -> str:
-    """A value as Hive's CLI prints it in a result row."""
+def java_float(x: float) -> str:
+    import numpy
+
+    return java_double(x, str(numpy.float32(x)))
+
+
+def render(value, hive_type: str = "") -> str:
+    """A value as Hive's CLI prints it in a result row (``hive_type``: the column's type as
+    the cursor describes it, FLOAT_TYPE...)."""
+    if isinstance(value, float) and hive_type == "FLOAT_TYPE":
+        return java_float(value)
     if value is None:
         return "NULL"
     if isinstance(value, bool):
@@ -337,7 +343,8 @@ def _run_one(cur, st: Statement, data: Path, index: int, wanted: set[int] | None
         return Outcome(st.sql, "ok")
     if wanted is not None and index not in wanted:
         return Outcome(st.sql, "ok", "not compared")
-    got = ["\t".join(render(v) for v in row) for row in rows]
+    types = [d[1] for d in cur.description]
+    got = ["\t".join(render(v, t) for v, t in zip(row, types)) for row in rows]
     if rows_agree(got, st.output):
         return Outcome(st.sql, "agree")
     return Outcome(st.sql, "differ", _diff(got, st.output))

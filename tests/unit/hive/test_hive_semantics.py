@@ -124,6 +124,21 @@ def test_sum_of_strings(cur):
         23.9, (10 + 1 + 1) / 3)  # substr: "10", " 1", "1."
 
 
+def test_common_type_of_strings_and_numbers(cur):
+    # FunctionRegistry.getCommonClass: in IN lists and IF/CASE/COALESCE branches a string and
+    # a number meet as STRING (DuckDB casts the string to the number's type, or raises)
+    assert one(cur, "SELECT 'bee' IN ('aee', 'bee', 1), '3.0' IN (1, 3), IF(false, 1, 'ABC'), "
+                    "CASE WHEN true THEN 'x' ELSE 2 END, coalesce(s, 7) FROM t WHERE id = 4"
+               ) == (True, False, "ABC", "x", "7")
+
+
+def test_string_functions_take_numbers(cur):
+    # UDF arguments are converted: instr(123, '23'), split(50401020, 0), length(12345)
+    assert one(cur, "SELECT instr(123, '23'), locate('23', 123), split(50401020, 0), "
+                    "length(12345), upper(true), lpad(7, 3, 0)") == (
+        2, 2, ["5", "4", "1", "2", ""], 5, "TRUE", "007")
+
+
 def test_string_arithmetic(cur):
     # GenericUDFBaseNumeric: a string operand is converted to DOUBLE
     assert one(cur, "SELECT '1' + 1, 'a' + 1, s * 2 FROM t WHERE id = 1") == (2.0, None, 20.0)
@@ -178,6 +193,12 @@ def test_timestamp_to_number(cur):
         1577836801, 1577836801.5)
 
 
+def test_timestamp_to_boolean(cur):
+    # a TIMESTAMP is true unless it is the epoch itself
+    assert one(cur, "SELECT CAST(CAST(0 AS TIMESTAMP) AS BOOLEAN), "
+                    "CAST(CAST('2011-05-06 07:08:09' AS TIMESTAMP) AS BOOLEAN)") == (False, True)
+
+
 def test_boolean_casts(cur):
     # TextConverter writes TRUE/FALSE; GenericUDFToBoolean: '', 'false', 'no', 'zero', 'off'
     # are false, other strings true (DuckDB: 'true' and NULL otherwise)
@@ -229,6 +250,15 @@ def test_split_is_regex(cur):
     # split(str, regex) splits on a Java regular expression, trailing empty strings kept
     assert one(cur, "SELECT split('a1b22c', '[0-9]+'), split('a,b,', ',')") == (
         ["a", "b", "c"], ["a", "b", ""])
+
+
+def test_elt_find_in_set_unhex(cur):
+    # elt: NULL out of range; find_in_set: 0 when absent or when the string has a comma;
+    # unhex of non-hexadecimal text: NULL (DuckDB raises)
+    assert one(cur, "SELECT elt(2, 'abc', 'defg'), elt(3, 'aa', 'bb'), elt('1', 'abc', 'defg'), "
+                    "find_in_set('ab', 'abc,ab,bbb'), find_in_set('a,', 'a,b'), "
+                    "find_in_set('', 'a,,b'), unhex('MySQL'), unhex('4D7953514C'), "
+                    "unhex('F')") == ("defg", None, "abc", 2, 0, 2, None, b"MySQL", b"\x0f")
 
 
 def test_hash_is_javas(cur):
