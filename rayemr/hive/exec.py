@@ -488,10 +488,12 @@ def eval_partition_values(exprs_sql: Sequence[str]) -> list[Optional[str]]:
 # -- output ----------------------------------------------------------------------------------
 
 def cast_to_schema(table: pa.Table, columns: Sequence[tuple[str, str]],
-                   what: str = "", source: Optional[Sequence[Optional[int]]] = None
-                   ) -> pa.Table:
+                   what: str = "", source: Optional[Sequence[Optional[int]]] = None,
+                   lazy_text: bool = False) -> pa.Table:
     """Cast query output to a table's Hive column types (INSERT semantics): positionally,
-    or with ``source[i]`` naming the query column of target column ``i`` (None: NULL)."""
+    or with ``source[i]`` naming the query column of target column ``i`` (None: NULL).
+    ``lazy_text``: the values are text fields read as LazySimpleSerDe reads them (a
+    script's output), not a query's values converted."""
     if source is None:
         source = list(range(len(columns)))
     expected = sum(1 for i in source if i is not None)
@@ -502,9 +504,43 @@ def cast_to_schema(table: pa.Table, columns: Sequence[tuple[str, str]],
     renamed = table.rename_columns([f"__c{i}" for i in range(table.num_columns)])
     exprs = []
     for i, (name, typ) in zip(source, columns):
-        value = "NULL" if i is None else ident(f"__c{i}")
-        exprs.append(f"TRY_CAST({value} AS {duckdb_type(typ)}) AS {ident(name)}")
+        if i is None:
+            exprs.append(f"CAST(NULL AS {duckdb_type(typ)}) AS {ident(name)}")
+        else:
+            value = _hive_conversion(ident(f"__c{i}"), table.schema.field(i).type, typ,
+                                     lazy_text)
+            exprs.append(f"{value} AS {ident(name)}")
     return run_sql(f"SELECT {', '.join(exprs)} FROM __t", {"__t": renamed})
+
+
+def _hive_conversion(value: str, source: pa.DataType, hive_type: str,
+                     lazy_text: bool = False) -> str:
+    """``value`` (of Arrow type ``source``) as Hive converts it into a column of
+    ``hive_type`` on INSERT (its ObjectInspectorConverters, the same rules as CAST in
+    rayemr.hive.sql.semantics): strings to integers by LazyInteger's parser, fractions
+    truncated, booleans as TRUE/FALSE, strings to booleans by GenericUDFToBoolean's rule,
+    integers to timestamps as milliseconds, timestamps to integers as seconds.
+    ``lazy_text``: a text field to BOOLEAN as LazyBoolean reads it ('true'/'false' in any
+    case, anything else NULL)."""
+    target = parse_type(hive_type).name
+    out = duckdb_type(hive_type)
+    text = pa.types.is_string(source) or pa.types.is_large_string(source)
+    if target in ("tinyint", "smallint", "int", "bigint"):
+        if text:
+            return f"TRY_CAST(hive_text_to_long({value}) AS {out})"
+        if pa.types.is_floating(source) or pa.types.is_decimal(source):
+            return f"TRY_CAST(trunc({value}) AS {out})"
+        if pa.types.is_timestamp(source):
+            return f"TRY_CAST(floor(epoch({value})) AS {out})"
+    if target in ("string", "varchar", "char") and pa.types.is_boolean(source):
+        return f"upper(CAST({value} AS VARCHAR))"
+    if target == "boolean" and text and lazy_text:
+        return f"CASE lower({value}) WHEN 'true' THEN TRUE WHEN 'false' THEN FALSE END"
+    if target == "boolean" and text:
+        return f"NOT (lower({value}) IN ('', 'false', 'no', 'zero', 'off'))"
+    if target == "timestamp" and pa.types.is_integer(source):
+        return f"epoch_ms(CAST({value} AS BIGINT))"
+    return f"TRY_CAST({value} AS {out})"
 
 
 def text_lines(table: pa.Table, field_delim: str = "\x01", null: str = "\\N",

@@ -125,7 +125,7 @@ def transform_task(command: Any, columns: tuple[tuple[str, str], ...], split_all
             v = parts[i] if i < len(parts) else None
             cols[i].append(None if v == "\\N" else v)
     raw = pa.table({f"__c{i}": pa.array(c, pa.string()) for i, c in enumerate(cols)})
-    out = hexec.cast_to_schema(raw, columns, "TRANSFORM output")
+    out = hexec.cast_to_schema(raw, columns, "TRANSFORM output", lazy_text=True)
     ctx.increment_counter(COUNTER_GROUP, "TRANSFORM_RECORDS_OUT", out.num_rows)
     return out
 

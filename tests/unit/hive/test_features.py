@@ -236,6 +236,14 @@ def test_transform_default_key_value_and_nulls(hive):
         [(None, "eng\t6"), ("gus", "\\N\t7"), ("hal", "ops\t8")], key=repr)
 
 
+def test_transform_output_read_as_text_fields(hive):
+    # a script's output is read by LazySimpleSerDe: LazyBoolean takes true/false in any
+    # case, anything else is NULL; LazyInteger reads '1.9' as 1
+    r = hive.execute("SELECT TRANSFORM (id) USING 'printf \"TRUE\\t1.9\\noff\\t7\\n\"' "
+                     "AS (b boolean, n int) FROM emp WHERE id = 1")
+    assert sorted(_rows(r), key=repr) == sorted([(True, 1), (None, 7)], key=repr)
+
+
 def test_transform_failing_script_is_a_user_error(hive):
     from rayemr.core.errors import UserError
 

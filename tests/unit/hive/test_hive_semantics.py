@@ -172,6 +172,15 @@ def test_cast_fraction_truncates(cur):
     assert column(cur, "SELECT CAST(d AS INT) FROM t ORDER BY id") == [2, 1, -2, None, 0]
 
 
+def test_insert_converts_as_hive(cur):
+    # INSERT converts a query's values to the target columns' types by the same rules
+    # (cast1.q: CAST(1 AS BOOLEAN) into a STRING column is 'TRUE')
+    cur.execute("CREATE TABLE conv (a int, b string, c boolean, d bigint)")
+    cur.execute("INSERT INTO conv SELECT '1.9', 1 = 1, 'off', -3.7D")
+    cur.execute("SELECT * FROM conv")
+    assert cur.fetchall() == [(1, "TRUE", False, -3)]
+
+
 def test_integer_to_timestamp(cur):
     # hive.int.timestamp.conversion.in.seconds (default false): integers are milliseconds,
     # fractional numbers seconds
