@@ -66,6 +66,8 @@ def kind(node: exp.Expression) -> T:
     """The Hive type of ``node`` as far as it is known (UNKNOWN otherwise)."""
     if isinstance(node, exp.Paren):
         return kind(node.this)
+    if isinstance(node, exp.Neg) and isinstance(node.this, (exp.Literal, exp.Paren)):
+        return kind(node.this)  # -1.5 is the DECIMAL 1.5 negated
     if isinstance(node, exp.Literal):
         if node.is_string:
             return T.TEXT
@@ -300,11 +302,24 @@ def rounding(tree: exp.Expression, ctx: Context) -> None:
     """round(double, d) rounds half up on the double's decimal form (Hive's RoundUtils:
     round(2.675, 2) = 2.68), where DuckDB rounds the binary value (2.67)."""
     for node in post_order(tree, exp.Round):
+        digits = node.args.get("decimals") or exp.Literal.number(0)
+        if kind(node.this) == T.DECIMAL:
+            _decimal_rounding(node, digits)
+            continue
         if kind(node.this) not in (T.DOUBLE, T.FLOAT):
             continue
-        digits = node.args.get("decimals") or exp.Literal.number(0)
         replace_node(node, typed(call("hive_round_double", node.this.copy(), digits.copy()),
                               T.DOUBLE))
+
+
+def _decimal_rounding(node: exp.Round, digits: exp.Expression) -> None:
+    """round(decimal, d) with a constant d is a DECIMAL of scale max(d, 0) (GenericUDFRound:
+    round(125.315, 4) = 125.3150, round(125.315, -1) = 130), where DuckDB keeps fewer."""
+    value = digits.this if isinstance(digits, exp.Neg) else digits
+    if not (isinstance(value, exp.Literal) and value.name.isdigit()):
+        return
+    scale = 0 if isinstance(digits, exp.Neg) else min(int(value.name), 38)
+    replace_node(node, typed(cast(node.copy(), f"DECIMAL(38, {scale})"), T.DECIMAL))
 
 
 # -- collections ------------------------------------------------------------------------------

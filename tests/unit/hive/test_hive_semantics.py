@@ -93,6 +93,13 @@ def test_round_half_up(cur):
         Decimal("3"), Decimal("-3"), Decimal("0.13"), 20)
 
 
+def test_round_decimal_scale(cur):
+    # GenericUDFRound: round(decimal, d) has scale max(d, 0); a negated literal stays DECIMAL
+    got = one(cur, "SELECT round(125.315, 4), round(125.315, 1), round(-125.315), "
+                   "round(-125.315, -1)")
+    assert [str(v) for v in got] == ["125.3150", "125.3", "-125", "-130"]
+
+
 def test_math_domain_is_null(cur):
     # UDFLn, UDFLog (a <= 0 or base <= 1), UDFSqrt (a < 0): NULL, where DuckDB gives
     # -inf, NaN or an error
