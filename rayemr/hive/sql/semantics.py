@@ -224,6 +224,7 @@ def _to_timestamp(node: exp.Expression, source: T, ctx: Context) -> exp.Expressi
 
 def casts(tree: exp.Expression, ctx: Context) -> None:
     """CAST as Hive converts: strings to integers by Hive's parser, fractions truncated,
+    wider integers wrapped to narrower ones (CAST(-1025 AS TINYINT) = -1),
     timestamps to and from numbers by the epoch, booleans to 'TRUE'/'FALSE' and strings to
     booleans by GenericUDFToBoolean's rule."""
     for node in post_order(tree, exp.Cast):  # TryCast is a Cast
@@ -233,7 +234,11 @@ def casts(tree: exp.Expression, ctx: Context) -> None:
             continue
         arg = node.this.copy()
         new: exp.Expression | None = None
-        if to in INTEGRAL:
+        if to in INTEGRAL and source in INTEGRAL and INTEGRAL[to] < INTEGRAL[source]:
+            # Java's (byte)/(short)/(int) of a wider integer keeps the low bits
+            new = cast(exp.Paren(this=_wrap(cast(arg, "BIGINT"), INTEGRAL[to])),
+                       node.to.sql("duckdb"))
+        elif to in INTEGRAL:
             inner = _to_integer(arg, source)
             if inner is not None:
                 new = cast(inner, node.to.sql("duckdb"), safe=True)

@@ -179,6 +179,14 @@ def test_cast_fraction_truncates(cur):
     assert column(cur, "SELECT CAST(d AS INT) FROM t ORDER BY id") == [2, 1, -2, None, 0]
 
 
+def test_cast_narrowing_integers_wraps(cur):
+    # UDFToByte/UDFToShort/UDFToInteger of a wider integer: Java's (byte)/(short)/(int)
+    # keep the low bits (udf_to_byte.q: CAST(CAST(-1025 AS BIGINT) AS TINYINT) = -1)
+    assert one(cur, "SELECT CAST(CAST(-1025 AS BIGINT) AS TINYINT), CAST(128 AS TINYINT), "
+                    "CAST(CAST(70000 AS INT) AS SMALLINT), CAST(2147483648 AS INT), "
+                    "CAST(CAST(NULL AS BIGINT) AS TINYINT)") == (-1, -128, 4464, -2**31, None)
+
+
 def test_insert_converts_as_hive(cur):
     # INSERT converts a query's values to the target columns' types by the same rules
     # (cast1.q: CAST(1 AS BOOLEAN) into a STRING column is 'TRUE')
