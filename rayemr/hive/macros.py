@@ -57,6 +57,13 @@ MACROS: dict[str, tuple[str, str]] = {
              WHEN -p > length(s) THEN ''
              ELSE substring(s, CASE WHEN p > 0 THEN p WHEN p = 0 THEN 1
                                     ELSE length(s) + p + 1 END) END"""),
+    # the same on BINARY (UDFSubstr's byte-array form), through the bytes' hex text
+    "hive_substr_binary": ("b, p, l", """
+        CASE WHEN b IS NULL OR p IS NULL OR l IS NULL THEN NULL
+             WHEN l <= 0 OR -p > octet_length(b) THEN ''::BLOB
+             ELSE unhex(substring(hex(b), 2 * CAST(CASE WHEN p > 0 THEN p WHEN p = 0 THEN 1
+                                    ELSE octet_length(b) + p + 1 END AS BIGINT) - 1,
+                                  2 * least(CAST(l AS BIGINT), octet_length(b)))) END"""),
     # round(double, d) (RoundUtils.round): BigDecimal.valueOf(x).setScale(d, HALF_UP), i.e.
     # half-up on the shortest decimal form of the double (2.675 -> 2.68), NaN/inf unchanged.
     "hive_round_double": ("x, d", """

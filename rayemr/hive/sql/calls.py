@@ -27,6 +27,13 @@ def substr(tree: exp.Expression, ctx: Context) -> None:
     positive pos and a non-negative len."""
     for node in post_order(tree, exp.Substring):
         start, length = node.args.get("start"), node.args.get("length")
+        if kind(node.this) in (T.BINARY, T.VARBINARY):  # DuckDB has no SUBSTRING of a BLOB
+            whole = exp.Literal.number(2**31 - 1)
+            replace_node(node, typed(call(
+                "hive_substr_binary", node.this.copy(),
+                start.copy() if start is not None else exp.Literal.number(1),
+                length.copy() if length is not None else whole), T.VARBINARY))
+            continue
         if _positive_int(start) and (length is None or _positive_int(length) or (
                 isinstance(length, exp.Literal) and length.name == "0")):
             continue

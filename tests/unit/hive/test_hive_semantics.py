@@ -243,6 +243,14 @@ def test_substr_positions(cur):
     assert column(cur, "SELECT substr(k, -1) FROM t ORDER BY id") == ["a", "b", "a", "c", "b"]
 
 
+def test_substr_of_binary(cur):
+    # UDFSubstr on BINARY: the same positions over bytes (DuckDB has no SUBSTRING of a BLOB)
+    assert one(cur, "SELECT substr(CAST('ABC' AS BINARY), 2), "
+                    "substr(CAST('ABC' AS BINARY), -2, 1), substr(CAST('ABC' AS BINARY), 5), "
+                    "substr(CAST('ABC' AS BINARY), 0, 2147483647)") == (
+        b"BC", b"B", b"", b"ABC")
+
+
 def test_concat_null(cur):
     # concat: NULL if any argument is NULL; concat_ws skips NULLs
     assert one(cur, "SELECT concat('a', NULL), concat('a', s), concat_ws(',', 'a', NULL, 'b') "
