@@ -40,25 +40,6 @@ NOT_APPLICABLE = {
 }
 
 
-def _pending() -> dict[str, str]:
-    """Tests that need Hive semantics this checkout does not have yet (issue 14's other
-    half), expected to fail until it lands; they run normally once it has."""
-    import importlib.util
-
-    from rayemr.hive.sql.functions import HIVE_FUNCTIONS
-
-    out = {}
-    if importlib.util.find_spec("rayemr.hive.sql.semantics") is None:
-        reason = ("needs Hive's integer -> TIMESTAMP conversion (inserting 0 into a TIMESTAMP "
-                  "column is 1970-01-01 00:00:00), not on this checkout yet")
-        out.update({name: reason for name in ("test_complex", "test_type_map",
-                                              "test_reflect_select", "test_lots_of_types")})
-    if "reflect" not in HIVE_FUNCTIONS:
-        out["test_cancel"] = ("needs reflect('java.lang.Thread', 'sleep', ...), not on this "
-                              "checkout yet")
-    return out
-
-
 def _alias_pyhive_tests() -> None:
     import pyhive
 
@@ -73,14 +54,9 @@ _alias_pyhive_tests()
 
 
 def pytest_collection_modifyitems(config, items):
-    pending = _pending()
     for item in items:
-        if Path(str(item.fspath)).parent != HERE:
-            continue
-        if item.name in NOT_APPLICABLE:
+        if Path(str(item.fspath)).parent == HERE and item.name in NOT_APPLICABLE:
             item.add_marker(pytest.mark.skip(reason=NOT_APPLICABLE[item.name]))
-        elif item.name in pending:
-            item.add_marker(pytest.mark.xfail(reason=pending[item.name], strict=True))
 
 
 def _environment(home: Path) -> dict[str, str]:
