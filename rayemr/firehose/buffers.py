@@ -126,5 +126,20 @@ class Buffers:
         self.records = self.bytes = 0
         return out
 
+    def restore(self, buf: Buffer) -> None:
+        """Put back a taken buffer that was not published (a failed flush tries it again)."""
+        for name in ("chunk", "oldest_arrival"):  # it may take more records now
+            buf.__dict__.pop(name, None)
+        now = self._open.get(buf.key)
+        if now is not None:  # reopened meanwhile: the restored records go first
+            buf.chunks += now.chunks
+            buf.size += now.size
+            buf.count += now.count
+            self.records -= now.count
+            self.bytes -= now.size
+        self._open[buf.key] = buf
+        self.records += buf.count
+        self.bytes += buf.size
+
     def keys(self) -> Iterable[str]:
         return list(self._open)

@@ -20,9 +20,12 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import os
 import random
+import threading
 import time
 from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
@@ -49,6 +52,10 @@ LATENCY_SAMPLES = 4096
 RECENT_PUTS = 16384
 #: Pending bytes that are routed at once (less if a buffer would be full with less).
 ROUTE_BYTES = 4 * MiB
+#: Buffers whose objects are encoded at once, on threads (``_encode_all``).
+FLUSH_THREADS = max(1, min(4, os.cpu_count() or 1))
+_encoders: ThreadPoolExecutor | None = None
+_encoders_lock = threading.Lock()
 
 
 @dataclass
@@ -58,12 +65,34 @@ class PutResult:
     ticket: int = 0  # the log frame that must be on disk before the answer (``wal.durable``)
 
 
+#: A record that failed: (record, error output type, error code, message, attempts made).
+Failure = tuple[Record, str, str, str, int]
+#: A routing round's partition (keys not yet admitted): the positions of its records in the
+#: round's chunk, what is buffered (converted: rows only) and the ones of them that did not
+#: convert (record, code, message).
+Group = tuple[Keys, np.ndarray, Chunk, list[tuple[Record, str, str]]]
+
+
+@dataclass
+class Routed:
+    """A routing round worked out from the stream's configuration alone (``prepare``: the
+    host does it without the stream's lock); ``apply`` puts it into the buffers."""
+
+    source: Chunk  # the records as they were pending
+    config: StreamConfig  # the configuration it was worked out with
+    backup: bool
+    chunk: Chunk  # the records partitioned (transformed, if the stream transforms)
+    dropped: np.ndarray  # sequence numbers the transformation dropped
+    failures: list[Failure]
+    groups: list[Group]
+
+
 class DeliveryStream:
     """The work of one delivery stream (see the module docstring)."""
 
     def __init__(self, config: StreamConfig, version: int, created_ms: int,
                  settings: FirehoseSettings, *, clock: Callable[[], float] = time.time,
-                 rng: random.Random | None = None) -> None:
+                 rng: random.Random | None = None, route_inline: bool = True) -> None:
         self.settings = settings
         self.created_ms = created_ms
         self.clock = clock
@@ -75,6 +104,11 @@ class DeliveryStream:
         self.owed = Owed()  # obligations not yet met (bits of _BIT) by seq
         self.pending: list[Chunk] = []  # logged, not yet routed
         self.pending_bytes = 0
+        self.routing: Chunk | None = None  # taken from pending, not yet in the buffers
+        # route_inline: a put routes what is pending once it could fill a buffer; otherwise
+        # it only raises route_wanted (the host's flusher routes, outside the stream's lock)
+        self.route_inline = route_inline
+        self.route_wanted = False
         self._failed: dict[str, list[Record]] = {}  # a routing round's failures, by type
         self.batches: dict[bytes, tuple[int, float, int]] = {}
         self.metrics: dict[str, float] = {k: 0 for k in (
@@ -185,15 +219,31 @@ class DeliveryStream:
         self.pending.append(chunk)
         self.pending_bytes += nbytes
         if self.pending_bytes >= self.route_bytes:
-            self.route_pending()
+            if self.route_inline:
+                self.route_pending()
+            else:
+                self.route_wanted = True
 
     def route_pending(self) -> None:
         """Route every pending record, as one batch."""
+        chunk = self.take_pending()
+        if chunk is not None:
+            self.route(chunk, backup=self.backup is not None)
+
+    def take_pending(self) -> Chunk | None:
+        """Every pending record, as one chunk (None: nothing pending); ``requeue`` gives it
+        back if it could not be routed."""
+        self.route_wanted = False
         if not self.pending:
-            return
-        chunk = Chunk.concat(self.pending)
+            return None
+        chunk = self.routing = Chunk.concat(self.pending)
         self.pending, self.pending_bytes = [], 0
-        self.route(chunk, backup=self.backup is not None)
+        return chunk
+
+    def requeue(self, chunk: Chunk) -> None:
+        self.routing = None
+        self.pending.insert(0, chunk)
+        self.pending_bytes += chunk.nbytes
 
     def _admit(self, datas: Sequence[bytes]) -> tuple[list[bytes], Sequence[int | None]]:
         """The records that fit in the stream's buffers, and each one's slot among them
@@ -218,28 +268,25 @@ class DeliveryStream:
             self.batches.pop(next(iter(self.batches)))
 
     def buffered_bytes(self) -> int:
-        return (self.pending_bytes + self.data.bytes + self.errors.bytes
-                + (self.backup.bytes if self.backup else 0))
+        return (self.pending_bytes + (self.routing.nbytes if self.routing is not None else 0)
+                + self.data.bytes + self.errors.bytes + (self.backup.bytes if self.backup else 0))
 
     def route(self, chunk: Chunk, backup: bool, data: bool = True) -> None:
         """Into buffers: the backup's, then by partition keys (groups of records at once),
         converted when the stream converts; failures into the error buffers."""
-        now = self.clock()
-        if backup and self.backup is not None and len(chunk):
-            self.backup.add_chunk("backup", chunk, now)
-        if not data or not len(chunk):
-            return
-        try:
-            self._route_data(chunk, now)
-        finally:
-            for error_type, failed in self._failed.items():
-                self.errors.add_chunk(error_type, Chunk.of(failed), now)
-            self._failed = {}
+        self.apply(self.prepare(chunk, backup, data))
 
-    def _route_data(self, chunk: Chunk, now: float) -> None:
+    # -- routing, in two halves: prepare (the configuration only), apply (the stream) ----------
+    def prepare(self, chunk: Chunk, backup: bool = True, data: bool = True) -> Routed:
+        """Transformation, partition keys and conversion of a chunk: reads the configuration
+        (and calls the transformation function) but changes nothing of the stream."""
+        out = Routed(chunk, self.config, backup and self.backup is not None and len(chunk) > 0,
+                     chunk, np.zeros(0, dtype=np.int64), [], [])
+        if not data or not len(chunk):
+            return out
         rows = None
         if self.function is not None:
-            chunk, lambda_keys = self._transform(chunk, now)
+            chunk, lambda_keys = self._transform(chunk, out)
             groups = self._with_lambda_keys(chunk, lambda_keys)
         elif self.partitioner is not None:
             assert chunk.datas is not None
@@ -247,15 +294,74 @@ class DeliveryStream:
             groups = self.partitioner.groups(chunk.datas, rows)
         else:
             groups = [({}, range(len(chunk)))]
-        accepted = self._admit_partitions(chunk, groups, now)
+        out.chunk = chunk
+        keyed: list[tuple[Keys, np.ndarray]] = []
+        for keys, positions in groups:
+            if isinstance(keys, KeyFailure):
+                out.failures.extend((chunk.record(i), px.PARTITIONING_FAILED, keys.code,
+                                     keys.message, 1) for i in positions)
+            else:
+                keyed.append((keys, np.asarray(positions, dtype=np.int64)))
         if self.converter is not None:
-            parts, failed = routing.convert(self.converter, chunk, accepted, rows)
-            for i, code, message in failed:
-                self._fail(chunk.record(i), px.FORMAT_CONVERSION_FAILED, code, message, now)
+            converted = routing.convert(self.converter, chunk, keyed, rows)
+            out.groups.extend((keys, pos, part, [(chunk.record(i), code, message)
+                                                 for i, code, message in failed])
+                              for (keys, pos), (_, part, failed) in zip(keyed, converted))
         else:
-            parts = [(key, chunk.take(positions)) for key, positions in accepted]
+            out.groups.extend((keys, pos, chunk.take(pos), []) for keys, pos in keyed)
+        return out
+
+    def apply(self, routed: Routed) -> None:
+        """Put a prepared round into the buffers: the backup's, admitted partitions', the
+        error buffers'."""
+        if routed.config is not self.config:  # reconfigured meanwhile: work it out again
+            routed = self.prepare(routed.source, routed.backup, True)
+        self.routing = None
+        now = self.clock()
+        if routed.backup and self.backup is not None:
+            self.backup.add_chunk("backup", routed.source, now)
+        try:
+            if len(routed.dropped):
+                self.metrics["DroppedRecords"] += len(routed.dropped)
+                self._mark_done(routed.dropped, DATA, "")
+            for record, error_type, code, message, attempts in routed.failures:
+                self._fail(record, error_type, code, message, now, attempts=attempts)
+            self._admit_groups(routed.chunk, routed.groups, now)
+        finally:
+            for error_type, failed in self._failed.items():
+                self.errors.add_chunk(error_type, Chunk.of(failed), now)
+            self._failed = {}
+
+    def _admit_groups(self, chunk: Chunk, groups: list[Group], now: float) -> None:
+        """Each group into its partition's buffer, or to the error output: a key missing,
+        or one partition more than the active-partition limit."""
+        names = self.config.destination.layout.prefix.partition_keys
+        limit = self.settings.active_partition_limit
         delim = self.config.processing.append_delimiter
-        for key, part in parts:
+        opened: set[str] = set()  # partitions this round opens
+        for keys, positions, part, unconverted in groups:
+            failure = None
+            if any(n not in keys for n in names):
+                missing = next(n for n in names if n not in keys)
+                failure = (px.PARTITIONING_FAILED, "DynamicPartitioning.MetadataExtractionFailed",
+                           f"no value for partition key {missing!r}")
+            else:
+                key = json.dumps([keys[n] for n in names]) if names else ""
+                active = len(self.data) + len(opened)
+                if names and key not in self.data and key not in opened:
+                    if active >= limit:
+                        failure = (px.ACTIVE_PARTITION_EXCEEDED,
+                                   "DynamicPartitioning.ActivePartitionExceeded",
+                                   f"the stream already has {active} active partitions "
+                                   f"(limit {limit})")
+                    else:
+                        opened.add(key)
+            if failure is not None:  # every record of it, converted or not
+                for i in positions.tolist():
+                    self._fail(chunk.record(i), *failure, now)
+                continue
+            for r, code, message in unconverted:
+                self._fail(r, px.FORMAT_CONVERSION_FAILED, code, message, now)
             if not len(part):
                 continue
             if delim is not None and part.datas is not None:
@@ -263,36 +369,6 @@ class DeliveryStream:
                 part = Chunk(part.seqs, part.arrivals, [d + tail for d in part.datas])
             # a new buffer's interval counts from its oldest record's arrival, not the round
             self.data.add_chunk(key, part, min(now, part.oldest))
-
-    def _admit_partitions(self, chunk: Chunk, groups: Sequence[tuple[Keys, Sequence[int]]],
-                          now: float) -> list[tuple[str, Sequence[int]]]:
-        """The groups that go to a buffer, by buffer key; the others fail: no keys, a key
-        missing, or one partition more than the active-partition limit."""
-        names = self.config.destination.layout.prefix.partition_keys
-        limit = self.settings.active_partition_limit
-        out: list[tuple[str, Sequence[int]]] = []
-        opened: set[str] = set()  # partitions this round opens
-        for keys, positions in groups:
-            if isinstance(keys, KeyFailure):
-                failure = (px.PARTITIONING_FAILED, keys.code, keys.message)
-            elif any(n not in keys for n in names):
-                missing = next(n for n in names if n not in keys)
-                failure = (px.PARTITIONING_FAILED, "DynamicPartitioning.MetadataExtractionFailed",
-                           f"no value for partition key {missing!r}")
-            else:
-                key = json.dumps([keys[n] for n in names]) if names else ""
-                active = len(self.data) + len(opened)
-                if not names or key in self.data or key in opened or active < limit:
-                    if names and key not in self.data:
-                        opened.add(key)
-                    out.append((key, positions))
-                    continue
-                failure = (px.ACTIVE_PARTITION_EXCEEDED,
-                           "DynamicPartitioning.ActivePartitionExceeded",
-                           f"the stream already has {active} active partitions (limit {limit})")
-            for i in positions:
-                self._fail(chunk.record(i), *failure, now)
-        return out
 
     def _with_lambda_keys(self, chunk: Chunk, lambda_keys: list[dict[str, str]]):
         """Groups of transformed records by the function's keys, then the query's."""
@@ -304,24 +380,23 @@ class DeliveryStream:
                      for k, extra in zip(jq_keys, lambda_keys)]
         return group_keys(found)
 
-    def _transform(self, chunk: Chunk, now: float) -> tuple[Chunk, list[dict[str, str]]]:
+    def _transform(self, chunk: Chunk, out: Routed) -> tuple[Chunk, list[dict[str, str]]]:
+        """The records the function kept, transformed, and their keys; what it dropped and
+        what failed go into ``out``."""
         p = self.config.processing
         records = chunk.records()
         result = transform(self.function, [(r.record_id, r.arrival, r.data) for r in records],
                            stream_arn=self.arn, region=self.settings.region,
                            retries=p.lambda_retries)
-        if result.dropped:
-            self.metrics["DroppedRecords"] += len(result.dropped)
-            self._mark_done(chunk.seqs[np.asarray(result.dropped, dtype=np.int64)], DATA, "")
-        for i, code, message in result.failed:
-            self._fail(records[i], px.PROCESSING_FAILED, code, message, now,
-                       attempts=result.attempts)
-        out, keys = [], []
+        out.dropped = chunk.seqs[np.asarray(result.dropped, dtype=np.int64)]
+        out.failures.extend((records[i], px.PROCESSING_FAILED, code, message, result.attempts)
+                            for i, code, message in result.failed)
+        kept, keys = [], []
         for i, data, k in sorted(result.ok, key=lambda t: t[0]):
             r = records[i]
-            out.append(Record(r.seq, r.arrival, data))
+            kept.append(Record(r.seq, r.arrival, data))
             keys.append(k)
-        return Chunk.of(out), keys
+        return Chunk.of(kept), keys
 
     def _fail(self, r: Record, error_type: str, code: str, message: str, now: float,
               attempts: int = 1) -> None:
@@ -347,77 +422,89 @@ class DeliveryStream:
 
     # -- flushing ------------------------------------------------------------------------------
     def tick(self) -> int:
-        """Route what is pending, then flush every buffer that is due; returns the objects
-        published."""
-        self.route_pending()
+        """Route what is pending (unless the host routes: ``route_inline`` False), then flush
+        every buffer that is due; returns the objects published."""
+        if self.route_inline:
+            self.route_pending()
         now = self.clock()
-        n = 0
-        for buffers, flush in self._all_buffers():
-            for key in buffers.due(now):
-                n += flush(key, buffers.take(key))
-        if n:
-            self._truncate()
-        return n
+        return self._flush([(buffers, buffers.take(key)) for buffers in self._all_buffers()
+                            for key in buffers.due(now)])
 
     def flush_all(self) -> int:
         self.route_pending()
-        n = 0
-        for buffers, flush in self._all_buffers():
-            for buf in buffers.take_all():
-                n += flush(buf.key, buf)
-        if n:
-            self._truncate()
-        return n
+        return self._flush([(buffers, buf) for buffers in self._all_buffers()
+                            for buf in buffers.take_all()])
 
     def next_deadline(self) -> float | None:
         """When a buffer is next due by age (pending records are routed at every tick)."""
-        times = [b.next_deadline() for b, _ in self._all_buffers()]
+        times = [b.next_deadline() for b in self._all_buffers()]
         times = [t for t in times if t is not None]
         return min(times) if times else None
 
-    def _all_buffers(self):
-        out = [(self.data, self._flush_data), (self.errors, self._flush_errors)]
-        if self.backup is not None:
-            out.append((self.backup, self._flush_backup))
-        return out
+    def _all_buffers(self) -> list[Buffers]:
+        return [self.data, self.errors] + ([self.backup] if self.backup is not None else [])
 
-    def _flush_data(self, key: str, buf: Buffer) -> int:
+    def _flush(self, taken: list[tuple[Buffers, Buffer]]) -> int:
+        """Publish taken buffers in order, their bodies encoded a few at a time on threads
+        (Parquet, ORC and compression run in C without the GIL); if one fails, the buffers
+        not yet being published go back for the next try. Returns the objects published."""
+        n = i = 0
+        try:
+            while i < len(taken):
+                batch = taken[i:i + FLUSH_THREADS]
+                bodies = _encode_all([(self._encoder(b), buf) for b, buf in batch])
+                for (buffers, buf), body in zip(batch, bodies):
+                    i += 1  # from here on, an object may be published: never again
+                    n += self._publisher(buffers)(buf.key, buf, body)
+        finally:
+            for buffers, buf in taken[i:]:
+                buffers.restore(buf)
+            if n:
+                self._truncate()
+        return n
+
+    def _encoder(self, buffers: Buffers) -> Callable[[Buffer], bytes]:
+        """What a buffer's object holds (no side effect: may run on a thread)."""
+        if buffers is self.errors:
+            return lambda buf: b"".join(buf.chunk.datas or ())
+        if buffers is self.backup:
+            comp = self.config.backup.compression  # type: ignore[union-attr]
+            return lambda buf: compress(b"".join(buf.chunk.datas or ()), comp)
+        if self.converter is not None:  # converted when routed: rows
+            return lambda buf, write=self.converter.write: write(buf.chunk.rows)
+        comp = self.config.destination.compression
+        return lambda buf: compress(b"".join(buf.chunk.datas or ()), comp)
+
+    def _publisher(self, buffers: Buffers) -> Callable[[str, Buffer, bytes], int]:
+        if buffers is self.errors:
+            return self._flush_errors
+        return self._flush_backup if buffers is self.backup else self._flush_data
+
+    def _flush_data(self, key: str, buf: Buffer, body: bytes) -> int:
         names = self.config.destination.layout.prefix.partition_keys
         values = dict(zip(names, json.loads(key))) if names else {}
         layout = self.config.destination.layout
         prefix = layout.object_prefix(buf.oldest_arrival, values, rng=self.rng)
-        chunk = buf.chunk
-        if self.converter is not None:  # converted when routed
-            assert chunk.rows is not None and self.config.conversion is not None
-            ext = self.config.file_extension
-            ext = ext if ext is not None else "." + self.config.conversion.output
-            return self._publish(prefix, ext, self.converter.write(chunk.rows), chunk, DATA,
-                                 buf.oldest_arrival)
-        assert chunk.datas is not None
-        comp = self.config.destination.compression
-        body = compress(b"".join(chunk.datas), comp)
         ext = self.config.file_extension
-        return self._publish(prefix, EXTENSIONS[comp] if ext is None else ext, body, chunk,
-                             DATA, buf.oldest_arrival)
+        if ext is None:
+            conv = self.config.conversion
+            ext = ("." + conv.output if self.converter is not None and conv is not None
+                   else EXTENSIONS[self.config.destination.compression])
+        return self._publish(prefix, ext, body, buf.chunk, DATA, buf.oldest_arrival)
 
-    def _flush_errors(self, error_type: str, buf: Buffer) -> int:
+    def _flush_errors(self, error_type: str, buf: Buffer, body: bytes) -> int:
         prefix = self.config.destination.layout.error_object_prefix(
             buf.oldest_arrival, error_type, rng=self.rng)
-        chunk = buf.chunk
-        assert chunk.datas is not None
-        self.metrics["FailedRecords"] += len(chunk)
-        return self._publish(prefix, "", b"".join(chunk.datas), chunk, DATA,
-                             buf.oldest_arrival, delivered=False)
+        self.metrics["FailedRecords"] += len(buf.chunk)
+        return self._publish(prefix, "", body, buf.chunk, DATA, buf.oldest_arrival,
+                             delivered=False)
 
-    def _flush_backup(self, key: str, buf: Buffer) -> int:
+    def _flush_backup(self, key: str, buf: Buffer, body: bytes) -> int:
         b = self.config.backup
         assert b is not None
         prefix = b.layout.object_prefix(buf.oldest_arrival, rng=self.rng)
-        chunk = buf.chunk
-        assert chunk.datas is not None
-        body = compress(b"".join(chunk.datas), b.compression)
-        self.metrics["BackupRecords"] += len(chunk)
-        return self._publish(prefix, EXTENSIONS[b.compression], body, chunk, BACKUP,
+        self.metrics["BackupRecords"] += len(buf.chunk)
+        return self._publish(prefix, EXTENSIONS[b.compression], body, buf.chunk, BACKUP,
                              buf.oldest_arrival, bucket=self.settings.bucket_url(b.bucket),
                              delivered=False)
 
@@ -498,7 +585,7 @@ class DeliveryStream:
     def snapshot(self) -> dict[str, Any]:
         lat = sorted(self.latencies)
         out = dict(self.metrics)
-        pending = sum(map(len, self.pending))
+        pending = sum(map(len, self.pending)) + (len(self.routing) if self.routing else 0)
         out.update({"BufferedRecords": pending + self.data.records + self.errors.records,
                     "BufferedBytes": self.buffered_bytes(), "ActivePartitions": len(self.data),
                     "DeliveryLatencyP50": lat[len(lat) // 2] if lat else None,
@@ -512,3 +599,16 @@ class DeliveryStream:
         else:
             self.wal.close()
         self.sink.close()
+
+
+def _encode_all(jobs: list[tuple[Callable[[Buffer], bytes], Buffer]]) -> list[bytes]:
+    """Each buffer's object body, several on threads (the first here)."""
+    if len(jobs) == 1:
+        return [jobs[0][0](jobs[0][1])]
+    global _encoders
+    with _encoders_lock:
+        if _encoders is None:
+            _encoders = ThreadPoolExecutor(FLUSH_THREADS, thread_name_prefix="firehose-encode")
+    futures = [_encoders.submit(encode, buf) for encode, buf in jobs[1:]]
+    first = jobs[0][0](jobs[0][1])
+    return [first] + [f.result() for f in futures]

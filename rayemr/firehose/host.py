@@ -23,11 +23,19 @@ TICK_S = 0.1
 
 
 class StreamHost:
+    """One delivery stream live: puts (any thread) log under ``_lock`` and wait for their fsync
+    outside it; the flusher thread routes pending records -- worked out without ``_lock``
+    (``prepare``: Arrow, jq, conversion), then applied under it -- and flushes due buffers.
+    ``_routing`` keeps one routing round at a time: taken before ``_lock`` by the flusher and
+    by whatever must see every record in the buffers (flush, update, stop)."""
+
     def __init__(self, config: StreamConfig, version: int, created_ms: int,
                  settings: FirehoseSettings) -> None:
         self._lock = threading.Lock()
+        self._routing = threading.Lock()
         self._stop = threading.Event()
-        self.stream = DeliveryStream(config, version, created_ms, settings)
+        self._wake = threading.Event()
+        self.stream = DeliveryStream(config, version, created_ms, settings, route_inline=False)
         self.stream.recover()
         self._failure: str | None = None
         self._thread = threading.Thread(target=self._run, daemon=True,
@@ -52,6 +60,8 @@ class StreamHost:
             time.sleep(TICK_S)
         with self._lock:
             ticket = self.stream.put_source(shard, datas, last)
+            if self.stream.route_wanted:
+                self._wake.set()
         self.stream.wal.durable(ticket)  # before the consumer checkpoints
 
     def _logged(self, shard: str) -> int:
@@ -65,22 +75,40 @@ class StreamHost:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            deadline = None
             with self._lock:
                 deadline = self.stream.next_deadline()
             wait = TICK_S if deadline is None else max(0.0, min(TICK_S, deadline - time.time()))
-            if self._stop.wait(wait):
+            self._wake.wait(wait)
+            self._wake.clear()
+            if self._stop.is_set():
                 return
-            with self._lock:
-                try:
-                    self.stream.tick()
-                    self._failure = None
-                except Exception as exc:  # noqa: BLE001 - keep the buffers, retry next tick
+            try:
+                with self._routing:
+                    self._round()
+                self._failure = None
+            except Exception as exc:  # noqa: BLE001 - keep the buffers, retry next tick
+                with self._lock:
                     self.stream.metrics["FlushErrors"] += 1
-                    self._failure = f"{type(exc).__name__}: {exc}"
-                    log.warning("delivery stream %s: flush failed, will retry: %s",
-                                self.stream.config.name, self._failure)
-                    self._stop.wait(1.0)
+                self._failure = f"{type(exc).__name__}: {exc}"
+                log.warning("delivery stream %s: flush failed, will retry: %s",
+                            self.stream.config.name, self._failure)
+                self._stop.wait(1.0)
+
+    def _round(self) -> None:
+        """Route what is pending (worked out outside the lock), then flush what is due."""
+        with self._lock:
+            chunk = self.stream.take_pending()
+        if chunk is not None:
+            try:
+                routed = self.stream.prepare(chunk)
+            except BaseException:
+                with self._lock:  # nothing of it was applied: it is pending again
+                    self.stream.requeue(chunk)
+                raise
+            with self._lock:
+                self.stream.apply(routed)
+        with self._lock:
+            self.stream.tick()
 
     def ping(self) -> bool:
         return True
@@ -91,18 +119,20 @@ class StreamHost:
         try:
             with self._lock:
                 result = self.stream.put(datas, token)
+                if self.stream.route_wanted:
+                    self._wake.set()
             self.stream.wal.durable(result.ticket)
         except OSError as exc:
             raise InternalFailureException(f"could not log the records: {exc}") from None
         return result
 
     def update(self, config: StreamConfig, version: int) -> None:
-        with self._lock:
+        with self._routing, self._lock:
             self.stream.flush_all()
             self.stream.configure(config, version)
 
     def flush(self) -> int:
-        with self._lock:
+        with self._routing, self._lock:
             return self.stream.flush_all()
 
     def metrics(self) -> dict[str, Any]:
@@ -120,8 +150,9 @@ class StreamHost:
         if self.source is not None:  # first: what it logs is delivered below
             self.source.stop(delete)
         self._stop.set()
+        self._wake.set()
         self._thread.join(timeout=5)
-        with self._lock:
+        with self._routing, self._lock:
             self.stream.flush_all()
             self.stream.close(delete)
 

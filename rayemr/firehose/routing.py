@@ -16,7 +16,7 @@ import pyarrow as pa
 from rayemr.firehose import ndjson
 from rayemr.firehose.chunks import Chunk
 from rayemr.firehose.convert import Converter
-from rayemr.firehose.partitioning import Partitioner
+from rayemr.firehose.partitioning import Keys, Partitioner
 
 #: (position in the chunk, error code, message) of a record that did not convert.
 Failed = tuple[int, str, str]
@@ -42,16 +42,17 @@ def read_once(records: Sequence[bytes], partitioner: Partitioner | None,
     return ndjson.read_joined(joined, len(records), schema, unexpected="infer")
 
 
-def convert(converter: Converter, chunk: Chunk, groups: Sequence[tuple[str, np.ndarray]],
-            rows: pa.Table | None) -> tuple[list[tuple[str, Chunk]], list[Failed]]:
-    """Each group's records converted (their rows in the chunks; bytes dropped), and the
-    records that did not convert. ``rows``: the chunk's records as ``read_once`` read them."""
+def convert(converter: Converter, chunk: Chunk, groups: Sequence[tuple[Keys, Sequence[int]]],
+            rows: pa.Table | None) -> list[tuple[Keys, Chunk, list[Failed]]]:
+    """Each group's records converted (their rows in the chunks; bytes dropped) and the ones
+    of it that did not convert, in the order of ``groups``. ``rows``: the chunk's records as
+    ``read_once`` read them."""
     if rows is not None:
         table = converter.from_rows(rows)
         if table is not None:
-            return [(key, chunk.take(pos, table, keep_data=False)) for key, pos in groups], []
+            return [(keys, chunk.take(pos, table, keep_data=False), []) for keys, pos in groups]
     if not groups:
-        return [], []
+        return []
     positions = np.sort(np.concatenate([np.asarray(pos, dtype=np.int64) for _, pos in groups]))
     assert chunk.datas is not None
     datas = chunk.datas
@@ -60,11 +61,13 @@ def convert(converter: Converter, chunk: Chunk, groups: Sequence[tuple[str, np.n
     row_of = np.full(len(chunk), -1, dtype=np.int64)
     row_of[positions[np.asarray(converted.rows, dtype=np.int64)]] = np.arange(
         len(converted.rows))
-    failed = [(int(positions[i]), code, message) for i, code, message in converted.failed]
+    why = {int(positions[i]): (code, message) for i, code, message in converted.failed}
     out = []
-    for key, pos in groups:
+    for keys, pos in groups:
         pos = np.asarray(pos, dtype=np.int64)
         at = row_of[pos]
         keep = at >= 0
-        out.append((key, chunk.take(pos[keep], converted.table, at[keep], keep_data=False)))
-    return out, failed
+        failed = [(i, *why[i]) for i in pos[~keep].tolist()]
+        out.append((keys, chunk.take(pos[keep], converted.table, at[keep], keep_data=False),
+                    failed))
+    return out
