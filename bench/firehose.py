@@ -5,14 +5,15 @@
    event type, conversion with the table's schema, Parquet objects into a local lake, partitions
    registered) vs pyarrow's own ``json.read_json`` + ``parquet.write_table`` on the same bytes
    (one table, no partitioning), both warmed up and timed the same way (best of ``--repeat``,
-   runs interleaved); row counts checked. rayemr runs with one producer and with four (puts
-   of 500 records from threads: concurrent puts share the log's fsync), and with the log
-   flushed but not fsync'ed (survives the process, not the machine; pyarrow's file is not
-   fsync'ed either).
+   runs interleaved); every answer checked (rows and sum of user_id per event type, read
+   back). rayemr runs with one producer and with four (puts of 500 records from threads:
+   concurrent puts share the log's fsync), and with the log flushed but not fsync'ed
+   (survives the process, not the machine; pyarrow's file is not fsync'ed either).
 2. Latency from PutRecordBatch to rows visible in a Hive ``SELECT`` with a 1 s buffer interval
    (p50/p90 over several batches).
 3. The same PutRecordBatch load against moto's Firehose (in-process ``mock_aws``, S3
-   destination, no conversion or partitioning: what moto offers) for comparison.
+   destination, no conversion or partitioning: what moto offers) for comparison; checked: no
+   record failed, the objects hold every record's bytes.
 
     python bench/firehose.py [--records 200000] [--latency-rounds 10] [--repeat 3]
 """
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import math
 import os
 import random
 import statistics
@@ -65,6 +67,16 @@ def destination(interval: int, size_mb: int = 128) -> dict:
                 "OutputFormatConfiguration": {"Serializer": {"ParquetSerDe": {}}}}}
 
 
+def expected(records: list[bytes]) -> dict[str, tuple[int, int]]:
+    """The answer every engine must give: per event type, the records and their users' sum."""
+    out: dict[str, tuple[int, int]] = {}
+    for r in records:
+        d = json.loads(r)
+        n, total = out.get(d["event_type"], (0, 0))
+        out[d["event_type"]] = (n + 1, total + d["user_id"])
+    return out
+
+
 def setup(root: Path, wal_sync: str = "fsync"):
     from rayemr.firehose import client
     from rayemr.firehose.settings import FirehoseSettings
@@ -81,9 +93,10 @@ def setup(root: Path, wal_sync: str = "fsync"):
 
 
 def rayemr_throughput(records: list[bytes], producers: int = 1,
-                      wal_sync: str = "fsync") -> tuple[float, int]:
+                      wal_sync: str = "fsync") -> tuple[float, dict[str, tuple[int, int]]]:
     """Every record put (PutRecordBatch of 500, by ``producers`` threads taking batches in
-    turn) and delivered (flush): seconds, and the rows a Hive query counts afterwards."""
+    turn) and delivered (flush): seconds, and what a Hive query answers afterwards (per
+    partition: rows, sum of user_id)."""
     with tempfile.TemporaryDirectory() as d:
         fh, session = setup(Path(d), wal_sync)
         fh.create_delivery_stream(DeliveryStreamName="t",
@@ -109,12 +122,14 @@ def rayemr_throughput(records: list[bytes], producers: int = 1,
             t.join()
         fh.flush("t")
         elapsed = time.perf_counter() - t0
-        rows = session.execute("SELECT count(*) FROM clicks").table.column(0)[0].as_py()
+        rows = session.execute("SELECT event_type, count(*), sum(user_id) FROM clicks "
+                               "GROUP BY event_type").table.to_pylist()
         fh.close()
-        return elapsed, rows
+        return elapsed, {r["event_type"]: tuple(v for k, v in r.items() if k != "event_type")
+                         for r in rows}
 
 
-def pyarrow_throughput(records: list[bytes]) -> tuple[float, int]:
+def pyarrow_throughput(records: list[bytes]) -> tuple[float, dict[str, tuple[int, int]]]:
     import pyarrow.json as pj
     import pyarrow.parquet as pq
 
@@ -122,7 +137,11 @@ def pyarrow_throughput(records: list[bytes]) -> tuple[float, int]:
     table = pj.read_json(io.BytesIO(b"\n".join(records)))
     with tempfile.TemporaryDirectory() as d:
         pq.write_table(table, os.path.join(d, "out.parquet"))
-    return time.perf_counter() - t0, table.num_rows
+        elapsed = time.perf_counter() - t0
+        back = pq.read_table(os.path.join(d, "out.parquet"))
+    groups = back.group_by("event_type").aggregate([("user_id", "count"), ("user_id", "sum")])
+    return elapsed, {r["event_type"]: (r["user_id_count"], r["user_id_sum"])
+                     for r in groups.to_pylist()}
 
 
 def latency(rounds: int) -> list[float]:
@@ -145,6 +164,8 @@ def latency(rounds: int) -> list[float]:
 
 
 def moto_throughput(records: list[bytes]) -> float:
+    """Seconds to put every record; checked: none failed, and the objects moto wrote hold
+    exactly the records' bytes."""
     import boto3
     from moto import mock_aws
 
@@ -156,9 +177,15 @@ def moto_throughput(records: list[bytes]) -> float:
             "BufferingHints": {"SizeInMBs": 128, "IntervalInSeconds": 900}})
         t0 = time.perf_counter()
         for i in range(0, len(records), 500):
-            fh.put_record_batch(DeliveryStreamName="m",
-                                Records=[{"Data": r} for r in records[i:i + 500]])
-        return time.perf_counter() - t0
+            answer = fh.put_record_batch(DeliveryStreamName="m",
+                                         Records=[{"Data": r} for r in records[i:i + 500]])
+            assert answer["FailedPutCount"] == 0
+        elapsed = time.perf_counter() - t0
+        s3 = boto3.client("s3", region_name="us-east-1")
+        size = sum(o["Size"] for page in s3.get_paginator("list_objects_v2").paginate(
+            Bucket="lake") for o in page.get("Contents", []))
+        assert size == sum(map(len, records)), (size, sum(map(len, records)))
+        return elapsed
 
 
 #: (producer threads, write-ahead log sync) of the throughput runs
@@ -175,18 +202,19 @@ def main() -> None:
     for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         os.environ.setdefault(k, "bench")
     records = events(args.records)
+    answer = expected(records)
     mb = sum(map(len, records)) / 1e6
     rayemr_throughput(records[:5000])  # warm-up: imports, jq, pyarrow
     pyarrow_throughput(records[:5000])
     times: dict[tuple[int, str], float] = {}
     p_times = []
     for _ in range(args.repeat):  # interleaved, so a busy moment hits both sides
-        p_time, p_rows = pyarrow_throughput(records)
-        assert p_rows == len(records), p_rows
+        p_time, p_answer = pyarrow_throughput(records)
+        assert p_answer == answer, p_answer
         p_times.append(p_time)
         for mode in MODES:
-            r_time, r_rows = rayemr_throughput(records, *mode)
-            assert r_rows == len(records), (mode, r_rows)
+            r_time, r_answer = rayemr_throughput(records, *mode)
+            assert r_answer == answer, (mode, r_answer)
             times[mode] = min(times.get(mode, float("inf")), r_time)
     p_time = min(p_times)
     lat = sorted(latency(args.latency_rounds))
@@ -199,7 +227,7 @@ def main() -> None:
               f"log {sync}: {r_time:.2f}s ({len(records) / r_time:,.0f} rec/s), "
               f"ratio {p_time / r_time:.2f}x")
     print(f"PutRecordBatch -> visible in Hive, 1 s interval: p50 {statistics.median(lat):.2f}s "
-          f"p90 {lat[int(len(lat) * .9) - 1]:.2f}s max {lat[-1]:.2f}s ({len(lat)} rounds)")
+          f"p90 {lat[math.ceil(len(lat) * .9) - 1]:.2f}s max {lat[-1]:.2f}s ({len(lat)} rounds)")
     print(f"moto Firehose PutRecordBatch (no conversion/partitioning): "
           f"{args.moto_records / m_time:,.0f} rec/s")
 
