@@ -3,6 +3,7 @@ Hive schema, the write-ahead log, and a delivery stream's recovery (local disk o
 from __future__ import annotations
 
 import base64
+import gzip
 import io
 import json
 import os
@@ -13,6 +14,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from rayemr.core.waiting import wait_for
+from rayemr.firehose import delivery
 from rayemr.firehose.config import Conversion, parse_create
 from rayemr.firehose.convert import Converter
 from rayemr.firehose.delivery import DeliveryStream
@@ -298,3 +300,62 @@ def test_concurrent_puts_share_an_fsync_and_none_is_answered_before_it(tmp_path,
     w.close()
     replay = WriteAheadLog(str(tmp_path / "wal")).replay()
     assert sorted(replay.records) == list(range(6))
+
+
+def test_a_flush_that_fails_encoding_keeps_every_buffer(tmp_path, monkeypatch):
+    """Buffers are encoded a few at a time; when one fails, none of that batch is published
+    and every buffer not yet being published is back for the next flush."""
+    settings, config = _stream(tmp_path, Prefix="p/!{partitionKeyFromQuery:t}/",
+                               ErrorOutputPrefix="e/", CompressionFormat="GZIP",
+                               DynamicPartitioningConfiguration={"Enabled": True},
+                               ProcessingConfiguration={"Enabled": True, "Processors": [{
+                                   "Type": "MetadataExtraction", "Parameters": [
+                                       {"ParameterName": "MetadataExtractionQuery",
+                                        "ParameterValue": "{t: .t}"},
+                                       {"ParameterName": "JsonParsingEngine",
+                                        "ParameterValue": "JQ-1.6"}]}]})
+    s = DeliveryStream(config, 1, 1000, settings)
+    records = [json.dumps({"t": t, "i": i}).encode() for i in range(20) for t in "abcde"]
+    s.put(records)
+    s.route_pending()
+    calls = []
+    real = delivery.compress
+
+    def flaky(body, fmt):
+        calls.append(1)
+        if len(calls) == 2:  # the second partition of the first batch fails
+            raise OSError("disk full")
+        return real(body, fmt)
+
+    monkeypatch.setattr(delivery, "compress", flaky)
+    monkeypatch.setattr(delivery, "FLUSH_THREADS", 2)  # two buffers encoded at once
+    with pytest.raises(OSError):
+        s.flush_all()
+    published = _objects(tmp_path / "lake")
+    assert not published  # the failure was in the first batch: nothing was published
+    assert len(s.data) == 5 and s.data.records == len(records)
+    assert s.flush_all() == 5
+    got = sorted(line for body in _objects(tmp_path / "lake").values()
+                 for line in gzip.decompress(body).split(b"}") if line)
+    assert got == sorted(r[:-1] for r in records)
+    assert not s.owed
+
+
+def test_a_round_prepared_before_a_reconfiguration_is_worked_out_again(tmp_path):
+    """A round worked out outside the stream's lock is applied with the configuration of the
+    moment; records being routed count as buffered (back-pressure)."""
+    settings, config = _stream(tmp_path)
+    s = DeliveryStream(config, 1, 1000, settings, route_inline=False)
+    s.put([b"a\n", b"b\n"])
+    assert s.pending and not len(s.data)
+    chunk = s.take_pending()
+    assert s.buffered_bytes() == 4  # being routed: still counted
+    routed = s.prepare(chunk)
+    _, other = _stream(tmp_path, Prefix="q/")
+    s.flush_all()
+    s.configure(other, 2)
+    s.apply(routed)
+    assert s.flush_all() == 1
+    assert list(_objects(tmp_path / "lake")) and all(
+        k.startswith("b/q/") for k in _objects(tmp_path / "lake"))
+    assert not s.owed
