@@ -42,6 +42,12 @@ MACROS: dict[str, tuple[str, str]] = {
     # a string as a Hive integer (LazyInteger/LazyLong.parse, as CAST and text tables read
     # it): optional blanks and sign, digits, an ignored fraction ('1.9' is 1); anything else
     # -- exponents, hex, underscores, which DuckDB's cast accepts -- is NULL
+    # an INTERVAL DAY TO SECOND of ``us`` microseconds as HiveIntervalDayTime.toString writes
+    # it: [-]days HH:mm:ss.nnnnnnnnn
+    "hive_day_time_text": ("us", """
+        printf('%s%d %02d:%02d:%02d.%09d', CASE WHEN us < 0 THEN '-' ELSE '' END,
+               abs(us) // 86400000000, abs(us) // 3600000000 % 24, abs(us) // 60000000 % 60,
+               abs(us) // 1000000 % 60, abs(us) % 1000000 * 1000)"""),
     "hive_text_to_long": ("s", """
         TRY_CAST(regexp_extract(s, '^[[:space:]]*([+-]?[0-9]+)([.][0-9]*)?[[:space:]]*$', 1)
                  AS BIGINT)"""),

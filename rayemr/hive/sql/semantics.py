@@ -66,6 +66,9 @@ def kind(node: exp.Expression) -> T:
     """The Hive type of ``node`` as far as it is known (UNKNOWN otherwise)."""
     if isinstance(node, exp.Paren):
         return kind(node.this)
+    if isinstance(node, exp.Anonymous) and node.name.lower() in (
+            "from_utc_timestamp", "to_utc_timestamp"):
+        return T.TIMESTAMP
     if isinstance(node, exp.Neg) and isinstance(node.this, (exp.Literal, exp.Paren)):
         return kind(node.this)  # -1.5 is the DECIMAL 1.5 negated
     if isinstance(node, exp.Literal):
@@ -222,6 +225,20 @@ def _to_timestamp(node: exp.Expression, source: T, ctx: Context) -> exp.Expressi
     return None
 
 
+def _day_time_difference(node: exp.Expression) -> exp.Expression | None:
+    """A TIMESTAMP minus a TIMESTAMP (Hive's INTERVAL DAY TO SECOND) as Hive writes it in
+    text, or None for anything else."""
+    while isinstance(node, exp.Paren):
+        node = node.this
+    moments = (T.TIMESTAMP, T.DATETIME)
+    if not (isinstance(node, exp.Sub) and kind(node.this) in moments
+            and kind(node.expression) in moments):
+        return None
+    micros = exp.Sub(this=call("EPOCH_US", node.this.copy()),
+                     expression=call("EPOCH_US", node.expression.copy()))
+    return call("hive_day_time_text", micros)
+
+
 def casts(tree: exp.Expression, ctx: Context) -> None:
     """CAST as Hive converts: strings to integers by Hive's parser, fractions truncated,
     wider integers wrapped to narrower ones (CAST(-1025 AS TINYINT) = -1),
@@ -230,6 +247,9 @@ def casts(tree: exp.Expression, ctx: Context) -> None:
     for node in post_order(tree, exp.Cast):  # TryCast is a Cast
         to = node.to.this
         source = kind(node.this)
+        if to in TEXT and _day_time_difference(node.this) is not None:
+            replace_node(node, typed(_day_time_difference(node.this), T.TEXT))
+            continue
         if source == T.UNKNOWN or source == to:
             continue
         arg = node.this.copy()

@@ -187,6 +187,15 @@ def test_cast_narrowing_integers_wraps(cur):
                     "CAST(CAST(NULL AS BIGINT) AS TINYINT)") == (-1, -128, 4464, -2**31, None)
 
 
+def test_timestamp_difference_as_text(cur):
+    # TIMESTAMP - TIMESTAMP is an INTERVAL DAY TO SECOND, written [-]days HH:mm:ss.nnnnnnnnn
+    # (HiveIntervalDayTime.toString; udf_to_string.q)
+    assert one(cur, "SELECT CAST(timestamp '2018-05-02 15:30:30.5' - "
+                    "timestamp '1970-01-30 16:00:00' AS STRING), "
+                    "CAST(timestamp '1970-01-01 00:00:00' - timestamp '1970-01-02 01:02:03.25' "
+                    "AS STRING)") == ("17623 23:30:30.500000000", "-1 01:02:03.250000000")
+
+
 def test_insert_converts_as_hive(cur):
     # INSERT converts a query's values to the target columns' types by the same rules
     # (cast1.q: CAST(1 AS BOOLEAN) into a STRING column is 'TRUE')
