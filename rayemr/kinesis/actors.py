@@ -17,10 +17,12 @@ import time
 from typing import Any, Sequence
 
 from rayemr.core.errors import ConfigError
+from rayemr.kinesis.coalesce import Coalescer, Put
 from rayemr.kinesis.config import KinesisSettings
 from rayemr.kinesis.control import ControlPlane
 from rayemr.kinesis.errors import InternalFailureException, KinesisError
 from rayemr.kinesis.host import ShardHost, ShardSpec
+from rayemr.kinesis.records import Columns
 from rayemr.runtime import remote_errors
 
 log = logging.getLogger(__name__)
@@ -46,6 +48,16 @@ class ShardActor:
 
     def put(self, keys, data, sizes, ordering=None):
         return self.host.put(keys, data, sizes, ordering)
+
+    def put_many(self, layout, *parts):
+        """``ShardHost.put_many``: ``layout`` is ``(ordering, number of parts)`` per put, the
+        parts each put's ``Columns.to_wire``, back to back; errors come back as messages."""
+        puts, at = [], 0
+        for ordering, n in layout:
+            puts.append((Columns.from_wire(*parts[at:at + n]), ordering))
+            at += n
+        return [r.message if isinstance(r, KinesisError) else r
+                for r in self.host.put_many(puts)]
 
     def close(self) -> int:
         return self.host.close()
@@ -80,8 +92,38 @@ class _Call:
         self.ref = getattr(handle, method).remote(*args)
 
 
+class _Queued:
+    __slots__ = ("coalescer", "put")
+
+    def __init__(self, coalescer: Coalescer, put: Put) -> None:
+        self.coalescer, self.put = coalescer, put
+
+
 class RayPool:
-    """Shard hosts as detached, restartable actors spread over the cluster."""
+    """Shard hosts as detached, restartable actors spread over the cluster.
+
+    Puts go through one ``Coalescer`` per shard: the puts this process has for a shard at
+    once travel as one call, its records flat and in pieces small enough to be sent inline
+    with the call (not through the object store).
+    """
+
+    def __init__(self) -> None:
+        self._coalescers: dict[str, Coalescer] = {}
+
+    def _coalescer(self, handle: Any) -> Coalescer:
+        key = handle._actor_id.hex()
+        found = self._coalescers.get(key)
+        if found is None:
+            def send(puts: Sequence[Put]) -> _Call:
+                layout, parts = [], []
+                for put in puts:
+                    wire = put.cols.to_wire()
+                    layout.append((put.ordering, len(wire)))
+                    parts.extend(wire)
+                return _Call(handle, "put_many", (layout, *parts))
+
+            found = self._coalescers.setdefault(key, Coalescer(send, self._result))
+        return found
 
     def start(self, spec: ShardSpec) -> Any:
         import ray
@@ -102,11 +144,27 @@ class RayPool:
         except Exception as exc:  # noqa: BLE001 - the actor goes anyway
             log.warning("stopping a shard actor: %s", exc)
         ray.kill(handle, no_restart=True)
+        self._coalescers.pop(handle._actor_id.hex(), None)
 
-    def call_many(self, calls: Sequence[tuple[Any, str, tuple]]) -> list[_Call]:
-        return [_Call(h, m, a) for h, m, a in calls]
+    def call_many(self, calls: Sequence[tuple[Any, str, tuple]]) -> list[_Call | _Queued]:
+        out: list[_Call | _Queued] = []
+        for handle, method, args in calls:
+            if method == "put_columns":
+                coalescer = self._coalescer(handle)
+                out.append(_Queued(coalescer, coalescer.submit(*args)))
+            else:
+                out.append(_Call(handle, method, args))
+        return out
 
-    def result(self, call: _Call) -> Any:
+    def result(self, call: _Call | _Queued) -> Any:
+        if isinstance(call, _Queued):
+            answer = call.coalescer.result(call.put)
+            if isinstance(answer, str):
+                raise InternalFailureException(answer)
+            return answer
+        return self._result(call)
+
+    def _result(self, call: _Call) -> Any:
         import ray
         from ray.exceptions import GetTimeoutError, RayActorError, RayTaskError
 

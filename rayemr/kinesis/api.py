@@ -10,9 +10,11 @@ shard turns out to be closed (puts are re-routed to its children).
 from __future__ import annotations
 
 import bisect
+import hashlib
 import operator
 import threading
 from datetime import datetime
+from itertools import compress, repeat
 from typing import Any, Callable, Mapping
 
 from rayemr.kinesis import iterators, seqnum
@@ -21,10 +23,12 @@ from rayemr.kinesis.errors import (
     InternalFailureException, InvalidArgumentException, KinesisError,
     ProvisionedThroughputExceededException, ResourceNotFoundException, ValidationException,
 )
-from rayemr.kinesis.hashkeys import hash_key, parse_hash_key
+from rayemr.kinesis.hashkeys import parse_hash_key
+from rayemr.kinesis.records import Columns
 from rayemr.kinesis.validate import validate
 
 _BLOB = (bytes, bytearray, memoryview)
+_DIGEST = operator.methodcaller("digest")
 #: Re-routing rounds for records that hit a shard closed by a concurrent reshard.
 REROUTES = 4
 
@@ -199,8 +203,8 @@ class KinesisService:
 
     # -- puts -------------------------------------------------------------------------------------
     def _prepare(self, route: Route, records: list, where: str, params: Mapping[str, Any]
-                 ) -> tuple[list[str], list[bytes], list[int], dict[int, int]]:
-        """Keys, data, sizes and explicit hash keys of the records, checked in one pass
+                 ) -> tuple[list[str], list[bytes], dict[int, int]]:
+        """Keys, data and explicit hash keys of the records, checked in one pass
         (C-level loops: this is the hot path). A record that looks wrong sends the request
         through the full validation, which names every problem as AWS does."""
         op = "PutRecords" if where == "records" else "PutRecord"
@@ -227,9 +231,8 @@ class KinesisService:
                 f"constraint: Member must have length less than or equal to {max_bytes}")
         if not "".join(keys).isascii():
             key_lens = [len(k.encode("utf-8")) for k in keys]
-        sizes = list(map(operator.add, data_lens, key_lens))
         explicit: dict[int, int] = {}
-        if any("ExplicitHashKey" in r for r in records):
+        if any(map(operator.contains, records, repeat("ExplicitHashKey"))):
             for i, r in enumerate(records):
                 text = r.get("ExplicitHashKey")
                 if text is None:
@@ -242,27 +245,40 @@ class KinesisService:
                         f"[0, 2^128-1]. Specified value was {text}")
                 explicit[i] = hk
         limit = route.limits.put_request_max_bytes
-        if sum(sizes) > limit:
+        if sum(data_lens) + sum(key_lens) > limit:
             raise InvalidArgumentException(
                 f"Records size exceeds {limit // (1024 * 1024)} MB limit")
-        return keys, datas, sizes, explicit
+        return keys, datas, explicit
 
     @staticmethod
     def _groups(route: Route, todo: list[int], keys: list[str],
                 explicit: dict[int, int]) -> dict[str, list[int]]:
-        """Records by the open shard owning their hash key (no hashing with one shard)."""
+        """Records by the open shard owning their hash key (no hashing with one shard).
+
+        MD5 digests compare as bytes the way the big-endian numbers they are compare, so the
+        shard of each record is a bisection of its digest among the shards' starting keys,
+        in C-level passes."""
         shards = route.open_shards
         if len(shards) == 1:
             return {shards[0][1]: todo}
-        starts = [s for s, _ in shards]
-        groups: dict[str, list[int]] = {}
-        for i in todo:
-            hk = explicit[i] if i in explicit else hash_key(keys[i])
-            groups.setdefault(shards[bisect.bisect_right(starts, hk) - 1][1], []).append(i)
+        starts = [s.to_bytes(16, "big") for s, _ in shards]
+        ids = [sid for _, sid in shards]
+        picked = _pick(keys, todo)
+        if "".join(picked).isascii():
+            encoded = map(str.encode, picked)
+        else:
+            encoded = (k.encode("utf-8") for k in picked)
+        digests = map(_DIGEST, map(hashlib.md5, encoded))
+        where = list(map(bisect.bisect_right, repeat(starts), digests))
+        for j, i in enumerate(todo) if explicit else ():
+            if i in explicit:
+                where[j] = bisect.bisect_right(starts, explicit[i].to_bytes(16, "big"))
+        groups = {ids[w - 1]: list(compress(todo, map(w.__eq__, where)))
+                  for w in sorted(set(where))}
         return groups
 
-    def _put(self, name: str, keys: list[str], datas: list[bytes], sizes: list[int],
-             explicit: dict[int, int], ordering: int | None = None) -> list[dict]:
+    def _put(self, name: str, keys: list[str], datas: list[bytes], explicit: dict[int, int],
+             ordering: int | None = None) -> list[dict]:
         """Put records (already checked); one result per record, as PutRecords reports."""
         results: list[dict | None] = [None] * len(keys)
         todo = list(range(len(keys)))
@@ -271,12 +287,11 @@ class KinesisService:
             items = list(self._groups(route, todo, keys, explicit).items())
             calls = []
             for sid, idx in items:
-                if len(idx) == len(keys):  # all of them: no copies
-                    args = (keys, datas, sizes, ordering)
+                if len(idx) == len(keys):  # all of them: no picking
+                    cols = Columns.of(keys, datas)
                 else:
-                    args = ([keys[i] for i in idx], [datas[i] for i in idx],
-                            [sizes[i] for i in idx], ordering)
-                calls.append((route.handles[sid], "put", args))
+                    cols = Columns.of(_pick(keys, idx), _pick(datas, idx))
+                calls.append((route.handles[sid], "put_columns", (cols, ordering)))
             pending = self.pool.call_many(calls)
             todo = []
             for (sid, idx), p in zip(items, pending):
@@ -290,9 +305,8 @@ class KinesisService:
                     todo.extend(idx)
                     continue
                 first, accepted = got
-                prefix, suffix = seqnum.parts(seqnum.shard_index(sid))
-                done = [{"SequenceNumber": f"{prefix}{pos:036d}{suffix}", "ShardId": sid}
-                        for pos in range(first, first + accepted)]
+                done = [{"SequenceNumber": n, "ShardId": sid} for n in seqnum.encode_range(
+                    first, accepted, seqnum.shard_index(sid))]
                 if len(idx) == len(results) and accepted == len(idx):
                     results = done  # type: ignore[assignment]  # the common case: no mapping
                 else:
@@ -311,20 +325,19 @@ class KinesisService:
 
     def _put_records(self, p: Mapping[str, Any]) -> dict:
         name = self._name(p)
-        keys, datas, sizes, explicit = self._prepare(self._route(name), p["Records"], "records",
-                                                     p)
-        results = self._put(name, keys, datas, sizes, explicit)
+        keys, datas, explicit = self._prepare(self._route(name), p["Records"], "records", p)
+        results = self._put(name, keys, datas, explicit)
         failed = sum(1 for r in results if "ErrorCode" in r)
         return {"FailedRecordCount": failed, "Records": results, "EncryptionType": "NONE"}
 
     def _put_record(self, p: Mapping[str, Any]) -> dict:
         name = self._name(p)
-        keys, datas, sizes, explicit = self._prepare(self._route(name), [p], "data", p)
+        keys, datas, explicit = self._prepare(self._route(name), [p], "data", p)
         ordering = None
         if p.get("SequenceNumberForOrdering") is not None:
             ordering = seqnum.parse(p["SequenceNumberForOrdering"],
                                     what="SequenceNumberForOrdering")[0]
-        (result,) = self._put(name, keys, datas, sizes, explicit, ordering)
+        (result,) = self._put(name, keys, datas, explicit, ordering)
         if "ErrorCode" in result:
             cls = (ProvisionedThroughputExceededException
                    if result["ErrorCode"] == "ProvisionedThroughputExceededException"
@@ -377,6 +390,13 @@ class KinesisService:
                 children = self._route(state.stream, refresh=True).children.get(shard_id, ())
             out["ChildShards"] = list(children)
         return out
+
+
+def _pick(values: list, idx: list[int]) -> list:
+    """``[values[i] for i in idx]`` in one C-level pass."""
+    if len(idx) == 1:
+        return [values[idx[0]]]
+    return list(operator.itemgetter(*idx)(values)) if idx else []
 
 
 def _throttled(shard_id: str, stream: str, account: str) -> dict:

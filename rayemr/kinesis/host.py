@@ -22,8 +22,10 @@ from rayemr.kinesis.errors import InternalFailureException, InvalidArgumentExcep
 from rayemr.kinesis.iterators import IteratorState
 from rayemr.kinesis.limits import ShardLimits
 from rayemr.kinesis.log import ShardLog
-from rayemr.kinesis.records import Batch, CloseMarker, decode_frame, encode_batch, encode_close
-from rayemr.kinesis.shard import ShardClosed, ShardCore, ShardState
+from rayemr.kinesis.records import (
+    Batch, CloseMarker, Columns, decode_frame, encode_batch_parts, encode_close,
+)
+from rayemr.kinesis.shard import Admitted, ShardClosed, ShardCore, ShardState
 
 log = logging.getLogger(__name__)
 
@@ -99,23 +101,45 @@ class ShardHost:
 
         ``accepted`` < ``len(keys)``: the rest exceeded the shard's throughput this second.
         """
+        return self.put_columns(Columns.of(keys, data), ordering)
+
+    def put_columns(self, cols: Columns, ordering: int | None = None
+                    ) -> tuple[int, int] | None:
+        """``put`` for records held column by column (what clients send)."""
+        (result,) = self.put_many([(cols, ordering)])
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    def put_many(self, puts: Sequence[tuple[Columns, int | None]]
+                 ) -> list[tuple[int, int] | None | InternalFailureException]:
+        """Several puts, admitted in order and made durable together (one wait): for each,
+        what ``put_columns`` answers, or the error it would raise."""
         with self._cond:
-            try:
-                admitted = self.core.admit(keys, data, sizes, self.clock(), ordering)
-            except ShardClosed:
-                return None
-            batch = admitted.batch
-            if batch is None:
-                return (0, 0)
-            self._cond.notify_all()
-            while batch.location is None and id(batch) not in self._failed:
-                self._cond.wait()
-            error = self._failed.pop(id(batch), None)
-        if error is not None:
-            raise InternalFailureException(
-                f"shard {self.spec.shard_id} of stream {self.spec.stream} could not store "
-                f"the records: {error}")
-        return batch.first, admitted.accepted
+            admitted: list[Admitted | None] = []
+            for cols, ordering in puts:
+                try:
+                    admitted.append(self.core.admit_columns(cols, self.clock(), ordering))
+                except ShardClosed:
+                    admitted.append(None)
+            batches = [a.batch for a in admitted if a is not None and a.batch is not None]
+            if batches:
+                self._cond.notify_all()
+            for batch in batches:
+                while batch.location is None and id(batch) not in self._failed:
+                    self._cond.wait()
+            errors = {id(b): self._failed.pop(id(b)) for b in batches if id(b) in self._failed}
+        out: list[tuple[int, int] | None | InternalFailureException] = []
+        for a in admitted:
+            if a is None or a.batch is None:
+                out.append(None if a is None else (0, 0))
+            elif id(a.batch) in errors:
+                out.append(InternalFailureException(
+                    f"shard {self.spec.shard_id} of stream {self.spec.stream} could not store "
+                    f"the records: {errors[id(a.batch)]}"))
+            else:
+                out.append((a.batch.first, a.accepted))
+        return out
 
     def _commit_loop(self) -> None:
         linger = self.spec.linger_ms / 1000
@@ -139,7 +163,7 @@ class ShardHost:
             self._write(batches)
 
     def _write(self, batches: list[Batch]) -> None:
-        frames = [encode_batch(b) for b in batches]
+        frames = [encode_batch_parts(b) for b in batches]
         try:
             with self._write_lock:
                 locations = self.log.append(frames, newest=batches[-1].arrival)
@@ -168,7 +192,7 @@ class ShardHost:
                 self._cond.wait()
             ending = self.core.ending
         with self._write_lock:
-            self.log.append([encode_close(ending, self.clock())], newest=0.0)
+            self.log.append([[encode_close(ending, self.clock())]], newest=0.0)
         with self._cond:
             self.core.ending_position = ending
         return ending

@@ -87,6 +87,11 @@ class Throttle:
         self._get_debt = 0.0
         self._get_debt_at = 0.0
 
+    @property
+    def unlimited(self) -> bool:
+        """No put rate to enforce (record sizes need not be looked at)."""
+        return self.limits.put_records_per_s is None and self.limits.put_bytes_per_s is None
+
     def admit_puts(self, sizes: list[int], now: float) -> int:
         """How many of the records (sizes in order) fit this second; they are counted."""
         lim = self.limits

@@ -8,6 +8,7 @@ it retries throttling and internal failures a few times with exponential backoff
 """
 from __future__ import annotations
 
+import operator
 import random
 import time
 import uuid
@@ -24,6 +25,7 @@ _TIMESTAMPS = ("ApproximateArrivalTimestamp", "StreamCreationTimestamp",
                "ConsumerCreationTimestamp")
 #: Operations whose answers carry no timestamp: nothing to convert on the hot path.
 _NO_TIMESTAMPS = frozenset({"PutRecord", "PutRecords"})
+_DATA = operator.itemgetter("Data")
 _RETRYABLE = (InternalFailureException, ProvisionedThroughputExceededException)
 
 
@@ -59,7 +61,7 @@ def _timestamp(value: Any) -> Any:
 def _all_bytes(records: list) -> bool:
     """Every record a dict whose Data is already bytes (the usual batch: nothing to copy)."""
     try:
-        return all(type(r["Data"]) is bytes for r in records)
+        return set(map(type, map(_DATA, records))) == {bytes}
     except (TypeError, KeyError, IndexError):
         return False
 

@@ -27,6 +27,16 @@ def parts(shard_index: int) -> tuple[str, str]:
     return _PREFIX, f"{shard_index:0{_SHARD_DIGITS}d}"
 
 
+def encode_range(first: int, count: int, shard_index: int) -> list[str]:
+    """``encode(p, shard_index)`` for ``p`` in ``first .. first+count-1``, in C-level passes."""
+    last = first + count - 1
+    digits = len(str(first))
+    if count <= 0 or len(str(last)) != digits or digits > _POS_DIGITS:
+        return [encode(p, shard_index) for p in range(first, first + max(count, 0))]
+    template = f"{_PREFIX}{'0' * (_POS_DIGITS - digits)}{{}}{shard_index:0{_SHARD_DIGITS}d}"
+    return list(map(template.format, range(first, last + 1)))
+
+
 def decode(text: object) -> tuple[int, int] | None:
     """``(position, shard_index)`` of a sequence number, or None when it is not one of ours."""
     if (not isinstance(text, str) or len(text) != LENGTH or not text.isdigit()

@@ -22,7 +22,7 @@ from rayemr.kinesis.errors import (
     InvalidArgumentException, ProvisionedThroughputExceededException,
 )
 from rayemr.kinesis.limits import ShardLimits, Throttle
-from rayemr.kinesis.records import Batch
+from rayemr.kinesis.records import Batch, Columns
 
 
 class ShardState(str, Enum):
@@ -94,18 +94,37 @@ class ShardCore:
     def admit(self, keys: Sequence[str], data: Sequence[bytes], sizes: Sequence[int],
               now: float, ordering: int | None = None) -> Admitted:
         """Take the records that fit this second's throughput; assign their positions."""
-        if self.state.state is not ShardState.OPEN:
-            raise ShardClosed(self.shard_id)
-        n = self.throttle.admit_puts(list(sizes), now)
+        n = self._room(len(keys), sizes, now)
         if n == 0:
             return Admitted(None, 0)
+        return self._admitted(n, now, ordering, list(keys[:n]), list(data[:n]),
+                              sum(sizes[:n]), None)
+
+    def admit_columns(self, cols: Columns, now: float,
+                      ordering: int | None = None) -> Admitted:
+        """``admit`` for records held column by column (no per-record objects made)."""
+        n = self._room(cols.count, None if self.throttle.unlimited else cols.sizes(), now)
+        if n == 0:
+            return Admitted(None, 0)
+        cols = cols.head(n)
+        return self._admitted(n, now, ordering, None, None, cols.nbytes, cols)
+
+    def _room(self, count: int, sizes: Sequence[int] | None, now: float) -> int:
+        if self.state.state is not ShardState.OPEN:
+            raise ShardClosed(self.shard_id)
+        if sizes is None:
+            return count
+        return self.throttle.admit_puts(list(sizes), now)
+
+    def _admitted(self, n: int, now: float, ordering: int | None, keys: list[str] | None,
+                  data: list[bytes] | None, nbytes: int, cols: Columns | None) -> Admitted:
         first = max(self.last_position + 1, int(now * 1_000_000))
         if ordering is not None:
             first = max(first, ordering + 1)
         self.last_position = first + n - 1
         arrival = max(int(now * 1000) / 1000, self.last_arrival)  # AWS: millisecond precision
         self.last_arrival = arrival
-        batch = Batch(first, n, arrival, list(keys[:n]), list(data[:n]), sum(sizes[:n]))
+        batch = Batch(first, n, arrival, keys, data, nbytes, columns=cols)
         self.pending.append(batch)
         return Admitted(batch, n)
 
@@ -253,15 +272,16 @@ class ShardCore:
                     raise RuntimeError(f"{self.shard_id}: batch at {batch.first} is not in "
                                        "memory and no loader was given")
                 batch = loader(batch)
-            assert batch.keys is not None and batch.data is not None
+            keys, data = batch.keys, batch.data
+            assert keys is not None and data is not None
             skip = batch.arrival * 1000 < min_arrival_ms
             for j in range(max(0, position - batch.first), batch.count):
-                size = len(batch.data[j]) + len(batch.keys[j])
+                size = len(data[j]) + len(keys[j])
                 if out and (len(out) >= limit or nbytes + size > self.limits.get_max_bytes):
                     full = True
                     break
                 if not skip:
-                    out.append((batch.first + j, batch.arrival, batch.keys[j], batch.data[j]))
+                    out.append((batch.first + j, batch.arrival, keys[j], data[j]))
                     nbytes += size
                 next_position = batch.first + j + 1
                 if len(out) >= limit:
