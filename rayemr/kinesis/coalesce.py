@@ -65,11 +65,13 @@ class Coalescer:
         put = Put(cols, ordering)
         with self._cond:
             self._queue.append(put)
-            self._pump()
+            flights = self._take()
+        self._start(flights)
         return put
 
-    def _pump(self) -> None:
-        """Send queued puts while call slots are free (under the lock)."""
+    def _take(self) -> list[_Flight]:
+        """Group queued puts into calls while call slots are free (under the lock)."""
+        flights = []
         while self._queue and self._in_flight < self.max_in_flight:
             group = [self._queue.popleft()]
             size = group[0].size
@@ -81,28 +83,43 @@ class Coalescer:
                 put.flight = flight
             self._in_flight += 1
             self.calls += 1
-            try:
-                flight.call = self._send(group)
-            except Exception as exc:  # noqa: BLE001 - every put of the group hears of it
-                self._land(flight, None, exc)
+            flights.append(flight)
+        return flights
 
-    def _land(self, flight: _Flight, answers: list | None, error: BaseException | None) -> None:
-        """A call finished (under the lock): hand out its answers, free its slot."""
+    def _start(self, flights: list[_Flight]) -> None:
+        """Send the calls (outside the lock: sending takes a while), then wake their puts."""
+        todo = deque(flights)
+        while todo:
+            flight = todo.popleft()
+            try:
+                call = self._send(flight.puts)
+            except Exception as exc:  # noqa: BLE001 - every put of the group hears of it
+                with self._cond:
+                    todo.extend(self._land(flight, None, exc))
+                continue
+            with self._cond:
+                flight.call = call
+                self._cond.notify_all()
+
+    def _land(self, flight: _Flight, answers: list | None, error: BaseException | None
+              ) -> list[_Flight]:
+        """A call finished (under the lock): hand out its answers, free its slot; the calls
+        to start next."""
         if flight.done:
-            return
+            return []
         flight.done = True
         flight.error = error
         if answers is not None:
             for put, answer in zip(flight.puts, answers):
                 put.answer = answer
         self._in_flight -= 1
-        self._pump()
         self._cond.notify_all()
+        return self._take()
 
     def result(self, put: Put) -> Any:
         """The put's answer (whatever the shard answered for it); a failed call raises."""
         with self._cond:
-            while put.flight is None:
+            while put.flight is None or (put.flight.call is None and not put.flight.done):
                 self._cond.wait()
             flight = put.flight
         if not flight.done:
@@ -111,7 +128,8 @@ class Coalescer:
             except Exception as exc:  # noqa: BLE001 - re-raised for every put of the call
                 answers, error = None, exc
             with self._cond:
-                self._land(flight, answers, error)
+                flights = self._land(flight, answers, error)
+            self._start(flights)
         if flight.error is not None:
             raise flight.error
         return put.answer
