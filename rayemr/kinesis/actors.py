@@ -46,9 +46,6 @@ class ShardActor:
     def __init__(self, spec: ShardSpec) -> None:
         self.host = ShardHost(spec)
 
-    def put(self, keys, data, sizes, ordering=None):
-        return self.host.put(keys, data, sizes, ordering)
-
     def put_many(self, layout, *parts):
         """``ShardHost.put_many``: ``layout`` is ``(ordering, number of parts)`` per put, the
         parts each put's ``Columns.to_wire``, back to back; errors come back as messages."""

@@ -1,10 +1,11 @@
 """The shell around one ``ShardCore``: its log, group commit, recovery and retention.
 
 A ``ShardHost`` runs inside a Ray actor (``rayemr.kinesis.actors``) or in the caller's process
-(``rayemr.kinesis.local``). ``put`` admits records, then waits until the group-commit thread
-has written them to the log; only then are they acknowledged and readable. The commit thread
-writes every batch waiting at that moment as one group (one append + flush/fsync on local
-disk, one object on S3), optionally after lingering a few milliseconds to gather more.
+(``rayemr.kinesis.local``). ``put_columns`` (or ``put_many``, several puts at once) admits
+records, then waits until the group-commit thread has written them to the log; only then are
+they acknowledged and readable. The commit thread writes every batch waiting at that moment
+as one group (one append + flush/fsync on local disk, one object on S3), optionally after
+lingering a few milliseconds to gather more.
 On start the host replays its log, so a restarted actor or process has every acknowledged
 record back.
 """
@@ -95,17 +96,12 @@ class ShardHost:
         self.core.trim(self.clock())
 
     # -- writes --------------------------------------------------------------------------------
-    def put(self, keys: Sequence[str], data: Sequence[bytes], sizes: Sequence[int],
-            ordering: int | None = None) -> tuple[int, int] | None:
-        """``(first position, accepted)`` once durable; None if the shard is closed.
-
-        ``accepted`` < ``len(keys)``: the rest exceeded the shard's throughput this second.
-        """
-        return self.put_columns(Columns.of(keys, data), ordering)
-
     def put_columns(self, cols: Columns, ordering: int | None = None
                     ) -> tuple[int, int] | None:
-        """``put`` for records held column by column (what clients send)."""
+        """``(first position, accepted)`` once durable; None if the shard is closed.
+
+        ``accepted`` < ``cols.count``: the rest exceeded the shard's throughput this second.
+        """
         (result,) = self.put_many([(cols, ordering)])
         if isinstance(result, Exception):
             raise result
