@@ -19,6 +19,7 @@ import pytest
 from rayemr.client import state
 from rayemr.core.waiting import wait_for
 from rayemr.runtime import _descendants, _stop_processes
+from tests.e2e.mapreduce.slow_job import write_slow_job
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -179,31 +180,11 @@ def test_commands_through_the_gateway(cluster):
     assert "Traceback" not in q.stderr
 
 
-SLOW_JOB = '''
-import time
-from rayemr.mapreduce import MRJob
-
-
-class SlowThroughGateway(MRJob):
-    def mapper(self, _, line):
-        time.sleep(0.5)
-        yield line, 1
-
-    def reducer(self, key, values):
-        yield key, sum(values)
-
-
-if __name__ == "__main__":
-    SlowThroughGateway.run()
-'''
 
 
 def test_ctrl_c_in_the_client_kills_the_job_in_the_cluster(cluster):
     tmp = cluster.tmp
-    (tmp / "slow.py").write_text(SLOW_JOB)
-    (tmp / "slow").mkdir()
-    for i in range(4):
-        (tmp / "slow" / f"f{i}.txt").write_text("".join(f"{i} {n}\n" for n in range(60)))
+    write_slow_job(tmp, lines=60, name="SlowThroughGateway")
     proc = subprocess.Popen(
         [sys.executable, "-m", "rayemr.cli", "mr", "slow.py", "slow", "-o", "slow-out",
          "--conf", "mapreduce.input.fileinputformat.split.maxsize=64"],

@@ -7,34 +7,14 @@ import subprocess
 import sys
 import time
 
+from tests.e2e.mapreduce.slow_job import SLOW_JOB, write_slow_job
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 
-SLOW_JOB = '''
-import time
-from rayemr.mapreduce import MRJob
-
-
-class Slow(MRJob):
-    def mapper(self, _, line):
-        time.sleep(0.5)
-        yield line, 1
-
-    def reducer(self, key, values):
-        yield key, sum(values)
-
-
-if __name__ == "__main__":
-    Slow.run()
-'''
 
 
 def test_ctrl_c_leaves_no_temporary_files(tmp_path):
-    job = tmp_path / "slow.py"
-    job.write_text(SLOW_JOB)
-    data = tmp_path / "in"
-    data.mkdir()
-    for i in range(4):
-        (data / f"f{i}.txt").write_text("".join(f"line {i} {n}\n" for n in range(40)))
+    job, data = write_slow_job(tmp_path, lines=40)
     out = tmp_path / "out"
     env = dict(os.environ, PYTHONPATH=ROOT, PYTHONUNBUFFERED="1")
     env.pop("RAY_ADDRESS", None)
