@@ -26,7 +26,7 @@ def query_schema(s, query: str) -> list[Column]:
     """Result columns of a query without reading data (the fragment over empty scans)."""
     plan = s.compile(query)
     if plan.transform:
-        return [Column(n, t) for n, t in plan.transform[1]]
+        return [Column(n, t) for n, t in plan.transform.columns]
     tables = {sc.id: hexec.empty_scan(sc) for sc in plan.scans}
     out = hexec.run_sql(plan.final_sql, tables)
     names = plan.columns if len(plan.columns) == out.num_columns else out.column_names

@@ -86,6 +86,31 @@ class AggPlan:
 
 
 @dataclass(frozen=True)
+class RangeSort:
+    """Total-order ORDER BY over one table by sampled range partitioning (chosen by
+    :func:`rayemr.hive.rules.range_sort`): map tasks run ``map_sql`` (its rows carry their
+    range number in ``__part``), reduce task ``r`` sorts range ``r`` with ``reduce_sql``
+    (over ``part``); with ``limit`` the client keeps the first rows of the concatenation."""
+
+    map_sql: str
+    reduce_sql: str
+    limit: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class TransformSpec:
+    """``SELECT TRANSFORM (...) USING 'command' AS (...)``: the query's rows piped through
+    ``command`` and read back as ``columns`` ((name, Hive type), ...). ``command`` is the
+    text as written until the session resolves it to a
+    :class:`~rayemr.hive.policy.TransformCommand` (what may run); ``split_all``: every tab
+    splits a field (else only the first, into key and value)."""
+
+    command: Any
+    columns: tuple[tuple[str, str], ...]
+    split_all: bool
+
+
+@dataclass(frozen=True)
 class QueryPlan:
     """A compiled SELECT: scans, the fragment that combines them, and result columns."""
 
@@ -93,9 +118,8 @@ class QueryPlan:
     final_sql: str
     columns: tuple[str, ...]
     agg: Optional[AggPlan] = None
-    transform: tuple = ()
-    #: total-order sort: (map_sql, reduce_sql, limit or None), map output has "__part"
-    sort: tuple = ()
+    transform: Optional[TransformSpec] = None
+    sort: Optional[RangeSort] = None
     #: the qualified sqlglot tree over scan ids, before DuckDB fixes (read-only; copy it)
     tree: object = field(default=None, compare=False, repr=False)
     #: Hive's unique result names (``t.col`` for ``SELECT *`` and ``t.col``), () if none

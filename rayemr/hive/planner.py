@@ -1,16 +1,17 @@
 """Cut a compiled query into stages of typed operators, and print them (EXPLAIN).
 
-Pure: turns a :class:`~rayemr.hive.plan.QueryPlan` plus the splits of each scan into a
-:class:`~rayemr.hive.plan.PhysicalPlan` (map stages scan splits with pruned columns and
-pushed filters; when the query is one aggregate over one table, map tasks aggregate
-partially and reduce tasks merge hash-partitioned partial states; a final stage runs the
-rest in DuckDB). :mod:`rayemr.hive.tasks` runs the operators; this module imports neither
+Pure: turns a :class:`~rayemr.hive.plan.QueryPlan` (after the physical rules of
+:mod:`rayemr.hive.rules`) plus the splits of each scan into a
+:class:`~rayemr.hive.plan.PhysicalPlan`; the first of :data:`SHAPES` that fits the plan
+cuts it (map stages scan splits with pruned columns and pushed filters; when the query is
+one aggregate over one table, map tasks aggregate partially and reduce tasks merge
+hash-partitioned partial states; a final stage runs the rest in DuckDB). :mod:`rayemr.hive.tasks` runs the operators; this module imports neither
 the tasks nor DuckDB nor Ray.
 """
 from __future__ import annotations
 
-from dataclasses import replace
-from typing import Any, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Callable, Mapping, Sequence
 
 from rayemr.engine.graph import BroadcastInput, ShuffleInput, ShuffleSpec, SplitInput
 from rayemr.hive.plan import (Fetch, FileOutput, FileSplit, Fragment, HiveStage,
@@ -22,11 +23,12 @@ def stage_name(n: int) -> str:
     return f"Stage-{n}"
 
 
-def build_physical(plan: QueryPlan, splits: dict[str, Sequence[FileSplit]],
-                   name: str = "hive", reducers: int = 1, small_job_bytes: int = 0,
-                   map_only: bool = False, inline_bytes: int = 0,
-                   final_bytes: int = 0) -> PhysicalPlan:
-    """``small_job_bytes``: when every input together is at most this many bytes (in at most
+@dataclass(frozen=True)
+class Cut:
+    """How to cut a plan into stages, besides the plan itself: each scan's splits, the
+    application name, the number of reducers and the size limits of the shapes below.
+
+    ``small_job_bytes``: when every input together is at most this many bytes (in at most
     four splits), the query runs as one task (Hive's automatic local mode for small jobs).
     ``map_only``: the query is row by row over one table (no aggregate, join, order or
     limit), so each map task runs the whole fragment over its split (a map-only job).
@@ -34,34 +36,80 @@ def build_physical(plan: QueryPlan, splits: dict[str, Sequence[FileSplit]],
     read by each task that uses it, not scanned by a stage of its own (0: never);
     ``final_bytes``: the query's final task reads the tables only it uses itself, smallest
     first, up to this many bytes in all (at least those of ``inline_bytes``)."""
-    sizes = [sp.length or sp.size for ss in splits.values() for sp in ss]
-    if small_job_bytes > 0 and not plan.transform and sum(sizes) <= small_job_bytes \
-            and len(sizes) <= 4:
-        ops = tuple(TableScan(s, tuple(splits.get(s.id) or ()), inline=True)
-                    for s in plan.scans) + (Fragment(plan.final_sql), Fetch())
-        stage = HiveStage(stage_name(1), ops, kind="map",
-                          description="small job: scan and finish in one task")
-        return PhysicalPlan((stage,), name=name)
-    if map_only and len(plan.scans) == 1 and plan.agg is None and not plan.sort \
-            and not plan.transform:
-        scan = plan.scans[0]
-        stage = HiveStage(stage_name(1), (TableScan(scan), Fragment(plan.final_sql), Fetch()),
-                          (_split_input(scan.id, splits),), kind="map",
-                          description=f"map-only over {scan.table}")
-        return PhysicalPlan((stage,), name=name)
-    if plan.sort:
-        return _sort_plan(plan, splits, name, reducers)
-    if plan.agg is not None and plan.agg.shuffle_join:
-        return _shuffle_join_plan(plan, splits, name, reducers)
-    cut = _Stages(plan, splits, reducers, inline_bytes, final_bytes)
-    cut.scans()
+
+    splits: Mapping[str, Sequence[FileSplit]]
+    name: str = "hive"
+    reducers: int = 1
+    small_job_bytes: int = 0
+    map_only: bool = False
+    inline_bytes: int = 0
+    final_bytes: int = 0
+
+
+def build_physical(plan: QueryPlan, splits: Mapping[str, Sequence[FileSplit]],
+                   name: str = "hive", reducers: int = 1, small_job_bytes: int = 0,
+                   map_only: bool = False, inline_bytes: int = 0,
+                   final_bytes: int = 0) -> PhysicalPlan:
+    """The stages of ``plan``: the first of :data:`SHAPES` that fits it cuts them (the
+    arguments are those of :class:`Cut`)."""
+    cut = Cut(splits, name, reducers, small_job_bytes, map_only, inline_bytes, final_bytes)
+    for shape in SHAPES:
+        if shape.fits(plan, cut):
+            return PhysicalPlan(tuple(shape.stages(plan, cut)), name=name)
+    raise AssertionError("the last shape fits every plan")  # pragma: no cover
+
+
+@dataclass(frozen=True)
+class Shape:
+    """One way a query runs: ``fits`` says whether the plan has that shape, ``stages`` cuts
+    it (stage ids numbered in order from Stage-1)."""
+
+    name: str
+    fits: Callable[[QueryPlan, Cut], bool]
+    stages: Callable[[QueryPlan, Cut], list[HiveStage]]
+
+
+def _fits_small_job(plan: QueryPlan, cut: Cut) -> bool:
+    sizes = [sp.length or sp.size for ss in cut.splits.values() for sp in ss]
+    return (cut.small_job_bytes > 0 and not plan.transform
+            and sum(sizes) <= cut.small_job_bytes and len(sizes) <= 4)
+
+
+def _small_job(plan: QueryPlan, cut: Cut) -> list[HiveStage]:
+    ops = tuple(TableScan(s, tuple(cut.splits.get(s.id) or ()), inline=True)
+                for s in plan.scans) + (Fragment(plan.final_sql), Fetch())
+    return [HiveStage(stage_name(1), ops, kind="map",
+                      description="small job: scan and finish in one task")]
+
+
+def _fits_map_only(plan: QueryPlan, cut: Cut) -> bool:
+    return (cut.map_only and len(plan.scans) == 1 and plan.agg is None
+            and plan.sort is None and not plan.transform)
+
+
+def _map_only(plan: QueryPlan, cut: Cut) -> list[HiveStage]:
+    scan = plan.scans[0]
+    return [HiveStage(stage_name(1), (TableScan(scan), Fragment(plan.final_sql), Fetch()),
+                      (_split_input(scan.id, cut.splits),), kind="map",
+                      description=f"map-only over {scan.table}")]
+
+
+def _map_join(plan: QueryPlan, cut: Cut) -> list[HiveStage]:
+    """Scan stages (small tables read where they are used), then the partial aggregate's
+    reduce side or the result, then the TRANSFORM script if any."""
+    stages = _Stages(plan, cut.splits, cut.reducers, cut.inline_bytes, cut.final_bytes)
+    stages.scans()
     if plan.agg is not None:
-        cut.reduce_side()
+        stages.reduce_side()
     else:
-        cut.result()
+        stages.result()
     if plan.transform:
-        cut.transform()
-    return PhysicalPlan(tuple(cut.stages), name=name)
+        stages.transform()
+    return stages.stages
+
+
+def _fits_shuffle_join(plan: QueryPlan, cut: Cut) -> bool:
+    return plan.agg is not None and bool(plan.agg.shuffle_join)
 
 
 def with_write(physical: PhysicalPlan, write: Any) -> PhysicalPlan:
@@ -86,20 +134,19 @@ def _aggregate_output(keys: tuple[str, ...], reducers: int) -> ReduceOutput:
                         else ShuffleSpec(1, (), "single"))
 
 
-def _sort_plan(plan: QueryPlan, splits: dict[str, Sequence[FileSplit]], name: str,
-               reducers: int) -> PhysicalPlan:
-    map_sql, reduce_sql, _limit = plan.sort
+def _sort_plan(plan: QueryPlan, cut: Cut) -> list[HiveStage]:
+    sort = plan.sort
     scan = plan.scans[0]
-    stages = (
-        HiveStage(stage_name(1), (TableScan(scan), Fragment(map_sql),
-                                  ReduceOutput(ShuffleSpec(reducers, ("__part",), "column"))),
-                  (_split_input(scan.id, splits),), kind="map",
+    return [
+        HiveStage(stage_name(1),
+                  (TableScan(scan), Fragment(sort.map_sql),
+                   ReduceOutput(ShuffleSpec(cut.reducers, ("__part",), "column"))),
+                  (_split_input(scan.id, cut.splits),), kind="map",
                   description=f"scan {scan.table}, range partition on the sort key"),
-        HiveStage(stage_name(2), (Fragment(reduce_sql, ("part",)), Fetch()),
+        HiveStage(stage_name(2), (Fragment(sort.reduce_sql, ("part",)), Fetch()),
                   (ShuffleInput("part", stage_name(1)),), kind="reduce",
                   description="sort each range"),
-    )
-    return PhysicalPlan(stages, name=name)
+    ]
 
 
 class _Stages:
@@ -195,50 +242,59 @@ class _Stages:
             description="result" if inputs else "scan and result in one task"))
 
     def transform(self) -> None:
-        script, columns, split_all = self.plan.transform
+        spec = self.plan.transform
         last = self.stages[-1]
         self.stages[-1] = replace(last, operators=tuple(
             op for op in last.operators if not isinstance(op, Fetch)))
         self.stages.append(HiveStage(
-            self.next_id(), (Transform(script, columns, split_all), Fetch()),
+            self.next_id(), (Transform(spec.command, spec.columns, spec.split_all), Fetch()),
             (BroadcastInput("rows", last.id),), kind="reduce",
-            description=f"transform using {str(script)!r}"))
+            description=f"transform using {str(spec.command)!r}"))
 
 
-def _shuffle_join_plan(plan: QueryPlan, splits, name: str, reducers: int) -> PhysicalPlan:
+def _shuffle_join_plan(plan: QueryPlan, cut: Cut) -> list[HiveStage]:
     """Common join: both sides hash-partitioned on their join keys; each reduce task joins
     its partition and aggregates partially; then the usual merge and result stages."""
     agg = plan.agg
     scans = {s.id: s for s in plan.scans}
     stages: list[HiveStage] = []
+
+    def add(operators, inputs, kind, description) -> str:
+        stages.append(HiveStage(stage_name(len(stages) + 1), tuple(operators), tuple(inputs),
+                                kind=kind, description=description))
+        return stages[-1].id
+
     inputs = []
-    for i, (sid, key) in enumerate(agg.shuffle_join):
+    for sid, key in agg.shuffle_join:
         scan = scans[sid]
-        stages.append(HiveStage(
-            stage_name(i + 1),
-            (TableScan(scan), ReduceOutput(ShuffleSpec(reducers, (key,), "hash"))),
-            (_split_input(sid, splits),), kind="map",
-            description=f"scan {scan.table}, shuffle on {key}"))
-        inputs.append(ShuffleInput(sid, stage_name(i + 1)))
-    join = stage_name(3)
-    out = _aggregate_output(agg.keys, reducers)
-    stages.append(HiveStage(join, (PartialAggregate(agg.partial_sql,
-                                                    tuple(i.name for i in inputs)), out),
-                            tuple(inputs), kind="reduce",
-                            description="shuffle join and partial aggregate"))
+        sides = add((TableScan(scan), ReduceOutput(ShuffleSpec(cut.reducers, (key,), "hash"))),
+                    (_split_input(sid, cut.splits),), "map",
+                    f"scan {scan.table}, shuffle on {key}")
+        inputs.append(ShuffleInput(sid, sides))
+    out = _aggregate_output(agg.keys, cut.reducers)
+    join = add((PartialAggregate(agg.partial_sql, tuple(i.name for i in inputs)), out),
+               inputs, "reduce", "shuffle join and partial aggregate")
     partials = (ShuffleInput("partials", join),)
     if out.shuffle.num_partitions == 1:
         sql = f"WITH reduced AS ({agg.final_sql}) {agg.top_sql}"
-        stages.append(HiveStage(stage_name(4), (Fragment(sql, ("partials",)), Fetch()),
-                                partials, kind="reduce",
-                                description="final aggregate and result"))
+        add((Fragment(sql, ("partials",)), Fetch()), partials, "reduce",
+            "final aggregate and result")
     else:
-        stages.append(HiveStage(stage_name(4), (Fragment(agg.final_sql, ("partials",)),),
-                                partials, kind="reduce", description="final aggregate"))
-        stages.append(HiveStage(stage_name(5), (Fragment(agg.top_sql, ("reduced",)), Fetch()),
-                                (BroadcastInput("reduced", stage_name(4)),), kind="reduce",
-                                description="result"))
-    return PhysicalPlan(tuple(stages), name=name)
+        reduced = add((Fragment(agg.final_sql, ("partials",)),), partials, "reduce",
+                      "final aggregate")
+        add((Fragment(agg.top_sql, ("reduced",)), Fetch()),
+            (BroadcastInput("reduced", reduced),), "reduce", "result")
+    return stages
+
+
+#: the shapes a query can run in, most specific first (the last fits every plan)
+SHAPES: tuple[Shape, ...] = (
+    Shape("small job", _fits_small_job, _small_job),
+    Shape("map-only", _fits_map_only, _map_only),
+    Shape("range sort", lambda plan, cut: plan.sort is not None, _sort_plan),
+    Shape("shuffle join", _fits_shuffle_join, _shuffle_join_plan),
+    Shape("map join", lambda plan, cut: True, _map_join),
+)
 
 
 def explain(physical: PhysicalPlan) -> list[str]:

@@ -264,9 +264,8 @@ class HiveSession:
         plan = plan_transform_or_none(text, self.metastore.get_table, self.database,
                                       conf=self.hiveconf)
         if plan is not None:
-            command_text, columns, split_all = plan.transform
-            return replace(plan, transform=(self.transform_command(command_text), columns,
-                                             split_all))
+            command = self.transform_command(plan.transform.command)
+            return replace(plan, transform=replace(plan.transform, command=command))
         from rayemr.hive import exec as hexec
 
         return compile_query(text, self.metastore.get_table, self.database,
@@ -274,46 +273,12 @@ class HiveSession:
 
     def physical(self, plan: QueryPlan, splits: dict[str, list[FileSplit]],
                  writing: bool = False) -> QueryPlan:
-        """Choose map-side aggregation and map joins from the scans' sizes."""
-        if self.hiveconf.get("hive.map.aggr", "true").lower() != "true":
-            return self._range_sort(plan, splits, writing)
-        from rayemr.hive.sql.aggregate import plan_partial_aggregation
+        """The plan after the physical rules (:mod:`rayemr.hive.rules`): map-side
+        aggregation and map joins from the scans' sizes, range-partitioned sorts."""
+        from rayemr.hive import exec as hexec, rules
 
-        sizes = {sid: sum(sp.length or sp.size for sp in s) for sid, s in splits.items()}
-        joins = self.hiveconf.get("hive.auto.convert.join", "true").lower() == "true"
-        try:
-            limit = int(self.hiveconf.get("hive.mapjoin.smalltable.filesize", "25000000"))
-        except ValueError:
-            raise UserError("hive.mapjoin.smalltable.filesize must be a number of bytes") \
-                from None
-        plan = plan_partial_aggregation(plan, sizes, broadcast_ok=joins, broadcast_limit=limit)
-        return self._range_sort(plan, splits, writing)
-
-    def _range_sort(self, plan: QueryPlan, splits: dict[str, list[FileSplit]],
-                    writing: bool = False) -> QueryPlan:
-        """ORDER BY over one table with several splits: sampled range partitioning."""
-        from dataclasses import replace
-
-        from rayemr.hive import exec as hexec
-        from rayemr.hive.sql.sort import partition_expr, plan_range_sort
-
-        if plan.agg is not None or plan.transform or len(plan.scans) != 1:
-            return plan
-        from rayemr.hive.sizing import split_bytes
-
-        reducers = self.num_reducers(split_bytes(splits.get(plan.scans[0].id)))
-        if reducers < 2:
-            return plan
-        if len(splits.get(plan.scans[0].id) or ()) < 2:
-            return plan
-        sp = plan_range_sort(plan)
-        if sp is None or (writing and sp.limit is not None):
-            return plan  # a write cannot cut each range to the LIMIT afterwards
-        bounds, key_type = hexec.sample_boundaries(plan.scans[0], splits[sp.scan_id],
-                                                   sp.key_sql, reducers)
-        part = partition_expr(sp.key_sql, bounds, key_type, sp.descending, sp.nulls_first)
-        return replace(plan, sort=(sp.map_sql.replace("{partition}", part), sp.reduce_sql,
-                                   sp.limit))
+        return rules.apply(plan, rules.RuleContext(splits, self.hiveconf, writing,
+                                                   sample=hexec.sample_boundaries))
 
     def splits_for(self, scan: ScanSpec, log_lines: list[str] | None = None
                    ) -> list[FileSplit]:
@@ -393,8 +358,8 @@ class HiveSession:
         graph = self.stage_graph(physical)
         result = self.run_graph(graph, cancel=cancel, progress=progress, log_lines=log_lines)
         table = hexec.concat(result.outputs[graph.stages[-1].id])
-        if plan.sort and plan.sort[2] is not None:
-            table = table.slice(0, plan.sort[2])  # each range kept its first n rows
+        if plan.sort is not None and plan.sort.limit is not None:
+            table = table.slice(0, plan.sort.limit)  # each range kept its first n rows
         if table.num_columns == len(plan.columns):
             table = table.rename_columns(list(self.result_names(plan)))
         cols = tuple(Column(f.name, hive_type_of_arrow(f.type)) for f in table.schema)

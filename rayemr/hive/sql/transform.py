@@ -12,7 +12,7 @@ from typing import Mapping, Optional
 from sqlglot import exp
 
 from rayemr.core.errors import UnsupportedError
-from rayemr.hive.plan import QueryPlan
+from rayemr.hive.plan import QueryPlan, TransformSpec
 from rayemr.hive.sql.compile import compile_query, parse_hive
 from rayemr.hive.types import normalize_type
 
@@ -49,4 +49,4 @@ def plan_transform_or_none(text: str, lookup, database: str,
     from dataclasses import replace
 
     return replace(inner, columns=tuple(n for n, _ in out),
-                   transform=(script, tuple(out), split_all))
+                   transform=TransformSpec(script, tuple(out), split_all))
