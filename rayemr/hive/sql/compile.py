@@ -81,6 +81,7 @@ def compile_query(text: str, lookup: TableLookup, database: str,
     tree = qualify_tree(tree, tables, database)
     unique = resultnames.names(tree)
     hive_semantics(tree, table_schema(tables), conf)
+    factor_common_conjuncts(tree)
     scans, tree = plan_scans(tree, tables)
     check_table_references(tree, {s.id for s in scans})
     scans = push_limit(tree, scans)
@@ -290,6 +291,53 @@ def _conjuncts(e: Optional[exp.Expression]) -> list[exp.Expression]:
     return list(e.flatten()) if isinstance(e, exp.And) else [e]
 
 
+def factor_common_conjuncts(tree: exp.Expression) -> None:
+    """``WHERE (a AND x) OR (a AND y)`` also gets ``a`` as a conjunct of its own, so a join
+    key written inside every branch of an OR (TPC-H Q19) is seen as a join key and a filter
+    on one table can be pushed into its scan. ``a`` is implied by the OR, so the rows kept
+    are the same; volatile and subquery conditions are left alone."""
+    for sel in tree.find_all(exp.Select):
+        where = sel.args.get("where")
+        if where is None:
+            continue
+        top = _conjuncts(where.this)
+        have = {c.sql() for c in top}
+        extra: list[exp.Expression] = []
+        for cond in top:
+            cond = cond.unnest()
+            if not isinstance(cond, exp.Or):
+                continue
+            branches = [_conjuncts(b.unnest()) for b in cond.flatten()]
+            common = set.intersection(*({c.sql() for c in b} for b in branches))
+            for c in branches[0]:
+                text = c.sql()
+                if text in common and text not in have and _pushable(c):
+                    have.add(text)
+                    extra.append(c.copy())
+        if extra:
+            where.set("this", exp.and_(where.this, *extra))
+
+
+def _implied_by_or(cond: exp.Expression) -> dict[str, exp.Expression]:
+    """For ``(t.a AND u.b AND ...) OR (t.c AND ...)``: per table alias whose own conditions
+    appear in every branch, the OR of those conditions (implied by ``cond``; a filter its
+    scan can apply while the whole condition still runs after the join)."""
+    cond = cond.unnest()
+    if not isinstance(cond, exp.Or):
+        return {}
+    per_branch: list[dict[str, list[exp.Expression]]] = []
+    for branch in cond.flatten():
+        mine: dict[str, list[exp.Expression]] = {}
+        for c in _conjuncts(branch.unnest()):
+            aliases = {col.table for col in c.find_all(exp.Column)}
+            if len(aliases) == 1 and _pushable(c):
+                mine.setdefault(aliases.pop(), []).append(c)
+        per_branch.append(mine)
+    common = set.intersection(*(set(m) for m in per_branch))
+    return {alias: exp.or_(*(exp.and_(*(c.copy() for c in m[alias])) for m in per_branch))
+            for alias in sorted(common)}
+
+
 _VOLATILE = ("RAND", "RANDOM", "UUID", "REFLECT", "JAVA_METHOD", "HIVE_SLEEP", "NOW")
 
 
@@ -337,6 +385,8 @@ def plan_scans(tree: exp.Expression, tables: dict[tuple[str, str], Table]
                 continue
             for c in _conjuncts(j.args.get("on")):
                 cands.append((c, target if side == "LEFT" or kind in ("SEMI", "ANTI") else None))
+        cands += [(implied, None) for cond, only in list(cands) if only is None
+                  for implied in _implied_by_or(cond).values()]
         for cond, only in cands:
             if not _pushable(cond):
                 continue
