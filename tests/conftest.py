@@ -7,10 +7,17 @@ Ray starts, so Ray workers see them too.
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import uuid
 
 import pytest
+
+# A run started in the background (`nohup`, `&` without job control) begins with SIGINT
+# ignored, and every process the tests start would inherit that, so the Ctrl-C tests could
+# not interrupt them; with a handler here, child processes start with SIGINT's default.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _free_port() -> int:
