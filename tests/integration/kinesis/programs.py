@@ -62,10 +62,3 @@ def produce(client, stream: str, n: int, batch: int = 50, during=None) -> list[b
                 time.sleep(0.2)
     return acked
 
-
-def wait_for(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.5)

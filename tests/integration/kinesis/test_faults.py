@@ -14,9 +14,10 @@ import ray
 from ray.util.state import get_actor
 
 import rayemr.kinesis as kinesis
+from rayemr.core.waiting import wait_for
 from rayemr.kinesis import actors
 
-from tests.integration.kinesis.programs import Collector, Reporting, produce, wait_for
+from tests.integration.kinesis.programs import Collector, Reporting, produce
 from tests.integration.kinesis.test_on_ray import read_all
 
 
@@ -34,7 +35,7 @@ def consume_and_check(client, stream, acked, app, n_consumers=2, timeout=300):
                                        n=n_consumers, failover_s=6, poll_s=0.2)
     try:
         wait_for(lambda: ray.get(collector.count.remote()) >= len(set(acked)), timeout,
-                 "the consumers to process every acknowledged record")
+                 interval=0.5, what="the consumers to process every acknowledged record")
     finally:
         statuses = ray.get([c.stop.remote() for c in consumers])
     seen = ray.get(collector.all.remote())
