@@ -528,12 +528,22 @@ def _hive_conversion(value: str, source: pa.DataType, hive_type: str,
     if target in ("tinyint", "smallint", "int", "bigint"):
         if text:
             return f"TRY_CAST(hive_text_to_long({value}) AS {out})"
-        if pa.types.is_floating(source) or pa.types.is_decimal(source):
+        if pa.types.is_floating(source):  # Java's (long)/(int) of a double, saturated
+            whole = "hive_double_to_long" if target == "bigint" else "hive_double_to_int"
+            bits = {"tinyint": 8, "smallint": 16}.get(target)
+            if bits is None:
+                return f"CAST({whole}({value}) AS {out})"
+            half = 2 ** (bits - 1)  # (byte)/(short) keep the int's low bits
+            return (f"CAST(((CAST({whole}({value}) AS BIGINT) + {half}) & {2 * half - 1})"
+                    f" - {half} AS {out})")
+        if pa.types.is_decimal(source):
             return f"TRY_CAST(trunc({value}) AS {out})"
         if pa.types.is_timestamp(source):
             return f"TRY_CAST(floor(epoch({value})) AS {out})"
     if target in ("string", "varchar", "char") and pa.types.is_boolean(source):
         return f"upper(CAST({value} AS VARCHAR))"
+    if target in ("string", "varchar", "char") and pa.types.is_floating(source):
+        return f"hive_java_double({value})"  # Double.toString / Float.toString
     if target == "boolean" and text and lazy_text:
         return f"CASE lower({value}) WHEN 'true' THEN TRUE WHEN 'false' THEN FALSE END"
     if target == "boolean" and text:
@@ -580,6 +590,8 @@ def _to_text(c: str, t: pa.DataType, cd: str, md: str) -> str:
         return f"CASE WHEN {c} IS NULL THEN NULL ELSE concat_ws({sql_str(cd)}, {fields}) END"
     if pa.types.is_boolean(t):
         return f"CASE WHEN {c} THEN 'true' WHEN NOT {c} THEN 'false' END"
+    if pa.types.is_floating(t):  # LazyUtils.writePrimitiveUTF8: Double.toString
+        return f"hive_java_double({c})"
     return f"CAST({c} AS VARCHAR)"
 
 

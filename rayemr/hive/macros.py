@@ -166,6 +166,38 @@ MACROS: dict[str, tuple[str, str]] = {
         coalesce(hive_wrap32(xor(hive_double_bits(x), hive_double_bits(x) >> 32)
                              & 4294967295), 0)"""),
     "hive_float_hash": ("x", "coalesce(hive_wrap32(hive_float_bits(CAST(x AS DOUBLE))), 0)"),
+    # Java's (long) and (int) of a double or float (UDFToLong, UDFToInteger): truncated
+    # toward zero, saturated at the type's range, NaN 0
+    "hive_double_to_long": ("x", """
+        CASE WHEN isnan(x) THEN 0
+             WHEN x >= 9223372036854775807 THEN 9223372036854775807
+             WHEN x <= -9223372036854775808 THEN -9223372036854775808
+             ELSE CAST(trunc(x) AS BIGINT) END"""),
+    "hive_double_to_int": ("x", """
+        CASE WHEN isnan(x) THEN 0
+             WHEN x >= 2147483647 THEN 2147483647
+             WHEN x <= -2147483648 THEN -2147483648
+             ELSE CAST(trunc(x) AS INTEGER) END"""),
+    # a DECIMAL(p, s) as its unscaled integer (-0.50 -> -50): DuckDB writes every digit
+    "hive_unscaled": ("x", "CAST(replace(CAST(x AS VARCHAR), '.', '') AS HUGEINT)"),
+    # n / d rounded half up (HiveDecimal.divide, RoundingMode.HALF_UP), in integers; the
+    # remainder is compared with what is left of d, so nothing doubles past 128 bits
+    "hive_decimal_quotient": ("n, d", """
+        sign(n) * sign(d) * (abs(n) // abs(d)
+                             + CASE WHEN abs(n) % abs(d) >= abs(d) - abs(n) % abs(d)
+                                    THEN 1 ELSE 0 END)"""),
+    # interval_year_month('y-m') (HiveIntervalYearMonth.valueOf: [+-]years-months, months
+    # 0..11; anything else NULL) as an interval of months
+    "hive_year_month": ("s", """
+        CASE WHEN regexp_full_match(s, '[+-]?[0-9]+-([0-9]|1[01])')
+             THEN to_months(CASE WHEN starts_with(s, '-') THEN -1 ELSE 1 END
+                            * (CAST(regexp_extract(s, '([0-9]+)-', 1) AS BIGINT) * 12
+                               + CAST(regexp_extract(s, '-([0-9]+)$', 1) AS BIGINT))) END"""),
+    # an INTERVAL YEAR TO MONTH as HiveIntervalYearMonth.toString writes it: [-]years-months
+    "hive_year_month_text": ("i", """
+        CASE WHEN datepart('year', i) * 12 + datepart('month', i) < 0 THEN '-' ELSE '' END
+        || CAST(abs(datepart('year', i)) AS VARCHAR) || '-'
+        || CAST(abs(datepart('month', i)) AS VARCHAR)"""),
 }
 
 

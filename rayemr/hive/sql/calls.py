@@ -1,7 +1,8 @@
 """Hive built-ins whose DuckDB namesakes (as sqlglot translates them) mean something else.
 
-Rules run after :data:`rayemr.hive.sql.semantics.RULES`, each ``rule(tree, ctx) -> None`` over the
-qualified, type-annotated Hive tree: substr positions, LIKE's backslash escapes, NULLs in
+Rules run after :data:`rayemr.hive.sql.semantics.OPERATIONS`, each ``rule(tree, ctx) ->
+None`` over the qualified, type-annotated Hive tree: numbers given to string functions and
+concat as Hive's text, substr positions, LIKE's backslash escapes, NULLs in
 greatest/least, logarithms and square roots outside their domain, regexp_replace's ``$n``
 group references, date parts of strings (and their INT type), dayofweek's Sunday = 1, and
 from_utc_timestamp / to_utc_timestamp. The Hive behaviour of each is in docs/hive.md.
@@ -12,8 +13,8 @@ from sqlglot import exp
 
 from rayemr.core.errors import UnsupportedError
 
-from rayemr.hive.sql.semantics import TEXT, Context, T, cast, call, post_order, replace_node, \
-    typed, kind
+from rayemr.hive.sql.semantics import TEXT, Context, T, as_text, cast, call, post_order, \
+    replace_node, typed, kind
 
 
 def _positive_int(node: exp.Expression | None) -> bool:
@@ -291,11 +292,19 @@ def string_arguments(tree: exp.Expression, ctx: Context) -> None:
             if arg is None or kind(arg) in TEXT or kind(arg) in (T.UNKNOWN, T.BINARY,
                                                                  T.VARBINARY):
                 continue
-            if kind(arg) == T.BOOLEAN:
-                new = call("UPPER", cast(arg.copy(), "VARCHAR"))
-            else:
-                new = cast(arg.copy(), "VARCHAR")
-            arg.replace(typed(new, T.TEXT))
+            arg.replace(typed(as_text(arg.copy()), T.TEXT))
+
+
+def concat_arguments(tree: exp.Expression, ctx: Context) -> None:
+    """concat() (and ``||``) of numbers and booleans joins their Hive text (GenericUDFConcat's
+    StringConverter): ``concat(1e20D, '')`` is ``1.0E20``, a boolean ``TRUE``; DuckDB
+    writes ``1e+20`` and ``true``."""
+    for node in post_order(tree, exp.Concat, exp.DPipe):
+        args = [node.this, node.expression] if isinstance(node, exp.DPipe) else \
+            list(node.expressions)
+        for arg in args:
+            if arg is not None and kind(arg) in (T.DOUBLE, T.FLOAT, T.BOOLEAN):
+                arg.replace(as_text(arg.copy()))
 
 
 def elt_find_in_set_unhex(tree: exp.Expression, ctx: Context) -> None:
@@ -316,8 +325,8 @@ def elt_find_in_set_unhex(tree: exp.Expression, ctx: Context) -> None:
 
 
 def _as_string(node: exp.Expression) -> exp.Expression:
-    return node.copy() if kind(node) in TEXT else cast(node.copy(), "VARCHAR")
+    return as_text(node.copy())
 
 
-RULES = (builtins, string_arguments, elt_find_in_set_unhex, hashes, substr, like, greatest_least, math_domain, regexp_replacement, date_parts,
+RULES = (builtins, string_arguments, concat_arguments, elt_find_in_set_unhex, hashes, substr, like, greatest_least, math_domain, regexp_replacement, date_parts,
          utc_conversions)

@@ -24,7 +24,7 @@ from rayemr.hive.metastore.models import Table
 from rayemr.hive.plan import QueryPlan, ScanSpec
 from rayemr.hive.sql.lexer import HiveParseError
 from rayemr.hive.sql import dialect, resultnames
-from rayemr.hive.sql import calls, reflect, semantics
+from rayemr.hive.sql import calls, decimals, reflect, semantics
 from rayemr.hive.sql import functions as functions_
 
 TableLookup = Callable[[str, str], Table]
@@ -32,7 +32,9 @@ TableLookup = Callable[[str, str], Table]
 _MAX_VIEW_DEPTH = 16
 
 #: Hive's semantics where DuckDB's differ, in order (docs/hive.md, "Hive versus DuckDB")
-SEMANTICS: tuple[semantics.Rule, ...] = (reflect.reflect_calls,) + semantics.RULES + calls.RULES
+SEMANTICS: tuple[semantics.Rule, ...] = (
+    (reflect.reflect_calls, decimals.decimal_literals) + semantics.CONVERSIONS
+    + (decimals.decimal_division,) + semantics.OPERATIONS + calls.RULES)
 
 
 def parse_hive(text: str) -> exp.Expression:

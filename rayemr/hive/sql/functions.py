@@ -40,7 +40,8 @@ _register("scalar", """
     create_union current_database current_date current_timestamp current_user date_add date_format
     date_sub datediff day dayofmonth dayofweek decode degrees e elt encode exp extract
     factorial find_in_set floor format_number from_unixtime from_utc_timestamp get_json_object greatest
-    hash hex hour if initcap instr isnan isnotnull isnull last_day lcase least length
+    hash hex hour if initcap instr interval_year_month isnan isnotnull isnull last_day lcase
+    least length
     levenshtein ln locate log log10 log2 lower lpad ltrim map map_keys map_values md5 minute
     month months_between named_struct negative next_day nullif nvl nvl2 parse_url pi pmod
     positive pow power quarter radians raise_error rand reflect java_method regexp

@@ -16,8 +16,8 @@ from typing import Callable
 from sqlglot import exp
 
 from rayemr.core.errors import UserError
-from rayemr.hive.sql.semantics import INTEGRAL, TEXT, Context, T, cast, call, post_order, \
-    replace_node, typed, kind
+from rayemr.hive.sql.semantics import INTEGRAL, TEXT, Context, T, cast, call, java_text, \
+    post_order, replace_node, typed, kind
 
 Build = Callable[[list[exp.Expression]], exp.Expression]
 
@@ -31,7 +31,7 @@ def _text(node: exp.Expression) -> exp.Expression:
         return call("LOWER", cast(node, "VARCHAR"))
     if k in INTEGRAL:
         return cast(node, "VARCHAR")
-    return call("hive_java_double", cast(node, "DOUBLE"))
+    return java_text(cast(node, "DOUBLE"))
 
 
 def _double(name: str) -> Build:

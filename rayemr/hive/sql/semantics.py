@@ -3,11 +3,13 @@
 :func:`rayemr.hive.sql.compile.compile_query` runs these once per query, after names are
 resolved and before scans are planned, on the Hive tree annotated with sqlglot's types
 (:func:`annotate`: tables' Hive column types; :func:`kind` adds Hive's literal types):
-:data:`RULES` are small passes ``rule(tree, ctx) -> None`` that replace Hive nodes by nodes
-whose DuckDB translation has Hive's meaning. Single built-ins are fixed in
-:mod:`rayemr.hive.sql.calls`, reflect() in :mod:`rayemr.hive.sql.reflect`, translations that
-need no Hive semantics in :mod:`rayemr.hive.sql.dialect`; calls that need an argument twice
-or a lambda go through the macros of :mod:`rayemr.hive.macros`.
+:data:`CONVERSIONS` and :data:`OPERATIONS` are small passes ``rule(tree, ctx) -> None`` that
+replace Hive nodes by nodes whose DuckDB translation has Hive's meaning (DECIMAL literals and
+division are typed in :mod:`rayemr.hive.sql.decimals`, which runs between the two). Single
+built-ins are fixed in :mod:`rayemr.hive.sql.calls`, reflect() in
+:mod:`rayemr.hive.sql.reflect`, translations that need no Hive semantics in
+:mod:`rayemr.hive.sql.dialect`; calls that need an argument twice or a lambda go through the
+macros of :mod:`rayemr.hive.macros`.
 docs/hive.md ("Hive versus DuckDB") lists every difference with the test that pins it.
 """
 from __future__ import annotations
@@ -69,7 +71,7 @@ def kind(node: exp.Expression) -> T:
     if isinstance(node, exp.Anonymous) and node.name.lower() in (
             "from_utc_timestamp", "to_utc_timestamp"):
         return T.TIMESTAMP
-    if isinstance(node, exp.Neg) and isinstance(node.this, (exp.Literal, exp.Paren)):
+    if isinstance(node, exp.Neg) and isinstance(node.this, (exp.Literal, exp.Paren, exp.Cast)):
         return kind(node.this)  # -1.5 is the DECIMAL 1.5 negated
     if isinstance(node, exp.Literal):
         if node.is_string:
@@ -143,6 +145,26 @@ def _as_text(node: exp.Expression) -> exp.Expression:
     return cast(node.copy(), "VARCHAR")
 
 
+def java_text(node: exp.Expression) -> exp.Expression:
+    """A DOUBLE or FLOAT as Java's Double.toString / Float.toString write it, which is how
+    Hive turns one into a STRING (``1.0E20``, ``1.0E-5``, ``100.0``, ``NaN``, ``Infinity``:
+    decimal notation for 1e-3 <= |x| < 1e7, else ``d.dddE<n>``); DuckDB writes ``1e+20``."""
+    return typed(call("hive_java_double", node), T.TEXT)
+
+
+def as_text(node: exp.Expression) -> exp.Expression:
+    """``node`` converted to STRING as Hive converts a value (PrimitiveObjectInspectorConverter.
+    StringConverter): doubles and floats as Java writes them, booleans ``TRUE``/``FALSE``."""
+    k = kind(node)
+    if k in TEXT or k == T.UNKNOWN and isinstance(node, exp.Null):
+        return node
+    if k in (T.DOUBLE, T.FLOAT):
+        return java_text(node)
+    if k == T.BOOLEAN:
+        return typed(call("UPPER", cast(node, "VARCHAR")), T.TEXT)
+    return cast(node, "VARCHAR")
+
+
 def common_string_type(tree: exp.Expression, ctx: Context) -> None:
     """Where Hive takes the common type of several values -- the list of IN, the branches of
     IF/CASE/COALESCE/NVL -- a string and a number meet as STRING (FunctionRegistry.
@@ -203,7 +225,9 @@ def _to_integer(node: exp.Expression, source: T) -> exp.Expression | None:
     cast already agrees."""
     if source in TEXT:
         return _text_to_integer(node)
-    if source in FRACTIONAL:  # Java's (long) truncates; DuckDB rounds
+    if source in (T.DOUBLE, T.FLOAT):  # Java's (long): truncated, saturated, NaN 0
+        return typed(call("hive_double_to_long", node), T.BIGINT)
+    if source == T.DECIMAL:  # truncated (DuckDB rounds); out of range NULL (isLong())
         return typed(call("TRUNC", node), source)
     if source in (T.TIMESTAMP, T.DATETIME):  # seconds since the epoch
         return cast(call("FLOOR", call("EPOCH", node)), "BIGINT")
@@ -239,13 +263,29 @@ def _day_time_difference(node: exp.Expression) -> exp.Expression | None:
     return call("hive_day_time_text", micros)
 
 
+def _double_to_integer(node: exp.Expression, bits: int) -> exp.Expression:
+    """Java's narrowing of a double (UDFToLong, UDFToInteger, UDFToShort, UDFToByte: ``(long)
+    d``, ``(int) d``, ``(short) d``, ``(byte) d``): truncated toward zero, saturated at the
+    long or int range (NaN is 0); a short or byte keeps the low bits of the int."""
+    if bits == 64:
+        return call("hive_double_to_long", node)
+    whole = call("hive_double_to_int", node)
+    if bits == 32:
+        return whole
+    return exp.Paren(this=_wrap(cast(whole, "BIGINT"), bits))
+
+
 def casts(tree: exp.Expression, ctx: Context) -> None:
-    """CAST as Hive converts: strings to integers by Hive's parser, fractions truncated,
-    wider integers wrapped to narrower ones (CAST(-1025 AS TINYINT) = -1),
-    timestamps to and from numbers by the epoch, booleans to 'TRUE'/'FALSE' and strings to
-    booleans by GenericUDFToBoolean's rule."""
+    """CAST as Hive converts: strings to integers by Hive's parser, fractions truncated
+    (doubles saturated as Java's casts), wider integers wrapped to narrower ones
+    (CAST(-1025 AS TINYINT) = -1), timestamps to and from numbers by the epoch, booleans to
+    'TRUE'/'FALSE', doubles to text as Java writes them, strings to booleans by
+    GenericUDFToBoolean's rule; DECIMAL without precision is DECIMAL(10,0)."""
     for node in post_order(tree, exp.Cast):  # TryCast is a Cast
         to = node.to.this
+        if to == T.DECIMAL and not node.to.expressions:  # Hive's default; DuckDB's (18,3)
+            node.set("to", exp.DataType.build("DECIMAL(10, 0)"))
+            typed(node, "DECIMAL(10, 0)")
         source = kind(node.this)
         if to in TEXT and _day_time_difference(node.this) is not None:
             replace_node(node, typed(_day_time_difference(node.this), T.TEXT))
@@ -258,6 +298,8 @@ def casts(tree: exp.Expression, ctx: Context) -> None:
             # Java's (byte)/(short)/(int) of a wider integer keeps the low bits
             new = cast(exp.Paren(this=_wrap(cast(arg, "BIGINT"), INTEGRAL[to])),
                        node.to.sql("duckdb"))
+        elif to in INTEGRAL and source in (T.DOUBLE, T.FLOAT):
+            new = cast(_double_to_integer(arg, INTEGRAL[to]), node.to.sql("duckdb"))
         elif to in INTEGRAL:
             inner = _to_integer(arg, source)
             if inner is not None:
@@ -266,8 +308,10 @@ def casts(tree: exp.Expression, ctx: Context) -> None:
             new = _to_timestamp(arg, source, ctx)
         elif to in (T.DOUBLE, T.FLOAT) and source in (T.TIMESTAMP, T.DATETIME):
             new = cast(call("EPOCH", arg), node.to.sql("duckdb"))
-        elif to in TEXT and source == T.BOOLEAN:
-            new = call("UPPER", cast(arg, "VARCHAR"))
+        elif to in TEXT and source in (T.BOOLEAN, T.DOUBLE, T.FLOAT):
+            new = as_text(arg)
+        elif to in TEXT and _year_month(node.this):
+            new = call("hive_year_month_text", arg)
         elif to == T.BOOLEAN and source in (T.TIMESTAMP, T.DATETIME):  # seconds or nanos set
             new = exp.NEQ(this=call("EPOCH", arg), expression=exp.Literal.number(0))
         elif to == T.BOOLEAN and source in TEXT:
@@ -347,6 +391,48 @@ def _decimal_rounding(node: exp.Round, digits: exp.Expression) -> None:
     replace_node(node, typed(cast(node.copy(), f"DECIMAL(38, {scale})"), T.DECIMAL))
 
 
+# -- intervals --------------------------------------------------------------------------------
+
+def _year_month(node: exp.Expression) -> bool:
+    """True for an INTERVAL YEAR TO MONTH value (interval_year_month(), after
+    :func:`year_month_intervals`)."""
+    while isinstance(node, exp.Paren):
+        node = node.this
+    return isinstance(node, exp.Anonymous) and node.name.lower() == "hive_year_month"
+
+
+def year_month_intervals(tree: exp.Expression, ctx: Context) -> None:
+    """interval_year_month('y-m') and INTERVAL 'y-m' YEAR TO MONTH as DuckDB intervals of
+    months (HiveIntervalYearMonth.valueOf: ``[+-]years-months``, months 0..11, else NULL);
+    :func:`casts` writes them as Hive does (``1-2``)."""
+    for node in post_order(tree, exp.Anonymous, exp.Interval):
+        if isinstance(node, exp.Interval):
+            unit = node.args.get("unit")
+            if not (isinstance(unit, exp.IntervalSpan) and unit.this.name.upper() == "YEAR"
+                    and unit.expression.name.upper() == "MONTH"):
+                continue
+            text = node.this
+        elif node.name.lower() == "interval_year_month" and len(node.expressions) == 1:
+            text = node.expressions[0]
+        else:
+            continue
+        value = text.copy() if kind(text) in TEXT else cast(text.copy(), "VARCHAR")
+        replace_node(node, typed(call("hive_year_month", value), T.INTERVAL))
+
+
+def interval_results(tree: exp.Expression, ctx: Context) -> None:
+    """An interval the query returns is written as Hive's client sees it (``1-2``,
+    ``17624 00:30:30.000000000``) instead of DuckDB's interval (which reaches Python as a
+    timedelta of 30-day months)."""
+    if not isinstance(tree, exp.Select) or tree.args.get("order") is not None:
+        return
+    for projection in tree.expressions:
+        value = projection.this if isinstance(projection, exp.Alias) else projection
+        if _year_month(value) or _day_time_difference(value) is not None:
+            value.replace(typed(exp.Cast(this=value.copy(), to=exp.DataType.build("VARCHAR")),
+                                T.TEXT))
+
+
 # -- collections ------------------------------------------------------------------------------
 
 def sizes(tree: exp.Expression, ctx: Context) -> None:
@@ -405,8 +491,12 @@ def local_time(tree: exp.Expression, ctx: Context) -> None:
             replace_node(node, typed(call("TIMEZONE", _zone(ctx), call("NOW")), T.TIMESTAMP))
 
 
-RULES: tuple[Rule, ...] = (
-    string_number_comparisons, common_string_type, string_arithmetic, string_aggregates, casts,
-    integer_division,
+#: implicit conversions and casts, in order
+CONVERSIONS: tuple[Rule, ...] = (
+    string_number_comparisons, common_string_type, string_arithmetic, string_aggregates,
+    year_month_intervals, interval_results, casts, integer_division,
+)
+#: operators and functions over converted operands, in order
+OPERATIONS: tuple[Rule, ...] = (
     integer_overflow, rounding, sizes, collect_set_order, local_time,
 )

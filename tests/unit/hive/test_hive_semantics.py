@@ -76,6 +76,51 @@ def test_division_by_zero_is_null(cur):
                     "WHERE id = 3") == (None,) * 6
 
 
+def hive_types(cur) -> list[str]:
+    return [c.hive_type for c in cur._result.columns]
+
+
+def test_decimal_slash_is_decimal(cur):
+    # GenericUDFOPDivide.deriveResultDecimalTypeInfo: scale max(6, s1 + p2 + 1), precision
+    # p1 - s1 + s2 + scale (an INT operand is DECIMAL(10,0); the literal 1.0 DECIMAL(1,0)),
+    # rounded half up (HiveDecimal.divide)
+    got = one(cur, "SELECT 1.0 / 3, CAST(7 AS DECIMAL(5,2)) / CAST(2 AS DECIMAL(3,1)), "
+                   "CAST(2 AS DECIMAL(1,0)) / CAST(3 AS DECIMAL(1,0)), "
+                   "CAST(-2 AS DECIMAL(1,0)) / CAST(3 AS DECIMAL(1,0)), "
+                   "CAST(1 AS DECIMAL(5,2)) / CAST(0 AS DECIMAL(5,2))")
+    assert got == (Decimal("0.33333333333"), Decimal("3.500000"), Decimal("0.666667"),
+                   Decimal("-0.666667"), None)
+    assert [str(v) for v in got[:4]] == ["0.33333333333", "3.500000", "0.666667", "-0.666667"]
+    assert hive_types(cur)[:4] == ["decimal(12,11)", "decimal(10,6)", "decimal(7,6)",
+                                   "decimal(7,6)"]
+
+
+def test_decimal_slash_caps_precision(cur):
+    # adjustPrecScale: past 38 digits the precision is 38 and the scale gives way to the
+    # integer digits, keeping at least min(scale, 6); a quotient too wide for it is NULL
+    got = one(cur, "SELECT CAST(1 AS DECIMAL(38,0)) / CAST(3 AS DECIMAL(38,0)), "
+                   "CAST(10 AS DECIMAL(20,2)) / CAST(4 AS DECIMAL(20,0)), "
+                   "CAST('99999999999999999999999999999999' AS DECIMAL(32,0)) / 0.001")
+    assert got == (Decimal("0.333333"), Decimal("2.5"), None)
+    assert str(got[1]) == "2.50000000000000000000"
+    assert hive_types(cur) == ["decimal(38,6)", "decimal(38,20)", "decimal(38,6)"]
+    # sum() of a DECIMAL(p,s) is DECIMAL(p+10,s): union36.q's x / sum(x) over () has scale 21
+    assert one(cur, "SELECT CAST(1 AS DECIMAL(10,0)) / sum(CAST(v AS DECIMAL(10,0))) "
+                    "FROM t") == (Decimal("0.100000000000000000000"),)
+    # a DOUBLE operand makes the quotient a DOUBLE; integers alone stay DOUBLE too
+    assert one(cur, "SELECT 1.5 / 2D, 3 / 2") == (0.75, 1.5)
+    assert types(cur) == ["DOUBLE_TYPE", "DOUBLE_TYPE"]
+
+
+def test_decimal_literals_drop_trailing_zeros(cur):
+    # HiveDecimal.create normalises a literal: 1.0 is DECIMAL(1,0) (udf_coalesce.q prints
+    # COALESCE(1.0) as 1), 2.50 is DECIMAL(2,1); the value is unchanged
+    got = one(cur, "SELECT 1.0, 2.50, -3.10, 0.0, 1.5")
+    assert [str(v) for v in got] == ["1", "2.5", "-3.1", "0", "1.5"]
+    assert hive_types(cur) == ["decimal(1,0)", "decimal(2,1)", "decimal(2,1)", "decimal(1,0)",
+                               "decimal(2,1)"]
+
+
 def test_integer_overflow_wraps(cur):
     # Java int/long arithmetic: INT + INT is an INT that wraps; DuckDB raises
     assert one(cur, "SELECT i + 1, i * 2, b + 1 FROM t WHERE id = 1") == (
@@ -179,6 +224,28 @@ def test_cast_fraction_truncates(cur):
     assert column(cur, "SELECT CAST(d AS INT) FROM t ORDER BY id") == [2, 1, -2, None, 0]
 
 
+def test_cast_fraction_out_of_range_saturates(cur):
+    # UDFToLong / UDFToInteger (DoubleWritable): Java's (long) d and (int) d saturate at the
+    # type's range and make NaN 0; UDFToShort / UDFToByte: (short) d and (byte) d narrow
+    # through int, keeping its low bits (Integer.MAX_VALUE as a byte is -1)
+    assert one(cur, "SELECT CAST(1e20 AS BIGINT), CAST(1e20 AS INT), CAST(-1e20 AS BIGINT), "
+                    "CAST(-1e20 AS INT), CAST(1e20 AS TINYINT), CAST(1e20 AS SMALLINT), "
+                    "CAST(-1e20 AS TINYINT), CAST(300.7D AS TINYINT)") == (
+        2**63 - 1, 2**31 - 1, -2**63, -2**31, -1, -1, 0, 44)
+    assert one(cur, "SELECT CAST(CAST('NaN' AS DOUBLE) AS INT), "
+                    "CAST(CAST('NaN' AS DOUBLE) AS BIGINT), "
+                    "CAST(CAST('Infinity' AS DOUBLE) AS BIGINT), "
+                    "CAST(CAST(1e10 AS FLOAT) AS INT), CAST(d * 1e30 AS BIGINT) "
+                    "FROM t WHERE id = 3") == (0, 0, 2**63 - 1, 2**31 - 1, -2**63)
+    # a DECIMAL out of range is NULL (UDFToLong(HiveDecimalWritable): not isLong())
+    assert one(cur, "SELECT CAST(CAST('1e20' AS DECIMAL(38,0)) AS BIGINT)") == (None,)
+    # INSERT converts the same way
+    cur.execute("CREATE TABLE sat (a int, b bigint, c tinyint)")
+    cur.execute("INSERT INTO sat SELECT 1e20, -1e20, 1e20")
+    cur.execute("SELECT * FROM sat")
+    assert cur.fetchall() == [(2**31 - 1, -2**63, -1)]
+
+
 def test_cast_narrowing_integers_wraps(cur):
     # UDFToByte/UDFToShort/UDFToInteger of a wider integer: Java's (byte)/(short)/(int)
     # keep the low bits (udf_to_byte.q: CAST(CAST(-1025 AS BIGINT) AS TINYINT) = -1)
@@ -194,6 +261,45 @@ def test_timestamp_difference_as_text(cur):
                     "timestamp '1970-01-30 16:00:00' AS STRING), "
                     "CAST(timestamp '1970-01-01 00:00:00' - timestamp '1970-01-02 01:02:03.25' "
                     "AS STRING)") == ("17623 23:30:30.500000000", "-1 01:02:03.250000000")
+
+
+def test_year_month_interval_as_text(cur):
+    # interval_year_month('y-m') is an INTERVAL YEAR TO MONTH, written [-]years-months
+    # (HiveIntervalYearMonth.toString; udf_to_string.q); months past 11 or no number: NULL
+    assert one(cur, "SELECT CAST(interval_year_month('1-2') AS STRING), "
+                    "CAST(interval_year_month('-10-11') AS STRING), "
+                    "CAST(INTERVAL '3-0' YEAR TO MONTH AS STRING), "
+                    "CAST(interval_year_month('1-12') AS STRING), "
+                    "CAST(interval_year_month('x') AS STRING)") == (
+        "1-2", "-10-11", "3-0", None, None)
+    # returned as Hive's clients read an interval: its text (a DuckDB interval would reach
+    # Python as a timedelta of 30-day months)
+    assert one(cur, "SELECT interval_year_month('1-2') AS ym, timestamp '2018-05-02 15:30:30' "
+                    "- timestamp '1970-01-30 16:00:00' AS dt") == (
+        "1-2", "17623 23:30:30.000000000")
+
+
+def test_double_as_text_is_javas(cur, tmp_path):
+    # Double.toString / Float.toString (PrimitiveObjectInspectorConverter.StringConverter,
+    # LazyUtils.writePrimitiveUTF8): decimal notation for 1e-3 <= |x| < 1e7, else d.dddE<n>
+    assert one(cur, "SELECT CAST(CAST(1e20 AS DOUBLE) AS STRING), CAST(1e-5 AS STRING), "
+                    "CAST(CAST(100 AS DOUBLE) AS STRING), CAST(CAST(0.001 AS DOUBLE) AS STRING), "
+                    "CAST(12345678.9D AS STRING), CAST(CAST('NaN' AS DOUBLE) AS STRING), "
+                    "CAST(CAST('-Infinity' AS DOUBLE) AS STRING), "
+                    "CAST(CAST(-3.14 AS FLOAT) AS STRING), CAST(CAST(1e10 AS FLOAT) AS STRING)"
+               ) == ("1.0E20", "1.0E-5", "100.0", "0.001", "1.23456789E7", "NaN", "-Infinity",
+                     "-3.14", "1.0E10")
+    # concat, string functions, the common type of IF branches, INSERT into a STRING column
+    assert one(cur, "SELECT concat(1e20D, ''), concat(d, ''), concat(1e-4D, true), "
+                    "length(1e20D), IF(false, 'x', 1e7D) FROM t WHERE id = 1") == (
+        "1.0E20", "2.675", "1.0E-4TRUE", 6, "1.0E7")
+    cur.execute("CREATE TABLE txt (s string, x double, y float) STORED AS TEXTFILE")
+    cur.execute("INSERT INTO txt SELECT 1e20D, 1e-5D, CAST(100 AS FLOAT)")
+    cur.execute("SELECT * FROM txt")
+    assert cur.fetchall() == [("1.0E20", 1e-5, 100.0)]
+    files = [f for f in (tmp_path / "wh").rglob("*") if f.is_file()
+             and f.parent.name == "txt" and not f.name.startswith(("_", "."))]
+    assert [f.read_bytes() for f in files] == [b"1.0E20\x011.0E-5\x01100.0\n"]
 
 
 def test_insert_converts_as_hive(cur):
