@@ -164,10 +164,11 @@ class _Stages:
         mapped = set(agg.broadcast) if agg is not None else set()
         self.small = {i for i in mapped if 0 < inline_bytes and size[i] <= inline_bytes}
         # read by the query's one final task: the smallest first, up to final_bytes in all
+        # (never a side of a shuffle join)
+        joined = {sid for sid, _key in agg.shuffle_join} if agg is not None else set()
         total = 0
-        for i in sorted((i for i in size if i not in mapped and (agg is None or
-                                                                   i != agg.scan_id)),
-                        key=lambda i: (size[i], i)):
+        for i in sorted((i for i in size if i not in mapped | joined and (
+                agg is None or i != agg.scan_id)), key=lambda i: (size[i], i)):
             if inline_bytes <= 0 or size[i] > max(inline_bytes, final_bytes - total):
                 break
             self.small.add(i)
@@ -254,25 +255,33 @@ class _Stages:
 
 def _shuffle_join_plan(plan: QueryPlan, cut: Cut) -> list[HiveStage]:
     """Common join: both sides hash-partitioned on their join keys; each reduce task joins
-    its partition and aggregates partially; then the usual merge and result stages."""
+    its partition with the other tables (sent to it, or read in it when small) and
+    aggregates partially; then the usual merge and result stages."""
     agg = plan.agg
-    scans = {s.id: s for s in plan.scans}
-    stages: list[HiveStage] = []
+    cut_ = _Stages(plan, cut.splits, cut.reducers, cut.inline_bytes, cut.final_bytes)
+    stages = cut_.stages
 
     def add(operators, inputs, kind, description) -> str:
-        stages.append(HiveStage(stage_name(len(stages) + 1), tuple(operators), tuple(inputs),
-                                kind=kind, description=description))
+        stages.append(HiveStage(cut_.next_id(), tuple(operators), tuple(inputs), kind=kind,
+                                description=description))
         return stages[-1].id
 
-    inputs = []
+    inputs: list = []
     for sid, key in agg.shuffle_join:
-        scan = scans[sid]
+        scan = cut_.by_id[sid]
         sides = add((TableScan(scan), ReduceOutput(ShuffleSpec(cut.reducers, (key,), "hash"))),
                     (_split_input(sid, cut.splits),), "map",
                     f"scan {scan.table}, shuffle on {key}")
         inputs.append(ShuffleInput(sid, sides))
+    for sid in agg.broadcast:
+        if sid not in cut_.small:
+            scan = cut_.by_id[sid]
+            cut_.of_scan[sid] = add((TableScan(scan),), (_split_input(sid, cut.splits),),
+                                    "map", f"scan {scan.table}")
+    inputs += cut_.sent(agg.broadcast)
     out = _aggregate_output(agg.keys, cut.reducers)
-    join = add((PartialAggregate(agg.partial_sql, tuple(i.name for i in inputs)), out),
+    join = add(cut_.read_here(agg.broadcast)
+               + (PartialAggregate(agg.partial_sql, tuple(i.name for i in inputs)), out),
                inputs, "reduce", "shuffle join and partial aggregate")
     partials = (ShuffleInput("partials", join),)
     if out.shuffle.num_partitions == 1:

@@ -43,15 +43,17 @@ Rule = Callable[[QueryPlan, RuleContext], QueryPlan]
 def map_side_aggregation(plan: QueryPlan, ctx: RuleContext) -> QueryPlan:
     """``hive.map.aggr``: an aggregate over one table (plus small tables joined in the map
     tasks, ``hive.auto.convert.join`` up to ``hive.mapjoin.smalltable.filesize`` bytes, or a
-    common join of two big ones) aggregates partially in the tasks that scan it."""
+    common join of the two big ones with the other tables sent to the join's tasks)
+    aggregates partially in the tasks that scan or join it."""
     if not ctx.flag("hive.map.aggr"):
         return plan
     from rayemr.hive.sql.aggregate import plan_partial_aggregation
 
     sizes = {sid: sizing.split_bytes(s) for sid, s in ctx.splits.items()}
     limit = sizing.int_setting(ctx.conf, "hive.mapjoin.smalltable.filesize", 25_000_000)
+    tasks = {sid: len(s) for sid, s in ctx.splits.items()}
     return plan_partial_aggregation(plan, sizes, broadcast_ok=ctx.flag("hive.auto.convert.join"),
-                                    broadcast_limit=limit)
+                                    broadcast_limit=limit, tasks=tasks)
 
 
 def range_sort(plan: QueryPlan, ctx: RuleContext) -> QueryPlan:

@@ -24,15 +24,18 @@ _MERGE = {exp.Sum: "SUM", exp.Count: "SUM", exp.Min: "MIN", exp.Max: "MAX"}
 
 
 def plan_partial_aggregation(plan: QueryPlan, sizes: dict[str, int] | None = None,
-                             broadcast_ok: bool = True, broadcast_limit: int | None = None
-                             ) -> QueryPlan:
+                             broadcast_ok: bool = True, broadcast_limit: int | None = None,
+                             tasks: dict[str, int] | None = None) -> QueryPlan:
     """``broadcast_limit``: a two-table join whose smaller side is bigger than this many
-    bytes becomes a shuffle join on its equi-join keys (Hive's common join)."""
+    bytes becomes a shuffle join on its equi-join keys (Hive's common join). In a join of
+    more tables, the two biggest are shuffle-joined when the second is over the limit and
+    sending it to each of the biggest one's ``tasks`` would move more bytes than shuffling
+    both; the other tables are sent to the join's tasks."""
     tree = plan.tree
     if not isinstance(tree, exp.Select) or not plan.scans:
         return plan
     try:
-        agg = _plan(tree.copy(), plan, sizes or {}, broadcast_ok, broadcast_limit)
+        agg = _plan(tree.copy(), plan, sizes or {}, broadcast_ok, broadcast_limit, tasks or {})
     except _Bail:
         return plan
     return replace(plan, agg=agg)
@@ -69,8 +72,10 @@ def _check_shape(sel: exp.Select, scan_ids: set[str]) -> list[str]:
     return names
 
 
-def _equi_keys(sel: exp.Select, plan: QueryPlan) -> tuple[tuple[str, str], ...]:
-    """The first ``a.x = b.y`` between the two joined scans, as ((scan, col), (scan, col))."""
+def _equi_keys(sel: exp.Select, plan: QueryPlan, between: tuple[str, str] | None = None
+               ) -> tuple[tuple[str, str], ...]:
+    """The first ``a.x = b.y`` between two joined scans (``between``, else any two), as
+    ((scan, col), (scan, col))."""
     alias_to_scan = {}
     frm = sel.args.get(_FROM)
     for t in [frm.this] + [j.this for j in sel.args.get("joins") or []]:
@@ -89,26 +94,46 @@ def _equi_keys(sel: exp.Select, plan: QueryPlan) -> tuple[tuple[str, str], ...]:
                 isinstance(c.expression, exp.Column):
             a, b = c.this, c.expression
             sa, sb = alias_to_scan.get(a.table), alias_to_scan.get(b.table)
-            if sa and sb and sa != sb:
+            if sa and sb and sa != sb and (between is None or {sa, sb} == set(between)):
                 ka, kb = (sa, a.name.lower()), (sb, b.name.lower())
                 if types.get(ka) is not None and types.get(ka) == types.get(kb):
                     return (ka, kb)
     raise _Bail()
 
 
+def _shuffle_pair(names: list[str], sizes: dict[str, int], tasks: dict[str, int],
+                  limit: int | None) -> tuple[str, str] | None:
+    """The two tables of a join of three or more to shuffle-join, or None to send every
+    table but the biggest to the biggest one's tasks."""
+    if limit is None or len(names) < 3:
+        return None
+    big, second = sorted(names, key=lambda n: (-sizes.get(n, 0), names.index(n)))[:2]
+    size, other = sizes.get(big, 0), sizes.get(second, 0)
+    if other <= limit or max(1, tasks.get(big, 1)) * other <= size + other:
+        return None
+    return big, second
+
+
 def _plan(sel: exp.Select, plan: QueryPlan, sizes: dict[str, int], broadcast_ok: bool,
-          broadcast_limit: int | None = None) -> AggPlan:
+          broadcast_limit: int | None = None, tasks: dict[str, int] | None = None
+          ) -> AggPlan:
     scan_ids = {s.id for s in plan.scans}
     names = _check_shape(sel, scan_ids)
     if len(names) != len(plan.scans):
         raise _Bail()
     shuffle: tuple[tuple[str, str], ...] = ()
+    pair = _shuffle_pair(names, sizes, tasks or {}, broadcast_limit) if broadcast_ok else None
     if len(names) == 2 and (not broadcast_ok or (
             broadcast_limit is not None and min(sizes.get(n, 0) for n in names)
             > broadcast_limit)):
         shuffle = _equi_keys(sel, plan)
     elif len(names) > 1 and not broadcast_ok:
         raise _Bail()
+    elif pair is not None:
+        try:
+            shuffle = _equi_keys(sel, plan, pair)
+        except _Bail:
+            shuffle = ()  # no equality between the two: every other table is sent
     streamed = max(names, key=lambda n: (sizes.get(n, 0), -names.index(n)))
     group = sel.args.get("group")
     keys = list(group.expressions) if group is not None else []
@@ -199,7 +224,8 @@ def _plan(sel: exp.Select, plan: QueryPlan, sizes: dict[str, int], broadcast_ok:
         final.set("group", exp.Group(expressions=[exp.column(c) for c in key_cols]))
     return AggPlan(scan_id=streamed, partial_sql=_duck(partial), keys=tuple(key_cols),
                    final_sql=_duck(final), top_sql=_duck(top),
-                   broadcast=() if shuffle else tuple(n for n in names if n != streamed),
+                   broadcast=tuple(n for n in names if n not in {k[0] for k in shuffle}
+                                   and (shuffle or n != streamed)),
                    shuffle_join=shuffle)
 
 

@@ -50,3 +50,4 @@ def test_tpch_with_small_tables_read_in_place(tpch_session, tpch_duckdb, inline_
                      .table.to_pylist())
     assert "read in each task (small table)" in plan and "hash partition" not in plan
     assert ("scan default.orders" in plan) == (inline_bytes == "20000")
+
