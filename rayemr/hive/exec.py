@@ -575,22 +575,32 @@ def _to_text(c: str, t: pa.DataType, cd: str, md: str) -> str:
                 f"{_to_text('__x', t.value_type, chr(4), chr(5))}, '\\N')), {sql_str(cd)})")
     if pa.types.is_map(t):
         return (f"array_to_string(list_transform(map_entries({c}), lambda __e: "
-                f"CAST(__e.key AS VARCHAR) || {sql_str(md)} || coalesce(CAST(__e.value AS "
-                f"VARCHAR), '\\N')), {sql_str(cd)})")
+                f"{_member_text('__e.key', t.key_type)} || {sql_str(md)} || coalesce("
+                f"{_member_text('__e.value', t.item_type)}, '\\N')), {sql_str(cd)})")
     if is_union_struct(t):
         tag = f"{c}.{ident(UNION_TAG)}"
         members = " ".join(
-            f"WHEN {i - 1} THEN coalesce(CAST({c}.{ident(t.field(i).name)} AS VARCHAR), '\\N')"
+            f"WHEN {i - 1} THEN coalesce("
+            f"{_member_text(f'{c}.{ident(t.field(i).name)}', t.field(i).type)}, '\\N')"
             for i in range(1, t.num_fields))
         return (f"CASE WHEN {c} IS NULL THEN NULL ELSE CAST({tag} AS VARCHAR) || {sql_str(cd)}"
                 f" || CASE {tag} {members} END END")
     if pa.types.is_struct(t):  # a NULL struct is NULL (\N), not a struct of NULLs
-        fields = ", ".join(f"coalesce(CAST({c}.{ident(t.field(i).name)} AS VARCHAR), '\\N')"
-                           for i in range(t.num_fields))
+        fields = ", ".join(
+            f"coalesce({_member_text(f'{c}.{ident(t.field(i).name)}', t.field(i).type)}, '\\N')"
+            for i in range(t.num_fields))
         return f"CASE WHEN {c} IS NULL THEN NULL ELSE concat_ws({sql_str(cd)}, {fields}) END"
     if pa.types.is_boolean(t):
         return f"CASE WHEN {c} THEN 'true' WHEN NOT {c} THEN 'false' END"
     if pa.types.is_floating(t):  # LazyUtils.writePrimitiveUTF8: Double.toString
+        return f"hive_java_double({c})"
+    return f"CAST({c} AS VARCHAR)"
+
+
+def _member_text(c: str, t: pa.DataType) -> str:
+    """A map key or value, struct field or union member as text: doubles as Java writes them
+    (Double.toString), anything else as its cast."""
+    if pa.types.is_floating(t):
         return f"hive_java_double({c})"
     return f"CAST({c} AS VARCHAR)"
 

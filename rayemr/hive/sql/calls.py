@@ -328,5 +328,5 @@ def _as_string(node: exp.Expression) -> exp.Expression:
     return as_text(node.copy())
 
 
-RULES = (builtins, string_arguments, concat_arguments, elt_find_in_set_unhex, hashes, substr, like, greatest_least, math_domain, regexp_replacement, date_parts,
-         utc_conversions)
+RULES = (builtins, string_arguments, concat_arguments, elt_find_in_set_unhex, hashes, substr,
+         like, greatest_least, math_domain, regexp_replacement, date_parts, utc_conversions)

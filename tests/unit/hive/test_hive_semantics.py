@@ -300,6 +300,14 @@ def test_double_as_text_is_javas(cur, tmp_path):
     files = [f for f in (tmp_path / "wh").rglob("*") if f.is_file()
              and f.parent.name == "txt" and not f.name.startswith(("_", "."))]
     assert [f.read_bytes() for f in files] == [b"1.0E20\x011.0E-5\x01100.0\n"]
+    # inside maps and structs too
+    cur.execute("CREATE TABLE nested (m map<string,double>, st struct<a:double,b:float>) "
+                "STORED AS TEXTFILE")
+    cur.execute("INSERT INTO nested SELECT map('k', 1e20D), named_struct('a', 1e-5D, 'b', "
+                "CAST(2 AS FLOAT))")
+    files = [f for f in (tmp_path / "wh").rglob("*") if f.is_file()
+             and f.parent.name == "nested" and not f.name.startswith(("_", "."))]
+    assert [f.read_bytes() for f in files] == [b"k\x031.0E20\x011.0E-5\x022.0\n"]
 
 
 def test_insert_converts_as_hive(cur):
