@@ -96,7 +96,12 @@ def decimal_type(node: exp.Expression) -> tuple[int, int] | None:
 def decimal_literals(tree: exp.Expression, ctx: Context) -> None:
     """A decimal literal with trailing zeros has the type of its value without them, as
     HiveDecimal.create normalises it: ``1.0`` is DECIMAL(1,0) and prints ``1``, ``2.50`` is
-    2.5; DuckDB keeps the digits as written (DECIMAL(2,1) ``1.0``)."""
+    2.5; DuckDB keeps the digits as written (DECIMAL(2,1) ``1.0``). A ``BD`` literal wider
+    than 38 digits (``1E99BD``) is NULL, as HiveDecimal.create gives it."""
+    for node in post_order(tree, exp.Cast):  # sqlglot reads 1E99BD as CAST('1E99' AS ...)
+        if node.to.this == T.DECIMAL and isinstance(node.this, exp.Literal) \
+                and _params(node.to)[0] > MAX_PRECISION:
+            replace_node(node, cast(exp.Null(), "DECIMAL(1, 0)"))
     for node in post_order(tree, exp.Literal):
         text = node.name
         if node.is_string or "." not in text or "e" in text.lower() \

@@ -119,6 +119,8 @@ def test_decimal_literals_drop_trailing_zeros(cur):
     assert [str(v) for v in got] == ["1", "2.5", "-3.1", "0", "1.5"]
     assert hive_types(cur) == ["decimal(1,0)", "decimal(2,1)", "decimal(2,1)", "decimal(1,0)",
                                "decimal(2,1)"]
+    # a BD literal past 38 digits is NULL (literal_decimal.q: 1E99BD)
+    assert one(cur, "SELECT 3.14BD, 1E99BD") == (Decimal("3.14"), None)
 
 
 def test_integer_overflow_wraps(cur):
