@@ -12,7 +12,7 @@ from rayemr.hive.sql.compile import compile_query
 def _table(name: str):
     return Table(database="default", name=name,
                  columns=(FieldSchema("a", "int"), FieldSchema("b", "string")),
-                 location=f"/data/{name}", storage=StorageFormat.of("parquet"))
+                 location=f"memory://warehouse/{name}", storage=StorageFormat.of("parquet"))
 
 
 def _compile(sql: str) -> QueryPlan:
@@ -20,7 +20,7 @@ def _compile(sql: str) -> QueryPlan:
 
 
 def _splits(plan: QueryPlan, n: int, size: int = 1000) -> dict:
-    return {s.id: tuple(FileSplit(f"/data/{s.id}/{i}.parquet", size=size) for i in range(n))
+    return {s.id: tuple(FileSplit(f"memory://warehouse/{s.id}/{i}.parquet", size=size) for i in range(n))
             for s in plan.scans}
 
 
