@@ -5,8 +5,9 @@ Pure: turns a :class:`~rayemr.hive.plan.QueryPlan` (after the physical rules of
 :class:`~rayemr.hive.plan.PhysicalPlan`; the first of :data:`SHAPES` that fits the plan
 cuts it (map stages scan splits with pruned columns and pushed filters; when the query is
 one aggregate over one table, map tasks aggregate partially and reduce tasks merge
-hash-partitioned partial states; a final stage runs the rest in DuckDB). :mod:`rayemr.hive.tasks` runs the operators; this module imports neither
-the tasks nor DuckDB nor Ray.
+hash-partitioned partial states; a final stage runs the rest in DuckDB).
+:mod:`rayemr.hive.tasks` runs the operators; this module imports neither the tasks nor
+DuckDB nor Ray.
 """
 from __future__ import annotations
 

@@ -20,7 +20,8 @@ def _compile(sql: str) -> QueryPlan:
 
 
 def _splits(plan: QueryPlan, n: int, size: int = 1000) -> dict:
-    return {s.id: tuple(FileSplit(f"memory://warehouse/{s.id}/{i}.parquet", size=size) for i in range(n))
+    return {s.id: tuple(FileSplit(f"memory://warehouse/{s.id}/{i}.parquet", size=size)
+                        for i in range(n))
             for s in plan.scans}
 
 
