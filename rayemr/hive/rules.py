@@ -43,7 +43,8 @@ Rule = Callable[[QueryPlan, RuleContext], QueryPlan]
 def map_side_aggregation(plan: QueryPlan, ctx: RuleContext) -> QueryPlan:
     """``hive.map.aggr``: an aggregate over one table (plus small tables joined in the map
     tasks, ``hive.auto.convert.join`` up to ``hive.mapjoin.smalltable.filesize`` bytes, or a
-    common join of the two big ones with the other tables sent to the join's tasks)
+    common join of the two big ones with the other tables sent to the join's tasks, when
+    those would add up to more than ``hive.auto.convert.join.noconditionaltask.size``)
     aggregates partially in the tasks that scan or join it."""
     if not ctx.flag("hive.map.aggr"):
         return plan
@@ -51,9 +52,10 @@ def map_side_aggregation(plan: QueryPlan, ctx: RuleContext) -> QueryPlan:
 
     sizes = {sid: sizing.split_bytes(s) for sid, s in ctx.splits.items()}
     limit = sizing.int_setting(ctx.conf, "hive.mapjoin.smalltable.filesize", 25_000_000)
-    tasks = {sid: len(s) for sid, s in ctx.splits.items()}
+    sent = sizing.int_setting(ctx.conf, "hive.auto.convert.join.noconditionaltask.size",
+                              sizing.SENT_TABLES_BYTES)
     return plan_partial_aggregation(plan, sizes, broadcast_ok=ctx.flag("hive.auto.convert.join"),
-                                    broadcast_limit=limit, tasks=tasks)
+                                    broadcast_limit=limit, sent_limit=sent)
 
 
 def range_sort(plan: QueryPlan, ctx: RuleContext) -> QueryPlan:

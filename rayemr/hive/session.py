@@ -48,6 +48,8 @@ DEFAULT_CONF: dict[str, str] = {
     "hive.exec.dynamic.partition.mode": "strict",
     "hive.auto.convert.join": "true",
     "hive.mapjoin.smalltable.filesize": "25000000",
+    # the tables of a many-way join sent to every task of the biggest, at most (bytes)
+    "hive.auto.convert.join.noconditionaltask.size": str(1024 * 1024 * 1024),
     "mapreduce.job.reduces": "-1",
     "mapreduce.job.queuename": "default",
     # mr: every stage is a YARN application of its own (Hive on MapReduce);

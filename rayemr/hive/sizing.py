@@ -25,6 +25,9 @@ BYTES_PER_REDUCER = 256_000_000
 MAX_REDUCERS = 1009
 INLINE_SCAN_BYTES = 16 * 1024 * 1024
 INLINE_FINAL_BYTES = 128 * 1024 * 1024
+#: the tables of a many-way join sent to every task of the biggest one, at most (on disk);
+#: Hive's hive.auto.convert.join.noconditionaltask.size, sized for a task's memory here
+SENT_TABLES_BYTES = 1024 * 1024 * 1024
 
 
 def int_setting(conf: Mapping[str, str], key: str, default: int, minimum: int = 0) -> int:

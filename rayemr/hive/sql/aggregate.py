@@ -25,17 +25,18 @@ _MERGE = {exp.Sum: "SUM", exp.Count: "SUM", exp.Min: "MIN", exp.Max: "MAX"}
 
 def plan_partial_aggregation(plan: QueryPlan, sizes: dict[str, int] | None = None,
                              broadcast_ok: bool = True, broadcast_limit: int | None = None,
-                             tasks: dict[str, int] | None = None) -> QueryPlan:
+                             sent_limit: int | None = None) -> QueryPlan:
     """``broadcast_limit``: a two-table join whose smaller side is bigger than this many
     bytes becomes a shuffle join on its equi-join keys (Hive's common join). In a join of
-    more tables, the two biggest are shuffle-joined when the second is over the limit and
-    sending it to each of the biggest one's ``tasks`` would move more bytes than shuffling
-    both; the other tables are sent to the join's tasks."""
+    more tables, every table but the biggest is sent to the biggest one's tasks while they
+    add up to at most ``sent_limit`` bytes (Hive's
+    ``hive.auto.convert.join.noconditionaltask.size``); beyond that the two biggest are
+    shuffle-joined and the others sent to the join's tasks, so no task has to hold more."""
     tree = plan.tree
     if not isinstance(tree, exp.Select) or not plan.scans:
         return plan
     try:
-        agg = _plan(tree.copy(), plan, sizes or {}, broadcast_ok, broadcast_limit, tasks or {})
+        agg = _plan(tree.copy(), plan, sizes or {}, broadcast_ok, broadcast_limit, sent_limit)
     except _Bail:
         return plan
     return replace(plan, agg=agg)
@@ -101,28 +102,26 @@ def _equi_keys(sel: exp.Select, plan: QueryPlan, between: tuple[str, str] | None
     raise _Bail()
 
 
-def _shuffle_pair(names: list[str], sizes: dict[str, int], tasks: dict[str, int],
-                  limit: int | None) -> tuple[str, str] | None:
+def _shuffle_pair(names: list[str], sizes: dict[str, int], limit: int | None
+                  ) -> tuple[str, str] | None:
     """The two tables of a join of three or more to shuffle-join, or None to send every
-    table but the biggest to the biggest one's tasks."""
+    table but the biggest to the biggest one's tasks (they fit in ``limit`` bytes)."""
     if limit is None or len(names) < 3:
         return None
     big, second = sorted(names, key=lambda n: (-sizes.get(n, 0), names.index(n)))[:2]
-    size, other = sizes.get(big, 0), sizes.get(second, 0)
-    if other <= limit or max(1, tasks.get(big, 1)) * other <= size + other:
+    if sum(sizes.get(n, 0) for n in names if n != big) <= limit:
         return None
     return big, second
 
 
 def _plan(sel: exp.Select, plan: QueryPlan, sizes: dict[str, int], broadcast_ok: bool,
-          broadcast_limit: int | None = None, tasks: dict[str, int] | None = None
-          ) -> AggPlan:
+          broadcast_limit: int | None = None, sent_limit: int | None = None) -> AggPlan:
     scan_ids = {s.id for s in plan.scans}
     names = _check_shape(sel, scan_ids)
     if len(names) != len(plan.scans):
         raise _Bail()
     shuffle: tuple[tuple[str, str], ...] = ()
-    pair = _shuffle_pair(names, sizes, tasks or {}, broadcast_limit) if broadcast_ok else None
+    pair = _shuffle_pair(names, sizes, sent_limit) if broadcast_ok else None
     if len(names) == 2 and (not broadcast_ok or (
             broadcast_limit is not None and min(sizes.get(n, 0) for n in names)
             > broadcast_limit)):

@@ -1,6 +1,6 @@
-"""A join of three tables: the two biggest are shuffle-joined on their key when sending the
-second to every task of the first would move more bytes; the third is sent to the join's
-tasks; the rows are the same as with every table sent."""
+"""A join of three tables: the two biggest are shuffle-joined on their key when the others
+add up to more than hive.auto.convert.join.noconditionaltask.size; the third is then sent to
+the join's tasks; the rows are the same as with every table sent."""
 from __future__ import annotations
 
 from collections import defaultdict
@@ -43,6 +43,7 @@ def _explain(session) -> str:
 def test_the_two_biggest_are_shuffled_and_the_third_sent(star):
     session, want = star
     session.execute("SET hive.mapjoin.smalltable.filesize=1")
+    session.execute("SET hive.auto.convert.join.noconditionaltask.size=100")
     session.execute("SET mapreduce.job.reduces=3")
     plan = _explain(session)
     assert "scan default.d1, shuffle on k" in plan and "scan default.f, shuffle on k" in plan
@@ -53,7 +54,8 @@ def test_the_two_biggest_are_shuffled_and_the_third_sent(star):
 
 def test_sending_is_kept_when_it_moves_fewer_bytes(star):
     session, want = star
-    session.execute("SET mapreduce.job.reduces=3")  # d1 under the small-table limit: sent
+    session.execute("SET hive.mapjoin.smalltable.filesize=1")  # d1 over it, but both
+    session.execute("SET mapreduce.job.reduces=3")  # fit the default limit of sent tables
     plan = _explain(session)
     assert "shuffle join" not in plan and "partial aggregate over default.f" in plan
     assert rows(session.execute(SQL)) == want
