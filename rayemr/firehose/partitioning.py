@@ -115,10 +115,11 @@ class Partitioner:
         joined = ndjson.joinable(records)
         if joined is None or not ndjson.shallow(records):
             return None
-        try:
-            joined.text.decode("utf-8")  # jq would see U+FFFD where Arrow sees other text
-        except UnicodeDecodeError:
-            return None
+        if not joined.text.isascii():  # ASCII is UTF-8 (one C pass; decoding copies)
+            try:
+                joined.text.decode("utf-8")  # jq would see U+FFFD where Arrow sees other text
+            except UnicodeDecodeError:
+                return None
         return joined
 
     def keys_for(self, records: Sequence[bytes]) -> list[Keys]:

@@ -16,9 +16,10 @@ newest segment, which is never deleted: the log always knows how far each shard 
 An intent or done entry is a small JSON header and the records' sequence numbers as a bitmap
 from the lowest (a partition's buffer holds every n-th record, which ranges would not shrink).
 
-On a local disk the log is a series of segment files appended to and fsync'ed before a put is
-acknowledged (``sync="fsync"``; ``"flush"`` trusts the OS cache: survives the process, not the
-machine). The fsync is a group commit: a put appends under the stream's lock, then waits
+On a local disk the log is a series of segment files appended to and synced before a put is
+acknowledged (``sync="fsync"``: ``fdatasync`` of a file grown ahead in zeros, see
+``rayemr.firehose.logfile``; ``"flush"`` trusts the OS cache: survives the process, not the
+machine). The sync is a group commit: a put appends under the stream's lock, then waits
 outside it in ``durable`` while one waiter fsyncs for every frame appended so far, so
 concurrent puts share one fsync. An intent is on disk before its object is published. On S3 every append is its own object (one PUT each, atomic), so a lost node loses
 nothing. Segments are deleted oldest first once every record in them is done.
@@ -36,6 +37,7 @@ from typing import Iterable, Iterator, Mapping, Sequence
 import numpy as np
 
 from rayemr import fs as emrfs
+from rayemr.firehose import logfile
 
 RECORDS, INTENT, DONE, SOURCED, POSITIONS = 1, 4, 5, 6, 7
 _JSON_INTENT, _JSON_DONE = 2, 3  # earlier logs: sequence numbers as JSON ranges
@@ -70,10 +72,11 @@ class WriteAheadLog:
         self.mode = sync
         self.segment_bytes = segment_bytes
         self._segments: list[tuple[int, int]] = []  # (number, highest record seq in it)
-        self._file = None
+        self._file: logfile.LogFile | None = None
         self._size = 0
         # group commit (local disk, fsync): frames appended / known to be on disk
         self._cond = threading.Condition()
+        self._writing = threading.Lock()
         self._appended = self._synced = 0
         self._syncing = False
 
@@ -126,23 +129,23 @@ class WriteAheadLog:
 
     def _append(self, kind: int, payload: bytes, max_seq: int = -1) -> int:
         """Write one frame (flushed to the OS; on disk once ``durable``); returns its ticket."""
-        frame = _FRAME.pack(len(payload), zlib.crc32(payload), kind) + payload
+        head = _FRAME.pack(len(payload), zlib.crc32(payload), kind)
         with emrfs.storage_errors(self.url):
             if not self.local:  # one object per frame: durable on return
                 number = (self._segments[-1][0] + 1) if self._segments else 1
-                self.fs.pipe_file(self._name(number), frame)
+                self.fs.pipe_file(self._name(number), head + payload)
                 self._segments.append((number, max_seq))
                 return 0
-            if self._file is None or self._size >= self.segment_bytes:
-                self._roll()
-            self._file.write(frame)
-            self._file.flush()
-            self._size += len(frame)
-            number, high = self._segments[-1]
-            self._segments[-1] = (number, max(high, max_seq))
-        with self._cond:
-            self._appended += 1
-            return self._appended if self.fsyncs else 0
+            with self._writing:  # frames go one after the other, whatever the thread
+                if self._file is None or self._size >= self.segment_bytes:
+                    self._roll()
+                self._file.append((head, payload), self.segment_bytes)
+                self._size += len(head) + len(payload)
+                number, high = self._segments[-1]
+                self._segments[-1] = (number, max(high, max_seq))
+                with self._cond:
+                    self._appended += 1
+                    return self._appended if self.fsyncs else 0
 
     @property
     def fsyncs(self) -> bool:
@@ -162,12 +165,12 @@ class WriteAheadLog:
                     continue
                 self._syncing = True
                 target = self._appended
-                fd = os.dup(self._file.fileno()) if self._file is not None else None
+                fd = os.dup(self._file.fd) if self._file is not None else None
                 self._cond.release()
                 try:
                     if fd is not None:
                         with emrfs.storage_errors(self.url):
-                            os.fsync(fd)
+                            logfile.datasync(fd)
                 finally:
                     if fd is not None:
                         os.close(fd)
@@ -188,11 +191,11 @@ class WriteAheadLog:
             self.sync()  # the old segment's frames are on disk before it is closed
         number = (self._segments[-1][0] + 1) if self._segments else 1
         self.fs.makedirs(self.root, exist_ok=True)
-        self._swap(self.fs.open(self._name(number), "ab"))
+        self._swap(logfile.LogFile(self._name(number), preallocate=self.fsyncs))
         self._size = 0
         self._segments.append((number, -1))
 
-    def _swap(self, new: object) -> None:
+    def _swap(self, new: logfile.LogFile | None) -> None:
         """Replace (and close) the open segment; ``durable`` never sees a closed one."""
         with self._cond:
             old, self._file = self._file, new
@@ -220,6 +223,10 @@ class WriteAheadLog:
         pos = 0
         while pos + _FRAME.size <= len(data):
             length, crc, kind = _FRAME.unpack_from(data, pos)
+            if logfile.is_padding(length, crc, kind):  # zeros grown ahead: nothing after
+                if data.count(0, pos) != len(data) - pos:
+                    out.torn += 1
+                return
             payload = data[pos + _FRAME.size:pos + _FRAME.size + length]
             if len(payload) < length or zlib.crc32(payload) != crc:
                 out.torn += 1

@@ -179,6 +179,51 @@ def test_torn_tail_is_ignored(tmp_path):
     assert r.records == {0: (1.0, b"a"), 1: (1.0, b"b")} and r.torn == 1
 
 
+def test_a_log_grown_in_zeros_replays_to_its_last_frame_after_a_crash(tmp_path):
+    """A synced log is grown ahead in zeros: read as a crash leaves it (not closed), replay
+    stops at the zeros without calling them torn; a frame cut short before them is torn; a
+    closed log has no zeros left."""
+    w = WriteAheadLog(str(tmp_path / "wal"))  # sync="fsync": preallocated
+    w.durable(w.append_records(0, 1.0, [b"a", b"b"]))
+    w.durable(w.append_records(2, 2.0, [b"c" * 5000]))
+    seg = tmp_path / "wal" / "wal-000000000001.log"
+    crashed = seg.read_bytes()
+    logged = w._file.size
+    assert len(crashed) > logged and not crashed[logged:].strip(b"\0")
+    (tmp_path / "copy").mkdir()
+    (tmp_path / "copy" / seg.name).write_bytes(crashed)
+    r = WriteAheadLog(str(tmp_path / "copy")).replay()
+    assert r.records == {0: (1.0, b"a"), 1: (1.0, b"b"), 2: (2.0, b"c" * 5000)}
+    assert r.torn == 0
+    cut = crashed[:logged - 10] + bytes(len(crashed) - logged + 10)  # the last frame torn
+    (tmp_path / "copy" / seg.name).write_bytes(cut)
+    r = WriteAheadLog(str(tmp_path / "copy")).replay()
+    assert sorted(r.records) == [0, 1] and r.torn == 1
+    w.close()
+    assert seg.stat().st_size == logged
+    assert WriteAheadLog(str(tmp_path / "wal")).replay().records == {
+        0: (1.0, b"a"), 1: (1.0, b"b"), 2: (2.0, b"c" * 5000)}
+
+
+def test_log_file_grows_ahead_in_steps_and_never_past_the_segment(tmp_path):
+    from rayemr.firehose import logfile
+
+    f = logfile.LogFile(str(tmp_path / "seg"))
+    f.append((b"x" * 10,), limit=64 << 20)
+    assert f.size == 10 and f.allocated == logfile.PREALLOC_MIN
+    f.append((b"y" * logfile.PREALLOC_MIN,), limit=64 << 20)  # past the first step
+    assert f.size == 10 + logfile.PREALLOC_MIN and f.allocated == 2 * logfile.PREALLOC_MIN
+    f.append((b"z", b"zz"), limit=0)  # within the zeros: no growth
+    assert f.allocated == 2 * logfile.PREALLOC_MIN
+    small = logfile.LogFile(str(tmp_path / "small"))
+    small.append((b"q" * 100,), limit=64)
+    assert small.allocated == 4096  # no more than the frame, rounded to a page
+    small.close()
+    f.close()
+    assert (tmp_path / "seg").read_bytes() == b"x" * 10 + b"y" * logfile.PREALLOC_MIN + b"zzz"
+    assert (tmp_path / "small").stat().st_size == 100
+
+
 # -- a delivery stream on local disk ------------------------------------------------------------
 def _stream(tmp_path, **dest):
     settings = FirehoseSettings(location=str(tmp_path / "fh"), bucket_root=str(tmp_path / "lake"),
@@ -265,18 +310,18 @@ def test_source_positions_are_logged_with_records_and_survive_truncation(tmp_pat
 def test_concurrent_puts_share_an_fsync_and_none_is_answered_before_it(tmp_path, monkeypatch):
     """Group commit: while one fsync runs, puts that arrive append and wait; the next fsync
     covers all of them, and no waiter returns before an fsync covering its frame."""
-    from rayemr.firehose import wal as wal_module
+    from rayemr.firehose import logfile
 
     w = WriteAheadLog(str(tmp_path / "wal"))  # sync="fsync"
     gate, fsyncs = threading.Event(), []
-    real = os.fsync
+    real = logfile.datasync
 
     def slow_fsync(fd):
         gate.wait(30)
         fsyncs.append(fd)
         real(fd)
 
-    monkeypatch.setattr(wal_module.os, "fsync", slow_fsync)
+    monkeypatch.setattr(logfile, "datasync", slow_fsync)
     answered: list[int] = []
 
     def put(i):

@@ -1,0 +1,73 @@
+"""One local segment of a write-ahead log: appended to, made durable with ``fdatasync``.
+
+An append that grows a file changes its size and mtime, so each ``fsync`` (or ``fdatasync``)
+after it also commits the file system's journal: two device flushes instead of one. As database
+logs do (PostgreSQL's WAL segments), the file is instead grown ahead of the appends in steps of
+zeros (1 MiB at first, doubling up to ``PREALLOC_MAX``); appends overwrite those zeros, and
+``fdatasync`` then writes the data alone -- the size and the blocks were made durable by the
+first sync after the step (``fdatasync`` still commits whatever metadata the data needs, so
+durability never depends on the step). Closing the file cuts it back to what was appended.
+
+A crash leaves zeros after the last frame: a reader stops at a frame header of zeros (no frame
+has type 0; see ``is_padding``).
+"""
+from __future__ import annotations
+
+import os
+
+PREALLOC_MIN = 1 << 20
+PREALLOC_MAX = 16 << 20
+_ZEROS = bytes(PREALLOC_MIN)
+#: flushes the file's data (and the metadata needed to read it back), not its times
+datasync = getattr(os, "fdatasync", os.fsync)
+
+
+class LogFile:
+    """An open local segment (see the module docstring); ``preallocate=False`` writes at the
+    end only (a log that is never synced gains nothing from zeros)."""
+
+    def __init__(self, path: str, *, preallocate: bool = True) -> None:
+        self.path = path
+        self.fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
+        self.size = os.fstat(self.fd).st_size  # appended so far
+        self.allocated = self.size
+        self.preallocate = preallocate
+
+    def append(self, parts: tuple[bytes, ...], limit: int) -> None:
+        """Write a frame given in ``parts`` after the last one (flushed to the OS, not yet
+        to the disk); ``limit``: the segment's intended size (no zeros are added past it).
+        Not thread-safe: the caller writes one frame at a time."""
+        total = sum(map(len, parts))
+        end = self.size + total
+        if self.preallocate and end > self.allocated:
+            self._grow(end, limit)
+        written = os.pwritev(self.fd, parts, self.size)
+        if written < total:  # a short write: the rest in one piece
+            rest = b"".join(parts)[written:]
+            while rest:
+                n = os.pwrite(self.fd, rest, self.size + written)
+                rest, written = rest[n:], written + n
+        self.size = end
+
+    def _grow(self, end: int, limit: int) -> None:
+        step = min(max(self.allocated, PREALLOC_MIN), PREALLOC_MAX)
+        target = max(end, min(self.allocated + step, limit))
+        target = -(-target // 4096) * 4096
+        pos = max(self.allocated, self.size)
+        while pos < target:
+            pos += os.pwrite(self.fd, _ZEROS[:min(len(_ZEROS), target - pos)], pos)
+        self.allocated = target
+
+    def close(self) -> None:
+        """Cut the zeros after the last frame and close (the frames were synced by the
+        caller; the cut need not be durable: a reader stops at zeros anyway)."""
+        try:
+            if self.allocated > self.size:
+                os.ftruncate(self.fd, self.size)
+        finally:
+            os.close(self.fd)
+
+
+def is_padding(length: int, crc: int, kind: int) -> bool:
+    """Whether a frame header is a preallocated file's zeros (the end of what was logged)."""
+    return length == 0 and crc == 0 and kind == 0
