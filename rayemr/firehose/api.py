@@ -7,7 +7,7 @@ Control operations go to the control plane; puts go straight to the stream's hos
 """
 from __future__ import annotations
 
-import os
+import random
 import re
 import threading
 from typing import Any, Callable, Mapping
@@ -103,7 +103,9 @@ class FirehoseService:
         return handle
 
     def _put(self, name: str, datas: list[bytes]):
-        token = os.urandom(16)
+        # unique per call, not secret: the random module (reseeded in a forked child)
+        # spares a system call per put
+        token = random.getrandbits(128).to_bytes(16, "little")
         try:
             return self.pool.call(self._route(name), "put", datas, token)
         except ResourceNotFoundException:

@@ -52,10 +52,13 @@ class Chunk:
         self.lens = lens
 
     @classmethod
-    def arrived(cls, first: int, arrival: float, datas: list[bytes]) -> Chunk:
-        """A put's records: consecutive sequence numbers, one arrival time."""
+    def arrived(cls, first: int, arrival: float, datas: list[bytes],
+                lens: np.ndarray | None = None) -> Chunk:
+        """A put's records: consecutive sequence numbers, one arrival time (``lens``: their
+        sizes, if known)."""
         n = len(datas)
-        return cls(np.arange(first, first + n, dtype=np.int64), np.full(n, arrival), datas)
+        return cls(np.arange(first, first + n, dtype=np.int64), np.full(n, arrival), datas,
+                   lens=lens)
 
     @classmethod
     def of(cls, records: Sequence[Record]) -> Chunk:

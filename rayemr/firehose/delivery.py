@@ -172,11 +172,11 @@ class DeliveryStream:
                              [None] * n)
         now = self.clock()
         self.metrics["IncomingPutRequests"] += 1
-        accepted, slots = self._admit(datas)
+        accepted, slots, lens = self._admit(datas)
         first = self.next_seq
         ticket = 0
         if accepted:
-            chunk = Chunk.arrived(first, now, accepted)
+            chunk = Chunk.arrived(first, now, accepted, lens)
             ticket = self.wal.append_records(first, now, accepted, token, lens=chunk.lens)
             self.next_seq += len(accepted)
             if token and len(accepted) == len(slots):
@@ -245,12 +245,14 @@ class DeliveryStream:
         self.pending.insert(0, chunk)
         self.pending_bytes += chunk.nbytes
 
-    def _admit(self, datas: Sequence[bytes]) -> tuple[list[bytes], Sequence[int | None]]:
-        """The records that fit in the stream's buffers, and each one's slot among them
-        (None: refused, "Slow down."); at least one is always taken."""
+    def _admit(self, datas: Sequence[bytes]
+               ) -> tuple[list[bytes], Sequence[int | None], np.ndarray | None]:
+        """The records that fit in the stream's buffers, each one's slot among them (None:
+        refused, "Slow down.") and, when all fit, their sizes; at least one is always taken."""
         room = self.settings.max_buffered_bytes - self.buffered_bytes()
-        if sum(map(len, datas)) <= room:
-            return list(datas), range(len(datas))
+        lens = np.fromiter(map(len, datas), np.int64, len(datas))
+        if int(lens.sum()) <= room:
+            return (datas if type(datas) is list else list(datas)), range(len(datas)), lens
         accepted: list[bytes] = []
         slots: list[int | None] = []
         for data in datas:
@@ -260,7 +262,7 @@ class DeliveryStream:
             room -= len(data)
             slots.append(len(accepted))
             accepted.append(data)
-        return accepted, slots
+        return accepted, slots, None
 
     def _remember(self, token: bytes, put: tuple[int, float, int]) -> None:
         self.batches[token] = put

@@ -27,7 +27,6 @@ nothing. Segments are deleted oldest first once every record in them is done.
 from __future__ import annotations
 
 import json
-import os
 import struct
 import threading
 import zlib
@@ -165,15 +164,13 @@ class WriteAheadLog:
                     continue
                 self._syncing = True
                 target = self._appended
-                fd = os.dup(self._file.fd) if self._file is not None else None
+                fd = self._file.fd if self._file is not None else None  # open until synced
                 self._cond.release()
                 try:
                     if fd is not None:
                         with emrfs.storage_errors(self.url):
                             logfile.datasync(fd)
                 finally:
-                    if fd is not None:
-                        os.close(fd)
                     self._cond.acquire()
                     self._syncing = False
                     self._cond.notify_all()
@@ -196,8 +193,11 @@ class WriteAheadLog:
         self._segments.append((number, -1))
 
     def _swap(self, new: logfile.LogFile | None) -> None:
-        """Replace (and close) the open segment; ``durable`` never sees a closed one."""
+        """Replace (and close) the open segment; ``durable`` never sees a closed one (a
+        segment is swapped out only while no sync runs)."""
         with self._cond:
+            while self._syncing:
+                self._cond.wait()
             old, self._file = self._file, new
         if old is not None:
             old.close()
