@@ -55,6 +55,8 @@ class Buffer:
     chunks: list[Chunk] = field(default_factory=list)
     size: int = 0
     count: int = 0
+    #: its first chunks already encoded (``rayemr.firehose.convert.RowGroups``), if any
+    ahead: Any = None
 
     @functools.cached_property
     def oldest_arrival(self) -> float:
@@ -130,6 +132,7 @@ class Buffers:
         """Put back a taken buffer that was not published (a failed flush tries it again)."""
         for name in ("chunk", "oldest_arrival"):  # it may take more records now
             buf.__dict__.pop(name, None)
+        buf.ahead = None  # encoded again from its rows
         now = self._open.get(buf.key)
         if now is not None:  # reopened meanwhile: the restored records go first
             buf.chunks += now.chunks
@@ -143,3 +146,6 @@ class Buffers:
 
     def keys(self) -> Iterable[str]:
         return list(self._open)
+
+    def open_buffers(self) -> list[Buffer]:
+        return list(self._open.values())

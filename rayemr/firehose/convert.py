@@ -212,6 +212,13 @@ class Converter:
         return parsed
 
     # -- writing ----------------------------------------------------------------------------------
+    def row_groups(self) -> RowGroups | None:
+        """An object to write a row group at a time (Parquet; None for ORC)."""
+        if self.conversion.output != "parquet":
+            return None
+        codec = self.conversion.codec
+        return RowGroups("NONE" if codec == "UNCOMPRESSED" else codec.lower())
+
     def write(self, table: pa.Table) -> bytes:
         buf = io.BytesIO()
         codec = self.conversion.codec
@@ -226,6 +233,46 @@ class Converter:
             orc.write_table(table, buf, compression={"NONE": "uncompressed"}.get(
                 codec, codec.lower()))
         return buf.getvalue()
+
+
+class RowGroups:
+    """A Parquet object written a row group at a time, as a buffer's rows arrive; ``finish``
+    gives its bytes. ``chunks`` counts the buffer's chunks written so far; ``failed`` says a
+    table did not match the first one's schema (the object must then be written whole)."""
+
+    def __init__(self, compression: str) -> None:
+        self.compression = compression
+        self.chunks = 0
+        self.failed = False
+        self._sink: pa.BufferOutputStream | None = None
+        self._writer: Any = None
+
+    def write(self, table: pa.Table, chunks: int) -> bool:
+        """Write ``table`` as the next row group(s); ``chunks``: the buffer's chunks written
+        with it. False (and ``failed``) if it cannot be."""
+        import pyarrow.parquet as pq
+
+        if self.failed:
+            return False
+        if self._writer is None:
+            self._sink = pa.BufferOutputStream()
+            self._writer = pq.ParquetWriter(self._sink, table.schema,
+                                            compression=self.compression)
+        elif not table.schema.equals(self._writer.schema):
+            self.failed = True
+            return False
+        try:
+            self._writer.write_table(table)
+        except (pa.ArrowException, OSError):  # half written: the object is written whole
+            self.failed = True
+            return False
+        self.chunks = chunks
+        return True
+
+    def finish(self) -> bytes:
+        assert self._writer is not None and self._sink is not None and not self.failed
+        self._writer.close()
+        return self._sink.getvalue().to_pybytes()
 
 
 def _short(v: Any) -> str:

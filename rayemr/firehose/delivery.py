@@ -18,6 +18,7 @@ No Ray here: the host in ``rayemr.firehose.host`` (an actor on Ray, or in-proces
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import logging
 import os
@@ -25,11 +26,12 @@ import random
 import threading
 import time
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 import numpy as np
+import pyarrow as pa
 
 from rayemr.firehose import prefixes as px, routing
 from rayemr.firehose.buffers import MiB, Buffer, Buffers
@@ -52,6 +54,9 @@ LATENCY_SAMPLES = 4096
 RECENT_PUTS = 16384
 #: Pending bytes that are routed at once (less if a buffer would be full with less).
 ROUTE_BYTES = 4 * MiB
+#: Rows of a converted buffer written ahead of its flush as one Parquet row group
+#: (``encode_ahead``), so the flush has only the rest to encode.
+ROW_GROUP_ROWS = 1 << 15
 #: Buffers whose objects are encoded at once, on threads (``_encode_all``).
 FLUSH_THREADS = max(1, min(4, os.cpu_count() or 1))
 _encoders: ThreadPoolExecutor | None = None
@@ -432,6 +437,24 @@ class DeliveryStream:
         return self._flush([(buffers, buffers.take(key)) for buffers in self._all_buffers()
                             for key in buffers.due(now)])
 
+    def encode_ahead(self) -> None:
+        """Write every ``ROW_GROUP_ROWS`` rows of a converted (Parquet) buffer as a row group
+        while it fills, so its flush has only the rest to encode. The host's flusher calls it
+        without the stream's lock: only the flusher changes the buffers meanwhile."""
+        if self.converter is None:
+            return
+        for buf in self.data.open_buffers():
+            ahead = buf.ahead
+            done = 0 if ahead is None else ahead.chunks
+            rest = buf.chunks[done:]
+            if (ahead is not None and ahead.failed) or sum(map(len, rest)) < ROW_GROUP_ROWS:
+                continue
+            if ahead is None:
+                ahead = buf.ahead = self.converter.row_groups()
+                if ahead is None:  # ORC: written whole
+                    return
+            ahead.write(pa.concat_tables([c.rows for c in rest]), done + len(rest))
+
     def flush_all(self) -> int:
         self.route_pending()
         return self._flush([(buffers, buf) for buffers in self._all_buffers()
@@ -473,7 +496,7 @@ class DeliveryStream:
             comp = self.config.backup.compression  # type: ignore[union-attr]
             return lambda buf: compress(b"".join(buf.chunk.datas or ()), comp)
         if self.converter is not None:  # converted when routed: rows
-            return lambda buf, write=self.converter.write: write(buf.chunk.rows)
+            return functools.partial(_encode_rows, write=self.converter.write)
         comp = self.config.destination.compression
         return lambda buf: compress(b"".join(buf.chunk.datas or ()), comp)
 
@@ -603,6 +626,18 @@ class DeliveryStream:
         self.sink.close()
 
 
+def _encode_rows(buf: Buffer, write: Callable[[pa.Table], bytes]) -> bytes:
+    """A converted buffer's object: the rest of its rows after those written ahead, or all of
+    them if none were (or writing ahead gave up)."""
+    ahead = buf.ahead
+    if ahead is None or ahead.failed or ahead.chunks > len(buf.chunks):
+        return write(buf.chunk.rows)
+    rest = buf.chunks[ahead.chunks:]
+    if rest and not ahead.write(pa.concat_tables([c.rows for c in rest]), len(buf.chunks)):
+        return write(buf.chunk.rows)
+    return ahead.finish()
+
+
 def _encode_all(jobs: list[tuple[Callable[[Buffer], bytes], Buffer]]) -> list[bytes]:
     """Each buffer's object body, several on threads (the first here)."""
     if len(jobs) == 1:
@@ -612,5 +647,8 @@ def _encode_all(jobs: list[tuple[Callable[[Buffer], bytes], Buffer]]) -> list[by
         if _encoders is None:
             _encoders = ThreadPoolExecutor(FLUSH_THREADS, thread_name_prefix="firehose-encode")
     futures = [_encoders.submit(encode, buf) for encode, buf in jobs[1:]]
-    first = jobs[0][0](jobs[0][1])
+    try:
+        first = jobs[0][0](jobs[0][1])
+    finally:  # none runs on after a failure: the buffers go back and take more records
+        wait(futures)
     return [first] + [f.result() for f in futures]

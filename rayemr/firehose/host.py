@@ -107,6 +107,7 @@ class StreamHost:
                 raise
             with self._lock:
                 self.stream.apply(routed)
+            self.stream.encode_ahead()  # outside the lock: Parquet row groups, no GIL
         with self._lock:
             self.stream.tick()
 

@@ -404,3 +404,81 @@ def test_a_round_prepared_before_a_reconfiguration_is_worked_out_again(tmp_path)
     assert list(_objects(tmp_path / "lake")) and all(
         k.startswith("b/q/") for k in _objects(tmp_path / "lake"))
     assert not s.owed
+
+
+def _parquet_stream(tmp_path, **dest):
+    """A stream converting to Parquet with a partitioned Hive table's schema (local lake)."""
+    from rayemr.hive.session import HiveSession
+
+    (tmp_path / "lake" / "b").mkdir(parents=True)
+    session = HiveSession(metastore_path=str(tmp_path / "ms.db"), warehouse=str(tmp_path / "wh"),
+                          runner="inline")
+    session.execute(f"CREATE EXTERNAL TABLE ev (i bigint, s string) PARTITIONED BY (t string) "
+                    f"STORED AS PARQUET LOCATION '{tmp_path / 'lake' / 'b' / 'ev'}'")
+    session.close()
+    settings, config = _stream(tmp_path, Prefix="ev/t=!{partitionKeyFromQuery:t}/",
+                               ErrorOutputPrefix="e/",
+                               DynamicPartitioningConfiguration={"Enabled": True},
+                               ProcessingConfiguration={"Enabled": True, "Processors": [{
+                                   "Type": "MetadataExtraction", "Parameters": [
+                                       {"ParameterName": "MetadataExtractionQuery",
+                                        "ParameterValue": "{t: .t}"},
+                                       {"ParameterName": "JsonParsingEngine",
+                                        "ParameterValue": "JQ-1.6"}]}]},
+                               DataFormatConversionConfiguration={
+                                   "SchemaConfiguration": {"DatabaseName": "default",
+                                                           "TableName": "ev"},
+                                   "InputFormatConfiguration": {
+                                       "Deserializer": {"OpenXJsonSerDe": {}}},
+                                   "OutputFormatConfiguration": {
+                                       "Serializer": {"ParquetSerDe": {}}}}, **dest)
+    settings = FirehoseSettings(**{**settings.__dict__, "warehouse": str(tmp_path / "wh")})
+    return settings, config
+
+
+def test_parquet_row_groups_written_ahead_make_the_same_rows(tmp_path, monkeypatch):
+    """A converted buffer is written a row group at a time while it fills (by the flusher);
+    the object holds every record once, in order; a flush that fails after writing ahead
+    writes the object whole next time."""
+    monkeypatch.setattr(delivery, "ROW_GROUP_ROWS", 30)
+    settings, config = _parquet_stream(tmp_path)
+    s = DeliveryStream(config, 1, 1000, settings, route_inline=False)
+    sent = []
+    for k in range(6):  # 6 rounds of 20 records per partition
+        batch = [json.dumps({"t": t, "i": k * 100 + i, "s": f"x{i}"}).encode()
+                 for i in range(20) for t in "ab"]
+        sent += batch
+        s.put(batch)
+        s.apply(s.prepare(s.take_pending()))
+        s.encode_ahead()
+    bufs = s.data.open_buffers()
+    # 40 rows were pending (>= 30) after every second round: all 6 chunks written ahead
+    assert len(bufs) == 2 and all(b.ahead is not None and b.ahead.chunks == 6 for b in bufs)
+    from rayemr.firehose import convert
+
+    def broken(self):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(convert.RowGroups, "finish", broken)
+    with pytest.raises(OSError):
+        s.flush_all()  # the objects could not be finished: none published, buffers back
+    assert not _objects(tmp_path / "lake")
+    assert len(s.data) == 2 and all(b.ahead is None for b in s.data.open_buffers())
+    monkeypatch.undo()
+    monkeypatch.setattr(delivery, "ROW_GROUP_ROWS", 30)
+    for batch in ([json.dumps({"t": t, "i": 700 + i, "s": "z"}).encode()
+                   for i in range(20) for t in "ab"],
+                  [json.dumps({"t": "a", "i": 999, "s": "y"}).encode()]):
+        sent += batch
+        s.put(batch)
+        s.apply(s.prepare(s.take_pending()))
+        s.encode_ahead()  # the first: all 140 rows of each as one row group; the second: none
+    assert s.flush_all() == 2
+    objects = {k: pq.ParquetFile(io.BytesIO(v)) for k, v in _objects(tmp_path / "lake").items()}
+    assert len(objects) == 2
+    for key, f in objects.items():
+        t = "a" if "/t=a/" in key else "b"
+        want = [json.loads(r) for r in sent if json.loads(r)["t"] == t]
+        assert f.read().to_pylist() == [{"i": w["i"], "s": w["s"]} for w in want]
+        assert f.metadata.num_row_groups == (2 if t == "a" else 1)  # ahead, then the rest
+    assert not s.owed
