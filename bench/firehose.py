@@ -7,8 +7,8 @@
    (one table, no partitioning), both warmed up and timed the same way (best of ``--repeat``,
    runs interleaved); every answer checked (rows and sum of user_id per event type, read
    back). rayemr runs with one producer and with four (puts of 500 records from threads:
-   concurrent puts share the log's fsync), and with the log flushed but not fsync'ed
-   (survives the process, not the machine; pyarrow's file is not fsync'ed either).
+   concurrent puts share the log's sync), and with the log flushed but not synced
+   (survives the process, not the machine; pyarrow's file is not synced either).
 2. Latency from PutRecordBatch to rows visible in a Hive ``SELECT`` with a 1 s buffer interval
    (p50/p90 over several batches).
 3. The same PutRecordBatch load against moto's Firehose (in-process ``mock_aws``, S3
@@ -201,6 +201,7 @@ def main() -> None:
     args = ap.parse_args()
     for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         os.environ.setdefault(k, "bench")
+    load_start = os.getloadavg()[0]
     records = events(args.records)
     answer = expected(records)
     mb = sum(map(len, records)) / 1e6
@@ -220,7 +221,7 @@ def main() -> None:
     lat = sorted(latency(args.latency_rounds))
     m_time = moto_throughput(records[:args.moto_records])
     print(f"records {len(records)} ({mb:.1f} MB JSON), best of {args.repeat}, "
-          f"load {os.getloadavg()[0]:.1f}")
+          f"load average {load_start:.1f} at the start, {os.getloadavg()[0]:.1f} at the end")
     print(f"pyarrow read_json + write_table: {p_time:.2f}s ({len(records) / p_time:,.0f} rec/s)")
     for (producers, sync), r_time in times.items():
         print(f"rayemr Firehose JSON->Parquet, partitioned Hive table, {producers} producer(s), "
