@@ -191,11 +191,18 @@ def _typed_exprs(spec: ScanSpec, available: Optional[set[str]] = None) -> dict[s
     return out
 
 
-def _parquet_sql(spec: ScanSpec, split: FileSplit, con) -> str:
-    """The scan of one Parquet split as a DuckDB query on ``con`` (not yet run)."""
+def _parquet_sql(spec: ScanSpec, split: FileSplit, con, check: bool = True) -> str:
+    """The scan of one Parquet split as a DuckDB query on ``con`` (not yet run).
+
+    ``check``: ask the file which of the table's columns it has (those it lacks read as
+    NULL). Without it every column is assumed present, which saves a query and a footer
+    read per split; DuckDB's binder then refuses a missing one (see :func:`_bind_parquet`).
+    """
     source = grant_file(con, split.url)
-    names = {r[0].lower() for r in con.execute(
-        f"DESCRIBE SELECT * FROM read_parquet({sql_str(source)})").fetchall()}
+    names = None
+    if check:
+        names = {r[0].lower() for r in con.execute(
+            f"DESCRIBE SELECT * FROM read_parquet({sql_str(source)})").fetchall()}
     if split.rows:
         # a row-group split: DuckDB skips the other row groups (file_row_number pruning)
         # and keeps its own statistics pruning and projection pushdown
@@ -209,10 +216,26 @@ def _parquet_sql(spec: ScanSpec, split: FileSplit, con) -> str:
             f"FROM (SELECT {inner} FROM {source_sql}){_filter_clause(spec)}")
 
 
+def _bind_parquet(spec: ScanSpec, splits: Sequence[FileSplit], con, bind):
+    """``bind(sql)`` over the scan of ``splits`` (one query, their union): first assuming
+    every file has all of the table's columns (binding reads each footer once); when a file
+    lacks one (an older file of a table whose columns were added), again with each file's
+    own columns."""
+    def union(check: bool) -> str:
+        parts = [_parquet_sql(spec, sp, con, check) for sp in splits]
+        return parts[0] if len(parts) == 1 else " UNION ALL ".join(
+            f"SELECT * FROM ({p})" for p in parts)
+
+    try:
+        return bind(union(False))
+    except duckdb.BinderException:
+        return bind(union(True))
+
+
 def _scan_parquet(spec: ScanSpec, split: FileSplit, threads: int) -> pa.Table:
     con = acquire(threads)
     try:
-        return con.sql(_parquet_sql(spec, split, con)).to_arrow_table()
+        return _bind_parquet(spec, (split,), con, con.sql).to_arrow_table()
     finally:
         release(con)
 
@@ -243,8 +266,8 @@ def run_over_scans(sql: str, tables: dict[str, pa.Table],
             where = f"reading {spec.table}"
             real = [sp for sp in splits if sp.url]
             if spec.storage.kind == "parquet" and real and spec.limit is None:
-                parts = [f"SELECT * FROM ({_parquet_sql(spec, sp, con)})" for sp in real]
-                con.execute(f"CREATE TEMP VIEW {ident(spec.id)} AS {' UNION ALL '.join(parts)}")
+                _bind_parquet(spec, real, con, lambda q, name=ident(spec.id): con.execute(
+                    f"CREATE TEMP VIEW {name} AS {q}"))
                 scanned = -1
                 continue
             table = concat([scan_split(spec, sp, threads) for sp in real]) if real \
