@@ -46,6 +46,8 @@ _TYPE_CODES = {
     "bigint": "BIGINT_TYPE", "float": "FLOAT_TYPE", "double": "DOUBLE_TYPE",
     "boolean": "BOOLEAN_TYPE", "string": "STRING_TYPE", "date": "DATE_TYPE",
     "timestamp": "TIMESTAMP_TYPE", "binary": "BINARY_TYPE",
+    "interval_year_month": "INTERVAL_YEAR_MONTH_TYPE",
+    "interval_day_time": "INTERVAL_DAY_TIME_TYPE",
 }
 
 

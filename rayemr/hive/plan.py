@@ -124,6 +124,9 @@ class QueryPlan:
     tree: object = field(default=None, compare=False, repr=False)
     #: Hive's unique result names (``t.col`` for ``SELECT *`` and ``t.col``), () if none
     result_names: tuple[str, ...] = ()
+    #: per result column, the Hive type clients are told where the values are Hive's text
+    #: of a type Arrow has not (``interval_year_month``, ``interval_day_time``); () if none
+    result_types: tuple[Optional[str], ...] = ()
 
 
 # -- the physical plan: Hive's operators of each stage, as values --------------------------

@@ -364,7 +364,9 @@ class HiveSession:
             table = table.slice(0, plan.sort.limit)  # each range kept its first n rows
         if table.num_columns == len(plan.columns):
             table = table.rename_columns(list(self.result_names(plan)))
-        cols = tuple(Column(f.name, hive_type_of_arrow(f.type)) for f in table.schema)
+        told = plan.result_types if len(plan.result_types) == table.num_columns else ()
+        cols = tuple(Column(f.name, (told[i] if told and told[i] else None)
+                            or hive_type_of_arrow(f.type)) for i, f in enumerate(table.schema))
         log_lines.append(f"Time taken: {time.perf_counter() - t0:.3f} seconds, Fetched: "
                          f"{table.num_rows} row(s)")
         return table, cols

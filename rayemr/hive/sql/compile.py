@@ -83,6 +83,7 @@ def compile_query(text: str, lookup: TableLookup, database: str,
     tree = qualify_tree(tree, tables, database)
     unique = resultnames.names(tree)
     hive_semantics(tree, table_schema(tables), conf)
+    typed_results = semantics.result_types(tree)
     factor_common_conjuncts(tree)
     scans, tree = plan_scans(tree, tables)
     check_table_references(tree, {s.id for s in scans})
@@ -99,7 +100,8 @@ def compile_query(text: str, lookup: TableLookup, database: str,
                                             f"_col{i}") for i, e in enumerate(tree.expressions)])
     final_sql = tree.sql("duckdb")
     return QueryPlan(scans=tuple(scans), final_sql=final_sql, columns=columns, tree=logical,
-                     result_names=unique if len(unique) == len(columns) else ())
+                     result_names=unique if len(unique) == len(columns) else (),
+                     result_types=typed_results if any(typed_results) else ())
 
 
 def _once_each(lookup: TableLookup) -> TableLookup:

@@ -429,8 +429,24 @@ def interval_results(tree: exp.Expression, ctx: Context) -> None:
     for projection in tree.expressions:
         value = projection.this if isinstance(projection, exp.Alias) else projection
         if _year_month(value) or _day_time_difference(value) is not None:
-            value.replace(typed(exp.Cast(this=value.copy(), to=exp.DataType.build("VARCHAR")),
-                                T.TEXT))
+            told = "interval_year_month" if _year_month(value) else "interval_day_time"
+            text = typed(exp.Cast(this=value.copy(), to=exp.DataType.build("VARCHAR")), T.TEXT)
+            value.replace(text)
+            # the type clients are told (HiveServer2's INTERVAL_*_TYPE), read by compile
+            # from the result column (its alias outlives rewrites of the value)
+            (projection if projection is not value else text).meta[RESULT_TYPE] = told
+
+
+#: the node meta key naming a result column's Hive type where its value is rendered as text
+RESULT_TYPE = "hive_result_type"
+
+
+def result_types(tree: exp.Expression) -> tuple[str | None, ...]:
+    """Per result column of a SELECT, the Hive type set by :func:`interval_results` (None
+    for a column typed by its values)."""
+    if not isinstance(tree, exp.Select):
+        return ()
+    return tuple(e.meta.get(RESULT_TYPE) for e in tree.expressions)
 
 
 # -- collections ------------------------------------------------------------------------------

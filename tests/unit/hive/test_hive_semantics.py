@@ -279,6 +279,8 @@ def test_year_month_interval_as_text(cur):
     assert one(cur, "SELECT interval_year_month('1-2') AS ym, timestamp '2018-05-02 15:30:30' "
                     "- timestamp '1970-01-30 16:00:00' AS dt") == (
         "1-2", "17623 23:30:30.000000000")
+    assert [d[1] for d in cur.description] == ["INTERVAL_YEAR_MONTH_TYPE",
+                                               "INTERVAL_DAY_TIME_TYPE"]
 
 
 def test_double_as_text_is_javas(cur, tmp_path):
