@@ -109,16 +109,6 @@ def test_every_type_and_nulls_round_trip(hs2, parquet_table, types_table, types_
     assert rows[1] == (None,) * 17
 
 
-def test_intervals_reach_clients_as_hive_interval_types(hs2):
-    with hs2.connect() as conn:
-        cur = conn.cursor()
-        cur.execute("SELECT interval_year_month('1-2') AS ym, timestamp '2018-05-02 15:30:30' "
-                    "- timestamp '1970-01-30 16:00:00' AS dt, 1 AS n")
-        assert [d[1] for d in cur.description] == [
-            "INTERVAL_YEAR_MONTH_TYPE", "INTERVAL_DAY_TIME_TYPE", "INT_TYPE"]
-        assert cur.fetchall() == [("1-2", "17623 23:30:30.000000000", 1)]
-
-
 def _expected_first_row():
     return (True, -5, 300, 70000, 2**40, 1.5, 0.1, decimal.Decimal("12.34"), "héllo 'q'",
             "abc", "ab   ", "2024-02-29", datetime.datetime(2024, 1, 2, 3, 4, 5, 123000),

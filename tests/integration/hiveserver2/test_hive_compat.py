@@ -67,15 +67,22 @@ def test_sqlalchemy_sees_missing_tables_and_dotted_names(one_row):
         engine.dispose()
 
 
-def test_complex_values_arrive_as_hive_renders_them(one_row):
+@pytest.mark.parametrize("sql, types, row", [
+    ("SELECT array(1, 2), map(1, 2, 3, 4), named_struct('a', 1, 'b', 2), "
+     "create_union(0, 1, 'test_string'), map('k', array('v'))",
+     ["ARRAY_TYPE", "MAP_TYPE", "STRUCT_TYPE", "UNION_TYPE", "MAP_TYPE"],
+     ("[1,2]", "{1:2,3:4}", '{"a":1,"b":2}', "{0:1}", '{"k":["v"]}')),
+    ("SELECT interval_year_month('1-2') AS ym, timestamp '2018-05-02 15:30:30' "
+     "- timestamp '1970-01-30 16:00:00' AS dt, 1 AS n",
+     ["INTERVAL_YEAR_MONTH_TYPE", "INTERVAL_DAY_TIME_TYPE", "INT_TYPE"],
+     ("1-2", "17623 23:30:30.000000000", 1)),
+], ids=["complex", "intervals"])
+def test_values_arrive_typed_and_rendered_as_hive_does(one_row, sql, types, row):
     with one_row.connect() as conn:
         cur = conn.cursor()
-        cur.execute("SELECT array(1, 2), map(1, 2, 3, 4), named_struct('a', 1, 'b', 2), "
-                    "create_union(0, 1, 'test_string'), map('k', array('v'))")
-        assert [d[1] for d in cur.description] == [
-            "ARRAY_TYPE", "MAP_TYPE", "STRUCT_TYPE", "UNION_TYPE", "MAP_TYPE"]
-        assert cur.fetchall() == [("[1,2]", "{1:2,3:4}", '{"a":1,"b":2}', "{0:1}",
-                                   '{"k":["v"]}')]
+        cur.execute(sql)
+        assert [d[1] for d in cur.description] == types
+        assert cur.fetchall() == [row]
 
 
 def test_the_query_log_shows_progress_as_hive_does(one_row):
