@@ -304,9 +304,12 @@ class StageApplications(RayTasks):
 
 
 def _finish_stage(sub: YarnLauncher) -> None:
-    """A finished stage: its container logs to the ResourceManager, then unregister."""
+    """A finished stage: unregister and send its container logs to the ResourceManager,
+    both calls in flight together (the job waits for the last stage's before it returns)."""
+    done = sub.amrm.finish("SUCCEEDED", wait=False)
     sub.send_logs()
-    sub.amrm.finish("SUCCEEDED")
+    if done is not None:
+        done()
 
 
 def _am_main(amrm: Any, payload: dict[str, Any]):
