@@ -225,6 +225,13 @@ def test_log_file_grows_ahead_in_steps_and_never_past_the_segment(tmp_path):
 
 
 # -- a delivery stream on local disk ------------------------------------------------------------
+#: dynamic partitioning's key ``t`` taken from each JSON record by a JQ query
+_PARTITION_BY_T = {"Enabled": True, "Processors": [{
+    "Type": "MetadataExtraction", "Parameters": [
+        {"ParameterName": "MetadataExtractionQuery", "ParameterValue": "{t: .t}"},
+        {"ParameterName": "JsonParsingEngine", "ParameterValue": "JQ-1.6"}]}]}
+
+
 def _stream(tmp_path, **dest):
     settings = FirehoseSettings(location=str(tmp_path / "fh"), bucket_root=str(tmp_path / "lake"),
                                 metastore_path=str(tmp_path / "ms.db"),
@@ -353,12 +360,7 @@ def test_a_flush_that_fails_encoding_keeps_every_buffer(tmp_path, monkeypatch):
     settings, config = _stream(tmp_path, Prefix="p/!{partitionKeyFromQuery:t}/",
                                ErrorOutputPrefix="e/", CompressionFormat="GZIP",
                                DynamicPartitioningConfiguration={"Enabled": True},
-                               ProcessingConfiguration={"Enabled": True, "Processors": [{
-                                   "Type": "MetadataExtraction", "Parameters": [
-                                       {"ParameterName": "MetadataExtractionQuery",
-                                        "ParameterValue": "{t: .t}"},
-                                       {"ParameterName": "JsonParsingEngine",
-                                        "ParameterValue": "JQ-1.6"}]}]})
+                               ProcessingConfiguration=_PARTITION_BY_T)
     s = DeliveryStream(config, 1, 1000, settings)
     records = [json.dumps({"t": t, "i": i}).encode() for i in range(20) for t in "abcde"]
     s.put(records)
@@ -419,12 +421,7 @@ def _parquet_stream(tmp_path, **dest):
     settings, config = _stream(tmp_path, Prefix="ev/t=!{partitionKeyFromQuery:t}/",
                                ErrorOutputPrefix="e/",
                                DynamicPartitioningConfiguration={"Enabled": True},
-                               ProcessingConfiguration={"Enabled": True, "Processors": [{
-                                   "Type": "MetadataExtraction", "Parameters": [
-                                       {"ParameterName": "MetadataExtractionQuery",
-                                        "ParameterValue": "{t: .t}"},
-                                       {"ParameterName": "JsonParsingEngine",
-                                        "ParameterValue": "JQ-1.6"}]}]},
+                               ProcessingConfiguration=_PARTITION_BY_T,
                                DataFormatConversionConfiguration={
                                    "SchemaConfiguration": {"DatabaseName": "default",
                                                            "TableName": "ev"},
