@@ -7,6 +7,7 @@ Ray starts, so Ray workers see them too.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import uuid
@@ -78,6 +79,23 @@ def ray_local():
 
     info = rayemr.init(num_cpus=2, object_store_memory=512 * 1024**2)
     yield info
+
+
+_RAY_FORWARDED = re.compile(r"^\(\S+ pid=\d+(, ip=\S+)?\) ")
+
+
+@pytest.fixture
+def own_stderr(capsys):
+    """Reads what a command wrote to stderr, as lines, without Ray's forwarded worker output.
+
+    Ray prints earlier tasks' output to the driver's stderr whenever it arrives, prefixed
+    ``(function pid=N)``; that is not the command's own output.
+    """
+    def read() -> list[str]:
+        lines = capsys.readouterr().err.strip().splitlines()
+        return [line for line in lines if not _RAY_FORWARDED.match(line)]
+
+    return read
 
 
 @pytest.fixture

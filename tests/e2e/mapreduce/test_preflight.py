@@ -25,38 +25,38 @@ def no_ray(monkeypatch):
     monkeypatch.setattr(rayemr.runtime, "init", refuse)
 
 
-def one_line(capsys) -> str:
-    err = capsys.readouterr().err.strip().splitlines()
+def one_line(own_stderr) -> str:
+    err = own_stderr()
     assert len(err) == 1, err
     return err[0]
 
 
-def test_existing_output_names_overwrite(no_ray, tmp_path, capsys):
+def test_existing_output_names_overwrite(no_ray, tmp_path, own_stderr):
     out = tmp_path / "out"
     out.mkdir()
     (out / "part-00000").write_text("old\n")
     assert main(["mr", WORDCOUNT, TEXT, "-o", str(out)]) == 1
-    assert one_line(capsys) == (f"rayemr mr: Output directory {out} already exists (choose a "
+    assert one_line(own_stderr) == (f"rayemr mr: Output directory {out} already exists (choose a "
                                 "new location, or pass --overwrite to replace it)")
     assert (out / "part-00000").read_text() == "old\n"
 
 
-def test_missing_input(no_ray, tmp_path, capsys):
+def test_missing_input(no_ray, tmp_path, own_stderr):
     assert main(["mr", WORDCOUNT, str(tmp_path / "nope"), "-o", str(tmp_path / "o")]) == 1
-    assert one_line(capsys) == f"rayemr mr: {tmp_path / 'nope'}: no such file or directory"
+    assert one_line(own_stderr) == f"rayemr mr: {tmp_path / 'nope'}: no such file or directory"
     assert not (tmp_path / "o").exists()
 
 
-def test_no_input(no_ray, tmp_path, capsys):
+def test_no_input(no_ray, tmp_path, own_stderr):
     assert main(["mr", WORDCOUNT, "-o", str(tmp_path / "o")]) == 1
-    assert one_line(capsys) == ("rayemr mr: no input: name one or more input paths or URLs "
+    assert one_line(own_stderr) == ("rayemr mr: no input: name one or more input paths or URLs "
                                 "(- reads standard input)")
 
 
-def test_misspelled_input_bucket(no_ray, s3_bucket, tmp_path, capsys):
+def test_misspelled_input_bucket(no_ray, s3_bucket, tmp_path, own_stderr):
     bad = f"s3://{s3_bucket}-typo/logs/"
     assert main(["mr", WORDCOUNT, bad, "-o", str(tmp_path / "o")]) == 1
-    assert one_line(capsys) == f"rayemr mr: {bad}: bucket '{s3_bucket}-typo' does not exist"
+    assert one_line(own_stderr) == f"rayemr mr: {bad}: bucket '{s3_bucket}-typo' does not exist"
 
 
 def test_job_file_run_directly_checks_first(no_ray, tmp_path, capsys):
@@ -80,12 +80,12 @@ def test_stdin_is_read_for_dash(tmp_path, monkeypatch, capsys):
     assert lines == ['"be"\t2', '"not"\t1', '"or"\t1', '"to"\t2']
 
 
-def test_hiveserver2_port_in_use(no_ray, capsys):
+def test_hiveserver2_port_in_use(no_ray, own_stderr):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen(1)
         port = taken.getsockname()[1]
         assert main(["hiveserver2", "--port", str(port)]) == 1
-    line = one_line(capsys)
+    line = one_line(own_stderr)
     assert line.startswith(f"rayemr hiveserver2: cannot listen on 127.0.0.1:{port}: ")
     assert "--port" in line

@@ -58,7 +58,7 @@ def test_rest_api_answers_over_http(yarn_apps):
     assert handle.rest_url.startswith("http://127.0.0.1:")
 
 
-def test_cli_lists_the_same_apps_as_rest(yarn_apps, capsys):
+def test_cli_lists_the_same_apps_as_rest(yarn_apps, capsys, own_stderr):
     handle, client, done, running = yarn_apps
     assert main(["yarn", "application", "-list", "-appStates", "ALL"]) == 0
     out = capsys.readouterr().out
@@ -87,8 +87,8 @@ def test_cli_lists_the_same_apps_as_rest(yarn_apps, capsys):
     assert client.status(running).state == AppState.KILLED
     capsys.readouterr()
     assert main(["yarn", "application", "-kill", running]) == 1
-    err = capsys.readouterr().err
-    assert err.strip().count("\n") == 0 and "already KILLED" in err
+    err = own_stderr()
+    assert len(err) == 1 and "already KILLED" in err[0], err
     assert main(["yarn", "application", "-kill", "application_1_9999"]) == 1
     assert "application_1_9999" in capsys.readouterr().err
     assert main(["yarn", "queue", "-status", "nosuch"]) == 1

@@ -60,8 +60,8 @@ def test_one_container_and_log_type(finished_app, capsys):
     assert out.splitlines().count("LogType:stdout") == 1
 
 
-def test_unknown_application_is_one_line(ray_local, capsys):
+def test_unknown_application_is_one_line(ray_local, own_stderr):
     code = main(["yarn", "--address", ray_local.address, "logs", "-applicationId",
                  "application_1_9999"])
-    err = capsys.readouterr().err.strip().splitlines()
+    err = own_stderr()
     assert code == 1 and len(err) == 1 and "application_1_9999" in err[0], err
