@@ -119,22 +119,15 @@ class FirehoseService:
         name = check_name(p.get("DeliveryStreamName"))
         data = record_data(p.get("Record"), "record")
         result = self._put(name, [data])
-        if result.errors[0] is not None:
+        if result.errors is not None and result.errors[0] is not None:
             raise ServiceUnavailableException(result.errors[0][1])
         return {"RecordId": result.record_ids[0], "Encrypted": False}
 
     def _put_record_batch(self, p: Mapping[str, Any]) -> dict:
         name = check_name(p.get("DeliveryStreamName"))
-        datas = batch_data(p.get("Records"))
-        result = self._put(name, datas)
-        failed = len(result.errors) - result.errors.count(None)
-        if not failed:
-            responses = [{"RecordId": rid} for rid in result.record_ids]
-        else:
-            responses = [{"RecordId": rid} if err is None
-                         else {"ErrorCode": err[0], "ErrorMessage": err[1]}
-                         for rid, err in zip(result.record_ids, result.errors)]
-        return {"FailedPutCount": failed, "Encrypted": False, "RequestResponses": responses}
+        result = self._put(name, batch_data(p.get("Records")))
+        return {"FailedPutCount": result.failed, "Encrypted": False,
+                "RequestResponses": result.responses()}
 
     # -- rayemr's own -----------------------------------------------------------------------------
     def metrics(self, name: str | None = None) -> dict[str, dict[str, Any]]:

@@ -9,6 +9,7 @@ sequence number.
 """
 from __future__ import annotations
 
+from itertools import chain
 from typing import Sequence
 
 import numpy as np
@@ -72,7 +73,7 @@ class Chunk:
             return chunks[0]
         datas = None
         if all(c.datas is not None for c in chunks):
-            datas = [d for c in chunks for d in c.datas]  # type: ignore[union-attr]
+            datas = list(chain.from_iterable(c.datas for c in chunks))  # type: ignore[misc]
         rows = None
         if all(c.rows is not None for c in chunks):
             rows = pa.concat_tables([c.rows for c in chunks])  # type: ignore[misc]

@@ -26,21 +26,20 @@ import random
 import threading
 import time
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 import numpy as np
 import pyarrow as pa
 
-from rayemr.firehose import prefixes as px, routing
+from rayemr.firehose import prefixes as px, publish, routing
 from rayemr.firehose.buffers import MiB, Buffer, Buffers
 from rayemr.firehose.chunks import Chunk, Owed, Record
 from rayemr.firehose.compress import EXTENSIONS, compress
 from rayemr.firehose.config import StreamConfig
 from rayemr.firehose.convert import Converter
 from rayemr.firehose.partitioning import KeyFailure, Keys, Partitioner, group_keys
-from rayemr.firehose.requests import record_ids
+from rayemr.firehose.requests import PutResult
 from rayemr.firehose.settings import FirehoseSettings
 from rayemr.firehose.sink import HiveBinding, Sink
 from rayemr.firehose.transform import resolve_function, transform
@@ -57,18 +56,6 @@ ROUTE_BYTES = 4 * MiB
 #: Rows of a converted buffer written ahead of its flush as one Parquet row group
 #: (``encode_ahead``), so the flush has only the rest to encode.
 ROW_GROUP_ROWS = 1 << 15
-#: Buffers whose objects are encoded at once, on threads (``_encode_all``).
-FLUSH_THREADS = max(1, min(4, os.cpu_count() or 1))
-_encoders: ThreadPoolExecutor | None = None
-_encoders_lock = threading.Lock()
-
-
-@dataclass
-class PutResult:
-    record_ids: list[str | None]
-    errors: list[tuple[str, str] | None]
-    ticket: int = 0  # the log frame that must be on disk before the answer (``wal.durable``)
-
 
 #: A record that failed: (record, error output type, error code, message, attempts made).
 Failure = tuple[Record, str, str, str, int]
@@ -173,8 +160,7 @@ class DeliveryStream:
             first, arrival, n = self.batches[token]
             self.metrics["RetriedPutRequests"] += 1
             self.wal.sync()  # the first call may still be waiting for its fsync
-            return PutResult(record_ids(int(arrival * 1000), range(first, first + n)),
-                             [None] * n)
+            return PutResult(int(arrival * 1000), first, range(n))
         now = self.clock()
         self.metrics["IncomingPutRequests"] += 1
         accepted, slots, lens = self._admit(datas)
@@ -187,16 +173,13 @@ class DeliveryStream:
             if token and len(accepted) == len(slots):
                 self._remember(token, (first, now, len(accepted)))
             self._accept(chunk)
-        if len(accepted) == len(slots):
-            ids = record_ids(int(now * 1000), range(first, first + len(slots)))
-            errors: list[tuple[str, str] | None] = [None] * len(slots)
-        else:
-            ids = record_ids(int(now * 1000),
-                             [None if slot is None else first + slot for slot in slots])
-            errors = [("ServiceUnavailableException", "Slow down.") if slot is None else None
-                      for slot in slots]
         self.metrics["ThrottledRecords"] += len(slots) - len(accepted)
-        return PutResult(ids, errors, ticket)
+        if len(accepted) == len(slots):
+            return PutResult(int(now * 1000), first, range(len(slots)), None, ticket)
+        errors: list[tuple[str, str] | None] = [
+            ("ServiceUnavailableException", "Slow down.") if slot is None else None
+            for slot in slots]
+        return PutResult(int(now * 1000), first, slots, errors, ticket)
 
     def put_source(self, shard: str, datas: Sequence[bytes], last: int) -> int:
         """Log records read from a source shard, up to its sequence number ``last``, with that
@@ -297,7 +280,8 @@ class DeliveryStream:
             groups = self._with_lambda_keys(chunk, lambda_keys)
         elif self.partitioner is not None:
             assert chunk.datas is not None
-            rows = routing.read_once(chunk.datas, self.partitioner, self.converter)
+            rows = routing.read_once(chunk.datas, self.partitioner, self.converter,
+                                     chunk.lens)
             groups = self.partitioner.groups(chunk.datas, rows)
         else:
             groups = [({}, range(len(chunk)))]
@@ -470,17 +454,21 @@ class DeliveryStream:
         return [self.data, self.errors] + ([self.backup] if self.backup is not None else [])
 
     def _flush(self, taken: list[tuple[Buffers, Buffer]]) -> int:
-        """Publish taken buffers in order, their bodies encoded a few at a time on threads
-        (Parquet, ORC and compression run in C without the GIL); if one fails, the buffers
-        not yet being published go back for the next try. Returns the objects published."""
+        """Publish taken buffers, a batch at a time (``rayemr.firehose.publish``); if one
+        fails, the buffers not yet being published go back for the next try. Returns the
+        objects published."""
         n = i = 0
         try:
             while i < len(taken):
-                batch = taken[i:i + FLUSH_THREADS]
-                bodies = _encode_all([(self._encoder(b), buf) for b, buf in batch])
-                for (buffers, buf), body in zip(batch, bodies):
-                    i += 1  # from here on, an object may be published: never again
-                    n += self._publisher(buffers)(buf.key, buf, body)
+                batch = taken[i:i + publish.BATCH_BUFFERS]
+                bodies = publish.results(publish.run_all(
+                    [functools.partial(self._encoder(b), buf) for b, buf in batch]))
+                i += len(batch)  # from here on, its objects may be published: never again
+                out = [self._outgoing(b, buf, body) for (b, buf), body in zip(batch, bodies)]
+                done, error = self._publish_all(out)
+                n += done
+                if error is not None:
+                    raise error
         finally:
             for buffers, buf in taken[i:]:
                 buffers.restore(buf)
@@ -496,61 +484,68 @@ class DeliveryStream:
             comp = self.config.backup.compression  # type: ignore[union-attr]
             return lambda buf: compress(b"".join(buf.chunk.datas or ()), comp)
         if self.converter is not None:  # converted when routed: rows
-            return functools.partial(_encode_rows, write=self.converter.write)
+            return functools.partial(publish.encode_rows, write=self.converter.write)
         comp = self.config.destination.compression
         return lambda buf: compress(b"".join(buf.chunk.datas or ()), comp)
 
-    def _publisher(self, buffers: Buffers) -> Callable[[str, Buffer, bytes], int]:
+    def _outgoing(self, buffers: Buffers, buf: Buffer, body: bytes) -> publish.Outgoing:
+        """Where a taken buffer's object goes (data, error output or backup)."""
+        oldest = buf.oldest_arrival
         if buffers is self.errors:
-            return self._flush_errors
-        return self._flush_backup if buffers is self.backup else self._flush_data
-
-    def _flush_data(self, key: str, buf: Buffer, body: bytes) -> int:
+            prefix = self.config.destination.layout.error_object_prefix(oldest, buf.key,
+                                                                        rng=self.rng)
+            self.metrics["FailedRecords"] += len(buf.chunk)
+            return self._object(self.dest_url, prefix, "", body, buf, DATA, False)
+        if buffers is self.backup:
+            b = self.config.backup
+            assert b is not None
+            self.metrics["BackupRecords"] += len(buf.chunk)
+            return self._object(self.settings.bucket_url(b.bucket),
+                                b.layout.object_prefix(oldest, rng=self.rng),
+                                EXTENSIONS[b.compression], body, buf, BACKUP, False)
         names = self.config.destination.layout.prefix.partition_keys
-        values = dict(zip(names, json.loads(key))) if names else {}
-        layout = self.config.destination.layout
-        prefix = layout.object_prefix(buf.oldest_arrival, values, rng=self.rng)
+        values = dict(zip(names, json.loads(buf.key))) if names else {}
+        prefix = self.config.destination.layout.object_prefix(oldest, values, rng=self.rng)
         ext = self.config.file_extension
         if ext is None:
             conv = self.config.conversion
             ext = ("." + conv.output if self.converter is not None and conv is not None
                    else EXTENSIONS[self.config.destination.compression])
-        return self._publish(prefix, ext, body, buf.chunk, DATA, buf.oldest_arrival)
+        return self._object(self.dest_url, prefix, ext, body, buf, DATA, True)
 
-    def _flush_errors(self, error_type: str, buf: Buffer, body: bytes) -> int:
-        prefix = self.config.destination.layout.error_object_prefix(
-            buf.oldest_arrival, error_type, rng=self.rng)
-        self.metrics["FailedRecords"] += len(buf.chunk)
-        return self._publish(prefix, "", body, buf.chunk, DATA, buf.oldest_arrival,
-                             delivered=False)
+    def _object(self, bucket: str, prefix: str, ext: str, body: bytes, buf: Buffer, kind: str,
+                delivered: bool) -> publish.Outgoing:
+        name = px.object_name(self.config.name, self.version, buf.oldest_arrival, ext)
+        return publish.Outgoing(f"{bucket}/{prefix}{name}", body, buf.chunk, kind, delivered)
 
-    def _flush_backup(self, key: str, buf: Buffer, body: bytes) -> int:
-        b = self.config.backup
-        assert b is not None
-        prefix = b.layout.object_prefix(buf.oldest_arrival, rng=self.rng)
-        self.metrics["BackupRecords"] += len(buf.chunk)
-        return self._publish(prefix, EXTENSIONS[b.compression], body, buf.chunk, BACKUP,
-                             buf.oldest_arrival, bucket=self.settings.bucket_url(b.bucket),
-                             delivered=False)
-
-    def _publish(self, prefix: str, ext: str, body: bytes, chunk: Chunk, kind: str,
-                 oldest: float, *, bucket: str | None = None, delivered: bool = True) -> int:
-        name = px.object_name(self.config.name, self.version, oldest, ext)
-        url = f"{bucket or self.dest_url}/{prefix}{name}"
-        self.wal.append_intent(url, kind, chunk.seqs)  # on disk before the object is
-        self.sink.publish(url, body)
-        if delivered and self.binding is not None:
-            if self.sink.register(self.binding, url):
-                self.metrics["PartitionsRegistered"] += 1
-        self._mark_done(chunk.seqs, kind, url)
+    def _publish_all(self, objects: list[publish.Outgoing]
+                     ) -> tuple[int, BaseException | None]:
+        """Publish objects at once: their intents on disk first (one sync), the objects on
+        threads, the partitions of those that landed registered, their DONE logged. Returns
+        how many landed and the first error."""
+        for o in objects:
+            self.wal.append_intent(o.url, o.kind, o.chunk.seqs, sync=False)
+        self.wal.sync()  # every intent on disk before its object is
+        outcomes = publish.run_all([functools.partial(self.sink.publish, o.url, o.body)
+                                    for o in objects])
+        landed = [o for o, (_, exc) in zip(objects, outcomes) if exc is None]
+        error = next((exc for _, exc in outcomes if exc is not None), None)
+        if self.binding is not None:
+            try:
+                self.metrics["PartitionsRegistered"] += self.sink.register_all(
+                    self.binding, [o.url for o in landed if o.delivered])
+            except Exception as exc:  # noqa: BLE001 - no DONE: recovery registers them
+                return 0, exc
         now = self.clock()
-        if delivered:
-            self.metrics["DeliveredRecords"] += len(chunk)
-            self.metrics["DeliveredBytes"] += len(body)
-            self.metrics["DeliveredObjects"] += 1
-            step = max(1, len(chunk) // 64)
-            self.latencies.extend((now - chunk.arrivals[::step]).tolist())
-        return 1
+        for o in landed:
+            self._mark_done(o.chunk.seqs, o.kind, o.url)
+            if o.delivered:
+                self.metrics["DeliveredRecords"] += len(o.chunk)
+                self.metrics["DeliveredBytes"] += len(o.body)
+                self.metrics["DeliveredObjects"] += 1
+                step = max(1, len(o.chunk) // 64)
+                self.latencies.extend((now - o.chunk.arrivals[::step]).tolist())
+        return len(landed), error
 
     def _mark_done(self, seqs: np.ndarray, kind: str, url: str) -> None:
         self.wal.append_done(url, kind, seqs)
@@ -624,31 +619,3 @@ class DeliveryStream:
         else:
             self.wal.close()
         self.sink.close()
-
-
-def _encode_rows(buf: Buffer, write: Callable[[pa.Table], bytes]) -> bytes:
-    """A converted buffer's object: the rest of its rows after those written ahead, or all of
-    them if none were (or writing ahead gave up)."""
-    ahead = buf.ahead
-    if ahead is None or ahead.failed or ahead.chunks > len(buf.chunks):
-        return write(buf.chunk.rows)
-    rest = buf.chunks[ahead.chunks:]
-    if rest and not ahead.write(pa.concat_tables([c.rows for c in rest]), len(buf.chunks)):
-        return write(buf.chunk.rows)
-    return ahead.finish()
-
-
-def _encode_all(jobs: list[tuple[Callable[[Buffer], bytes], Buffer]]) -> list[bytes]:
-    """Each buffer's object body, several on threads (the first here)."""
-    if len(jobs) == 1:
-        return [jobs[0][0](jobs[0][1])]
-    global _encoders
-    with _encoders_lock:
-        if _encoders is None:
-            _encoders = ThreadPoolExecutor(FLUSH_THREADS, thread_name_prefix="firehose-encode")
-    futures = [_encoders.submit(encode, buf) for encode, buf in jobs[1:]]
-    try:
-        first = jobs[0][0](jobs[0][1])
-    finally:  # none runs on after a failure: the buffers go back and take more records
-        wait(futures)
-    return [first] + [f.result() for f in futures]

@@ -13,7 +13,8 @@ import time
 from typing import Any, Sequence
 
 from rayemr.firehose.config import StreamConfig
-from rayemr.firehose.delivery import DeliveryStream, PutResult
+from rayemr.firehose.delivery import DeliveryStream
+from rayemr.firehose.requests import PutResult
 from rayemr.firehose.errors import InternalFailureException
 from rayemr.firehose.settings import FirehoseSettings
 

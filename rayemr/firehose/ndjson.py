@@ -54,12 +54,12 @@ class Joined(NamedTuple):
     wrapped: bool
 
 
-def joinable(records: Sequence[bytes]) -> Joined | None:
+def joinable(records: Sequence[bytes], lens: np.ndarray | None = None) -> Joined | None:
     """The records joined in one of the layouts (see the module docstring), or None if there
-    are none or a record could forge a wrapper."""
+    are none or a record could forge a wrapper; ``lens``: their sizes, if known."""
     if not records:
         return None
-    plain = _plain(records)
+    plain = _plain(records, lens)
     if plain is not None:
         return Joined(plain, False)
     parts = list(records)  # one join: the first and last records take the ends along
@@ -72,7 +72,7 @@ def joinable(records: Sequence[bytes]) -> Joined | None:
     return Joined(joined, True)
 
 
-def _plain(records: Sequence[bytes]) -> bytes | None:
+def _plain(records: Sequence[bytes], lens: np.ndarray | None = None) -> bytes | None:
     """The records one a line, if each is ``{...}`` (or each ``{...}\n``) with no other
     newline; checked over the joined text at the records' boundaries (C-level passes and
     numpy, no Python call per record)."""
@@ -87,7 +87,9 @@ def _plain(records: Sequence[bytes]) -> bytes | None:
         if joined.endswith(b"\n"):  # the last record is empty
             return None
         text = np.frombuffer(joined, dtype=np.uint8)
-        seps = np.cumsum(np.fromiter(map(len, records), np.int64, n)[:-1] + 1) - 1
+        if lens is None:
+            lens = np.fromiter(map(len, records), np.int64, n)
+        seps = np.cumsum(lens[:-1] + 1) - 1
         if (text[seps] == 10).all() and (text[seps - 1] == 125).all() and (
                 text[seps + 1] == 123).all():  # "\n", "}", "{"
             return joined
@@ -98,10 +100,12 @@ def _plain(records: Sequence[bytes]) -> bytes | None:
     return None
 
 
-def shallow(records: Sequence[bytes]) -> bool:
+def shallow(records: Sequence[bytes], lens: np.ndarray | None = None) -> bool:
     """True if no record can nest deeper than jq parses (a record shorter than the limit, or
-    with fewer brackets than it, cannot); Arrow has no such limit."""
-    if max(map(len, records), default=0) < JQ_DEPTH:
+    with fewer brackets than it, cannot); Arrow has no such limit. ``lens``: their sizes."""
+    longest = (max(map(len, records), default=0) if lens is None
+               else int(lens.max()) if len(lens) else 0)
+    if longest < JQ_DEPTH:
         return True
     return all(r.count(b"[") + r.count(b"{") < JQ_DEPTH for r in records if len(r) >= JQ_DEPTH)
 

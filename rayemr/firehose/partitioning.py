@@ -108,12 +108,14 @@ class Partitioner:
                 return self._by_fields(table)
         return group_keys(self.keys_for(records))
 
-    def joinable(self, records: Sequence[bytes]) -> ndjson.Joined | None:
-        """The records joined for Arrow if its rows can stand for what jq sees (tier 1)."""
+    def joinable(self, records: Sequence[bytes], lens: np.ndarray | None = None
+                 ) -> ndjson.Joined | None:
+        """The records joined for Arrow if its rows can stand for what jq sees (tier 1);
+        ``lens``: their sizes, if known."""
         if self._schema is None:
             return None
-        joined = ndjson.joinable(records)
-        if joined is None or not ndjson.shallow(records):
+        joined = ndjson.joinable(records, lens)
+        if joined is None or not ndjson.shallow(records, lens):
             return None
         if not joined.text.isascii():  # ASCII is UTF-8 (one C pass; decoding copies)
             try:

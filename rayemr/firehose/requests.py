@@ -3,13 +3,16 @@ accepted: at most 500 records a call, 1,000 KiB a record, 4 MiB a call.
 
 A request that breaks a limit is refused whole with AWS's error (nothing is acknowledged);
 per-record failures of an accepted request (a full buffer) are reported per record with
-``FailedPutCount``, as AWS does.
+``FailedPutCount``, as AWS does. ``PutResult`` is a put's answer before it takes AWS's shape
+(record ids and ``RequestResponses`` built in one pass from the first sequence number).
 """
 from __future__ import annotations
 
 import base64
 import collections.abc
-from typing import Any, Mapping, Sequence
+import operator
+from dataclasses import dataclass
+from typing import Any, Iterator, Mapping, Sequence
 
 from rayemr.firehose.errors import InvalidArgumentException, ValidationException
 
@@ -57,7 +60,9 @@ def batch_data(records: Any) -> list[bytes]:
     out = _plain_data(records)
     if out is None:  # something to convert or to refuse: record by record
         out = [record_data(r, i) for i, r in enumerate(records)]
-    total = sum(map(len, out))
+        total = sum(map(len, out))
+    else:
+        out, total = out
     if total > MAX_CALL_BYTES:
         raise InvalidArgumentException(
             f"PutRecordBatch request is {total} bytes; the limit is {MAX_CALL_BYTES} bytes "
@@ -65,20 +70,25 @@ def batch_data(records: Any) -> list[bytes]:
     return out
 
 
-def _plain_data(records: Sequence[Any]) -> list[bytes] | None:
-    """Every ``Data`` when all are bytes within the record limit (C-level passes), else None."""
+_DATA = operator.itemgetter("Data")
+
+
+def _plain_data(records: Sequence[Any]) -> tuple[list[bytes], int] | None:
+    """Every ``Data`` and their total size when all are bytes within the record limit (C-level
+    passes), else None."""
     if set(map(type, records)) != {dict}:
         return None
     try:
-        out = [r["Data"] for r in records]
+        out = list(map(_DATA, records))
     except KeyError:
         return None
     if set(map(type, out)) != {bytes}:
         return None
+    total = sum(map(len, out))
     # no record can be over the limit if all of them together are not
-    if sum(map(len, out)) > MAX_RECORD_BYTES and max(map(len, out)) > MAX_RECORD_BYTES:
+    if total > MAX_RECORD_BYTES and max(map(len, out)) > MAX_RECORD_BYTES:
         return None
-    return out
+    return out, total
 
 
 def decode_wire(records: Any) -> Any:
@@ -107,18 +117,60 @@ _LOW = [format(i, "03x") for i in range(4096)]  # the last 3 hex digits of a seq
 def record_ids(epoch_ms: int, seqs: Sequence[int | None]) -> list[str | None]:
     """``record_id`` of many records that arrived together (None stays None)."""
     if isinstance(seqs, range) and seqs.step == 1:
-        return _run_ids(epoch_ms, seqs.start, seqs.stop)  # type: ignore[return-value]
+        out: list[str] = []
+        for head, low, m in _runs(epoch_ms, seqs.start, seqs.stop):
+            out.extend(map(head.__add__, _LOW[low:low + m]))
+        return out  # type: ignore[return-value]
     head = f"{epoch_ms:016x}"
     return [None if s is None else head + format(s, "024x") for s in seqs]
 
 
-def _run_ids(epoch_ms: int, start: int, stop: int) -> list[str]:
-    """``record_id`` of consecutive sequence numbers: a head per 4096 of them, then joins."""
-    out: list[str] = []
+def record_responses(epoch_ms: int, first: int, n: int) -> list[dict[str, str]]:
+    """PutRecordBatch's ``RequestResponses`` of ``n`` records that all were taken, their
+    sequence numbers from ``first``: ``[{"RecordId": ...}, ...]`` built in one pass."""
+    out: list[dict[str, str]] = []
+    for head, low, m in _runs(epoch_ms, first, first + n):
+        out.extend([{"RecordId": head + s} for s in _LOW[low:low + m]])
+    return out
+
+
+def _runs(epoch_ms: int, start: int, stop: int) -> Iterator[tuple[str, int, int]]:
+    """Consecutive sequence numbers as runs sharing all but their last 3 hex digits: (the
+    ids' common head, the first one's last 3 digits as a number, the run's length)."""
     s = start
     while s < stop:
         low = s & 0xFFF
         m = min(stop - s, 4096 - low)
-        out.extend(map(f"{epoch_ms:016x}{s >> 12:021x}".__add__, _LOW[low:low + m]))
+        yield f"{epoch_ms:016x}{s >> 12:021x}", low, m
         s += m
-    return out
+
+
+@dataclass
+class PutResult:
+    """A put's answer, compact (it may cross Ray): record ``i`` has the id
+    ``record_id(epoch_ms, first + slots[i])`` (``slots[i]`` None: refused, its reason in
+    ``errors[i]``); ``errors`` is None when every record was taken."""
+
+    epoch_ms: int
+    first: int
+    slots: Sequence[int | None]  # range(n) when every record was taken
+    errors: list[tuple[str, str] | None] | None = None
+    ticket: int = 0  # the log frame that must be on disk before the answer (``wal.durable``)
+
+    @property
+    def failed(self) -> int:
+        return 0 if self.errors is None else len(self.errors) - self.errors.count(None)
+
+    @property
+    def record_ids(self) -> list[str | None]:
+        if self.errors is None:
+            return record_ids(self.epoch_ms, range(self.first, self.first + len(self.slots)))
+        return record_ids(self.epoch_ms, [None if s is None else self.first + s
+                                          for s in self.slots])
+
+    def responses(self) -> list[dict[str, str]]:
+        """PutRecordBatch's ``RequestResponses``."""
+        if self.errors is None:
+            return record_responses(self.epoch_ms, self.first, len(self.slots))
+        return [{"RecordId": rid} if err is None else {"ErrorCode": err[0], "ErrorMessage": err[1]}
+                for rid, err in zip(self.record_ids, self.errors)]

@@ -23,9 +23,9 @@ Failed = tuple[int, str, str]
 
 
 def read_once(records: Sequence[bytes], partitioner: Partitioner | None,
-              converter: Converter | None) -> pa.Table | None:
+              converter: Converter | None, lens: np.ndarray | None = None) -> pa.Table | None:
     """The records read by Arrow for both the partitioner's fields and the converter's
-    columns, or None if one read cannot serve both."""
+    columns, or None if one read cannot serve both; ``lens``: their sizes, if known."""
     fields = partitioner.fields if partitioner is not None else None
     if converter is None or not converter.fast or not fields or not records:
         return None
@@ -36,7 +36,7 @@ def read_once(records: Sequence[bytes], partitioner: Partitioner | None,
                 return None
         else:
             schema = schema.append(pa.field(f, pa.string()))
-    joined = partitioner.joinable(records)  # type: ignore[union-attr]
+    joined = partitioner.joinable(records, lens)  # type: ignore[union-attr]
     if joined is None:
         return None
     return ndjson.read_joined(joined, len(records), schema, unexpected="infer")

@@ -88,16 +88,24 @@ class Sink:
 
     def register(self, binding: HiveBinding, object_url: str) -> bool:
         """Register the partition ``object_url`` lands in (once); True if it was new."""
-        part = binding.partition_of(object_url.rsplit("/", 1)[0])
-        if part is None:
-            return False
-        key = (binding.database, binding.table, part.values)
-        if key in self._registered:
-            return False
-        added = self.metastore.add_partitions(binding.database, binding.table, [part],
-                                              if_not_exists=True)
-        self._registered.add(key)
-        return bool(added)
+        return self.register_all(binding, [object_url]) > 0
+
+    def register_all(self, binding: HiveBinding, object_urls: list[str]) -> int:
+        """Register the partitions objects land in (each once, in one metastore call);
+        returns how many were new."""
+        new: dict[tuple[str, str, tuple[str, ...]], Partition] = {}
+        for url in object_urls:
+            part = binding.partition_of(url.rsplit("/", 1)[0])
+            if part is not None:
+                key = (binding.database, binding.table, part.values)
+                if key not in self._registered:
+                    new.setdefault(key, part)
+        if not new:
+            return 0
+        added = self.metastore.add_partitions(binding.database, binding.table,
+                                              list(new.values()), if_not_exists=True)
+        self._registered.update(new)
+        return int(added)
 
     def close(self) -> None:
         if self._metastore is not None:

@@ -118,10 +118,14 @@ class WriteAheadLog:
         """Log how far each source shard was logged (before old segments go)."""
         self._append(POSITIONS, _positions_doc(positions))
 
-    def append_intent(self, url: str, kind: str, seqs: Sequence[int] | np.ndarray) -> None:
+    def append_intent(self, url: str, kind: str, seqs: Sequence[int] | np.ndarray, *,
+                      sync: bool = True) -> None:
         """Log that ``url`` is about to be published with ``seqs``; on disk on return (a lost
-        intent would let the records be published again after a crash)."""
-        self.sync(self._append(INTENT, _seq_entry(url, kind, seqs)))
+        intent would let the records be published again after a crash), or with
+        ``sync=False`` once the caller's next ``sync`` returns (intents of a batch share it)."""
+        ticket = self._append(INTENT, _seq_entry(url, kind, seqs))
+        if sync:
+            self.sync(ticket)
 
     def append_done(self, url: str, kind: str, seqs: Sequence[int] | np.ndarray) -> None:
         self._append(DONE, _seq_entry(url, kind, seqs))

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from rayemr.core.waiting import wait_for
-from rayemr.firehose import delivery
+from rayemr.firehose import delivery, publish
 from rayemr.firehose.config import Conversion, parse_create
 from rayemr.firehose.convert import Converter
 from rayemr.firehose.delivery import DeliveryStream
@@ -375,7 +375,7 @@ def test_a_flush_that_fails_encoding_keeps_every_buffer(tmp_path, monkeypatch):
         return real(body, fmt)
 
     monkeypatch.setattr(delivery, "compress", flaky)
-    monkeypatch.setattr(delivery, "FLUSH_THREADS", 2)  # two buffers encoded at once
+    monkeypatch.setattr(publish, "BATCH_BUFFERS", 2)  # two buffers encoded, then published
     with pytest.raises(OSError):
         s.flush_all()
     published = _objects(tmp_path / "lake")
