@@ -6,7 +6,8 @@
    registered) vs pyarrow's own ``json.read_json`` + ``parquet.write_table`` on the same bytes
    (one table, no partitioning), both warmed up and timed the same way (best of ``--repeat``,
    runs interleaved); every answer checked (rows and sum of user_id per event type, read
-   back). rayemr runs with one producer and with four (puts of 500 records from threads:
+   back); CPU time (the process's, over the same span) is reported too. rayemr runs with one
+   producer and with four (puts of 500 records from threads:
    concurrent puts share the log's sync), and with the log flushed but not synced
    (survives the process, not the machine; pyarrow's file is not synced either).
 2. Latency from PutRecordBatch to rows visible in a Hive ``SELECT`` with a 1 s buffer interval
@@ -92,11 +93,11 @@ def setup(root: Path, wal_sync: str = "fsync"):
     return client("local", settings), session
 
 
-def rayemr_throughput(records: list[bytes], producers: int = 1,
-                      wal_sync: str = "fsync") -> tuple[float, dict[str, tuple[int, int]]]:
+def rayemr_throughput(records: list[bytes], producers: int = 1, wal_sync: str = "fsync"
+                      ) -> tuple[float, float, dict[str, tuple[int, int]]]:
     """Every record put (PutRecordBatch of 500, by ``producers`` threads taking batches in
-    turn) and delivered (flush): seconds, and what a Hive query answers afterwards (per
-    partition: rows, sum of user_id)."""
+    turn) and delivered (flush): seconds, CPU seconds of the process meanwhile, and what a
+    Hive query answers afterwards (per partition: rows, sum of user_id)."""
     with tempfile.TemporaryDirectory() as d:
         fh, session = setup(Path(d), wal_sync)
         fh.create_delivery_stream(DeliveryStreamName="t",
@@ -114,34 +115,35 @@ def rayemr_throughput(records: list[bytes], producers: int = 1,
                                              Records=[{"Data": r} for r in records[i:i + 500]])
                 assert answer["FailedPutCount"] == 0
 
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         threads = [threading.Thread(target=produce) for _ in range(producers)]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
         fh.flush("t")
-        elapsed = time.perf_counter() - t0
+        elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
         rows = session.execute("SELECT event_type, count(*), sum(user_id) FROM clicks "
                                "GROUP BY event_type").table.to_pylist()
         fh.close()
-        return elapsed, {r["event_type"]: tuple(v for k, v in r.items() if k != "event_type")
-                         for r in rows}
+        return elapsed, cpu, {r["event_type"]: tuple(v for k, v in r.items()
+                                                      if k != "event_type") for r in rows}
 
 
-def pyarrow_throughput(records: list[bytes]) -> tuple[float, dict[str, tuple[int, int]]]:
+def pyarrow_throughput(records: list[bytes]
+                       ) -> tuple[float, float, dict[str, tuple[int, int]]]:
     import pyarrow.json as pj
     import pyarrow.parquet as pq
 
-    t0 = time.perf_counter()
+    c0, t0 = time.process_time(), time.perf_counter()
     table = pj.read_json(io.BytesIO(b"\n".join(records)))
     with tempfile.TemporaryDirectory() as d:
         pq.write_table(table, os.path.join(d, "out.parquet"))
-        elapsed = time.perf_counter() - t0
+        elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
         back = pq.read_table(os.path.join(d, "out.parquet"))
     groups = back.group_by("event_type").aggregate([("user_id", "count"), ("user_id", "sum")])
-    return elapsed, {r["event_type"]: (r["user_id_count"], r["user_id_sum"])
-                     for r in groups.to_pylist()}
+    return elapsed, cpu, {r["event_type"]: (r["user_id_count"], r["user_id_sum"])
+                          for r in groups.to_pylist()}
 
 
 def latency(rounds: int) -> list[float]:
@@ -207,26 +209,32 @@ def main() -> None:
     mb = sum(map(len, records)) / 1e6
     rayemr_throughput(records[:5000])  # warm-up: imports, jq, pyarrow
     pyarrow_throughput(records[:5000])
-    times: dict[tuple[int, str], float] = {}
-    p_times = []
+    times: dict[tuple[int, str], list[float]] = {mode: [] for mode in MODES}
+    cpus: dict[tuple[int, str], list[float]] = {mode: [] for mode in MODES}
+    p_times, p_cpus = [], []
     for _ in range(args.repeat):  # interleaved, so a busy moment hits both sides
-        p_time, p_answer = pyarrow_throughput(records)
+        p_time, p_cpu, p_answer = pyarrow_throughput(records)
         assert p_answer == answer, p_answer
         p_times.append(p_time)
+        p_cpus.append(p_cpu)
         for mode in MODES:
-            r_time, r_answer = rayemr_throughput(records, *mode)
+            r_time, r_cpu, r_answer = rayemr_throughput(records, *mode)
             assert r_answer == answer, (mode, r_answer)
-            times[mode] = min(times.get(mode, float("inf")), r_time)
-    p_time = min(p_times)
+            times[mode].append(r_time)
+            cpus[mode].append(r_cpu)
+    p_time, p_cpu = min(p_times), statistics.median(p_cpus)
     lat = sorted(latency(args.latency_rounds))
     m_time = moto_throughput(records[:args.moto_records])
     print(f"records {len(records)} ({mb:.1f} MB JSON), best of {args.repeat}, "
           f"load average {load_start:.1f} at the start, {os.getloadavg()[0]:.1f} at the end")
-    print(f"pyarrow read_json + write_table: {p_time:.2f}s ({len(records) / p_time:,.0f} rec/s)")
-    for (producers, sync), r_time in times.items():
+    print(f"pyarrow read_json + write_table: {p_time:.2f}s ({len(records) / p_time:,.0f} rec/s)"
+          f", CPU {p_cpu:.2f}s (median)")
+    for (producers, sync), r_times in times.items():
+        r_time, r_cpu = min(r_times), statistics.median(cpus[(producers, sync)])
         print(f"rayemr Firehose JSON->Parquet, partitioned Hive table, {producers} producer(s), "
               f"log {sync}: {r_time:.2f}s ({len(records) / r_time:,.0f} rec/s), "
-              f"ratio {p_time / r_time:.2f}x")
+              f"ratio {p_time / r_time:.2f}x; CPU {r_cpu:.2f}s (median), "
+              f"CPU ratio {p_cpu / r_cpu:.2f}x")
     print(f"PutRecordBatch -> visible in Hive, 1 s interval: p50 {statistics.median(lat):.2f}s "
           f"p90 {lat[math.ceil(len(lat) * .9) - 1]:.2f}s max {lat[-1]:.2f}s ({len(lat)} rounds)")
     print(f"moto Firehose PutRecordBatch (no conversion/partitioning): "
