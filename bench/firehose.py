@@ -9,14 +9,16 @@
    back); CPU time (the process's, over the same span) is reported too. rayemr runs with one
    producer and with four (puts of 500 records from threads:
    concurrent puts share the log's sync), and with the log flushed but not synced
-   (survives the process, not the machine; pyarrow's file is not synced either).
+   (survives the process, not the machine; pyarrow's file is not synced either). With
+   ``--ray``, also through the default client backend: the stream a Ray actor, every put an
+   actor call (1 producer, log synced).
 2. Latency from PutRecordBatch to rows visible in a Hive ``SELECT`` with a 1 s buffer interval
    (p50/p90 over several batches).
 3. The same PutRecordBatch load against moto's Firehose (in-process ``mock_aws``, S3
    destination, no conversion or partitioning: what moto offers) for comparison; checked: no
    record failed, the objects hold every record's bytes.
 
-    python bench/firehose.py [--records 200000] [--latency-rounds 10] [--repeat 3]
+    python bench/firehose.py [--records 200000] [--latency-rounds 10] [--repeat 3] [--ray]
 """
 from __future__ import annotations
 
@@ -47,13 +49,13 @@ def events(n: int, seed: int = 1) -> list[bytes]:
                         "event_type": types[i % 4]}).encode() for i in range(n)]
 
 
-DDL = ("CREATE EXTERNAL TABLE clicks (user_id bigint, url string, referrer string, price double,"
+DDL = ("CREATE EXTERNAL TABLE {table} (user_id bigint, url string, referrer string, price double,"
        " ts timestamp) PARTITIONED BY (event_type string) STORED AS PARQUET LOCATION '{loc}'")
 
 
-def destination(interval: int, size_mb: int = 128) -> dict:
+def destination(interval: int, size_mb: int = 128, table: str = "clicks") -> dict:
     return {"RoleARN": ROLE, "BucketARN": "arn:aws:s3:::lake",
-            "Prefix": "clicks/event_type=!{partitionKeyFromQuery:event_type}/",
+            "Prefix": table + "/event_type=!{partitionKeyFromQuery:event_type}/",
             "ErrorOutputPrefix": "errors/!{firehose:error-output-type}/",
             "BufferingHints": {"SizeInMBs": size_mb, "IntervalInSeconds": interval},
             "DynamicPartitioningConfiguration": {"Enabled": True},
@@ -63,7 +65,7 @@ def destination(interval: int, size_mb: int = 128) -> dict:
                      "ParameterValue": "{event_type: .event_type}"},
                     {"ParameterName": "JsonParsingEngine", "ParameterValue": "JQ-1.6"}]}]},
             "DataFormatConversionConfiguration": {
-                "SchemaConfiguration": {"DatabaseName": "default", "TableName": "clicks"},
+                "SchemaConfiguration": {"DatabaseName": "default", "TableName": table},
                 "InputFormatConfiguration": {"Deserializer": {"OpenXJsonSerDe": {}}},
                 "OutputFormatConfiguration": {"Serializer": {"ParquetSerDe": {}}}}}
 
@@ -78,7 +80,7 @@ def expected(records: list[bytes]) -> dict[str, tuple[int, int]]:
     return out
 
 
-def setup(root: Path, wal_sync: str = "fsync"):
+def setup(root: Path, wal_sync: str = "fsync", backend: str = "local"):
     from rayemr.firehose import client
     from rayemr.firehose.settings import FirehoseSettings
     from rayemr.hive.session import HiveSession
@@ -86,11 +88,11 @@ def setup(root: Path, wal_sync: str = "fsync"):
     (root / "lake" / "lake").mkdir(parents=True)
     session = HiveSession(metastore_path=str(root / "ms.db"), warehouse=str(root / "wh"),
                           runner="inline")
-    session.execute(DDL.format(loc=root / "lake" / "lake" / "clicks"))
+    session.execute(DDL.format(table="clicks", loc=root / "lake" / "lake" / "clicks"))
     settings = FirehoseSettings(location=str(root / "fh"), bucket_root=str(root / "lake"),
                                 metastore_path=str(root / "ms.db"), warehouse=str(root / "wh"),
                                 wal_sync=wal_sync)
-    return client("local", settings), session
+    return client(backend, settings), session
 
 
 def rayemr_throughput(records: list[bytes], producers: int = 1, wal_sync: str = "fsync"
@@ -102,32 +104,73 @@ def rayemr_throughput(records: list[bytes], producers: int = 1, wal_sync: str = 
         fh, session = setup(Path(d), wal_sync)
         fh.create_delivery_stream(DeliveryStreamName="t",
                                   ExtendedS3DestinationConfiguration=destination(900))
-        starts = iter(range(0, len(records), 500))
-        lock = threading.Lock()
-
-        def produce() -> None:
-            while True:
-                with lock:
-                    i = next(starts, None)
-                if i is None:
-                    return
-                answer = fh.put_record_batch(DeliveryStreamName="t",
-                                             Records=[{"Data": r} for r in records[i:i + 500]])
-                assert answer["FailedPutCount"] == 0
-
-        c0, t0 = time.process_time(), time.perf_counter()
-        threads = [threading.Thread(target=produce) for _ in range(producers)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        fh.flush("t")
-        elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
-        rows = session.execute("SELECT event_type, count(*), sum(user_id) FROM clicks "
-                               "GROUP BY event_type").table.to_pylist()
+        elapsed, cpu = deliver(fh, "t", records, producers)
+        answer = per_event_type(session, "clicks")
         fh.close()
-        return elapsed, cpu, {r["event_type"]: tuple(v for k, v in r.items()
-                                                      if k != "event_type") for r in rows}
+        return elapsed, cpu, answer
+
+
+def deliver(fh, name: str, records: list[bytes], producers: int) -> tuple[float, float]:
+    """Seconds and process CPU seconds to put every record and flush the stream."""
+    starts = iter(range(0, len(records), 500))
+    lock = threading.Lock()
+
+    def produce() -> None:
+        while True:
+            with lock:
+                i = next(starts, None)
+            if i is None:
+                return
+            answer = fh.put_record_batch(DeliveryStreamName=name,
+                                         Records=[{"Data": r} for r in records[i:i + 500]])
+            assert answer["FailedPutCount"] == 0
+
+    c0, t0 = time.process_time(), time.perf_counter()
+    threads = [threading.Thread(target=produce) for _ in range(producers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    fh.flush(name)
+    return time.perf_counter() - t0, time.process_time() - c0
+
+
+def per_event_type(session, table: str) -> dict[str, tuple[int, int]]:
+    rows = session.execute(f"SELECT event_type, count(*), sum(user_id) FROM {table} "
+                           "GROUP BY event_type").table.to_pylist()
+    return {r["event_type"]: tuple(v for k, v in r.items() if k != "event_type") for r in rows}
+
+
+def ray_throughput(records: list[bytes], repeat: int) -> list[float]:
+    """The default client backend: the stream is a Ray actor (a local Ray instance of 2 CPUs,
+    started here) and every put is an actor call; 1 producer, log synced. Seconds per run
+    (each run a new stream into a new table), every answer checked."""
+    import ray
+
+    from rayemr.runtime import NAMESPACE
+
+    ray.init(address="local", num_cpus=2, namespace=NAMESPACE, include_dashboard=False,
+             log_to_driver=False)
+    try:
+        with tempfile.TemporaryDirectory() as d:
+            root = Path(d)
+            fh, session = setup(root, backend="ray")
+            out = []
+            for k in range(repeat + 1):  # the first run warms the actor's process up
+                table = f"clicks_{k}"
+                session.execute(DDL.format(table=table, loc=root / "lake" / "lake" / table))
+                fh.create_delivery_stream(
+                    DeliveryStreamName=f"r{k}",
+                    ExtendedS3DestinationConfiguration=destination(900, table=table))
+                part = records if k else records[:5000]
+                elapsed, _ = deliver(fh, f"r{k}", part, 1)
+                assert per_event_type(session, table) == expected(part)
+                fh.delete_delivery_stream(DeliveryStreamName=f"r{k}")
+                if k:
+                    out.append(elapsed)
+            return out
+    finally:
+        ray.shutdown()
 
 
 def pyarrow_throughput(records: list[bytes]
@@ -200,6 +243,8 @@ def main() -> None:
     ap.add_argument("--latency-rounds", type=int, default=10)
     ap.add_argument("--moto-records", type=int, default=20_000)
     ap.add_argument("--repeat", type=int, default=3, help="best of this many runs each")
+    ap.add_argument("--ray", action="store_true",
+                    help="also through the default client backend (Ray actor calls)")
     args = ap.parse_args()
     for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         os.environ.setdefault(k, "bench")
@@ -223,6 +268,7 @@ def main() -> None:
             times[mode].append(r_time)
             cpus[mode].append(r_cpu)
     p_time, p_cpu = min(p_times), statistics.median(p_cpus)
+    ray_times = ray_throughput(records, args.repeat) if args.ray else []
     lat = sorted(latency(args.latency_rounds))
     m_time = moto_throughput(records[:args.moto_records])
     print(f"records {len(records)} ({mb:.1f} MB JSON), best of {args.repeat}, "
@@ -235,6 +281,10 @@ def main() -> None:
               f"log {sync}: {r_time:.2f}s ({len(records) / r_time:,.0f} rec/s), "
               f"ratio {p_time / r_time:.2f}x; CPU {r_cpu:.2f}s (median), "
               f"CPU ratio {p_cpu / r_cpu:.2f}x")
+    if ray_times:
+        r_time = min(ray_times)
+        print(f"rayemr Firehose over Ray (actor calls), 1 producer, log fsync: {r_time:.2f}s "
+              f"({len(records) / r_time:,.0f} rec/s), ratio {p_time / r_time:.2f}x")
     print(f"PutRecordBatch -> visible in Hive, 1 s interval: p50 {statistics.median(lat):.2f}s "
           f"p90 {lat[math.ceil(len(lat) * .9) - 1]:.2f}s max {lat[-1]:.2f}s ({len(lat)} rounds)")
     print(f"moto Firehose PutRecordBatch (no conversion/partitioning): "
