@@ -21,9 +21,7 @@ import base64
 import functools
 import json
 import logging
-import os
 import random
-import threading
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -427,6 +425,7 @@ class DeliveryStream:
         without the stream's lock: only the flusher changes the buffers meanwhile."""
         if self.converter is None:
             return
+        jobs = []
         for buf in self.data.open_buffers():
             ahead = buf.ahead
             done = 0 if ahead is None else ahead.chunks
@@ -437,7 +436,9 @@ class DeliveryStream:
                 ahead = buf.ahead = self.converter.row_groups()
                 if ahead is None:  # ORC: written whole
                     return
-            ahead.write(pa.concat_tables([c.rows for c in rest]), done + len(rest))
+            jobs.append(functools.partial(ahead.write, pa.concat_tables([c.rows for c in rest]),
+                                          done + len(rest)))
+        publish.results(publish.run_all(jobs))  # buffers' row groups at once, on threads
 
     def flush_all(self) -> int:
         self.route_pending()
@@ -534,8 +535,8 @@ class DeliveryStream:
             try:
                 self.metrics["PartitionsRegistered"] += self.sink.register_all(
                     self.binding, [o.url for o in landed if o.delivered])
-            except Exception as exc:  # noqa: BLE001 - no DONE: recovery registers them
-                return 0, exc
+            except Exception as exc:  # noqa: BLE001 - no DONE for them: recovery registers
+                landed, error = [o for o in landed if not o.delivered], exc
         now = self.clock()
         for o in landed:
             self._mark_done(o.chunk.seqs, o.kind, o.url)

@@ -30,7 +30,6 @@ its per-record path, never guesses.
 from __future__ import annotations
 
 import io
-from itertools import repeat
 from typing import NamedTuple, Sequence
 
 import numpy as np
