@@ -479,3 +479,45 @@ def test_parquet_row_groups_written_ahead_make_the_same_rows(tmp_path, monkeypat
         assert f.read().to_pylist() == [{"i": w["i"], "s": w["s"]} for w in want]
         assert f.metadata.num_row_groups == (2 if t == "a" else 1)  # ahead, then the rest
     assert not s.owed
+
+
+def test_a_batch_of_objects_is_published_once_all_its_intents_are_on_disk(tmp_path,
+                                                                         monkeypatch):
+    """Buffers flushed together: every intent of the batch is in the log before any object
+    is published, the objects land, their new partitions are registered in one metastore
+    call, then each object's records are logged done; a failed object of the batch stays
+    for recovery while the others are done."""
+    settings, config = _parquet_stream(tmp_path)
+    s = DeliveryStream(config, 1, 1000, settings)
+    s.put([json.dumps({"t": t, "i": i, "s": "x"}).encode() for i in range(5) for t in "abc"])
+    s.route_pending()
+    intents_seen, registered = [], []
+    real_publish, real_add = s.sink.publish, s.sink.metastore.add_partitions
+
+    def publish(url, body):
+        intents_seen.append(set(WriteAheadLog(s.wal.url).replay().intents))
+        if "/t=c/" in url:
+            raise OSError("bucket unavailable")
+        return real_publish(url, body)
+
+    def add_partitions(db, table, parts, **kw):
+        registered.append(sorted(p.values for p in parts))
+        return real_add(db, table, parts, **kw)
+
+    monkeypatch.setattr(s.sink, "publish", publish)
+    monkeypatch.setattr(s.sink.metastore, "add_partitions", add_partitions)
+    with pytest.raises(OSError, match="bucket unavailable"):
+        s.flush_all()
+    assert len(intents_seen) == 3 and all(len(seen) == 3 for seen in intents_seen)
+    assert registered == [[("a",), ("b",)]]  # one call, for the objects that landed
+    assert s.metrics["DeliveredRecords"] == 10 and s.metrics["PartitionsRegistered"] == 2
+    replay = WriteAheadLog(s.wal.url).replay()
+    assert len(replay.done_urls) == 2 and set(replay.intents) - replay.done_urls
+    s.wal.close()
+    monkeypatch.undo()
+    again = DeliveryStream(config, 1, 1000, settings)
+    assert again.recover() == 5  # the object that did not land: its records again
+    assert again.flush_all() == 1
+    rows = sorted(r["i"] for v in _objects(tmp_path / "lake").values()
+                  for r in pq.read_table(io.BytesIO(v)).to_pylist())
+    assert rows == sorted(list(range(5)) * 3)
