@@ -93,7 +93,7 @@ class Partitioner:
 
     # -- batches ---------------------------------------------------------------------------------
     def groups(self, records: Sequence[bytes], table: pa.Table | None = None
-               ) -> list[tuple[Keys, list[int]]]:
+               ) -> list[tuple[Keys, Sequence[int]]]:
         """Records grouped by their partition keys (or by why they have none), in order.
         ``table``: the records already read by Arrow from ``joinable(records)``, with the
         query's fields as strings (``rayemr.firehose.routing`` reads once for conversion too)."""
@@ -149,7 +149,7 @@ class Partitioner:
         return [None if o == _NUL else self._check(o[0]) if len(o) == 1 else _many(len(o))
                 for o in outs[0]]
 
-    def _by_fields(self, table: pa.Table) -> list[tuple[Keys, list[int]]]:
+    def _by_fields(self, table: pa.Table) -> list[tuple[Keys, Sequence[int]]]:
         """Tier 1: one jq evaluation per distinct value of the query's fields."""
         columns, values = [], []
         for f in self.fields:
@@ -165,12 +165,12 @@ class Partitioner:
                  for row in rows]
         keys = self.keys_for([t.encode() for t in texts])
         if len(texts) <= 16:
-            parts = (np.flatnonzero(inverse == g).tolist() for g in range(len(texts)))
+            parts = (np.flatnonzero(inverse == g) for g in range(len(texts)))
         else:
             order = np.argsort(inverse, kind="stable")
             bounds = np.cumsum(np.bincount(inverse, minlength=len(texts)))[:-1]
-            parts = (part.tolist() for part in np.split(order, bounds))
-        return _merge((k, idx) for k, idx in zip(keys, parts) if idx)
+            parts = iter(np.split(order, bounds))
+        return _merge((k, idx) for k, idx in zip(keys, parts) if len(idx))
 
     # -- one record ------------------------------------------------------------------------------
     def reference(self, text: str | None) -> Keys:
@@ -235,13 +235,11 @@ def group_keys(found: Sequence[Keys]) -> list[tuple[Keys, list[int]]]:
     return list(out.values())
 
 
-def _merge(parts: Any) -> list[tuple[Keys, list[int]]]:
-    out: dict[Any, tuple[Keys, list[int]]] = {}
+def _merge(parts: Any) -> list[tuple[Keys, Sequence[int]]]:
+    """Groups of positions (arrays) with equal keys joined, in first-seen order."""
+    out: dict[Any, tuple[Keys, Sequence[int]]] = {}
     for k, idx in parts:
         slot = out.get(_identity(k))
-        if slot is None:
-            out[_identity(k)] = (k, idx)
-        else:
-            slot[1].extend(idx)
-            slot[1].sort()
+        out[_identity(k)] = (k, idx) if slot is None else (
+            slot[0], np.sort(np.concatenate([slot[1], idx])))
     return list(out.values())

@@ -96,9 +96,9 @@ def test_groups_keep_arrival_order_and_merge_equal_keys():
     batch = [b'{"a":"X"}', b'{"a":"y"}', b'{"a":"x"}', b"bad", b'{"a":"Y"}']
     groups = p.groups(batch)
     assert p.fields == ("a",)
-    assert [(k, idx) for k, idx in groups if isinstance(k, dict)] == [
+    assert [(k, list(idx)) for k, idx in groups if isinstance(k, dict)] == [
         ({"k": "x"}, [0, 2]), ({"k": "y"}, [1, 4])]
-    (failure, idx), = [(k, idx) for k, idx in groups if isinstance(k, KeyFailure)]
+    (failure, idx), = [(k, list(idx)) for k, idx in groups if isinstance(k, KeyFailure)]
     assert idx == [3] and "not JSON" in failure.message
 
 
