@@ -286,10 +286,11 @@ class HiveSession:
                    ) -> list[FileSplit]:
         from rayemr.hive import exec as hexec, storage
 
+        if not scan.partition_keys:  # the scan knows the table's files (read at compile)
+            return storage.table_splits(scan.location, scan.storage.kind,
+                                        split_size=self.split_size())
         table = self.metastore.get_table(*scan.table.split(".", 1))
         kind = table.storage.kind
-        if not table.partition_keys:
-            return storage.table_splits(table.location, kind, split_size=self.split_size())
         parts = self.metastore.list_partitions(table.database, table.name)
         chosen = list(range(len(parts)))
         if scan.partition_filter:

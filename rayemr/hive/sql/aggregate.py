@@ -16,6 +16,7 @@ from sqlglot import exp
 
 from rayemr.hive.plan import AggPlan, QueryPlan
 from rayemr.hive.sql import dialect
+from rayemr.hive.sql.walk import copy as copy_tree, nodes
 
 #: the Select argument holding FROM ("from_" in recent sqlglot, "from" before)
 _FROM = "from_" if "from_" in exp.Select.arg_types else "from"
@@ -36,7 +37,7 @@ def plan_partial_aggregation(plan: QueryPlan, sizes: dict[str, int] | None = Non
     if not isinstance(tree, exp.Select) or not plan.scans:
         return plan
     try:
-        agg = _plan(tree.copy(), plan, sizes or {}, broadcast_ok, broadcast_limit, sent_limit)
+        agg = _plan(tree, plan, sizes or {}, broadcast_ok, broadcast_limit, sent_limit)
     except _Bail:
         return plan
     return replace(plan, agg=agg)
@@ -51,7 +52,7 @@ def _check_shape(sel: exp.Select, scan_ids: set[str]) -> list[str]:
         raise _Bail()
     if sel.find(exp.Window, exp.Subquery, exp.Exists, exp.Union, exp.Lateral, exp.Unnest):
         raise _Bail()
-    for node in sel.find_all(exp.Select):
+    for node in nodes(sel, exp.Select):
         if node is not sel:
             raise _Bail()
     group = sel.args.get("group")
@@ -141,7 +142,7 @@ def _plan(sel: exp.Select, plan: QueryPlan, sizes: dict[str, int], broadcast_ok:
     for h in holders:
         if h is None:
             continue
-        for node in h.find_all(exp.AggFunc):
+        for node in nodes(h, exp.AggFunc):
             if any(node is a for a in aggs):
                 continue
             if node.find_ancestor(exp.AggFunc) is not None:
@@ -156,7 +157,7 @@ def _plan(sel: exp.Select, plan: QueryPlan, sizes: dict[str, int], broadcast_ok:
         if isinstance(node, exp.Count) and (node.find(exp.Distinct) or node.args.get("distinct")):
             raise _Bail()
         if type(node) in _MERGE:
-            partial_cols.append(exp.alias_(node.copy(), f"__p{k}"))
+            partial_cols.append(exp.alias_(copy_tree(node), f"__p{k}", copy=False))
             merge: exp.Expression = exp.Anonymous(this=_MERGE[type(node)],
                                                   expressions=[exp.column(f"__p{k}")])
             if isinstance(node, exp.Count):  # a sum of counts is still Hive's bigint
@@ -164,9 +165,9 @@ def _plan(sel: exp.Select, plan: QueryPlan, sizes: dict[str, int], broadcast_ok:
             merged.append(exp.alias_(merge, f"__a{k}"))
             replacement[id(node)] = exp.column(f"__a{k}")
         elif isinstance(node, exp.Avg):
-            arg = node.this.copy()
+            arg = copy_tree(node.this)
             partial_cols.append(exp.alias_(exp.Sum(this=arg), f"__p{k}s"))
-            partial_cols.append(exp.alias_(exp.Count(this=arg.copy()), f"__p{k}c"))
+            partial_cols.append(exp.alias_(exp.Count(this=copy_tree(arg)), f"__p{k}c", copy=False))
             merged.append(exp.alias_(exp.Sum(this=exp.column(f"__p{k}s")), f"__a{k}s"))
             merged.append(exp.alias_(exp.Cast(this=exp.Sum(this=exp.column(f"__p{k}c")),
                                               to=exp.DataType.build("BIGINT")), f"__a{k}c"))
@@ -183,15 +184,15 @@ def _plan(sel: exp.Select, plan: QueryPlan, sizes: dict[str, int], broadcast_ok:
     def swap(n: exp.Expression) -> exp.Expression:
         for node, rep in zip(aggs, reps):
             if n == node:
-                return rep.copy()
+                return copy_tree(rep)
         for i, key in enumerate(keys):
             if n == key:
                 return exp.column(key_cols[i])
         return n
 
     def rewrite(e: exp.Expression) -> exp.Expression:
-        e = e.copy().transform(swap)
-        if any(c.table for c in e.find_all(exp.Column)):
+        e = copy_tree(e).transform(swap, copy=False)
+        if any(c.table for c in nodes(e, exp.Column)):
             raise _Bail()  # a base column outside aggregates and group keys
         return e
 
@@ -205,17 +206,17 @@ def _plan(sel: exp.Select, plan: QueryPlan, sizes: dict[str, int], broadcast_ok:
         top.set("order", exp.Order(expressions=[_rewrite_ordered(o, rewrite, sel)
                                                 for o in order.expressions]))
     if sel.args.get("limit") is not None:
-        top.set("limit", sel.args["limit"].copy())
+        top.set("limit", copy_tree(sel.args["limit"]))
 
-    partial = exp.Select(expressions=[exp.alias_(k.copy(), key_cols[i])
+    partial = exp.Select(expressions=[exp.alias_(copy_tree(k), key_cols[i], copy=False)
                                       for i, k in enumerate(keys)] + partial_cols)
-    partial.set(_FROM, sel.args[_FROM].copy())
+    partial.set(_FROM, copy_tree(sel.args[_FROM]))
     if sel.args.get("joins"):
-        partial.set("joins", [j.copy() for j in sel.args["joins"]])
+        partial.set("joins", [copy_tree(j) for j in sel.args["joins"]])
     if sel.args.get("where") is not None:
-        partial.set("where", sel.args["where"].copy())
+        partial.set("where", copy_tree(sel.args["where"]))
     if keys:
-        partial.set("group", exp.Group(expressions=[k.copy() for k in keys]))
+        partial.set("group", exp.Group(expressions=[copy_tree(k) for k in keys]))
 
     final = exp.Select(expressions=[exp.column(c) for c in key_cols] + merged)
     final.set(_FROM, exp.From(this=exp.to_table("partials")))
@@ -229,7 +230,7 @@ def _plan(sel: exp.Select, plan: QueryPlan, sizes: dict[str, int], broadcast_ok:
 
 
 def _rewrite_ordered(o: exp.Expression, rewrite, sel: exp.Select) -> exp.Expression:
-    o = o.copy()
+    o = copy_tree(o)
     inner = o.this
     # ORDER BY an output alias stays as is (the top select defines it)
     if isinstance(inner, exp.Column) and not inner.table and \
@@ -241,7 +242,7 @@ def _rewrite_ordered(o: exp.Expression, rewrite, sel: exp.Select) -> exp.Express
 
 def _duck(tree: exp.Expression) -> str:
     dialect.to_duckdb(tree)
-    return tree.sql("duckdb")
+    return tree.sql("duckdb", copy=False)
 
 
 def describe(agg: Optional[AggPlan]) -> str:
@@ -263,7 +264,7 @@ def row_wise(plan: QueryPlan) -> bool:
     if tree.find(exp.AggFunc, exp.Window, exp.Subquery, exp.Exists, exp.Union, exp.Lateral,
                  exp.Unnest, exp.Explode):
         return False
-    if any(node is not tree for node in tree.find_all(exp.Select)):
+    if any(node is not tree for node in nodes(tree, exp.Select)):
         return False
     frm = tree.args.get(_FROM)
     return frm is not None and isinstance(frm.this, exp.Table) and \

@@ -15,6 +15,7 @@ from rayemr.core.errors import UnsupportedError
 
 from rayemr.hive.sql.semantics import TEXT, Context, T, as_text, cast, call, post_order, \
     replace_node, typed, kind
+from rayemr.hive.sql.walk import finds
 
 
 def _positive_int(node: exp.Expression | None) -> bool:
@@ -22,6 +23,7 @@ def _positive_int(node: exp.Expression | None) -> bool:
         and int(node.name) > 0
 
 
+@finds(exp.Substring)
 def substr(tree: exp.Expression, ctx: Context) -> None:
     """substr(s, pos[, len]) (UDFSubstr): pos 0 is 1, a negative pos counts from the end, a
     start outside the string or len <= 0 gives ''. DuckDB's SUBSTRING agrees only for a
@@ -61,6 +63,7 @@ def like_pattern(pattern: str) -> str:
     return "".join(out)
 
 
+@finds(exp.Like)
 def like(tree: exp.Expression, ctx: Context) -> None:
     """LIKE with Hive's escapes (``'50%' LIKE '50\\%'``); DuckDB has no escape character
     unless told."""
@@ -76,6 +79,7 @@ def like(tree: exp.Expression, ctx: Context) -> None:
             "\\")), T.BOOLEAN))
 
 
+@finds(exp.Greatest, exp.Least)
 def greatest_least(tree: exp.Expression, ctx: Context) -> None:
     """greatest/least are NULL when any argument is (Hive >= 2.0.0); DuckDB skips NULLs."""
     for node in post_order(tree, exp.Greatest, exp.Least):
@@ -92,6 +96,7 @@ def _above(node: exp.Expression, bound: int) -> exp.Expression:
                       expression=floor.copy())
 
 
+@finds(exp.Ln, exp.Log, exp.Sqrt)
 def math_domain(tree: exp.Expression, ctx: Context) -> None:
     """ln/log of a number <= 0, a log base <= 1 and sqrt of a negative number are NULL
     (UDFLn, UDFLog, UDFSqrt); DuckDB gives -inf, NaN or an error."""
@@ -136,6 +141,7 @@ def java_replacement(text: str) -> str:
     return "".join(out)
 
 
+@finds(exp.RegexpReplace)
 def regexp_replacement(tree: exp.Expression, ctx: Context) -> None:
     """regexp_replace's replacement refers to groups as Java does (``$1``)."""
     for node in post_order(tree, exp.RegexpReplace):
@@ -160,6 +166,7 @@ def _moment(node: exp.Expression) -> exp.Expression:
     return node.copy()
 
 
+@finds(*_DATE_PARTS, exp.DateDiff)
 def date_parts(tree: exp.Expression, ctx: Context) -> None:
     """year(), month(), ..., hour(), datediff() take strings ('2024-01-07 13:04:05'; NULL
     when malformed) and return INT; dayofweek counts Sunday as 1 (DuckDB: 0)."""
@@ -173,6 +180,7 @@ def date_parts(tree: exp.Expression, ctx: Context) -> None:
         replace_node(node, cast(new, "INT"))
 
 
+@finds(exp.Anonymous)
 def utc_conversions(tree: exp.Expression, ctx: Context) -> None:
     """from_utc_timestamp(ts, zone) shows a UTC time in ``zone``; to_utc_timestamp(ts, zone)
     reads ``ts`` as a time in ``zone`` and gives it in UTC."""
@@ -216,6 +224,7 @@ def _hash_of(arg: exp.Expression) -> exp.Expression:
                            "than DECIMAL, booleans and dates are")
 
 
+@finds(exp.Anonymous)
 def hashes(tree: exp.Expression, ctx: Context) -> None:
     """hash(a, ...) is Java's: ObjectInspectorUtils.hashCode of each argument (a string's
     is Text.hashCode over its UTF-8 bytes), combined as r = 31 * r + h, an INT. DuckDB's
@@ -256,6 +265,7 @@ _ARITY = {"e": (0,), "isnull": (1,), "isnotnull": (1,), "positive": (1,), "regex
           "rlike": (2,), "std": (1,), "format_number": (2,)}
 
 
+@finds(exp.Anonymous, exp.ParseUrl)
 def builtins(tree: exp.Expression, ctx: Context) -> None:
     """Hive built-ins DuckDB has not under their Hive names: e(), isnull(), isnotnull(),
     positive(), regexp()/rlike() as functions, std(), format_number(), parse_url()."""
@@ -283,6 +293,7 @@ _STRING_ARGS = {exp.StrPosition: ("this", "substr"), exp.RegexpSplit: ("this", "
                 exp.Substring: ("this",), exp.Initcap: ("this",)}
 
 
+@finds(*_STRING_ARGS)
 def string_arguments(tree: exp.Expression, ctx: Context) -> None:
     """instr(123, '23'), split(50401020, 0), length(12345)...: Hive converts a number or a
     boolean given to a string function into its text; DuckDB has no such overload."""
@@ -295,6 +306,7 @@ def string_arguments(tree: exp.Expression, ctx: Context) -> None:
             arg.replace(typed(as_text(arg.copy()), T.TEXT))
 
 
+@finds(exp.Concat, exp.DPipe)
 def concat_arguments(tree: exp.Expression, ctx: Context) -> None:
     """concat() (and ``||``) of numbers and booleans joins their Hive text (GenericUDFConcat's
     StringConverter): ``concat(1e20D, '')`` is ``1.0E20``, a boolean ``TRUE``; DuckDB
@@ -307,6 +319,7 @@ def concat_arguments(tree: exp.Expression, ctx: Context) -> None:
                 arg.replace(as_text(arg.copy()))
 
 
+@finds(exp.Elt, exp.Unhex, exp.Anonymous)
 def elt_find_in_set_unhex(tree: exp.Expression, ctx: Context) -> None:
     """elt(n, s1, s2, ...) is the n-th string (NULL out of range); find_in_set(s, 'a,b,c')
     the 1-based position of s in the list, 0 when absent or when s holds a comma;

@@ -26,6 +26,7 @@ from rayemr.hive.sql.lexer import HiveParseError
 from rayemr.hive.sql import dialect, resultnames
 from rayemr.hive.sql import calls, decimals, reflect, semantics
 from rayemr.hive.sql import functions as functions_
+from rayemr.hive.sql.walk import copy as copy_tree, nodes, run_passes
 
 TableLookup = Callable[[str, str], Table]
 
@@ -67,11 +68,11 @@ def compile_query(text: str, lookup: TableLookup, database: str,
     if isinstance(tree, exp.Values):  # INSERT ... VALUES (...), (...)
         tree = exp.select("*").from_(exp.Subquery(
             this=tree, alias=exp.TableAlias(this=exp.to_identifier("__values"))))
-    for node in list(tree.find_all(exp.CurrentDatabase)):
+    for node in nodes(tree, exp.CurrentDatabase):
         node.replace(exp.Literal.string(database))
     if not isinstance(tree, exp.Query):
         raise UnsupportedError(f"not a query: {text.strip().split()[0].upper()}")
-    for hint in list(tree.find_all(exp.Hint)):  # /*+ MAPJOIN(t) */: rayemr plans joins itself
+    for hint in nodes(tree, exp.Hint):  # /*+ MAPJOIN(t) */: rayemr plans joins itself
         hint.pop()
     functions_.check_tree(tree)
     name_result_columns(tree)
@@ -88,7 +89,7 @@ def compile_query(text: str, lookup: TableLookup, database: str,
     scans, tree = plan_scans(tree, tables)
     check_table_references(tree, {s.id for s in scans})
     scans = push_limit(tree, scans)
-    logical = tree.copy()
+    logical = copy_tree(tree)
     dialect.to_duckdb(tree)
     if functions is not None:
         functions_.check_executor_functions(tree, functions)
@@ -98,7 +99,7 @@ def compile_query(text: str, lookup: TableLookup, database: str,
         # output may not repeat them, so it names its columns by position instead
         tree.set("expressions", [exp.alias_(e.this if isinstance(e, exp.Alias) else e,
                                             f"_col{i}") for i, e in enumerate(tree.expressions)])
-    final_sql = tree.sql("duckdb")
+    final_sql = tree.sql("duckdb", copy=False)  # the tree is not used after
     return QueryPlan(scans=tuple(scans), final_sql=final_sql, columns=columns, tree=logical,
                      result_names=unique if len(unique) == len(columns) else (),
                      result_types=typed_results if any(typed_results) else ())
@@ -119,29 +120,27 @@ def hive_semantics(tree: exp.Expression, schema: dict,
                    conf: Mapping[str, str] | None = None) -> None:
     """Rewrite the qualified ``tree`` in place so that DuckDB computes Hive's answer."""
     semantics.annotate(tree, schema)
-    ctx = semantics.Context.from_conf(conf)
-    for rule in SEMANTICS:
-        rule(tree, ctx)
+    run_passes(tree, SEMANTICS, semantics.Context.from_conf(conf))
 
 
 def check_table_references(tree: exp.Expression, scan_ids: set[str]) -> None:
     """After scans are planned, the fragment reads only its scans and its own CTEs: any other
     name would be looked up by DuckDB (a registered input, or a path)."""
     ctes = cte_names(tree)
-    for t in tree.find_all(exp.Table):
+    for t in nodes(tree, exp.Table):
         name = t.name.lower()
         if t.args.get("db") is not None or (name not in scan_ids and name not in ctes):
             raise table_not_found(t)
 
 
 def cte_names(tree: exp.Expression) -> set[str]:
-    return {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
+    return {cte.alias_or_name.lower() for cte in nodes(tree, exp.CTE)}
 
 
 def base_tables(tree: exp.Expression) -> list[exp.Table]:
     ctes = cte_names(tree)
     out = []
-    for t in tree.find_all(exp.Table):
+    for t in nodes(tree, exp.Table):
         if not isinstance(t.this, exp.Identifier):
             continue  # table functions, UNNEST
         if not t.args.get("db") and t.name.lower() in ctes:
@@ -300,26 +299,32 @@ def factor_common_conjuncts(tree: exp.Expression) -> None:
     key written inside every branch of an OR (TPC-H Q19) is seen as a join key and a filter
     on one table can be pushed into its scan. ``a`` is implied by the OR, so the rows kept
     are the same; volatile and subquery conditions are left alone."""
-    for sel in tree.find_all(exp.Select):
+    for sel in nodes(tree, exp.Select):
         where = sel.args.get("where")
         if where is None:
             continue
         top = _conjuncts(where.this)
-        have = {c.sql() for c in top}
+        ors = [c for c in (c.unnest() for c in top) if isinstance(c, exp.Or)]
+        if not ors:
+            continue
+        have = {_text(c) for c in top}
         extra: list[exp.Expression] = []
-        for cond in top:
-            cond = cond.unnest()
-            if not isinstance(cond, exp.Or):
-                continue
+        for cond in ors:
             branches = [_conjuncts(b.unnest()) for b in cond.flatten()]
-            common = set.intersection(*({c.sql() for c in b} for b in branches))
+            common = set.intersection(*({_text(c) for c in b} for b in branches))
             for c in branches[0]:
-                text = c.sql()
+                text = _text(c)
                 if text in common and text not in have and _pushable(c):
                     have.add(text)
-                    extra.append(c.copy())
+                    extra.append(copy_tree(c))
         if extra:
             where.set("this", exp.and_(where.this, *extra))
+
+
+def _text(cond: exp.Expression) -> str:
+    """``cond``'s SQL, to compare conditions (generated without copying it first: the
+    default dialect's generator does not change the tree)."""
+    return cond.sql(copy=False)
 
 
 def _implied_by_or(cond: exp.Expression) -> dict[str, exp.Expression]:
@@ -333,12 +338,12 @@ def _implied_by_or(cond: exp.Expression) -> dict[str, exp.Expression]:
     for branch in cond.flatten():
         mine: dict[str, list[exp.Expression]] = {}
         for c in _conjuncts(branch.unnest()):
-            aliases = {col.table for col in c.find_all(exp.Column)}
+            aliases = {col.table for col in nodes(c, exp.Column)}
             if len(aliases) == 1 and _pushable(c):
                 mine.setdefault(aliases.pop(), []).append(c)
         per_branch.append(mine)
     common = set.intersection(*(set(m) for m in per_branch))
-    return {alias: exp.or_(*(exp.and_(*(c.copy() for c in m[alias])) for m in per_branch))
+    return {alias: exp.or_(*(exp.and_(*(copy_tree(c) for c in m[alias])) for m in per_branch))
             for alias in sorted(common)}
 
 
@@ -348,7 +353,7 @@ _VOLATILE = ("RAND", "RANDOM", "UUID", "REFLECT", "JAVA_METHOD", "HIVE_SLEEP", "
 def _pushable(cond: exp.Expression) -> bool:
     if cond.find(exp.Subquery, exp.Exists, exp.AggFunc, exp.Window, exp.Select):
         return False
-    for f in cond.find_all(exp.Func):
+    for f in nodes(cond, exp.Func):
         if f.sql_name().upper() in _VOLATILE or isinstance(f, exp.Rand):
             return False
     return True
@@ -359,7 +364,7 @@ def plan_scans(tree: exp.Expression, tables: dict[tuple[str, str], Table]
     scopes = traverse_scope(tree)
     base_ids = {id(t) for t in base_tables(tree)}
     # one scan per base-table reference, numbered in plan (source text) order
-    refs: list[exp.Table] = [t for t in tree.find_all(exp.Table) if id(t) in base_ids]
+    refs: list[exp.Table] = [t for t in nodes(tree, exp.Table) if id(t) in base_ids]
     refs.sort(key=lambda t: _position(t))
     used: dict[int, set[str]] = {id(t): set() for t in refs}
     filters: dict[int, list[exp.Expression]] = {id(t): [] for t in refs}
@@ -394,7 +399,7 @@ def plan_scans(tree: exp.Expression, tables: dict[tuple[str, str], Table]
         for cond, only in cands:
             if not _pushable(cond):
                 continue
-            aliases = {c.table for c in cond.find_all(exp.Column)}
+            aliases = {c.table for c in nodes(cond, exp.Column)}
             if len(aliases) != 1:
                 continue
             alias = aliases.pop()
@@ -402,7 +407,7 @@ def plan_scans(tree: exp.Expression, tables: dict[tuple[str, str], Table]
                 continue
             if only is None and alias in nullable:
                 continue
-            if any(c.table != alias for c in cond.find_all(exp.Column)):
+            if any(c.table != alias for c in nodes(cond, exp.Column)):
                 continue
             filters[id(local[alias])].append(cond)
 
@@ -420,7 +425,7 @@ def plan_scans(tree: exp.Expression, tables: dict[tuple[str, str], Table]
         for cond in filters[id(t)] if sample is None else ():  # sampled before filtered
             rendered = _render_unqualified(cond)
             data_f.append(rendered)
-            if {c.name.lower() for c in cond.find_all(exp.Column)} <= pkeys:
+            if {c.name.lower() for c in nodes(cond, exp.Column)} <= pkeys:
                 part_f.append(rendered)
         data_filter = " AND ".join(f"({f})" for f in data_f) or None
         part_filter = " AND ".join(f"({f})" for f in part_f) or None
@@ -495,8 +500,8 @@ def _position(node: exp.Expression) -> tuple:
 
 
 def _render_unqualified(cond: exp.Expression) -> str:
-    c = cond.copy()
-    for col in c.find_all(exp.Column):
+    c = copy_tree(cond)
+    for col in nodes(c, exp.Column):
         col.set("table", None)
     dialect.to_duckdb(c)
-    return c.sql("duckdb")
+    return c.sql("duckdb", copy=False)

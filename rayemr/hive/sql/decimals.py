@@ -13,6 +13,7 @@ from sqlglot import exp
 
 from rayemr.hive.sql.semantics import INTEGRAL, Context, T, call, cast, kind, post_order, \
     replace_node, typed
+from rayemr.hive.sql.walk import finds
 
 #: HiveDecimal.MAX_PRECISION (and MAX_SCALE)
 MAX_PRECISION = 38
@@ -93,6 +94,7 @@ def decimal_type(node: exp.Expression) -> tuple[int, int] | None:
     return None
 
 
+@finds(exp.Cast, exp.Literal)
 def decimal_literals(tree: exp.Expression, ctx: Context) -> None:
     """A decimal literal with trailing zeros has the type of its value without them, as
     HiveDecimal.create normalises it: ``1.0`` is DECIMAL(1,0) and prints ``1``, ``2.50`` is
@@ -156,6 +158,7 @@ def _operand_kind(node: exp.Expression) -> T:
     return kind(node)
 
 
+@finds(exp.Div)
 def decimal_division(tree: exp.Expression, ctx: Context) -> None:
     """DECIMAL ``/`` DECIMAL (an integer operand taken as its DECIMAL) is a DECIMAL of
     GenericUDFOPDivide's precision and scale, computed exactly and rounded half up

@@ -10,6 +10,7 @@ from sqlglot import exp
 
 from rayemr.core.errors import UnsupportedError
 from rayemr.hive.sql.uniontype import create_union
+from rayemr.hive.sql.walk import finds, nodes, run_passes
 
 
 def pre_qualify(tree: exp.Expression) -> None:
@@ -19,8 +20,7 @@ def pre_qualify(tree: exp.Expression) -> None:
 
 def to_duckdb(tree: exp.Expression) -> None:
     """Rewrite ``tree`` in place so that its DuckDB SQL has Hive's meaning."""
-    for fix in FIXES:
-        fix(tree)
+    run_passes(tree, FIXES)
 
 
 # -- before qualification ---------------------------------------------------------------------
@@ -35,9 +35,11 @@ def _group_columns(group: exp.Group) -> list[exp.Expression]:
 
 def _grouping_id(tree: exp.Expression) -> None:
     """``GROUPING__ID`` is ``GROUPING(<group by columns>)`` (Hive >= 2.3 bit order)."""
-    for sel in list(tree.find_all(exp.Select)):
+    if not any(c.name.lower() == "grouping__id" for c in nodes(tree, exp.Column)):
+        return
+    for sel in nodes(tree, exp.Select):
         group = sel.args.get("group")
-        for col in list(sel.find_all(exp.Column)):
+        for col in nodes(sel, exp.Column):
             if col.name.lower() != "grouping__id" or col.table:
                 continue
             if col.find_ancestor(exp.Select) is not sel:
@@ -54,7 +56,7 @@ def _grouping_id(tree: exp.Expression) -> None:
 
 def _rollup_cube_sets(tree: exp.Expression) -> None:
     """``GROUP BY a, b WITH ROLLUP|CUBE`` and ``GROUP BY a, b GROUPING SETS (...)``."""
-    for group in list(tree.find_all(exp.Group)):
+    for group in nodes(tree, exp.Group):
         cols = list(group.expressions)
         if group.args.get("rollup") and cols and not group.args["rollup"][0].expressions:
             group.set("rollup", [exp.Rollup(expressions=[c.copy() for c in cols])])
@@ -68,7 +70,7 @@ def _rollup_cube_sets(tree: exp.Expression) -> None:
 
 def _sort_by(tree: exp.Expression) -> None:
     """SORT BY / CLUSTER BY sort each reducer's rows; one final reducer makes it ORDER BY."""
-    for sel in list(tree.find_all(exp.Select)):
+    for sel in nodes(tree, exp.Select):
         sort = sel.args.get("sort")
         cluster = sel.args.get("cluster")
         if sel.args.get("order") is None:
@@ -84,7 +86,7 @@ def _sort_by(tree: exp.Expression) -> None:
 def _exists_select_one(tree: exp.Expression) -> None:
     """``EXISTS (SELECT * ...)`` only asks whether rows exist: select a constant instead,
     so the scans under it read just the columns its WHERE needs (TPC-H Q21, Q4, Q22)."""
-    for node in list(tree.find_all(exp.Exists)):
+    for node in nodes(tree, exp.Exists):
         sub = node.this
         if not isinstance(sub, exp.Select):
             continue
@@ -99,8 +101,9 @@ PRE_QUALIFY = (_grouping_id, _rollup_cube_sets, _sort_by, _exists_select_one)
 
 # -- before generating DuckDB SQL --------------------------------------------------------------
 
+@finds(exp.Anonymous)
 def _errors(tree: exp.Expression) -> None:
-    for node in list(tree.find_all(exp.Anonymous)):
+    for node in nodes(tree, exp.Anonymous):
         name = node.name.upper()
         if name == "RAISE_ERROR":
             node.replace(exp.Anonymous(this="ERROR", expressions=node.expressions))
@@ -111,15 +114,17 @@ def _errors(tree: exp.Expression) -> None:
                                       exp.Literal.string("ASSERT_TRUE(): assertion failed.")])))
 
 
+@finds(exp.Quantile)
 def _percentile(tree: exp.Expression) -> None:
     """Hive's percentile interpolates (DuckDB's quantile_cont)."""
-    for node in list(tree.find_all(exp.Quantile)):
+    for node in nodes(tree, exp.Quantile):
         node.replace(exp.Anonymous(this="QUANTILE_CONT", expressions=[
             node.this.copy(), node.args["quantile"].copy()]))
 
 
+@finds(exp.Anonymous)
 def _pmod(tree: exp.Expression) -> None:
-    for node in list(tree.find_all(exp.Anonymous)):
+    for node in nodes(tree, exp.Anonymous):
         if node.name.upper() == "PMOD" and len(node.expressions) == 2:
             a, b = (e.copy() for e in node.expressions)
             node.replace(exp.Mod(this=exp.Paren(this=exp.Add(
@@ -127,19 +132,21 @@ def _pmod(tree: exp.Expression) -> None:
                 expression=b.copy()))
 
 
+@finds(exp.TsOrDsAdd)
 def _date_add(tree: exp.Expression) -> None:
     """Hive's date_add/date_sub return DATE, not TIMESTAMP."""
-    for node in list(tree.find_all(exp.TsOrDsAdd)):
+    for node in nodes(tree, exp.TsOrDsAdd):
         if isinstance(node.parent, exp.Cast):
             continue
         node.replace(exp.Cast(this=node.copy(), to=exp.DataType.build("DATE")))
 
 
+@finds(exp.Lateral)
 def _lateral_views(tree: exp.Expression) -> None:
     """LATERAL VIEW [OUTER] explode/posexplode as DuckDB lateral joins with a named alias."""
     import sqlglot
 
-    for sel in list(tree.find_all(exp.Select)):
+    for sel in nodes(tree, exp.Select):
         laterals = sel.args.get("laterals") or []
         if not laterals:
             continue
@@ -176,10 +183,11 @@ def _lateral_views(tree: exp.Expression) -> None:
         sel.set("joins", joins)
 
 
+@finds(exp.ArrayAgg, exp.ArrayUniqueAgg)
 def _collect_empty(tree: exp.Expression) -> None:
     """collect_list/collect_set always return an array in Hive (GenericUDAFMkCollection-
     Evaluator.terminate): ``[]`` over no rows or only NULLs, where DuckDB's list is NULL."""
-    for node in list(tree.find_all(exp.ArrayAgg, exp.ArrayUniqueAgg)):
+    for node in nodes(tree, exp.ArrayAgg, exp.ArrayUniqueAgg):
         target = node.parent if isinstance(node.parent, exp.Window) else node
         if isinstance(target.parent, exp.Coalesce):
             continue

@@ -24,6 +24,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError
 
 from rayemr.core.errors import UserError
+from rayemr.hive.sql.walk import nodes
 
 #: name -> kind (``scalar``, ``aggregate``, ``window``, ``table`` for UDTFs)
 HIVE_FUNCTIONS: dict[str, str] = {}
@@ -89,7 +90,7 @@ def allowed_classes() -> frozenset[type[exp.Expression]]:
             if isinstance(node, exp.Func) and not isinstance(node, exp.Anonymous):
                 # with the nodes sqlglot nests inside (date_format(s, f) parses into
                 # TimeToStr(TimeStrToTime(s))): what this Hive call itself parses into
-                out.update(type(n) for n in node.find_all(exp.Func)
+                out.update(type(n) for n in nodes(node, exp.Func)
                            if not isinstance(n, exp.Anonymous))
     return frozenset(out)
 
@@ -106,13 +107,13 @@ def check_tree(tree: exp.Expression) -> None:
     function rayemr runs, and for any table reference that is not a table name (table
     functions, file paths as tables, three-part names)."""
     classes = allowed_classes()
-    for node in tree.find_all(exp.Func):
+    for node in nodes(tree, exp.Func):
         if isinstance(node, exp.Anonymous):
             if node.name.lower() not in HIVE_FUNCTIONS:
                 raise _invalid(node.name)
         elif type(node) not in classes:
             raise _invalid(function_name(node))
-    for table in tree.find_all(exp.Table):
+    for table in nodes(tree, exp.Table):
         if not isinstance(table.this, exp.Identifier):
             raise UserError(f"Invalid table reference {table.sql('hive')[:80]}: HiveQL reads "
                             "tables by name (use LATERAL VIEW for explode and posexplode)")
@@ -124,7 +125,7 @@ def check_tree(tree: exp.Expression) -> None:
 def check_executor_functions(tree: exp.Expression, known: frozenset[str]) -> None:
     """Every function name left in the DuckDB tree is one the executor has (an early, clear
     error instead of one per task)."""
-    for node in tree.find_all(exp.Anonymous):
+    for node in nodes(tree, exp.Anonymous):
         name = node.name.lower()
         if name not in known and name not in _SPECIAL_FORMS:
             raise UserError(f"Invalid function {node.name}: rayemr cannot run it yet")

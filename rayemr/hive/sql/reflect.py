@@ -18,6 +18,7 @@ from sqlglot import exp
 from rayemr.core.errors import UserError
 from rayemr.hive.sql.semantics import INTEGRAL, TEXT, Context, T, cast, call, java_text, \
     post_order, replace_node, typed, kind
+from rayemr.hive.sql.walk import finds
 
 Build = Callable[[list[exp.Expression]], exp.Expression]
 
@@ -157,6 +158,7 @@ def _literal(node: exp.Expression, what: str, fn: str) -> str:
     return node.name
 
 
+@finds(exp.Anonymous)
 def reflect_calls(tree: exp.Expression, ctx: Context) -> None:
     """Replace every reflect()/java_method() call by its mapped expression, or refuse it."""
     for node in post_order(tree, exp.Anonymous):

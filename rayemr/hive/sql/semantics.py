@@ -21,6 +21,8 @@ from sqlglot import exp
 from sqlglot.optimizer.annotate_types import annotate_types
 from sqlglot.schema import MappingSchema
 
+from rayemr.hive.sql.walk import finds, nodes
+
 T = exp.DataType.Type
 #: Hive's integer types and their width in bits (arithmetic on them wraps at that width)
 INTEGRAL = {T.TINYINT: 8, T.SMALLINT: 16, T.INT: 32, T.BIGINT: 64}
@@ -101,7 +103,9 @@ def call(name: str, *args: exp.Expression) -> exp.Anonymous:
 def post_order(tree: exp.Expression, *types: type) -> list[exp.Expression]:
     """Nodes of ``types``, children before their parents (so a rewrite sees rewritten
     operands)."""
-    return list(reversed(list(tree.find_all(*types, bfs=False))))
+    found = nodes(tree, *types, bfs=False)
+    found.reverse()
+    return found
 
 
 def replace_node(node: exp.Expression, new: exp.Expression) -> exp.Expression:
@@ -125,6 +129,7 @@ def _as_double(node: exp.Expression) -> exp.Expression:
     return cast(node.copy(), "DOUBLE", safe=True)
 
 
+@finds(*_COMPARISONS, exp.Between)
 def string_number_comparisons(tree: exp.Expression, ctx: Context) -> None:
     """A string compared with a number: both sides as DOUBLE (FunctionRegistry.
     getCommonClassForComparison), so ``'10' > 9`` is true and ``'abc' = 0`` is NULL."""
@@ -165,6 +170,7 @@ def as_text(node: exp.Expression) -> exp.Expression:
     return cast(node, "VARCHAR")
 
 
+@finds(exp.In, exp.If, exp.Case, exp.Coalesce)
 def common_string_type(tree: exp.Expression, ctx: Context) -> None:
     """Where Hive takes the common type of several values -- the list of IN, the branches of
     IF/CASE/COALESCE/NVL -- a string and a number meet as STRING (FunctionRegistry.
@@ -192,6 +198,7 @@ def common_string_type(tree: exp.Expression, ctx: Context) -> None:
                 typed(node, T.TEXT)
 
 
+@finds(*_ARITHMETIC)
 def string_arithmetic(tree: exp.Expression, ctx: Context) -> None:
     """Arithmetic on a string operand converts it to DOUBLE (``'1' + 1`` is 2.0, ``'a' + 1``
     NULL)."""
@@ -204,6 +211,7 @@ def string_arithmetic(tree: exp.Expression, ctx: Context) -> None:
             typed(node, T.DOUBLE)
 
 
+@finds(exp.Sum, exp.Avg, exp.Stddev, exp.StddevPop, exp.StddevSamp, exp.Variance, exp.VariancePop)
 def string_aggregates(tree: exp.Expression, ctx: Context) -> None:
     """sum/avg/variance of strings add them up as DOUBLE (GenericUDAFSum and friends)"""
     for node in post_order(tree, exp.Sum, exp.Avg, exp.Stddev, exp.StddevPop,
@@ -275,6 +283,7 @@ def _double_to_integer(node: exp.Expression, bits: int) -> exp.Expression:
     return exp.Paren(this=_wrap(cast(whole, "BIGINT"), bits))
 
 
+@finds(exp.Cast)
 def casts(tree: exp.Expression, ctx: Context) -> None:
     """CAST as Hive converts: strings to integers by Hive's parser, fractions truncated
     (doubles saturated as Java's casts), wider integers wrapped to narrower ones
@@ -336,6 +345,7 @@ def _wrap(value: exp.Expression, bits: int) -> exp.Expression:
 _TYPE_OF_BITS = {8: "TINYINT", 16: "SMALLINT", 32: "INT", 64: "BIGINT"}
 
 
+@finds(exp.Add, exp.Sub, exp.Mul)
 def integer_overflow(tree: exp.Expression, ctx: Context) -> None:
     """``+ - *`` on integers keep the operands' type and wrap on overflow
     (2147483647 + 1 = -2147483648), where DuckDB raises an error."""
@@ -352,6 +362,7 @@ def integer_overflow(tree: exp.Expression, ctx: Context) -> None:
                                         64: T.BIGINT}[bits]))
 
 
+@finds(exp.IntDiv)
 def integer_division(tree: exp.Expression, ctx: Context) -> None:
     """``a DIV b``: both sides as BIGINT (fractions truncated, strings parsed), the quotient
     truncated toward zero, NULL when b is 0 (as Hive's ``/`` and ``%``)."""
@@ -367,6 +378,7 @@ def integer_division(tree: exp.Expression, ctx: Context) -> None:
         replace_node(node, typed(exp.IntDiv(this=sides[0], expression=divisor), T.BIGINT))
 
 
+@finds(exp.Round)
 def rounding(tree: exp.Expression, ctx: Context) -> None:
     """round(double, d) rounds half up on the double's decimal form (Hive's RoundUtils:
     round(2.675, 2) = 2.68), where DuckDB rounds the binary value (2.67)."""
@@ -401,6 +413,7 @@ def _year_month(node: exp.Expression) -> bool:
     return isinstance(node, exp.Anonymous) and node.name.lower() == "hive_year_month"
 
 
+@finds(exp.Anonymous, exp.Interval)
 def year_month_intervals(tree: exp.Expression, ctx: Context) -> None:
     """interval_year_month('y-m') and INTERVAL 'y-m' YEAR TO MONTH as DuckDB intervals of
     months (HiveIntervalYearMonth.valueOf: ``[+-]years-months``, months 0..11, else NULL);
@@ -420,6 +433,7 @@ def year_month_intervals(tree: exp.Expression, ctx: Context) -> None:
         replace_node(node, typed(call("hive_year_month", value), T.INTERVAL))
 
 
+@finds(exp.Anonymous, exp.Sub)
 def interval_results(tree: exp.Expression, ctx: Context) -> None:
     """An interval the query returns is written as Hive's client sees it (``1-2``,
     ``17624 00:30:30.000000000``) instead of DuckDB's interval (which reaches Python as a
@@ -451,6 +465,7 @@ def result_types(tree: exp.Expression) -> tuple[str | None, ...]:
 
 # -- collections ------------------------------------------------------------------------------
 
+@finds(exp.ArraySize)
 def sizes(tree: exp.Expression, ctx: Context) -> None:
     """size(): INT, -1 for NULL (GenericUDFSize), maps counted by their entries."""
     for node in post_order(tree, exp.ArraySize):
@@ -461,6 +476,7 @@ def sizes(tree: exp.Expression, ctx: Context) -> None:
         replace_node(node, typed(new, T.INT))
 
 
+@finds(exp.ArrayUniqueAgg)
 def collect_set_order(tree: exp.Expression, ctx: Context) -> None:
     """collect_set keeps values in the order they first arrive (a LinkedHashSet in
     GenericUDAFMkCollectionEvaluator); DuckDB's DISTINCT list is in hash order."""
@@ -483,6 +499,7 @@ def _zone(ctx: Context) -> exp.Expression:
     return call("CURRENT_SETTING", exp.Literal.string("TimeZone"))
 
 
+@finds(exp.UnixToStr, exp.StrToUnix, exp.CurrentTimestamp)
 def local_time(tree: exp.Expression, ctx: Context) -> None:
     """from_unixtime, unix_timestamp and current_timestamp in the session's time zone
     (hive.local.time.zone; LOCAL: the executor's): an epoch second is shown as local time, a

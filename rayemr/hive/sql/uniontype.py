@@ -10,11 +10,13 @@ from sqlglot import exp
 
 from rayemr.core.errors import UserError
 from rayemr.hive.types import union_fields
+from rayemr.hive.sql.walk import finds, nodes
 
 
+@finds(exp.Anonymous)
 def create_union(tree: exp.Expression) -> None:
     """Rewrite every ``create_union(...)`` call into its struct."""
-    for node in list(tree.find_all(exp.Anonymous)):
+    for node in nodes(tree, exp.Anonymous):
         if node.name.lower() != "create_union":
             continue
         args = list(node.expressions)

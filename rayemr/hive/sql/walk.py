@@ -1,0 +1,145 @@
+"""Fast searches and copies of a sqlglot tree, for the compiler's passes (which search the
+whole tree a few dozen times per query): the nodes of some types in one tight loop over the
+nodes' arguments (``Expression.find_all`` pays a generator per node), and a copy that does
+not deep-copy every node's type and meta through :func:`copy.deepcopy`."""
+from __future__ import annotations
+
+from collections import deque
+from typing import Callable, Iterable, TypeVar
+
+from sqlglot import exp
+
+E = TypeVar("E", bound=exp.Expression)
+P = TypeVar("P", bound=Callable)
+_EXPR = exp.Expression
+
+
+def nodes(tree: exp.Expression, *types: type[E], bfs: bool = True) -> list[E]:
+    """The nodes of ``types`` in ``tree`` (``tree`` included), in the order
+    ``tree.find_all(*types, bfs=bfs)`` yields them; a list, so the caller may rewrite
+    them while it goes."""
+    return _bfs(tree, types) if bfs else _dfs(tree, types)
+
+
+def _bfs(tree: exp.Expression, types: tuple) -> list:
+    out = []
+    queue = deque((tree,))
+    pop, push = queue.popleft, queue.append
+    while queue:
+        node = pop()
+        if isinstance(node, types):
+            out.append(node)
+        for v in node.args.values():
+            if type(v) is list:
+                for x in v:
+                    if isinstance(x, _EXPR):
+                        push(x)
+            elif isinstance(v, _EXPR):
+                push(v)
+    return out
+
+
+def _dfs(tree: exp.Expression, types: tuple) -> list:
+    out = []
+    stack = [tree]
+    pop = stack.pop
+    while stack:
+        node = pop()
+        if isinstance(node, types):
+            out.append(node)
+        children = []
+        for v in node.args.values():
+            if type(v) is list:
+                for x in v:
+                    if isinstance(x, _EXPR):
+                        children.append(x)
+            elif isinstance(v, _EXPR):
+                children.append(v)
+        if children:
+            children.reverse()
+            stack.extend(children)
+    return out
+
+
+def copy(tree: E) -> E:
+    """A copy of ``tree`` as ``tree.copy()`` makes it, sharing the nodes' types (sqlglot's
+    type annotation shares them between nodes too; they are never changed in place) and
+    copying their meta and comments one level deep: ``copy.deepcopy`` of every node's type
+    and meta was most of the cost of copying an annotated tree."""
+    root = tree.__class__()
+    stack = [(tree, root)]
+    pop, push = stack.pop, stack.append
+    while stack:
+        node, new = pop()
+        if node.comments is not None:
+            new.comments = list(node.comments)
+        if node._type is not None:
+            new._type = node._type
+        if node._meta is not None:
+            new._meta = dict(node._meta)
+        if node._hash is not None:
+            new._hash = node._hash
+        args = new.args
+        for k, vs in node.args.items():
+            if isinstance(vs, _EXPR):
+                child = vs.__class__()
+                child.parent, child.arg_key = new, k
+                push((vs, child))
+                args[k] = child
+            elif type(vs) is list:
+                items = []
+                for v in vs:
+                    if isinstance(v, _EXPR):
+                        child = v.__class__()
+                        child.parent, child.arg_key, child.index = new, k, len(items)
+                        push((v, child))
+                        v = child
+                    items.append(v)
+                args[k] = items
+            else:
+                args[k] = vs
+    return root
+
+
+def finds(*types: type) -> Callable[[P], P]:
+    """Declare that a pass rewrites only at nodes of ``types`` (it searches the tree for
+    them and does nothing where there are none), so :func:`run_passes` skips it on a tree
+    without such nodes."""
+    def mark(fn: P) -> P:
+        fn.finds = types  # type: ignore[attr-defined]
+        return fn
+    return mark
+
+
+def census(tree: exp.Expression) -> set[type]:
+    """The node classes present in ``tree``."""
+    present = set()
+    stack = [tree]
+    pop, push = stack.pop, stack.append
+    while stack:
+        node = pop()
+        present.add(node.__class__)
+        for v in node.args.values():
+            if type(v) is list:
+                for x in v:
+                    if isinstance(x, _EXPR):
+                        push(x)
+            elif isinstance(v, _EXPR):
+                push(v)
+    return present
+
+
+def run_passes(tree: exp.Expression, passes: Iterable[Callable], *args: object) -> None:
+    """``pass_(tree, *args)`` for each of ``passes`` in order, skipping a pass declared with
+    :func:`finds` while the tree holds no node it looks for (most passes find nothing in
+    most queries; the census of node classes is taken again after a pass that ran)."""
+    present: set[type] | None = None
+    for pass_ in passes:
+        wanted = getattr(pass_, "finds", None)
+        if wanted is not None:
+            if present is None:
+                present = census(tree)
+            if not any(issubclass(cls, wanted) for cls in present):
+                continue
+        pass_(tree, *args)
+        present = None
