@@ -15,7 +15,7 @@ from rayemr.core.errors import UnsupportedError
 
 from rayemr.hive.sql.semantics import TEXT, Context, T, as_text, cast, call, post_order, \
     replace_node, typed, kind
-from rayemr.hive.sql.walk import finds
+from rayemr.hive.sql.walk import copy as copy_tree, finds
 
 
 def _positive_int(node: exp.Expression | None) -> bool:
@@ -33,18 +33,18 @@ def substr(tree: exp.Expression, ctx: Context) -> None:
         if kind(node.this) in (T.BINARY, T.VARBINARY):  # DuckDB has no SUBSTRING of a BLOB
             whole = exp.Literal.number(2**31 - 1)
             replace_node(node, typed(call(
-                "hive_substr_binary", node.this.copy(),
-                start.copy() if start is not None else exp.Literal.number(1),
-                length.copy() if length is not None else whole), T.VARBINARY))
+                "hive_substr_binary", copy_tree(node.this),
+                copy_tree(start) if start is not None else exp.Literal.number(1),
+                copy_tree(length) if length is not None else whole), T.VARBINARY))
             continue
         if _positive_int(start) and (length is None or _positive_int(length) or (
                 isinstance(length, exp.Literal) and length.name == "0")):
             continue
-        start = start.copy() if start is not None else exp.Literal.number(1)
+        start = copy_tree(start) if start is not None else exp.Literal.number(1)
         if length is None:
-            new = call("hive_substr_to_end", node.this.copy(), start)
+            new = call("hive_substr_to_end", copy_tree(node.this), start)
         else:
-            new = call("hive_substr", node.this.copy(), start, length.copy())
+            new = call("hive_substr", copy_tree(node.this), start, copy_tree(length))
         replace_node(node, typed(new, T.TEXT))
 
 
@@ -75,7 +75,7 @@ def like(tree: exp.Expression, ctx: Context) -> None:
             if "\\" not in pattern.name:
                 continue
             node.set("expression", exp.Literal.string(like_pattern(pattern.name)))
-        replace_node(node, typed(exp.Escape(this=node.copy(), expression=exp.Literal.string(
+        replace_node(node, typed(exp.Escape(this=copy_tree(node), expression=exp.Literal.string(
             "\\")), T.BOOLEAN))
 
 
@@ -84,8 +84,8 @@ def greatest_least(tree: exp.Expression, ctx: Context) -> None:
     """greatest/least are NULL when any argument is (Hive >= 2.0.0); DuckDB skips NULLs."""
     for node in post_order(tree, exp.Greatest, exp.Least):
         args = [node.this] + list(node.expressions)
-        any_null = exp.or_(*[exp.Is(this=a.copy(), expression=exp.Null()) for a in args])
-        case = exp.Case(ifs=[exp.If(this=any_null, true=exp.Null())], default=node.copy())
+        any_null = exp.or_(*[exp.Is(this=copy_tree(a), expression=exp.Null()) for a in args])
+        case = exp.Case(ifs=[exp.If(this=any_null, true=exp.Null())], default=copy_tree(node))
         replace_node(node, typed(exp.Paren(this=case), kind(node)))
 
 
@@ -93,7 +93,7 @@ def _above(node: exp.Expression, bound: int) -> exp.Expression:
     """``node`` where it is > bound, else NULL, with ``node`` evaluated once."""
     floor = exp.Literal.number(bound)
     return exp.Nullif(this=exp.Greatest(this=node, expressions=[floor]),
-                      expression=floor.copy())
+                      expression=copy_tree(floor))
 
 
 @finds(exp.Ln, exp.Log, exp.Sqrt)
@@ -102,21 +102,21 @@ def math_domain(tree: exp.Expression, ctx: Context) -> None:
     (UDFLn, UDFLog, UDFSqrt); DuckDB gives -inf, NaN or an error."""
     for node in post_order(tree, exp.Ln, exp.Log, exp.Sqrt):
         if isinstance(node, exp.Ln):
-            node.set("this", _above(node.this.copy(), 0))
+            node.set("this", _above(copy_tree(node.this), 0))
         elif isinstance(node, exp.Log):
             value = node.expression if node.expression is not None else node.this
             node.set("expression" if node.expression is not None else "this",
-                     _above(value.copy(), 0))
+                     _above(copy_tree(value), 0))
             base = node.this
             if node.expression is not None and not (
                     isinstance(base, exp.Literal) and not base.is_string
                     and float(base.name) > 1):
-                node.set("this", _above(base.copy(), 1))
+                node.set("this", _above(copy_tree(base), 1))
         else:
             arg = node.this
-            negative = exp.LT(this=arg.copy(), expression=exp.Literal.number(0))
+            negative = exp.LT(this=copy_tree(arg), expression=exp.Literal.number(0))
             case = exp.Case(ifs=[exp.If(this=negative, true=exp.Null())],
-                            default=node.copy())
+                            default=copy_tree(node))
             replace_node(node, typed(exp.Paren(this=case), T.DOUBLE))
 
 
@@ -158,12 +158,12 @@ _DATE_PARTS = (exp.Year, exp.Month, exp.Day, exp.DayOfMonth, exp.Quarter, exp.We
 def _moment(node: exp.Expression) -> exp.Expression:
     """A date/time argument: strings are read as Hive reads them (NULL when malformed)."""
     if isinstance(node, exp.TsOrDsToDate):  # year(s), datediff(a, b): sqlglot's own cast
-        new = node.copy()
+        new = copy_tree(node)
         new.set("safe", True)
         return new
     if kind(node) in TEXT:
-        return cast(node.copy(), "TIMESTAMP", safe=True)
-    return node.copy()
+        return cast(copy_tree(node), "TIMESTAMP", safe=True)
+    return copy_tree(node)
 
 
 @finds(*_DATE_PARTS, exp.DateDiff)
@@ -171,7 +171,7 @@ def date_parts(tree: exp.Expression, ctx: Context) -> None:
     """year(), month(), ..., hour(), datediff() take strings ('2024-01-07 13:04:05'; NULL
     when malformed) and return INT; dayofweek counts Sunday as 1 (DuckDB: 0)."""
     for node in post_order(tree, *_DATE_PARTS, exp.DateDiff):
-        new = node.copy()
+        new = copy_tree(node)
         new.set("this", _moment(node.this))
         if isinstance(node, exp.DateDiff):
             new.set("expression", _moment(node.expression))
@@ -189,12 +189,12 @@ def utc_conversions(tree: exp.Expression, ctx: Context) -> None:
         if name not in ("from_utc_timestamp", "to_utc_timestamp") or len(node.expressions) != 2:
             continue
         ts, zone = node.expressions
-        ts = cast(ts.copy(), "TIMESTAMP", safe=True)
+        ts = cast(copy_tree(ts), "TIMESTAMP", safe=True)
         utc = exp.Literal.string("UTC")
         if name == "from_utc_timestamp":
-            new = call("TIMEZONE", zone.copy(), call("TIMEZONE", utc, ts))
+            new = call("TIMEZONE", copy_tree(zone), call("TIMEZONE", utc, ts))
         else:
-            new = call("TIMEZONE", utc, call("TIMEZONE", zone.copy(), ts))
+            new = call("TIMEZONE", utc, call("TIMEZONE", copy_tree(zone), ts))
         replace_node(node, typed(new, T.TIMESTAMP))
 
 
@@ -232,7 +232,7 @@ def hashes(tree: exp.Expression, ctx: Context) -> None:
     for node in post_order(tree, exp.Anonymous):
         if node.name.lower() != "hash" or not node.expressions:
             continue
-        args = [a.copy() for a in node.expressions]
+        args = [copy_tree(a) for a in node.expressions]
         result = _hash_of(args[0])
         for arg in args[1:]:
             result = call("hive_hash_step", result, _hash_of(arg))
@@ -273,7 +273,7 @@ def builtins(tree: exp.Expression, ctx: Context) -> None:
         if isinstance(node, exp.ParseUrl):
             args = [node.this] + [node.args[k] for k in ("part_to_extract", "key")
                                   if node.args.get(k) is not None]
-            args = [a.copy() for a in args if a is not None]
+            args = [copy_tree(a) for a in args if a is not None]
             name = "hive_parse_url_key" if len(args) == 3 else "hive_parse_url"
             replace_node(node, typed(call(name, *args), T.TEXT))
             continue
@@ -282,7 +282,7 @@ def builtins(tree: exp.Expression, ctx: Context) -> None:
             continue
         if len(node.expressions) not in _ARITY[name]:
             raise UnsupportedError(f"{name}() takes {_ARITY[name][0]} argument(s)")
-        replace_node(node, _BUILTINS[name]([a.copy() for a in node.expressions]))
+        replace_node(node, _BUILTINS[name]([copy_tree(a) for a in node.expressions]))
 
 
 #: string functions and the arguments Hive converts to STRING when given another type
@@ -303,7 +303,7 @@ def string_arguments(tree: exp.Expression, ctx: Context) -> None:
             if arg is None or kind(arg) in TEXT or kind(arg) in (T.UNKNOWN, T.BINARY,
                                                                  T.VARBINARY):
                 continue
-            arg.replace(typed(as_text(arg.copy()), T.TEXT))
+            arg.replace(typed(as_text(copy_tree(arg)), T.TEXT))
 
 
 @finds(exp.Concat, exp.DPipe)
@@ -316,7 +316,7 @@ def concat_arguments(tree: exp.Expression, ctx: Context) -> None:
             list(node.expressions)
         for arg in args:
             if arg is not None and kind(arg) in (T.DOUBLE, T.FLOAT, T.BOOLEAN):
-                arg.replace(as_text(arg.copy()))
+                arg.replace(as_text(copy_tree(arg)))
 
 
 @finds(exp.Elt, exp.Unhex, exp.Anonymous)
@@ -327,9 +327,9 @@ def elt_find_in_set_unhex(tree: exp.Expression, ctx: Context) -> None:
     for node in post_order(tree, exp.Elt, exp.Unhex, exp.Anonymous):
         if isinstance(node, exp.Elt):
             items = exp.Array(expressions=[_as_string(a) for a in node.expressions])
-            new = call("LIST_EXTRACT", items, cast(node.this.copy(), "BIGINT"))
+            new = call("LIST_EXTRACT", items, cast(copy_tree(node.this), "BIGINT"))
         elif isinstance(node, exp.Unhex):
-            new = call("hive_unhex", cast(node.this.copy(), "VARCHAR"))
+            new = call("hive_unhex", cast(copy_tree(node.this), "VARCHAR"))
         elif node.name.lower() == "find_in_set" and len(node.expressions) == 2:
             new = call("hive_find_in_set", *[_as_string(a) for a in node.expressions])
         else:
@@ -338,7 +338,7 @@ def elt_find_in_set_unhex(tree: exp.Expression, ctx: Context) -> None:
 
 
 def _as_string(node: exp.Expression) -> exp.Expression:
-    return as_text(node.copy())
+    return as_text(copy_tree(node))
 
 
 RULES = (builtins, string_arguments, concat_arguments, elt_find_in_set_unhex, hashes, substr,

@@ -9,6 +9,7 @@ Hive→DuckDB fixes → DuckDB SQL. Pure: no storage, no DuckDB.
 """
 from __future__ import annotations
 
+import functools
 from typing import Callable, Mapping, Optional
 
 import sqlglot
@@ -16,6 +17,7 @@ from sqlglot import exp
 from sqlglot.errors import OptimizeError, ParseError, TokenError
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.optimizer.scope import Scope, traverse_scope
+from sqlglot.schema import MappingSchema
 
 from rayemr.core.errors import UnsupportedError, UserError
 from rayemr.hive.errors import (AMBIGUOUS_COLUMN, INVALID_TABLE_OR_COLUMN, SemanticError,
@@ -81,9 +83,10 @@ def compile_query(text: str, lookup: TableLookup, database: str,
     tree = expand_views(tree, lookup, database)
     tables = resolve_tables(tree, lookup, database)
     resultnames.mark(tree)
-    tree = qualify_tree(tree, tables, database)
+    schema = table_schema(tables)
+    tree = qualify_tree(tree, schema, database)
     unique = resultnames.names(tree)
-    hive_semantics(tree, table_schema(tables), conf)
+    hive_semantics(tree, schema, conf)
     typed_results = semantics.result_types(tree)
     factor_common_conjuncts(tree)
     scans, tree = plan_scans(tree, tables)
@@ -116,7 +119,7 @@ def _once_each(lookup: TableLookup) -> TableLookup:
     return cached
 
 
-def hive_semantics(tree: exp.Expression, schema: dict,
+def hive_semantics(tree: exp.Expression, schema: MappingSchema,
                    conf: Mapping[str, str] | None = None) -> None:
     """Rewrite the qualified ``tree`` in place so that DuckDB computes Hive's answer."""
     semantics.annotate(tree, schema)
@@ -126,21 +129,25 @@ def hive_semantics(tree: exp.Expression, schema: dict,
 def check_table_references(tree: exp.Expression, scan_ids: set[str]) -> None:
     """After scans are planned, the fragment reads only its scans and its own CTEs: any other
     name would be looked up by DuckDB (a registered input, or a path)."""
-    ctes = cte_names(tree)
-    for t in nodes(tree, exp.Table):
+    tables, ctes = _tables_and_ctes(tree)
+    for t in tables:
         name = t.name.lower()
         if t.args.get("db") is not None or (name not in scan_ids and name not in ctes):
             raise table_not_found(t)
 
 
-def cte_names(tree: exp.Expression) -> set[str]:
-    return {cte.alias_or_name.lower() for cte in nodes(tree, exp.CTE)}
+def _tables_and_ctes(tree: exp.Expression) -> tuple[list[exp.Table], set[str]]:
+    """The table references of ``tree`` (in breadth-first order) and its CTEs' names, found
+    in one search."""
+    found = nodes(tree, exp.Table, exp.CTE)
+    ctes = {n.alias_or_name.lower() for n in found if isinstance(n, exp.CTE)}
+    return [n for n in found if isinstance(n, exp.Table)], ctes
 
 
 def base_tables(tree: exp.Expression) -> list[exp.Table]:
-    ctes = cte_names(tree)
+    tables, ctes = _tables_and_ctes(tree)
     out = []
-    for t in nodes(tree, exp.Table):
+    for t in tables:
         if not isinstance(t.this, exp.Identifier):
             continue  # table functions, UNNEST
         if not t.args.get("db") and t.name.lower() in ctes:
@@ -165,7 +172,7 @@ def name_result_columns(tree: exp.Expression) -> None:
                     isinstance(e, exp.Dot) and isinstance(e.expression, exp.Star)):
                 new.append(e)
             else:
-                new.append(exp.alias_(e, f"_c{i}"))
+                new.append(exp.alias_(e, f"_c{i}", copy=False))
         sel.set("expressions", new)
 
 
@@ -231,18 +238,30 @@ def resolve_tables(tree: exp.Expression, lookup: TableLookup, database: str
     return tables
 
 
-def table_schema(tables: dict[tuple[str, str], Table]) -> dict:
-    """``{db: {table: {column: hive type}}}``, as sqlglot's schema."""
+def table_schema(tables: dict[tuple[str, str], Table]) -> MappingSchema:
+    """``{db: {table: {column: hive type}}}`` as sqlglot's schema (for qualify and the type
+    annotation)."""
+    return _mapping_schema(tuple(
+        (db, name, tuple((c.name, c.type) for c in table.all_columns))
+        for (db, name), table in tables.items()))
+
+
+@functools.lru_cache(maxsize=64)
+def _mapping_schema(tables: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...]
+                    ) -> MappingSchema:
+    """One schema object per set of table definitions: building it normalises every name
+    and type, and queries over the same tables ask for the same one. Keyed by the tables'
+    columns and types, so a changed definition is a different key."""
     schema: dict = {}
-    for (db, name), table in tables.items():
-        schema.setdefault(db, {})[name] = {c.name: c.type for c in table.all_columns}
-    return schema
+    for db, name, columns in tables:
+        schema.setdefault(db, {})[name] = dict(columns)
+    return MappingSchema(schema, dialect="hive")
 
 
-def qualify_tree(tree: exp.Expression, tables: dict[tuple[str, str], Table], database: str
+def qualify_tree(tree: exp.Expression, schema: MappingSchema, database: str
                  ) -> exp.Expression:
     try:
-        return qualify(tree, schema=table_schema(tables), dialect="hive", db=database,
+        return qualify(tree, schema=schema, dialect="hive", db=database,
                        quote_identifiers=False, validate_qualify_columns=True,
                        )
     except OptimizeError as err:
@@ -318,7 +337,7 @@ def factor_common_conjuncts(tree: exp.Expression) -> None:
                     have.add(text)
                     extra.append(copy_tree(c))
         if extra:
-            where.set("this", exp.and_(where.this, *extra))
+            where.set("this", exp.and_(where.this, *extra, copy=False))
 
 
 def _text(cond: exp.Expression) -> str:
@@ -343,7 +362,8 @@ def _implied_by_or(cond: exp.Expression) -> dict[str, exp.Expression]:
                 mine.setdefault(aliases.pop(), []).append(c)
         per_branch.append(mine)
     common = set.intersection(*(set(m) for m in per_branch))
-    return {alias: exp.or_(*(exp.and_(*(copy_tree(c) for c in m[alias])) for m in per_branch))
+    return {alias: exp.or_(*(exp.and_(*(copy_tree(c) for c in m[alias]), copy=False)
+                           for m in per_branch), copy=False)
             for alias in sorted(common)}
 
 
@@ -362,9 +382,8 @@ def _pushable(cond: exp.Expression) -> bool:
 def plan_scans(tree: exp.Expression, tables: dict[tuple[str, str], Table]
                ) -> tuple[list[ScanSpec], exp.Expression]:
     scopes = traverse_scope(tree)
-    base_ids = {id(t) for t in base_tables(tree)}
     # one scan per base-table reference, numbered in plan (source text) order
-    refs: list[exp.Table] = [t for t in nodes(tree, exp.Table) if id(t) in base_ids]
+    refs: list[exp.Table] = base_tables(tree)
     refs.sort(key=lambda t: _position(t))
     used: dict[int, set[str]] = {id(t): set() for t in refs}
     filters: dict[int, list[exp.Expression]] = {id(t): [] for t in refs}

@@ -13,7 +13,7 @@ from sqlglot import exp
 
 from rayemr.hive.sql.semantics import INTEGRAL, Context, T, call, cast, kind, post_order, \
     replace_node, typed
-from rayemr.hive.sql.walk import finds
+from rayemr.hive.sql.walk import copy as copy_tree, finds
 
 #: HiveDecimal.MAX_PRECISION (and MAX_SCALE)
 MAX_PRECISION = 38
@@ -118,7 +118,7 @@ def decimal_literals(tree: exp.Expression, ctx: Context) -> None:
 
 def _unscaled(node: exp.Expression, precision: int, scale: int) -> exp.Expression:
     """The unscaled integer of ``node`` as a DECIMAL(precision, scale) (1.50 -> 150)."""
-    return call("hive_unscaled", cast(node.copy(), f"DECIMAL({precision}, {scale})"))
+    return call("hive_unscaled", cast(copy_tree(node), f"DECIMAL({precision}, {scale})"))
 
 
 def _decimal_quotient(node: exp.Div, left: tuple[int, int], right: tuple[int, int],
@@ -130,15 +130,15 @@ def _decimal_quotient(node: exp.Div, left: tuple[int, int], right: tuple[int, in
     NULL when the divisor is 0 or the quotient does not fit the result's precision."""
     (p1, s1), (p2, s2), (p, s) = left, right, result
     to = f"DECIMAL({p}, {s})"
-    divisor = exp.Nullif(this=cast(node.expression.copy(), "DOUBLE"),
+    divisor = exp.Nullif(this=cast(copy_tree(node.expression), "DOUBLE"),
                          expression=exp.Literal.number(0))
-    approx = cast(exp.Div(this=cast(node.this.copy(), "DOUBLE"), expression=divisor),
+    approx = cast(exp.Div(this=cast(copy_tree(node.this), "DOUBLE"), expression=divisor),
                   to, safe=True)
     k = s + s2 - s1
     if k > MAX_PRECISION:
         return approx
     unscaled = _unscaled(node.this, p1, s1)
-    fits = exp.LTE(this=exp.Abs(this=unscaled.copy()),
+    fits = exp.LTE(this=exp.Abs(this=copy_tree(unscaled)),
                    expression=cast(exp.Literal.number((2**127 - 1) // 10**k), "HUGEINT"))
     dividend = exp.Case(ifs=[exp.If(this=fits, true=exp.Mul(
         this=unscaled, expression=cast(exp.Literal.number(10 ** k), "HUGEINT")))])
@@ -147,7 +147,7 @@ def _decimal_quotient(node: exp.Div, left: tuple[int, int], right: tuple[int, in
     if s:
         whole = exp.Mul(this=whole, expression=exp.Literal.number("0." + "0" * (s - 1) + "1"))
     exact = cast(whole, to, safe=True)
-    zero = exp.EQ(this=node.expression.copy(), expression=exp.Literal.number(0))
+    zero = exp.EQ(this=copy_tree(node.expression), expression=exp.Literal.number(0))
     return typed(exp.Case(ifs=[exp.If(this=zero, true=exp.Null())],
                           default=exp.Coalesce(this=exact, expressions=[approx])), to)
 

@@ -10,12 +10,11 @@ from sqlglot import exp
 
 from rayemr.core.errors import UnsupportedError
 from rayemr.hive.sql.uniontype import create_union
-from rayemr.hive.sql.walk import finds, nodes, run_passes
+from rayemr.hive.sql.walk import copy as copy_tree, finds, nodes, run_passes
 
 
 def pre_qualify(tree: exp.Expression) -> None:
-    for fix in PRE_QUALIFY:
-        fix(tree)
+    run_passes(tree, PRE_QUALIFY)
 
 
 def to_duckdb(tree: exp.Expression) -> None:
@@ -46,7 +45,7 @@ def _grouping_id(tree: exp.Expression) -> None:
                 continue
             if group is None:
                 raise UnsupportedError("GROUPING__ID needs GROUP BY")
-            args = [c.copy() for c in _group_columns(group)]
+            args = [copy_tree(c) for c in _group_columns(group)]
             node = exp.Anonymous(this="GROUPING", expressions=args)
             if isinstance(col.parent, (exp.Select,)) or col.parent is sel:
                 col.replace(exp.alias_(node, "grouping__id"))
@@ -54,20 +53,22 @@ def _grouping_id(tree: exp.Expression) -> None:
                 col.replace(node)
 
 
+@finds(exp.Group)
 def _rollup_cube_sets(tree: exp.Expression) -> None:
     """``GROUP BY a, b WITH ROLLUP|CUBE`` and ``GROUP BY a, b GROUPING SETS (...)``."""
     for group in nodes(tree, exp.Group):
         cols = list(group.expressions)
         if group.args.get("rollup") and cols and not group.args["rollup"][0].expressions:
-            group.set("rollup", [exp.Rollup(expressions=[c.copy() for c in cols])])
+            group.set("rollup", [exp.Rollup(expressions=[copy_tree(c) for c in cols])])
             group.set("expressions", [])
         elif group.args.get("cube") and cols and not group.args["cube"][0].expressions:
-            group.set("cube", [exp.Cube(expressions=[c.copy() for c in cols])])
+            group.set("cube", [exp.Cube(expressions=[copy_tree(c) for c in cols])])
             group.set("expressions", [])
         elif group.args.get("grouping_sets") and cols:
             group.set("expressions", [])
 
 
+@finds(exp.Sort, exp.Cluster, exp.Distribute)
 def _sort_by(tree: exp.Expression) -> None:
     """SORT BY / CLUSTER BY sort each reducer's rows; one final reducer makes it ORDER BY."""
     for sel in nodes(tree, exp.Select):
@@ -75,14 +76,15 @@ def _sort_by(tree: exp.Expression) -> None:
         cluster = sel.args.get("cluster")
         if sel.args.get("order") is None:
             if sort is not None:
-                sel.set("order", exp.Order(expressions=[e.copy() for e in sort.expressions]))
+                sel.set("order", exp.Order(expressions=[copy_tree(e) for e in sort.expressions]))
             elif cluster is not None:
                 sel.set("order", exp.Order(expressions=[
-                    exp.Ordered(this=e.copy(), desc=False) for e in cluster.expressions]))
+                    exp.Ordered(this=copy_tree(e), desc=False) for e in cluster.expressions]))
         for key in ("sort", "cluster", "distribute"):
             sel.set(key, None)
 
 
+@finds(exp.Exists)
 def _exists_select_one(tree: exp.Expression) -> None:
     """``EXISTS (SELECT * ...)`` only asks whether rows exist: select a constant instead,
     so the scans under it read just the columns its WHERE needs (TPC-H Q21, Q4, Q22)."""
@@ -108,7 +110,7 @@ def _errors(tree: exp.Expression) -> None:
         if name == "RAISE_ERROR":
             node.replace(exp.Anonymous(this="ERROR", expressions=node.expressions))
         elif name == "ASSERT_TRUE" and node.expressions:
-            node.replace(exp.Case(ifs=[exp.If(this=node.expressions[0].copy(),
+            node.replace(exp.Case(ifs=[exp.If(this=copy_tree(node.expressions[0]),
                                               true=exp.Null())],
                                   default=exp.Anonymous(this="ERROR", expressions=[
                                       exp.Literal.string("ASSERT_TRUE(): assertion failed.")])))
@@ -119,17 +121,17 @@ def _percentile(tree: exp.Expression) -> None:
     """Hive's percentile interpolates (DuckDB's quantile_cont)."""
     for node in nodes(tree, exp.Quantile):
         node.replace(exp.Anonymous(this="QUANTILE_CONT", expressions=[
-            node.this.copy(), node.args["quantile"].copy()]))
+            copy_tree(node.this), copy_tree(node.args["quantile"])]))
 
 
 @finds(exp.Anonymous)
 def _pmod(tree: exp.Expression) -> None:
     for node in nodes(tree, exp.Anonymous):
         if node.name.upper() == "PMOD" and len(node.expressions) == 2:
-            a, b = (e.copy() for e in node.expressions)
+            a, b = (copy_tree(e) for e in node.expressions)
             node.replace(exp.Mod(this=exp.Paren(this=exp.Add(
-                this=exp.Paren(this=exp.Mod(this=a, expression=b)), expression=b.copy())),
-                expression=b.copy()))
+                this=exp.Paren(this=exp.Mod(this=a, expression=b)), expression=copy_tree(b))),
+                expression=copy_tree(b)))
 
 
 @finds(exp.TsOrDsAdd)
@@ -138,7 +140,7 @@ def _date_add(tree: exp.Expression) -> None:
     for node in nodes(tree, exp.TsOrDsAdd):
         if isinstance(node.parent, exp.Cast):
             continue
-        node.replace(exp.Cast(this=node.copy(), to=exp.DataType.build("DATE")))
+        node.replace(exp.Cast(this=copy_tree(node), to=exp.DataType.build("DATE")))
 
 
 @finds(exp.Lateral)
@@ -191,7 +193,7 @@ def _collect_empty(tree: exp.Expression) -> None:
         target = node.parent if isinstance(node.parent, exp.Window) else node
         if isinstance(target.parent, exp.Coalesce):
             continue
-        target.replace(exp.Coalesce(this=target.copy(), expressions=[exp.Array()]))
+        target.replace(exp.Coalesce(this=copy_tree(target), expressions=[exp.Array()]))
 
 
 FIXES = (_errors, _percentile, _pmod, _date_add, _lateral_views, _collect_empty,

@@ -18,7 +18,7 @@ from sqlglot import exp
 from rayemr.core.errors import UserError
 from rayemr.hive.sql.semantics import INTEGRAL, TEXT, Context, T, cast, call, java_text, \
     post_order, replace_node, typed, kind
-from rayemr.hive.sql.walk import finds
+from rayemr.hive.sql.walk import copy as copy_tree, finds
 
 Build = Callable[[list[exp.Expression]], exp.Expression]
 
@@ -62,7 +62,7 @@ def _floor_div(a: list[exp.Expression]) -> exp.Expression:
 
 def _floor_mod(a: list[exp.Expression]) -> exp.Expression:
     mod = exp.Mod(this=exp.Paren(this=exp.Add(this=exp.Paren(this=exp.Mod(
-        this=a[0], expression=a[1])), expression=a[1].copy())), expression=a[1].copy())
+        this=a[0], expression=a[1])), expression=copy_tree(a[1]))), expression=copy_tree(a[1]))
     return typed(mod, T.BIGINT)
 
 
@@ -104,8 +104,8 @@ METHODS: dict[tuple[str, str], tuple[tuple[int, ...], Build]] = {
     ("java.lang.Math", "pow"): ((2,), _double("POW")),
     ("java.lang.Math", "atan2"): ((2,), _double("ATAN2")),
     ("java.lang.Math", "hypot"): ((2,), lambda a: _double("SQRT")([exp.Add(
-        this=exp.Mul(this=a[0], expression=a[0].copy()),
-        expression=exp.Mul(this=a[1], expression=a[1].copy()))])),
+        this=exp.Mul(this=a[0], expression=copy_tree(a[0])),
+        expression=exp.Mul(this=a[1], expression=copy_tree(a[1])))])),
     ("java.lang.Math", "abs"): ((1,), _same_kind(exp.Abs)),
     ("java.lang.Math", "max"): ((2,), _same_kind(exp.Greatest)),
     ("java.lang.Math", "min"): ((2,), _same_kind(exp.Least)),
@@ -170,7 +170,7 @@ def reflect_calls(tree: exp.Expression, ctx: Context) -> None:
                             "arguments")
         cls = _literal(node.expressions[0], "class", fn)
         method = _literal(node.expressions[1], "method", fn)
-        args = [a.copy() for a in node.expressions[2:]]
+        args = [copy_tree(a) for a in node.expressions[2:]]
         entry = METHODS.get((cls, method))
         if entry is None or len(args) not in entry[0]:
             arity = "" if entry is None else f" with {len(args)} argument(s)"

@@ -14,6 +14,7 @@ docs/hive.md ("Hive versus DuckDB") lists every difference with the test that pi
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Callable, Mapping
 
@@ -21,7 +22,7 @@ from sqlglot import exp
 from sqlglot.optimizer.annotate_types import annotate_types
 from sqlglot.schema import MappingSchema
 
-from rayemr.hive.sql.walk import finds, nodes
+from rayemr.hive.sql.walk import copy as copy_tree, finds, nodes
 
 T = exp.DataType.Type
 #: Hive's integer types and their width in bits (arithmetic on them wraps at that width)
@@ -55,11 +56,13 @@ class Context:
 Rule = Callable[[exp.Expression, Context], None]
 
 
-def annotate(tree: exp.Expression, schema: dict) -> None:
+def annotate(tree: exp.Expression, schema: dict | MappingSchema) -> None:
     """sqlglot's types on ``tree`` (qualified; ``schema`` as given to qualify). A type sqlglot
     cannot read leaves its nodes UNKNOWN, which no rule rewrites."""
+    if not isinstance(schema, MappingSchema):
+        schema = MappingSchema(schema, dialect="hive")
     try:
-        annotate_types(tree, schema=MappingSchema(schema, dialect="hive"), dialect="hive")
+        annotate_types(tree, schema=schema, dialect="hive")
     except Exception:  # noqa: BLE001 - see above
         pass
 
@@ -87,13 +90,24 @@ def kind(node: exp.Expression) -> T:
 
 
 def typed(node: exp.Expression, to: T | str) -> exp.Expression:
-    node.type = exp.DataType.build(to) if isinstance(to, str) else exp.DataType(this=to)
+    node.type = datatype(to) if isinstance(to, str) else exp.DataType(this=to)
     return node
 
 
 def cast(node: exp.Expression, to: str, safe: bool = False) -> exp.Expression:
     cls = exp.TryCast if safe else exp.Cast
-    return typed(cls(this=node, to=exp.DataType.build(to)), to)
+    return typed(cls(this=node, to=datatype(to)), to)
+
+
+def datatype(text: str) -> exp.DataType:
+    """``exp.DataType.build(text)``, parsed once per text (the rules ask for the same few
+    types over and over)."""
+    return copy_tree(_parsed_type(text))
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed_type(text: str) -> exp.DataType:
+    return exp.DataType.build(text)
 
 
 def call(name: str, *args: exp.Expression) -> exp.Anonymous:
@@ -126,7 +140,7 @@ def _as_double(node: exp.Expression) -> exp.Expression:
     number)."""
     if kind(node) == T.DOUBLE:
         return node
-    return cast(node.copy(), "DOUBLE", safe=True)
+    return cast(copy_tree(node), "DOUBLE", safe=True)
 
 
 @finds(*_COMPARISONS, exp.Between)
@@ -147,7 +161,7 @@ def string_number_comparisons(tree: exp.Expression, ctx: Context) -> None:
 def _as_text(node: exp.Expression) -> exp.Expression:
     if kind(node) in TEXT:
         return node
-    return cast(node.copy(), "VARCHAR")
+    return cast(copy_tree(node), "VARCHAR")
 
 
 def java_text(node: exp.Expression) -> exp.Expression:
@@ -266,8 +280,8 @@ def _day_time_difference(node: exp.Expression) -> exp.Expression | None:
     if not (isinstance(node, exp.Sub) and kind(node.this) in moments
             and kind(node.expression) in moments):
         return None
-    micros = exp.Sub(this=call("EPOCH_US", node.this.copy()),
-                     expression=call("EPOCH_US", node.expression.copy()))
+    micros = exp.Sub(this=call("EPOCH_US", copy_tree(node.this)),
+                     expression=call("EPOCH_US", copy_tree(node.expression)))
     return call("hive_day_time_text", micros)
 
 
@@ -301,7 +315,7 @@ def casts(tree: exp.Expression, ctx: Context) -> None:
             continue
         if source == T.UNKNOWN or source == to:
             continue
-        arg = node.this.copy()
+        arg = copy_tree(node.this)
         new: exp.Expression | None = None
         if to in INTEGRAL and source in INTEGRAL and INTEGRAL[to] < INTEGRAL[source]:
             # Java's (byte)/(short)/(int) of a wider integer keeps the low bits
@@ -339,7 +353,7 @@ def _wrap(value: exp.Expression, bits: int) -> exp.Expression:
     mask = exp.Literal.number(2 ** bits - 1)
     shifted = exp.Paren(this=exp.Add(this=value, expression=half))
     return exp.Sub(this=exp.Paren(this=exp.BitwiseAnd(this=shifted, expression=mask)),
-                   expression=half.copy())
+                   expression=copy_tree(half))
 
 
 _TYPE_OF_BITS = {8: "TINYINT", 16: "SMALLINT", 32: "INT", 64: "BIGINT"}
@@ -355,8 +369,8 @@ def integer_overflow(tree: exp.Expression, ctx: Context) -> None:
             continue
         bits = max(INTEGRAL[left], INTEGRAL[right])
         wide = "HUGEINT" if bits == 64 else "BIGINT"
-        op = type(node)(this=cast(node.this.copy(), wide),
-                        expression=cast(node.expression.copy(), wide))
+        op = type(node)(this=cast(copy_tree(node.this), wide),
+                        expression=cast(copy_tree(node.expression), wide))
         wrapped = cast(exp.Paren(this=_wrap(op, bits)), _TYPE_OF_BITS[bits])
         replace_node(node, typed(wrapped, {8: T.TINYINT, 16: T.SMALLINT, 32: T.INT,
                                         64: T.BIGINT}[bits]))
@@ -370,9 +384,9 @@ def integer_division(tree: exp.Expression, ctx: Context) -> None:
         sides = []
         for side in (node.this, node.expression):
             source = kind(side)
-            inner = _to_integer(side.copy(), source)
+            inner = _to_integer(copy_tree(side), source)
             if inner is None:
-                inner = side.copy()
+                inner = copy_tree(side)
             sides.append(cast(inner, "BIGINT"))
         divisor = exp.Nullif(this=sides[1], expression=exp.Literal.number(0))
         replace_node(node, typed(exp.IntDiv(this=sides[0], expression=divisor), T.BIGINT))
@@ -389,7 +403,7 @@ def rounding(tree: exp.Expression, ctx: Context) -> None:
             continue
         if kind(node.this) not in (T.DOUBLE, T.FLOAT):
             continue
-        replace_node(node, typed(call("hive_round_double", node.this.copy(), digits.copy()),
+        replace_node(node, typed(call("hive_round_double", copy_tree(node.this), copy_tree(digits)),
                               T.DOUBLE))
 
 
@@ -400,7 +414,7 @@ def _decimal_rounding(node: exp.Round, digits: exp.Expression) -> None:
     if not (isinstance(value, exp.Literal) and value.name.isdigit()):
         return
     scale = 0 if isinstance(digits, exp.Neg) else min(int(value.name), 38)
-    replace_node(node, typed(cast(node.copy(), f"DECIMAL(38, {scale})"), T.DECIMAL))
+    replace_node(node, typed(cast(copy_tree(node), f"DECIMAL(38, {scale})"), T.DECIMAL))
 
 
 # -- intervals --------------------------------------------------------------------------------
@@ -429,7 +443,7 @@ def year_month_intervals(tree: exp.Expression, ctx: Context) -> None:
             text = node.expressions[0]
         else:
             continue
-        value = text.copy() if kind(text) in TEXT else cast(text.copy(), "VARCHAR")
+        value = copy_tree(text) if kind(text) in TEXT else cast(copy_tree(text), "VARCHAR")
         replace_node(node, typed(call("hive_year_month", value), T.INTERVAL))
 
 
@@ -444,7 +458,7 @@ def interval_results(tree: exp.Expression, ctx: Context) -> None:
         value = projection.this if isinstance(projection, exp.Alias) else projection
         if _year_month(value) or _day_time_difference(value) is not None:
             told = "interval_year_month" if _year_month(value) else "interval_day_time"
-            text = typed(exp.Cast(this=value.copy(), to=exp.DataType.build("VARCHAR")), T.TEXT)
+            text = typed(exp.Cast(this=copy_tree(value), to=exp.DataType.build("VARCHAR")), T.TEXT)
             value.replace(text)
             # the type clients are told (HiveServer2's INTERVAL_*_TYPE), read by compile
             # from the result column (its alias outlives rewrites of the value)
@@ -469,7 +483,7 @@ def result_types(tree: exp.Expression) -> tuple[str | None, ...]:
 def sizes(tree: exp.Expression, ctx: Context) -> None:
     """size(): INT, -1 for NULL (GenericUDFSize), maps counted by their entries."""
     for node in post_order(tree, exp.ArraySize):
-        arg = node.this.copy()
+        arg = copy_tree(node.this)
         count = call("CARDINALITY", arg) if kind(node.this) == T.MAP else \
             exp.ArraySize(this=arg)
         new = cast(exp.Coalesce(this=count, expressions=[exp.Literal.number(-1)]), "INT")
@@ -481,10 +495,10 @@ def collect_set_order(tree: exp.Expression, ctx: Context) -> None:
     """collect_set keeps values in the order they first arrive (a LinkedHashSet in
     GenericUDAFMkCollectionEvaluator); DuckDB's DISTINCT list is in hash order."""
     for node in post_order(tree, exp.ArrayUniqueAgg):
-        listed = exp.ArrayAgg(this=node.this.copy(), nulls_excluded=True)
+        listed = exp.ArrayAgg(this=copy_tree(node.this), nulls_excluded=True)
         window = node.parent if isinstance(node.parent, exp.Window) else None
         if window is not None:
-            over = window.copy()
+            over = copy_tree(window)
             over.set("this", listed)
             replace_node(window, call("hive_collect_set", over))
         else:
@@ -507,15 +521,15 @@ def local_time(tree: exp.Expression, ctx: Context) -> None:
     without a zone."""
     for node in post_order(tree, exp.UnixToStr, exp.StrToUnix, exp.CurrentTimestamp):
         if isinstance(node, exp.UnixToStr):
-            local = call("TIMEZONE", _zone(ctx), call("TO_TIMESTAMP", node.this.copy()))
+            local = call("TIMEZONE", _zone(ctx), call("TO_TIMESTAMP", copy_tree(node.this)))
             fmt = node.args.get("format") or exp.Literal.string("%Y-%m-%d %H:%M:%S")
-            replace_node(node, typed(exp.TimeToStr(this=local, format=fmt.copy()), T.TEXT))
+            replace_node(node, typed(exp.TimeToStr(this=local, format=copy_tree(fmt)), T.TEXT))
         elif isinstance(node, exp.StrToUnix):
             this = node.this
             if this is None or isinstance(this, exp.CurrentTimestamp):
                 moment: exp.Expression = call("NOW")
             else:
-                parsed = exp.StrToTime(this=this.copy(), format=node.args.get("format"),
+                parsed = exp.StrToTime(this=copy_tree(this), format=node.args.get("format"),
                                        safe=True)
                 moment = call("TIMEZONE", _zone(ctx), parsed)
             replace_node(node, typed(cast(call("FLOOR", call("EPOCH", moment)), "BIGINT"),

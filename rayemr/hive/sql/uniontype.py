@@ -10,7 +10,7 @@ from sqlglot import exp
 
 from rayemr.core.errors import UserError
 from rayemr.hive.types import union_fields
-from rayemr.hive.sql.walk import finds, nodes
+from rayemr.hive.sql.walk import copy as copy_tree, finds, nodes
 
 
 @finds(exp.Anonymous)
@@ -23,10 +23,10 @@ def create_union(tree: exp.Expression) -> None:
         if len(args) < 2:
             raise UserError("create_union needs a tag and at least one value: "
                             "create_union(tag, value0, value1, ...)")
-        tag = exp.Cast(this=args[0].copy(), to=exp.DataType.build("TINYINT"))
+        tag = exp.Cast(this=copy_tree(args[0]), to=exp.DataType.build("TINYINT"))
         values = [tag] + [
-            exp.Case(ifs=[exp.If(this=exp.EQ(this=tag.copy(), expression=exp.Literal.number(i)),
-                                 true=v.copy())])
+            exp.Case(ifs=[exp.If(this=exp.EQ(this=copy_tree(tag), expression=exp.Literal.number(i)),
+                                 true=copy_tree(v))])
             for i, v in enumerate(args[1:])]
         node.replace(exp.Struct(expressions=[
             exp.PropertyEQ(this=exp.to_identifier(name), expression=value)

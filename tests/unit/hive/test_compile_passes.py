@@ -104,7 +104,11 @@ def _searched_types(fn, module) -> set[type]:
     return found
 
 
-PASSES = [(rule, inspect.getmodule(rule)) for rule in compile_.SEMANTICS + dialect.FIXES]
+PASSES = [(rule, inspect.getmodule(rule))
+          for rule in compile_.SEMANTICS + dialect.PRE_QUALIFY + dialect.FIXES]
+#: passes that search for SELECTs and act only on a part of theirs: the part's node types
+SELECT_PARTS = {"_lateral_views": (exp.Lateral,),
+                "_sort_by": (exp.Sort, exp.Cluster, exp.Distribute)}
 
 
 @pytest.mark.parametrize("rule,module", PASSES, ids=[r.__name__ for r, _ in PASSES])
@@ -113,8 +117,8 @@ def test_a_skippable_pass_declares_every_type_it_searches_for(rule, module):
     if declared is None:
         return  # always runs
     searched = _searched_types(rule, module)
-    if rule.__name__ == "_lateral_views":  # looks at each SELECT's laterals: Lateral nodes
-        searched = {exp.Lateral} if exp.Select in searched else searched
+    if rule.__name__ in SELECT_PARTS:  # looks at parts of each SELECT, of their own types
+        searched = (searched - {exp.Select}) | set(SELECT_PARTS[rule.__name__])
     assert all(issubclass(t, declared) for t in searched), (rule.__name__, searched, declared)
     assert searched or rule.__name__ == "interval_results", rule.__name__
 
