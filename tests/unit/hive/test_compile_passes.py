@@ -133,3 +133,55 @@ def test_every_semantics_rule_may_be_skipped_on_a_tree_without_its_nodes():
     walk.run_passes(tree, rules, Context())
     assert "string_number_comparisons" in ran and "rounding" not in ran
     assert tree.sql("hive") == "SELECT a FROM t WHERE b = 1"
+
+
+# -- what the compiler reuses between queries follows the metastore and the files -----------
+
+def _text_table(path, name: str, lines: str) -> str:
+    path.mkdir(parents=True, exist_ok=True)
+    (path / f"{name}.txt").write_text(lines)
+    return str(path)
+
+
+def test_a_changed_table_definition_is_compiled_afresh(session, tmp_path):
+    from rayemr.hive.errors import SemanticError
+
+    loc = _text_table(tmp_path / "t", "part0", "1,2\n")
+    session.execute(f"CREATE EXTERNAL TABLE t (a string) ROW FORMAT DELIMITED "
+                    f"FIELDS TERMINATED BY ',' LOCATION '{loc}'")
+    as_text = session.compile("SELECT a + 1 FROM t").final_sql
+    assert "TRY_CAST" in as_text  # a string operand of + is read as DOUBLE
+    with pytest.raises(SemanticError):
+        session.compile("SELECT b FROM t")
+    session.execute("ALTER TABLE t REPLACE COLUMNS (a int, b int)")
+    as_int = session.compile("SELECT a + 1 FROM t").final_sql
+    assert as_int != as_text and "TRY_CAST" not in as_int
+    assert session.compile("SELECT b FROM t").scans[0].columns == ("b",)
+    session.execute("DROP TABLE t")
+    session.execute(f"CREATE EXTERNAL TABLE t (a string) ROW FORMAT DELIMITED "
+                    f"FIELDS TERMINATED BY ',' LOCATION '{loc}'")
+    assert session.compile("SELECT a + 1 FROM t").final_sql == as_text
+    assert rows(session.execute("SELECT a + 1 FROM t")) == [(2.0,)]
+
+
+def test_the_splits_of_a_query_follow_new_files_and_a_new_location(session, tmp_path):
+    loc = _text_table(tmp_path / "t", "part0", "1\n")
+    session.execute(f"CREATE EXTERNAL TABLE t (a int) LOCATION '{loc}'")
+
+    def files() -> list[str]:
+        session.plan_query("SELECT a FROM t", [])
+        return [u.rsplit("/", 1)[-1] for u in session.last_inputs]
+
+    assert files() == ["part0.txt"]
+    _text_table(tmp_path / "t", "part1", "2\n")
+    assert files() == ["part0.txt", "part1.txt"]
+    other = _text_table(tmp_path / "u", "other", "3\n")
+    session.execute(f"ALTER TABLE t SET LOCATION '{other}'")
+    assert files() == ["other.txt"]
+    session.execute("INSERT INTO t VALUES (4)")
+    assert len(files()) == 2
+    assert sorted(rows(session.execute("SELECT a FROM t"))) == [(3,), (4,)]
+
+
+def rows(result):
+    return [tuple(r.values()) for r in result.table.to_pylist()]
