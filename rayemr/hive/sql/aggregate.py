@@ -16,7 +16,7 @@ from sqlglot import exp
 
 from rayemr.hive.plan import AggPlan, QueryPlan
 from rayemr.hive.sql import dialect
-from rayemr.hive.sql.walk import copy as copy_tree, nodes
+from rayemr.hive.sql.walk import contains, copy as copy_tree, nodes
 
 #: the Select argument holding FROM ("from_" in recent sqlglot, "from" before)
 _FROM = "from_" if "from_" in exp.Select.arg_types else "from"
@@ -50,7 +50,7 @@ class _Bail(Exception):
 def _check_shape(sel: exp.Select, scan_ids: set[str]) -> list[str]:
     if sel.args.get("with") or sel.args.get("laterals") or sel.args.get("distinct"):
         raise _Bail()
-    if sel.find(exp.Window, exp.Subquery, exp.Exists, exp.Union, exp.Lateral, exp.Unnest):
+    if contains(sel, exp.Window, exp.Subquery, exp.Exists, exp.Union, exp.Lateral, exp.Unnest):
         raise _Bail()
     for node in nodes(sel, exp.Select):
         if node is not sel:
@@ -154,7 +154,8 @@ def _plan(sel: exp.Select, plan: QueryPlan, sizes: dict[str, int], broadcast_ok:
     merged: list[exp.Expression] = []
     replacement: dict[int, exp.Expression] = {}
     for k, node in enumerate(aggs):
-        if isinstance(node, exp.Count) and (node.find(exp.Distinct) or node.args.get("distinct")):
+        if isinstance(node, exp.Count) and (contains(node, exp.Distinct)
+                                            or node.args.get("distinct")):
             raise _Bail()
         if type(node) in _MERGE:
             partial_cols.append(exp.alias_(copy_tree(node), f"__p{k}", copy=False))
@@ -261,7 +262,7 @@ def row_wise(plan: QueryPlan) -> bool:
                 "distinct", "qualify", "sort", "cluster", "distribute"):
         if tree.args.get(key):
             return False
-    if tree.find(exp.AggFunc, exp.Window, exp.Subquery, exp.Exists, exp.Union, exp.Lateral,
+    if contains(tree, exp.AggFunc, exp.Window, exp.Subquery, exp.Exists, exp.Union, exp.Lateral,
                  exp.Unnest, exp.Explode):
         return False
     if any(node is not tree for node in nodes(tree, exp.Select)):

@@ -28,7 +28,7 @@ from rayemr.hive.sql.lexer import HiveParseError
 from rayemr.hive.sql import dialect, resultnames
 from rayemr.hive.sql import calls, decimals, reflect, semantics
 from rayemr.hive.sql import functions as functions_
-from rayemr.hive.sql.walk import copy as copy_tree, nodes, run_passes
+from rayemr.hive.sql.walk import contains, copy as copy_tree, nodes, run_passes
 
 TableLookup = Callable[[str, str], Table]
 
@@ -371,7 +371,7 @@ _VOLATILE = ("RAND", "RANDOM", "UUID", "REFLECT", "JAVA_METHOD", "HIVE_SLEEP", "
 
 
 def _pushable(cond: exp.Expression) -> bool:
-    if cond.find(exp.Subquery, exp.Exists, exp.AggFunc, exp.Window, exp.Select):
+    if contains(cond, exp.Subquery, exp.Exists, exp.AggFunc, exp.Window, exp.Select):
         return False
     for f in nodes(cond, exp.Func):
         if f.sql_name().upper() in _VOLATILE or isinstance(f, exp.Rand):
@@ -495,7 +495,8 @@ def push_limit(tree: exp.Expression, scans: list[ScanSpec]) -> list[ScanSpec]:
     if any(tree.args.get(k) for k in ("order", "group", "having", "distinct", "joins",
                                       "laterals", "with", "qualify")):
         return scans
-    if tree.find(exp.AggFunc, exp.Window, exp.Subquery, exp.Exists, exp.Unnest, exp.Explode):
+    if contains(tree, exp.AggFunc, exp.Window, exp.Subquery, exp.Exists, exp.Unnest,
+                exp.Explode):
         return scans
     frm = tree.args.get("from") or tree.args.get("from_")
     if frm is None or not isinstance(frm.this, exp.Table):

@@ -107,13 +107,14 @@ def check_tree(tree: exp.Expression) -> None:
     function rayemr runs, and for any table reference that is not a table name (table
     functions, file paths as tables, three-part names)."""
     classes = allowed_classes()
-    for node in nodes(tree, exp.Func):
+    found = nodes(tree, exp.Func, exp.Table)
+    for node in found:
         if isinstance(node, exp.Anonymous):
             if node.name.lower() not in HIVE_FUNCTIONS:
                 raise _invalid(node.name)
-        elif type(node) not in classes:
+        elif isinstance(node, exp.Func) and type(node) not in classes:
             raise _invalid(function_name(node))
-    for table in nodes(tree, exp.Table):
+    for table in (n for n in found if isinstance(n, exp.Table)):
         if not isinstance(table.this, exp.Identifier):
             raise UserError(f"Invalid table reference {table.sql('hive')[:80]}: HiveQL reads "
                             "tables by name (use LATERAL VIEW for explode and posexplode)")

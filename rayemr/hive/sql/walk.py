@@ -21,6 +21,25 @@ def nodes(tree: exp.Expression, *types: type[E], bfs: bool = True) -> list[E]:
     return _bfs(tree, types) if bfs else _dfs(tree, types)
 
 
+
+def contains(tree: exp.Expression, *types: type) -> bool:
+    """Whether ``tree`` (itself included) holds a node of ``types``: ``tree.find(*types)``
+    as a truth value, stopping at the first."""
+    stack = [tree]
+    pop, push = stack.pop, stack.append
+    while stack:
+        node = pop()
+        if isinstance(node, types):
+            return True
+        for v in node.args.values():
+            if type(v) is list:
+                for x in v:
+                    if isinstance(x, _EXPR):
+                        push(x)
+            elif isinstance(v, _EXPR):
+                push(v)
+    return False
+
 def _bfs(tree: exp.Expression, types: tuple) -> list:
     out = []
     queue = deque((tree,))
@@ -132,14 +151,24 @@ def census(tree: exp.Expression) -> set[type]:
 def run_passes(tree: exp.Expression, passes: Iterable[Callable], *args: object) -> None:
     """``pass_(tree, *args)`` for each of ``passes`` in order, skipping a pass declared with
     :func:`finds` while the tree holds no node it looks for (most passes find nothing in
-    most queries; the census of node classes is taken again after a pass that ran)."""
+    most queries).
+
+    The census of node classes is taken again only when a pass would be skipped on a census
+    older than the last pass that ran (that pass may have made the nodes looked for); a pass
+    whose nodes an older census shows runs without a new one (if they are gone, it finds
+    nothing, which its :func:`finds` declaration promises is a no-op)."""
     present: set[type] | None = None
+    fresh = False
     for pass_ in passes:
         wanted = getattr(pass_, "finds", None)
         if wanted is not None:
-            if present is None:
-                present = census(tree)
-            if not any(issubclass(cls, wanted) for cls in present):
+            if present is None or not (fresh or _any_of(present, wanted)):
+                present, fresh = census(tree), True
+            if not _any_of(present, wanted):
                 continue
         pass_(tree, *args)
-        present = None
+        fresh = False
+
+
+def _any_of(present: set[type], wanted: tuple[type, ...]) -> bool:
+    return any(issubclass(cls, wanted) for cls in present)

@@ -32,6 +32,9 @@ def test_nodes_yields_what_find_all_yields_in_the_same_order(sql, bfs):
         want = list(tree.find_all(*types, bfs=bfs))
         got = walk.nodes(tree, *types, bfs=bfs)
         assert len(got) == len(want) and all(a is b for a, b in zip(got, want))
+        assert walk.contains(tree, *types) == (tree.find(*types) is not None)
+    for absent in [(exp.Window,), (exp.Window, exp.Unnest)]:
+        assert walk.contains(tree, *absent) == (tree.find(*absent) is not None)
 
 
 def _shape(tree: exp.Expression) -> list[tuple]:
