@@ -16,12 +16,6 @@
   scan stage whose rows are materialised, sent through the object store and put together
   again (TPC-H SF1 on two cores: Q8, Q9 and Q17 over a 232 MB lineitem ran 35-45% faster
   in one task); bigger tables are scanned by stages of their own.
-- Small jobs: a query whose inputs are at most ``rayemr.hive.smalljob.maxbytes`` in at most
-  four splits runs as one task (Hive's automatic local mode), and so does one over Parquet
-  inputs of at most ``rayemr.hive.smalljob.parquet.maxbytes`` in all (512 MiB by default, the
-  same measured point: DuckDB pipelines Parquet into the query with all the task's threads,
-  so at that size one task is faster than map, shuffle and reduce stages; TPC-H SF1 on two
-  cores runs every query so).
 """
 from __future__ import annotations
 
@@ -35,8 +29,6 @@ BYTES_PER_REDUCER = 256_000_000
 MAX_REDUCERS = 1009
 INLINE_SCAN_BYTES = 16 * 1024 * 1024
 INLINE_FINAL_BYTES = 512 * 1024 * 1024
-#: a query over Parquet inputs of at most this many bytes in all runs as one task
-SMALL_PARQUET_BYTES = 512 * 1024 * 1024
 #: the tables of a many-way join sent to every task of the biggest one, at most (on disk);
 #: Hive's hive.auto.convert.join.noconditionaltask.size, sized for a task's memory here
 SENT_TABLES_BYTES = 1024 * 1024 * 1024
@@ -85,10 +77,6 @@ def reducers(conf: Mapping[str, str], input_bytes: int) -> int:
 
 def inline_scan_bytes(conf: Mapping[str, str]) -> int:
     return int_setting(conf, "rayemr.hive.scan.inline.maxbytes", INLINE_SCAN_BYTES)
-
-
-def small_parquet_bytes(conf: Mapping[str, str]) -> int:
-    return int_setting(conf, "rayemr.hive.smalljob.parquet.maxbytes", SMALL_PARQUET_BYTES)
 
 
 def inline_final_bytes(conf: Mapping[str, str]) -> int:
