@@ -21,40 +21,39 @@ def nodes(tree: exp.Expression, *types: type[E], bfs: bool = True) -> list[E]:
     return _bfs(tree, types) if bfs else _dfs(tree, types)
 
 
-
 def contains(tree: exp.Expression, *types: type) -> bool:
     """Whether ``tree`` (itself included) holds a node of ``types``: ``tree.find(*types)``
     as a truth value, stopping at the first."""
     stack = [tree]
-    pop, push = stack.pop, stack.append
+    pop, extend = stack.pop, stack.extend
     while stack:
         node = pop()
         if isinstance(node, types):
             return True
-        for v in node.args.values():
-            if type(v) is list:
-                for x in v:
-                    if isinstance(x, _EXPR):
-                        push(x)
-            elif isinstance(v, _EXPR):
-                push(v)
+        extend(_children(node))
     return False
+
+
+def _children(node: exp.Expression) -> list:
+    """The expressions among ``node``'s arguments, in argument order."""
+    out = []
+    for v in node.args.values():
+        if type(v) is list:
+            out.extend(x for x in v if isinstance(x, _EXPR))
+        elif isinstance(v, _EXPR):
+            out.append(v)
+    return out
+
 
 def _bfs(tree: exp.Expression, types: tuple) -> list:
     out = []
     queue = deque((tree,))
-    pop, push = queue.popleft, queue.append
+    pop, extend = queue.popleft, queue.extend
     while queue:
         node = pop()
         if isinstance(node, types):
             out.append(node)
-        for v in node.args.values():
-            if type(v) is list:
-                for x in v:
-                    if isinstance(x, _EXPR):
-                        push(x)
-            elif isinstance(v, _EXPR):
-                push(v)
+        extend(_children(node))
     return out
 
 
@@ -66,17 +65,9 @@ def _dfs(tree: exp.Expression, types: tuple) -> list:
         node = pop()
         if isinstance(node, types):
             out.append(node)
-        children = []
-        for v in node.args.values():
-            if type(v) is list:
-                for x in v:
-                    if isinstance(x, _EXPR):
-                        children.append(x)
-            elif isinstance(v, _EXPR):
-                children.append(v)
-        if children:
-            children.reverse()
-            stack.extend(children)
+        children = _children(node)
+        children.reverse()
+        stack.extend(children)
     return out
 
 
