@@ -224,14 +224,18 @@ class HiveSession:
             raise UserError("mapreduce.input.fileinputformat.split.maxsize must be positive")
         return size
 
-    def cluster_cpus(self) -> int:
-        """CPUs the stages can use: this machine's inline, the Ray cluster's otherwise."""
+    def cluster_cpus(self, start: bool = True) -> int:
+        """CPUs the stages can use: this machine's inline, the Ray cluster's otherwise.
+        ``start=False`` (planning, EXPLAIN): when Ray is not connected yet, this machine's
+        CPUs, which is what a local instance gets, rather than starting Ray to ask."""
         if self.runner == "inline":
             return min(4, os.cpu_count() or 1)
         import ray
 
         import rayemr
 
+        if not start and not ray.is_initialized():
+            return os.cpu_count() or 1
         rayemr.init()
         return int(ray.cluster_resources().get("CPU", 1))
 
@@ -284,25 +288,35 @@ class HiveSession:
 
     def splits_for(self, scan: ScanSpec, log_lines: list[str] | None = None
                    ) -> list[FileSplit]:
-        from rayemr.hive import exec as hexec, storage
+        """The scan's splits: its table's files (or its selected partitions' files), cut at
+        the split size grouped for this cluster (:func:`rayemr.hive.sizing.grouped_split_size`)."""
+        from rayemr.hive import exec as hexec, sizing
 
         if not scan.partition_keys:  # the scan knows the table's files (read at compile)
-            return storage.table_splits(scan.location, scan.storage.kind,
-                                        split_size=self.split_size())
-        table = self.metastore.get_table(*scan.table.split(".", 1))
-        kind = table.storage.kind
-        parts = self.metastore.list_partitions(table.database, table.name)
-        chosen = list(range(len(parts)))
-        if scan.partition_filter:
-            chosen = hexec.select_partitions(scan.partition_filter, scan.partition_keys,
-                                             [p.values for p in parts])
-        if log_lines is not None:
-            log_lines.append(f"{scan.table}: {len(chosen)} of {len(parts)} partitions "
-                             "selected")
+            listed = [(storage.list_files(scan.location), ())]
+            kind = scan.storage.kind
+        else:
+            table = self.metastore.get_table(*scan.table.split(".", 1))
+            kind = table.storage.kind
+            parts = self.metastore.list_partitions(table.database, table.name)
+            chosen = list(range(len(parts)))
+            if scan.partition_filter:
+                chosen = hexec.select_partitions(scan.partition_filter, scan.partition_keys,
+                                                 [p.values for p in parts])
+            if log_lines is not None:
+                log_lines.append(f"{scan.table}: {len(chosen)} of {len(parts)} partitions "
+                                 "selected")
+            listed = [(storage.list_files(parts[i].location), parts[i].values) for i in chosen]
+        size = self.split_size()
+        if not self.hiveconf.get("mapreduce.input.fileinputformat.split.maxsize"):
+            # a split size the user set is kept as is (that is how Hive users on MapReduce
+            # choose their number of mappers); otherwise splits are grouped
+            total = sum(f.size for files, _values in listed for f in files)
+            size = sizing.grouped_split_size(self.hiveconf, total, size,
+                                             self.cluster_cpus(start=False))
         out: list[FileSplit] = []
-        for i in chosen:
-            out.extend(storage.table_splits(parts[i].location, kind, parts[i].values,
-                                            split_size=self.split_size()))
+        for files, values in listed:
+            out.extend(storage.files_splits(files, kind, values, split_size=size))
         return out
 
     def plan_query(self, text: str, log_lines: list[str] | None = None, writing: bool = False):

@@ -16,7 +16,7 @@ import contextvars
 import os
 import posixpath
 import uuid
-from typing import Iterator, Optional
+from typing import Iterator, Optional, Sequence
 
 from rayemr import fs as emrfs
 from rayemr.core.errors import InputNotFoundError, UserError
@@ -103,8 +103,15 @@ def table_splits(url: str, kind: str, partition_values: tuple = (),
                  ) -> list[FileSplit]:
     """Scan splits of the files under ``url``: byte ranges of big text files, row-group
     ranges of Parquet files bigger than ``split_size`` (only their footers are read)."""
+    return files_splits(list_files(url, recursive=recursive), kind, partition_values,
+                        split_size)
+
+
+def files_splits(files: Sequence[emrfs.FileStatus], kind: str, partition_values: tuple = (),
+                 split_size: int = DEFAULT_SPLIT_SIZE) -> list[FileSplit]:
+    """:func:`table_splits` of files already listed."""
     out = []
-    for f in list_files(url, recursive=recursive):
+    for f in files:
         if f.size == 0:
             continue
         if kind == "parquet" and f.size > split_size:

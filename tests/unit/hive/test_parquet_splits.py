@@ -48,6 +48,22 @@ def test_big_file_gives_row_group_splits(big):
     assert len(_splits(session)) == 2
 
 
+def test_splits_are_grouped_to_the_waves_of_the_cluster(big, monkeypatch):
+    """With no split size set, a file of many row groups is cut into about 1.7 waves of
+    tasks (Tez's split grouping), not one task per split-size chunk."""
+    from rayemr.hive import storage
+
+    session, _, _ = big
+    monkeypatch.setattr(storage, "DEFAULT_SPLIT_SIZE", 1)  # one split per row group
+    monkeypatch.setattr(session, "cluster_cpus", lambda start=True: 2)
+    one = [sp for sp in _splits(session) if sp.url.endswith("one.parquet")]
+    assert 2 <= len(one) <= 4  # ceil(2 CPUs x 1.7 waves) tasks over both files
+    assert [g for sp in one for g in sp.row_groups] == list(range(8))
+    session.execute("SET tez.grouping.split-waves=0")
+    assert len([sp for sp in _splits(session) if sp.url.endswith("one.parquet")]) == 8
+    session.execute("RESET tez.grouping.split-waves")
+
+
 @pytest.mark.parametrize("sql", [
     "SELECT count(*), sum(id), count(DISTINCT s) FROM big",
     "SELECT g, count(*), min(s), max(id) FROM big GROUP BY g ORDER BY g",

@@ -80,3 +80,33 @@ def test_final_task_reads_the_smallest_tables_up_to_its_budget():
     assert staged(inline_bytes=0, final_bytes=128 * mb) == [
         "scan default.a", "scan default.b", "scan default.c", "scan default.d", "result"]
     assert staged(inline_bytes=16 * mb, final_bytes=1 << 40) == ["scan and result in one task"]
+
+
+MIB = 1024 * 1024
+
+
+@pytest.mark.parametrize("total,cpus,conf,want", [
+    # a table that fits in the waves at the split size keeps it (TPC-H SF1 lineitem, 2 CPUs)
+    (232 * MIB, 2, {}, 128 * MIB),
+    # 2.5 GB on 2 CPUs: 1.7 waves -> 4 tasks of 640 MiB, not twenty of 128 MiB
+    (2560 * MIB, 2, {}, 640 * MIB),
+    # more CPUs, more tasks
+    (2560 * MIB, 16, {}, 128 * MIB),
+    (28 * 1024 * MIB, 16, {}, 1024 * MIB),  # capped at tez.grouping.max-size
+    (28 * 1024 * MIB, 16, {"tez.grouping.max-size": str(256 * MIB)}, 256 * MIB),
+    (2560 * MIB, 2, {"tez.grouping.split-waves": "4"}, 320 * MIB),
+    (2560 * MIB, 2, {"tez.grouping.split-waves": "0"}, 128 * MIB),  # off
+    (2560 * MIB, 0, {}, 128 * MIB),  # CPUs unknown
+])
+def test_split_grouping_follows_tez(total, cpus, conf, want):
+    assert sizing.grouped_split_size(conf, total, 128 * MIB, cpus) == want
+
+
+@pytest.mark.parametrize("conf,message", [
+    ({"tez.grouping.split-waves": "many"}, "tez.grouping.split-waves must be a number"),
+    ({"tez.grouping.split-waves": "-1"}, "tez.grouping.split-waves must be at least 0"),
+    ({"tez.grouping.max-size": "0"}, "tez.grouping.max-size must be at least 1"),
+])
+def test_split_grouping_rejects_bad_settings(conf, message):
+    with pytest.raises(UserError, match=message):
+        sizing.grouped_split_size(conf, 10 * MIB, MIB, 2)
