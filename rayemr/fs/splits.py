@@ -87,16 +87,21 @@ def text_ranges(size: int, split_size: int) -> list[tuple[int, int]]:
 
 
 def group_row_groups(sizes: Sequence[int], split_size: int) -> list[tuple[int, ...]]:
-    """Consecutive row groups packed into splits of about split_size bytes (at least one)."""
+    """Consecutive row groups packed into splits of about split_size bytes (at least one).
+    As Hadoop's FileInputFormat (SPLIT_SLOP), the last split may be up to 10% bigger rather
+    than leave a sliver of the file to a split of its own."""
     groups: list[tuple[int, ...]] = []
     current: list[int] = []
     current_bytes = 0
+    remaining = sum(sizes)
     for index, size in enumerate(sizes):
-        if current and current_bytes + size > split_size:
+        if (current and current_bytes + size > split_size
+                and current_bytes + remaining > split_size * SPLIT_SLOP):
             groups.append(tuple(current))
             current, current_bytes = [], 0
         current.append(index)
         current_bytes += size
+        remaining -= size
     if current:
         groups.append(tuple(current))
     return groups

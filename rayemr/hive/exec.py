@@ -481,6 +481,40 @@ def sample_boundaries(spec: ScanSpec, splits: Sequence[FileSplit], key_sql: str,
     return [sql_str(b) for b in bounds], row["t"] or "VARCHAR"
 
 
+def sample_selectivity(spec: ScanSpec, splits: Sequence[FileSplit],
+                       max_splits: int = 2) -> Optional[float]:
+    """The fraction of a Parquet scan's rows that pass its pushed filter, from the first row
+    group of up to ``max_splits`` splits spread over the table (Hive estimates it from
+    column statistics; these are sampled). Read with pyarrow (the footer only once, no
+    DuckDB file access), counted by DuckDB over Arrow. None when it cannot be told (no
+    filter, not Parquet, nothing sampled, a filter the sample cannot run)."""
+    from rayemr.fs.parquet import whole_file_fragment
+
+    real = [sp for sp in splits if sp.url]
+    if not spec.filter or spec.storage.kind != "parquet" or not real:
+        return None
+    step = max(1, len(real) // max_splits)
+    wanted = {c.lower() for c in spec.columns}
+    sql = (f"SELECT count(*) AS n, count(*) FILTER (WHERE {spec.filter}) AS k FROM "
+           f"(SELECT {{inner}} FROM __src)")
+    n = k = 0
+    try:
+        for sp in real[::step][:max_splits]:
+            whole = whole_file_fragment(sp.url, sp.size, None)
+            names = [c for c in whole.physical_schema.names if c.lower() in wanted]
+            group = sp.row_groups[0] if sp.row_groups else 0
+            if whole.metadata.num_row_groups == 0:
+                continue
+            table = whole.subset(row_group_ids=[group]).to_table(columns=names)
+            inner = ", ".join(f"{e} AS {ident(c)}"
+                              for c, e in _typed_exprs(spec, set(names)).items())
+            row = run_sql(sql.format(inner=inner), {"__src": table}).to_pylist()[0]
+            n, k = n + row["n"], k + row["k"]
+    except (duckdb.Error, OSError, pa.ArrowException):
+        return None  # an estimate only: the query then decides on file sizes
+    return (k + 1) / (n + 1) if n else None
+
+
 # -- partitions ------------------------------------------------------------------------------
 
 def select_partitions(filter_sql: str, keys: Sequence[tuple[str, str]],

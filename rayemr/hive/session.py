@@ -284,7 +284,8 @@ class HiveSession:
         from rayemr.hive import exec as hexec, rules
 
         return rules.apply(plan, rules.RuleContext(splits, self.hiveconf, writing,
-                                                   sample=hexec.sample_boundaries))
+                                                   sample=hexec.sample_boundaries,
+                                                   selectivity=hexec.sample_selectivity))
 
     def splits_for(self, scan: ScanSpec, log_lines: list[str] | None = None
                    ) -> list[FileSplit]:

@@ -14,7 +14,7 @@ from rayemr.core import native
 from rayemr.core.errors import ConfigError, InputNotFoundError
 from rayemr.fs import EmrfsConfig, compute_splits, plan_splits, read_text_batches
 from rayemr.fs.listing import FileStatus
-from rayemr.fs.splits import text_ranges
+from rayemr.fs.splits import group_row_groups, text_ranges
 
 
 @pytest.fixture(autouse=True, params=["c", "numpy"])
@@ -75,6 +75,24 @@ def test_text_ranges_follow_hadoop_slop():
     assert text_ranges(0, 50) == []
     with pytest.raises(ConfigError):
         text_ranges(10, 0)
+
+
+def test_row_groups_follow_hadoop_slop():
+    # the last split takes a tail of up to 10% rather than leaving it a split of its own
+    assert group_row_groups([10] * 10, 50) == [(0, 1, 2, 3, 4), (5, 6, 7, 8, 9)]
+    assert group_row_groups([10] * 10 + [4], 50) == [(0, 1, 2, 3, 4), tuple(range(5, 11))]
+    assert group_row_groups([10] * 10 + [6], 50) == [(0, 1, 2, 3, 4), (5, 6, 7, 8, 9), (10,)]
+    assert group_row_groups([100], 10) == [(0,)]
+
+
+@given(st.lists(st.integers(1, 100), min_size=1, max_size=60), st.integers(1, 500))
+def test_row_groups_are_each_in_one_split_in_order(sizes, split_size):
+    groups = group_row_groups(sizes, split_size)
+    assert [i for g in groups for i in g] == list(range(len(sizes)))
+    for g in groups[:-1]:
+        assert sum(sizes[i] for i in g) <= max(split_size, sizes[g[0]])
+    assert sum(sizes[i] for i in groups[-1]) <= max(split_size * 1.1, sizes[groups[-1][0]]) \
+        or len(groups[-1]) == 1
 
 
 def test_plan_splits_formats():

@@ -95,3 +95,19 @@ def test_statistics_pruning_inside_a_split(big):
     text = profile[0][1]
     # the split holds several row groups; the id filter leaves one to scan
     assert f"Row Groups Scanned: 1 / 8" in text or "Row Groups Scanned: 1/8" in text
+
+
+def test_filter_selectivity_is_sampled_from_the_splits(big):
+    from rayemr.hive import exec as hexec
+
+    session, _, _ = big
+    session.execute("SET mapreduce.input.fileinputformat.split.maxsize=40000")
+    scan = session.compile("SELECT s FROM big WHERE g = 3").scans[0]
+    splits = session.splits_for(scan)
+    share = hexec.sample_selectivity(scan, splits)
+    assert share == pytest.approx(1 / 7, abs=0.02)
+    none = hexec.sample_selectivity(session.compile("SELECT s FROM big WHERE id < 0").scans[0],
+                                    splits)
+    assert none is not None and none < 0.001
+    assert hexec.sample_selectivity(session.compile("SELECT s FROM big").scans[0],
+                                    splits) is None  # no filter, nothing to tell

@@ -111,3 +111,36 @@ def test_a_transform_is_typed_and_ends_the_plan():
     assert last.description == "transform using 'cat'"
     assert type(last.operators[0]).__name__ == "Transform"
     assert last.operators[0].columns == spec.columns and last.operators[0].split_all
+
+
+class Selectivity:
+    def __init__(self, share: float | None) -> None:
+        self.share, self.calls = share, []
+
+    def __call__(self, scan: ScanSpec, splits):
+        self.calls.append(scan.id)
+        return self.share
+
+
+def test_a_join_side_its_filter_leaves_small_is_sent_not_shuffled():
+    # both tables are 40 MB on disk, over hive.mapjoin.smalltable.filesize (25 MB): a common
+    # (shuffle) join, unless the filter on u is sampled to keep few of its rows (TPC-H Q12)
+    plan = _compile("SELECT t.b, count(*) FROM t JOIN u ON t.a = u.a WHERE u.b = 'x' "
+                    "GROUP BY t.b")
+    splits = _splits(plan, 4, size=10_000_000)
+    shuffled = rules.apply(plan, rules.RuleContext(splits))
+    assert shuffled.agg.shuffle_join
+    few = Selectivity(0.01)
+    sent = rules.apply(plan, rules.RuleContext(splits, selectivity=few))
+    assert not sent.agg.shuffle_join
+    ids = {sc.table: sc.id for sc in plan.scans}
+    assert sent.agg.scan_id == ids["default.t"]  # the unfiltered table is the one streamed
+    assert few.calls == [ids["default.u"]]  # only a filtered table over the limit is sampled
+    many = rules.apply(plan, rules.RuleContext(splits, selectivity=Selectivity(0.9)))
+    assert many.agg.shuffle_join
+    unknown = rules.apply(plan, rules.RuleContext(splits, selectivity=Selectivity(None)))
+    assert unknown.agg.shuffle_join
+    off = Selectivity(0.01)
+    plain = rules.apply(plan, rules.RuleContext(
+        splits, {"rayemr.hive.sample.selectivity": "false"}, selectivity=off))
+    assert plain.agg.shuffle_join and off.calls == []

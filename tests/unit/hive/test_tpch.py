@@ -51,3 +51,21 @@ def test_tpch_with_small_tables_read_in_place(tpch_session, tpch_duckdb, inline_
     assert "read in each task (small table)" in plan and "hash partition" not in plan
     assert ("scan default.orders" in plan) == (inline_bytes == "20000")
 
+
+
+@pytest.mark.parametrize("sample", ["true", "false"])
+def test_tpch_q12_sends_the_side_its_filter_leaves_small(tpch_session, tpch_duckdb, sample):
+    """Both tables are over the map-join size on disk; the share of lineitem's rows its filter
+    keeps is sampled (about 0.5%), which makes it the small side: lineitem is scanned first
+    and sent to the tasks that scan orders, with no shuffle join."""
+    tpch_session.execute("SET hive.mapjoin.smalltable.filesize=100000")
+    tpch_session.execute(f"SET rayemr.hive.sample.selectivity={sample}")
+    sql = QUERIES[12]
+    plan = "\n".join(r["Explain"] for r in tpch_session.execute("EXPLAIN " + sql)
+                     .table.to_pylist())
+    assert ("shuffle join" in plan) == (sample == "false")
+    if sample == "true":
+        assert "partial aggregate over default.orders" in plan
+    want = tpch_duckdb.execute(sql).fetchall()
+    got = [tuple(r.values()) for r in tpch_session.execute(sql).table.to_pylist()]
+    assert rows_equal(got, want), f"Q12: {got[:3]} != {want[:3]}"
