@@ -64,21 +64,29 @@ def generate_text(path: str, size: int, seed: int = 1) -> int:
 
 
 def make_inputs(kind: str, sizes: list[int], warm_mb: int, folder: str) -> dict[str, str]:
-    """``{size or "warm": path}``: text files, or TeraGen folders of 4 files each."""
+    """``{size or "warm": path}``: text files, or TeraGen folders of 4 files each. An input
+    already in ``folder`` (``--data``: kept from an earlier run) is used as it is; a new one
+    is written under a temporary name first, so an interrupted run leaves none half-written.
+    """
     out = {}
     for size in sorted(set(sizes)) + ["warm"]:
         n = warm_mb * MB if size == "warm" else size
         if size == "warm" and not warm_mb:
             continue
-        path = os.path.join(folder, f"{kind}-{size}")
+        path = out[str(size)] = os.path.join(folder, f"{kind}-{n}")
+        if os.path.exists(path):
+            print(f"# {kind} input {common.gib(n)}: {path} (kept)", flush=True)
+            continue
+        partial = path + ".partial"
+        E.clean(partial)
         t0 = time.perf_counter()
         if kind == "wordcount":
-            generate_text(path, n)
+            generate_text(partial, n)
         else:
             from rayemr.mapreduce.tera import teragen
 
-            teragen(path, n // 100, num_maps=4, runner="inline")
-        out[str(size)] = path
+            teragen(partial, n // 100, num_maps=4, runner="inline")
+        os.rename(partial, path)
         print(f"# {kind} input {common.gib(n)} generated in {time.perf_counter() - t0:.0f} s",
               flush=True)
     return out
@@ -259,6 +267,8 @@ def parse_args(argv):
     p.add_argument("--note", default="")
     p.add_argument("--no-readme", action="store_true")
     p.add_argument("--tmp", default=None, help="folder for inputs and outputs")
+    p.add_argument("--data", default=None, help="folder that keeps the generated inputs "
+                   "between runs (default: generated in --tmp and removed)")
     for hidden in ("--worker", "--kind", "--inputs", "--out"):
         p.add_argument(hidden, help=argparse.SUPPRESS)
     return p.parse_args(argv)
@@ -286,7 +296,7 @@ def main(argv=None) -> int:
             keys = [k for k in table if not chosen or k in chosen]
             if kind not in only or not keys:
                 continue
-            inputs = make_inputs(kind, sizes, args.warmup_mb, tmp)
+            inputs = make_inputs(kind, sizes, args.warmup_mb, args.data or tmp)
             results = {k: run_engine(k, kind, inputs, args, argv, tmp) for k in keys}
             check_answers(kind, results, reference_answers(kind, inputs, results, tmp))
             section = report.setdefault(kind, {})
@@ -294,8 +304,9 @@ def main(argv=None) -> int:
                 entry = section.setdefault(k, {"label": table[k], "sizes": {}})
                 entry.update(label=table[k], startup_s=res.get("startup_s"))
                 entry["sizes"].update(res["sizes"])
-            for p in inputs.values():
-                E.clean(p)
+            if not args.data:
+                for p in inputs.values():
+                    E.clean(p)
         if "latency" in only:
             report["latency"] = {"when": common.machine()["when"], **latency(args)}
         if "mrjob" in only:

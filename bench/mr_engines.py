@@ -11,7 +11,14 @@ on one space is exact; rayemr's ``BatchJob`` splits with Arrow's ``ascii_split_w
 
 Sort (TeraSort's work): 100-byte gensort records (10-byte key, CR LF at the end) in, the same
 records ordered by key out; every output is checked by ``teravalidate`` (global key order,
-and the input's record count and checksum).
+and the input's record count and checksum). TeraGen's records are gensort's ASCII form (a
+printable key, hex row id, letters), so each is one CR LF line holding no byte 0x01: DuckDB
+and Polars read them as one-column CSV split on that byte, quoting and escaping off.
+
+DuckDB's string literals take no backslash escapes: ``delim='\\x01'`` in SQL is the
+four-character delimiter backslash-x-0-1, which a printable key can hold (about one record
+in 12 million: the sort failed at 1 GiB), so the SQL below holds the byte itself
+(``SEP``).
 """
 from __future__ import annotations
 
@@ -56,8 +63,10 @@ class WordCountVectorized(BatchJob):
         return pa.table({"key": words})
 '''
 
-DUCKDB_LINES = ("read_csv('{path}', columns={{'line': 'VARCHAR'}}, delim='\\x01', header=false, "
-                "quote='', escape='', auto_detect=false)")
+#: The field separator of one-column reads and writes: a byte no input line holds.
+SEP = "\x01"
+DUCKDB_LINES = ("read_csv('{path}', columns={{'line': 'VARCHAR'}}, delim='" + SEP + "', "
+                "header=false, quote='', escape='', auto_detect=false{options})")
 
 
 # -- reading answers back ----------------------------------------------------------------------
@@ -135,7 +144,7 @@ def duckdb_wordcount(split: str, threads: int) -> Callable[[str, str], None]:
         con = duckdb.connect(config={"threads": threads})
         os.makedirs(out)
         con.execute(f"COPY (SELECT w, count(*) FROM (SELECT {words} AS w FROM "
-                    f"{DUCKDB_LINES.format(path=path)}) GROUP BY w) TO "
+                    f"{DUCKDB_LINES.format(path=path, options='')}) GROUP BY w) TO "
                     f"'{out}/part-00000' (FORMAT csv, HEADER false, DELIMITER '\\t', QUOTE '')")
         con.close()
     return run
@@ -149,7 +158,7 @@ def polars_wordcount(split: str) -> Callable[[str, str], None]:
         line = pl.col("line")
         words = line.str.split(" ") if split == "split" else line.str.extract_all(r"\S+")
         os.makedirs(out)
-        (pl.scan_csv(path, has_header=False, separator="\x01", quote_char=None,
+        (pl.scan_csv(path, has_header=False, separator=SEP, quote_char=None,
                      schema={"line": pl.String})
          .select(words.explode().alias("w")).group_by("w").len()
          .sink_csv(f"{out}/part-00000", include_header=False, separator="\t",
@@ -215,9 +224,10 @@ def duckdb_sort(threads: int) -> Callable[[str, str], None]:
 
         con = duckdb.connect(config={"threads": threads})
         os.makedirs(out)
-        con.execute(f"COPY (SELECT line FROM {DUCKDB_LINES.format(path=src + '/part-*')} "
-                    f"ORDER BY substr(line, 1, 10)) TO '{out}/part-00000' (FORMAT csv, "
-                    "HEADER false, QUOTE '', ESCAPE '', DELIMITER '\\x01', NEW_LINE '\\r\\n')")
+        records = DUCKDB_LINES.format(path=src + "/part-*", options=", new_line='\\r\\n'")
+        con.execute(f"COPY (SELECT line FROM {records} ORDER BY substr(line, 1, 10)) TO "
+                    f"'{out}/part-00000' (FORMAT csv, HEADER false, QUOTE '', ESCAPE '', "
+                    f"DELIMITER '{SEP}', NEW_LINE '\\r\\n')")
         con.close()
     return run
 
@@ -226,10 +236,10 @@ def polars_sort(src: str, out: str) -> None:
     import polars as pl
 
     os.makedirs(out)
-    (pl.scan_csv(f"{src}/part-*", has_header=False, separator="\x01", quote_char=None,
+    (pl.scan_csv(f"{src}/part-*", has_header=False, separator=SEP, quote_char=None,
                  schema={"line": pl.String})
      .sort(pl.col("line").str.slice(0, 10))
-     .sink_csv(f"{out}/part-00000", include_header=False, separator="\x01",
+     .sink_csv(f"{out}/part-00000", include_header=False, separator=SEP,
                quote_style="never", line_terminator="\r\n", engine="streaming"))
 
 
