@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 NAMESPACE = "rayemr"
 #: Seconds to wait for the cluster's address to accept a TCP connection before joining.
 CONNECT_TIMEOUT_S = 5.0
+#: Ray's setting of its worker processes' niceness (Ray's default: 15).
+WORKER_NICENESS = "RAY_worker_niceness"
 
 _started_here = False
 
@@ -245,6 +247,11 @@ def init(
     if num_cpus is not None and num_cpus <= 0:
         raise ConfigError(f"num_cpus must be positive, got {num_cpus}")
     kwargs.update(include_dashboard=False, num_cpus=num_cpus)
+    if WORKER_NICENESS not in os.environ:
+        # Ray starts its workers at niceness 15; they run the job's tasks (YARN's containers,
+        # which run at the NodeManager's priority), so on a machine shared with other work a
+        # niced task gets a small share of a core against any process at normal priority.
+        kwargs["_system_config"] = {"worker_niceness": 0}
     if memory is not None:
         kwargs["_memory"] = int(memory)
     if object_store_memory is not None:

@@ -24,3 +24,14 @@ def test_init_twice_returns_current_connection(ray_local):
 
     again = rayemr.init(num_cpus=1)
     assert again.address == ray_local.address
+
+
+def test_tasks_run_at_the_drivers_priority(ray_local):
+    """Ray's default niceness of 15 for workers is not applied to a local instance."""
+    import ray
+
+    @ray.remote
+    def niceness() -> int:
+        return os.nice(0)
+
+    assert ray.get(niceness.remote()) == os.nice(0)
