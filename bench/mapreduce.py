@@ -4,6 +4,7 @@ sizes, every engine timed the same way, every answer checked.
     python bench/mapreduce.py                                  # 256M, 1G, 4G; everything
     python bench/mapreduce.py --sizes 64M --repeat 1 --no-readme          # a smoke test
     python bench/mapreduce.py --sizes 1G --only wordcount --engines rayemr_batch,duckdb_split
+    python bench/mapreduce.py --data /tmp/mr-inputs      # inputs kept there between runs
 
 Input: Zipf(1.3) words over a 200k-word vocabulary, fixed seed, 12 single-space separated
 words a line (word count); gensort records from rayemr's TeraGen (sort). Each engine runs in a
@@ -13,8 +14,10 @@ the whole input) and ``--repeat`` timed runs, all recorded. Throughput = input b
 time. Every word count writes its (word, count) pairs to files, read back untimed and compared
 with ``collections.Counter``'s; every sorted output is checked by TeraValidate (order, record
 count and checksum equal to the input's). The memory of each engine's process tree is sampled
-while it runs. Results merge into ``bench/results/mapreduce.json`` (one entry per engine and
-size, with its time and load), then charts and the ``## mapreduce`` block of bench/README.md.
+while it runs; rayemr's entries record whether Ray's workers loaded rayemr's C helpers
+(without them the Python fallbacks run, and the row says so). Results merge into
+``bench/results/mapreduce.json`` (one entry per engine and size, with its time and load),
+then charts and the ``## mapreduce`` block of bench/README.md.
 """
 from __future__ import annotations
 
@@ -145,6 +148,12 @@ def worker(args) -> int:
         t0 = time.perf_counter()
         run = make_runner(args.worker, args, folder)
         out["startup_s"] = time.perf_counter() - t0
+        if args.worker.startswith("rayemr"):  # what the tasks run: C helpers or fallbacks
+            helpers = out["c_helpers"] = E.ray_c_helpers()
+            if not all(helpers.values()):
+                print(f"# {args.worker}: C helpers not loaded in Ray's workers {helpers}: "
+                      "the fallbacks run (build them: python setup.py build_ext --inplace)",
+                      flush=True)
         for size, path in inputs.items():
             if size == "warm":
                 continue
@@ -303,6 +312,8 @@ def main(argv=None) -> int:
             for k, res in results.items():
                 entry = section.setdefault(k, {"label": table[k], "sizes": {}})
                 entry.update(label=table[k], startup_s=res.get("startup_s"))
+                if "c_helpers" in res:
+                    entry["c_helpers"] = res["c_helpers"]
                 entry["sizes"].update(res["sizes"])
             if not args.data:
                 for p in inputs.values():

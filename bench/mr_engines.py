@@ -118,6 +118,20 @@ def load_job(src: str, folder: str, name: str):
     return load_job_file(path)
 
 
+def ray_c_helpers() -> dict[str, bool]:
+    """Which of rayemr's C extensions a Ray worker loads (the tasks run there)."""
+    import ray
+
+    from common import C_HELPERS
+
+    def check(helpers: dict[str, str]) -> dict[str, bool]:
+        from rayemr.core.native import optional
+
+        return {mod: optional(mod, name) is not None for mod, name in helpers.items()}
+
+    return ray.get(ray.remote(num_cpus=0)(check).remote(C_HELPERS))
+
+
 def rayemr_job(job_cls, split_mb: int, reducers: int = 2, yarn: bool = True
                ) -> Callable[[str, str], None]:
     def run(path: str, out: str) -> None:

@@ -83,7 +83,10 @@ def table(section: dict, labels: dict[str, str]) -> tuple[str, list[str]]:
         checks = sorted({e["sizes"][s].get("check", "-") for s in sizes if s in e["sizes"]})
         peak = max((e["sizes"][s].get("peak_memory_bytes", 0) for s in e["sizes"]), default=0)
         start = e.get("startup_s")
-        t.add(labels[key], *(_cell(e["sizes"].get(s), s) for s in sizes), ", ".join(checks),
+        helpers = e.get("c_helpers")
+        label = labels[key] if not helpers or all(helpers.values()) else \
+            labels[key] + " **(C helpers not built: the fallbacks ran)**"
+        t.add(label, *(_cell(e["sizes"].get(s), s) for s in sizes), ", ".join(checks),
               f"{start:.1f}" if start is not None else "-", common.gib(peak) if peak else "-")
     return str(t), sizes
 
