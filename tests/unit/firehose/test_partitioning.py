@@ -11,7 +11,9 @@ import pyarrow as pa
 import pytest
 from hypothesis import example, given, settings, strategies as st
 
-from rayemr.firehose import ndjson
+from rayemr.firehose import ndjson, routing
+from rayemr.firehose.config import Conversion
+from rayemr.firehose.convert import Converter
 from rayemr.firehose.jqfields import root_fields
 from rayemr.firehose.partitioning import KeyFailure, Partitioner
 
@@ -81,6 +83,40 @@ def test_batches_equal_jq_one_record_at_a_time(query, batch):
     reference = [p.reference(_text(r)) for r in batch]
     assert p.keys_for(batch) == reference
     assert per_record(p.groups(batch), len(batch)) == reference
+
+
+CONVERTER = Converter([("a", "string"), ("c", "bigint")], Conversion("default", "t", "parquet"))
+#: records Arrow can mostly read with the converter's columns: strings, nulls, missing fields
+#: and now and then a value of another type (a nested one, a number), or any record at all
+convertible = st.one_of(
+    st.fixed_dictionaries({}, optional={
+        "a": st.one_of(st.sampled_from(["x", "X", "", "é"]), st.none()),
+        "b": st.one_of(st.sampled_from(["y", "Y", "1.50"]), st.none()),
+        "c": st.one_of(st.integers(-5, 5), st.none()),
+        "A": st.sampled_from(["x", "z"])}).map(lambda d: json.dumps(d).encode()),
+    st.sampled_from([b'{"a":"x","b":1.50}', b'{"a":{"b":"x"}}', b'{"b":["y"]}', b'{"c":"7"}']),
+    records())  # one_of draws each branch a third of the time
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.sampled_from(QUERIES[:10]),
+       st.lists(convertible, min_size=1, max_size=25),
+       st.booleans())
+@example(QUERIES[1], [b'{"a":"x","b":"y","c":1}', b'{"a":null,"c":2}', b'{"b":"z"}'], False)
+def test_keys_from_the_conversions_read_equal_jq_one_record_at_a_time(query, batch, threads):
+    """One Arrow read serving partitioning and conversion (``routing.read_once``, single- or
+    multi-threaded) gives the keys jq gives each record alone, and the rows the converter's
+    own read gives."""
+    p = Partitioner(*query)
+    rows = routing.read_once(batch, p, CONVERTER, threads=threads)
+    reference = [p.reference(_text(r)) for r in batch]
+    assert per_record(p.groups(batch, rows), len(batch)) == reference
+    if rows is not None:
+        own = CONVERTER._fast_path(batch)
+        table = CONVERTER.from_rows(rows)
+        assert (table is None) == (own is None)
+        if table is not None:
+            assert table.equals(own)
 
 
 def _text(data: bytes) -> str | None:
