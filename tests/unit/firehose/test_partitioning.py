@@ -100,15 +100,13 @@ convertible = st.one_of(
 
 @settings(max_examples=150, deadline=None)
 @given(st.sampled_from(QUERIES[:10]),
-       st.lists(convertible, min_size=1, max_size=25),
-       st.booleans())
-@example(QUERIES[1], [b'{"a":"x","b":"y","c":1}', b'{"a":null,"c":2}', b'{"b":"z"}'], False)
-def test_keys_from_the_conversions_read_equal_jq_one_record_at_a_time(query, batch, threads):
-    """One Arrow read serving partitioning and conversion (``routing.read_once``, single- or
-    multi-threaded) gives the keys jq gives each record alone, and the rows the converter's
-    own read gives."""
+       st.lists(convertible, min_size=1, max_size=25))
+@example(QUERIES[1], [b'{"a":"x","b":"y","c":1}', b'{"a":null,"c":2}', b'{"b":"z"}'])
+def test_keys_from_the_conversions_read_equal_jq_one_record_at_a_time(query, batch):
+    """One Arrow read serving partitioning and conversion (``routing.read_once``) gives the
+    keys jq gives each record alone, and the rows the converter's own read gives."""
     p = Partitioner(*query)
-    rows = routing.read_once(batch, p, CONVERTER, threads=threads)
+    rows = routing.read_once(batch, p, CONVERTER)
     reference = [p.reference(_text(r)) for r in batch]
     assert per_record(p.groups(batch, rows), len(batch)) == reference
     if rows is not None:
