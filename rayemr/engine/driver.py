@@ -109,8 +109,13 @@ class _Run:
                 args.extend(vals)
         return tuple(slots), args, split
 
+    def cancelled(self) -> bool:
+        return self.schedule.killed or (self.cancel is not None and self.cancel())
+
     def launch_ready(self) -> None:
         for key in self.schedule.runnable():
+            if self.cancelled():  # an inline launch runs the attempt: look before each
+                return
             stage = self.graph.stage(key[0])
             slots, args, split = self._slots_and_args(stage, key[1])
             attempt = self.schedule.launch(key)
@@ -137,6 +142,10 @@ class _Run:
                 self.whole[key] = rest[n]
             if outcome.commit is not None:
                 self.commits[key] = outcome.commit
+            return
+        if outcome.killed:  # interrupted because the job was cancelled: not a failure
+            self._count(f"Killed {stage.kind} tasks")
+            self.schedule.kill()
             return
         self._count(f"Failed {stage.kind} task attempts")
         self.last_failure = outcome
@@ -174,8 +183,10 @@ class _Run:
     def loop(self) -> None:
         self.report()
         while True:
-            if self.cancel is not None and self.cancel():
+            if self.cancelled():
                 self.schedule.kill()
+                for key, _ in self.inflight.values():
+                    self._count(f"Killed {self.graph.stage(key[0]).kind} tasks")
                 self.launcher.cancel(list(self.inflight))
                 self.inflight.clear()
                 break

@@ -8,7 +8,9 @@ refs that stay in Ray's object store) to downstream tasks as arguments.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Protocol, Sequence
+from typing import Any, Callable, Protocol, Sequence
+
+from rayemr.engine import interrupt
 
 from rayemr.engine.tasks import AttemptOutcome, AttemptSpec, execute_attempt
 
@@ -87,10 +89,19 @@ def remote_attempt():
 
 
 class InlineLauncher:
-    """Runs each attempt to completion in this process when it is launched."""
+    """Runs each attempt to completion in this process when it is launched. While it runs,
+    the job's ``cancel()`` is watched (:mod:`rayemr.engine.interrupt`): once it is set, what
+    the attempt registered is interrupted and a failed attempt is reported killed."""
+
+    def __init__(self, cancel: Callable[[], bool] | None = None) -> None:
+        self._cancel = cancel
 
     def launch(self, spec: AttemptSpec, args: Sequence[Any]) -> Attempt:
-        out = execute_attempt(spec, *args)
+        with interrupt.watch(self._cancel, f"{spec.stage_id}-{spec.task_index:05d}") as scope:
+            out = execute_attempt(spec, *args)
+        outcome = out[0] if isinstance(out, tuple) else out
+        if scope.stopped and not outcome.ok:
+            outcome.killed = True
         handle = Attempt(spec, ())
         handle.started(list(out) if spec.num_returns > 1 else [out])
         return handle

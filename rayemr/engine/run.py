@@ -19,7 +19,7 @@ def _run_inline(graph: StageGraph, *, queue: str, app_name: str | None, yarn: bo
                 **kwargs: Any) -> GraphResult:
     from rayemr.engine.launchers import InlineLauncher
 
-    return drive(graph, InlineLauncher(), **kwargs)
+    return drive(graph, InlineLauncher(kwargs.get("cancel")), **kwargs)
 
 
 def _run_on_ray(graph: StageGraph, *, queue: str, app_name: str | None, yarn: bool | None,

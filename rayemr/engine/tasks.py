@@ -72,6 +72,8 @@ class AttemptOutcome:
     #: What the attempt printed and logged (``stdout``/``stderr``/``syslog``), when it ran
     #: in a process of its own (see ``rayemr.engine.tasklog``).
     logs: dict[str, str] = field(default_factory=dict)
+    #: The attempt failed because its job was cancelled while it ran (it was interrupted).
+    killed: bool = False
 
 
 def _picklable(exc: BaseException) -> BaseException | None:

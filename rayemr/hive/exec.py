@@ -14,6 +14,7 @@ import duckdb
 import pyarrow as pa
 
 from rayemr.core.errors import ClusterError, UnsupportedError, UserError
+from rayemr.engine import interrupt
 from rayemr.hive import sandbox
 from rayemr.hive.plan import FileSplit, ScanSpec
 from rayemr.hive.types import (UNION_TAG, duckdb_type, is_union_struct, parse_type,
@@ -24,13 +25,22 @@ HIVE_DEFAULT_PARTITION = "__HIVE_DEFAULT_PARTITION__"
 
 def acquire(threads: int = 1) -> duckdb.DuckDBPyConnection:
     """A confined connection from the pool (:mod:`rayemr.hive.sandbox`); hand it back with
-    :func:`release`. Nested uses get connections of their own."""
-    return sandbox.POOL.acquire(threads)
+    :func:`release`. Nested uses get connections of their own. Until then, cancelling the
+    job of the attempt running in this thread interrupts the connection's statement
+    (:mod:`rayemr.engine.interrupt`; raises JobKilledError when it already was)."""
+    con = sandbox.POOL.acquire(threads)
+    try:
+        interrupt.register(con, con.interrupt)
+    except BaseException:
+        sandbox.POOL.release(con)
+        raise
+    return con
 
 
 def release(con: duckdb.DuckDBPyConnection) -> None:
     """Give back a connection from :func:`acquire`: its file grants, registered Arrow data,
     temporary views and tables are dropped before anyone else uses it."""
+    interrupt.unregister(con)
     sandbox.POOL.release(con)
 
 
