@@ -30,7 +30,11 @@ class Cut:
     application name, the number of reducers and the size limits of the shapes below.
 
     ``small_job_bytes``: when every input together is at most this many bytes (in at most
-    four splits), the query runs as one task (Hive's automatic local mode for small jobs).
+    four splits), the query runs as one task (Hive's automatic local mode for small jobs);
+    0 turns small jobs off. ``small_parquet_bytes``: so does a query whose inputs are all
+    Parquet and at most this many bytes together, in any number of splits (DuckDB pipelines
+    Parquet into the query, with every thread the task is given, so one task reads them as
+    fast as a stage of tasks would, without the stages' fixed cost).
     ``map_only``: the query is row by row over one table (no aggregate, join, order or
     limit), so each map task runs the whole fragment over its split (a map-only job).
     ``inline_bytes``: a table of at most this many bytes that is not the aggregated one is
@@ -45,15 +49,17 @@ class Cut:
     map_only: bool = False
     inline_bytes: int = 0
     final_bytes: int = 0
+    small_parquet_bytes: int = 0
 
 
 def build_physical(plan: QueryPlan, splits: Mapping[str, Sequence[FileSplit]],
                    name: str = "hive", reducers: int = 1, small_job_bytes: int = 0,
                    map_only: bool = False, inline_bytes: int = 0,
-                   final_bytes: int = 0) -> PhysicalPlan:
+                   final_bytes: int = 0, small_parquet_bytes: int = 0) -> PhysicalPlan:
     """The stages of ``plan``: the first of :data:`SHAPES` that fits it cuts them (the
     arguments are those of :class:`Cut`)."""
-    cut = Cut(splits, name, reducers, small_job_bytes, map_only, inline_bytes, final_bytes)
+    cut = Cut(splits, name, reducers, small_job_bytes, map_only, inline_bytes, final_bytes,
+              small_parquet_bytes)
     for shape in SHAPES:
         if shape.fits(plan, cut):
             return PhysicalPlan(tuple(shape.stages(plan, cut)), name=name)
@@ -71,9 +77,13 @@ class Shape:
 
 
 def _fits_small_job(plan: QueryPlan, cut: Cut) -> bool:
+    if cut.small_job_bytes <= 0 or plan.transform:
+        return False
     sizes = [sp.length or sp.size for ss in cut.splits.values() for sp in ss]
-    return (cut.small_job_bytes > 0 and not plan.transform
-            and sum(sizes) <= cut.small_job_bytes and len(sizes) <= 4)
+    if sum(sizes) <= cut.small_job_bytes and len(sizes) <= 4:
+        return True
+    return (not cut.map_only and sum(sizes) <= cut.small_parquet_bytes
+            and all(sc.storage.kind == "parquet" for sc in plan.scans))
 
 
 def _small_job(plan: QueryPlan, cut: Cut) -> list[HiveStage]:

@@ -62,6 +62,8 @@ DEFAULT_CONF: dict[str, str] = {
     # inputs up to this many bytes (at most 4 splits) run as one task, like Hive's
     # hive.exec.mode.local.auto for small jobs; 0 turns it off
     "rayemr.hive.smalljob.maxbytes": str(16 * 1024 * 1024),
+    # so do Parquet inputs up to this many bytes in all, in any number of splits
+    "rayemr.hive.smalljob.parquet.maxbytes": str(512 * 1024 * 1024),
 }
 
 #: hive.execution.engine -> how the engine maps stages to YARN applications
@@ -339,7 +341,8 @@ class HiveSession:
         physical = build_physical(plan, splits, name=_app_name(text), reducers=reducers,
                                   small_job_bytes=self.small_job_bytes(), map_only=map_only,
                                   inline_bytes=sizing.inline_scan_bytes(self.hiveconf),
-                                  final_bytes=sizing.inline_final_bytes(self.hiveconf))
+                                  final_bytes=sizing.inline_final_bytes(self.hiveconf),
+                                  small_parquet_bytes=sizing.small_parquet_bytes(self.hiveconf))
         return plan, physical
 
     def stage_graph(self, physical):

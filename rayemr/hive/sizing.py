@@ -22,6 +22,12 @@
   (1 GiB). Every task of a map join builds its own hash table of the tables sent to it, so
   twenty 128 MiB tasks build it twenty times where four build it four times (TPC-H SF10 on two
   cores: Q3, Q5 and Q10 in 21 s instead of 43 s); fewer tasks also pay less fixed cost.
+- Small jobs: a query whose inputs are at most ``rayemr.hive.smalljob.maxbytes`` in at most
+  four splits runs as one task (Hive's automatic local mode), and so does one over Parquet
+  inputs of at most ``rayemr.hive.smalljob.parquet.maxbytes`` in all (512 MiB by default, the
+  same measured point: DuckDB pipelines Parquet into the query with all the task's threads,
+  so at that size one task is faster than map, shuffle and reduce stages; TPC-H SF1 on two
+  cores runs every query so).
 """
 from __future__ import annotations
 
@@ -36,6 +42,8 @@ BYTES_PER_REDUCER = 256_000_000
 MAX_REDUCERS = 1009
 INLINE_SCAN_BYTES = 16 * 1024 * 1024
 INLINE_FINAL_BYTES = 512 * 1024 * 1024
+#: a query over Parquet inputs of at most this many bytes in all runs as one task
+SMALL_PARQUET_BYTES = 512 * 1024 * 1024
 #: the tables of a many-way join sent to every task of the biggest one, at most (on disk);
 #: Hive's hive.auto.convert.join.noconditionaltask.size, sized for a task's memory here
 SENT_TABLES_BYTES = 1024 * 1024 * 1024
@@ -87,6 +95,10 @@ def reducers(conf: Mapping[str, str], input_bytes: int) -> int:
 
 def inline_scan_bytes(conf: Mapping[str, str]) -> int:
     return int_setting(conf, "rayemr.hive.scan.inline.maxbytes", INLINE_SCAN_BYTES)
+
+
+def small_parquet_bytes(conf: Mapping[str, str]) -> int:
+    return int_setting(conf, "rayemr.hive.smalljob.parquet.maxbytes", SMALL_PARQUET_BYTES)
 
 
 def inline_final_bytes(conf: Mapping[str, str]) -> int:

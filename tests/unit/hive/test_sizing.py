@@ -110,3 +110,34 @@ def test_split_grouping_follows_tez(total, cpus, conf, want):
 def test_split_grouping_rejects_bad_settings(conf, message):
     with pytest.raises(UserError, match=message):
         sizing.grouped_split_size(conf, 10 * MIB, MIB, 2)
+
+
+def test_parquet_inputs_up_to_their_budget_run_as_one_task():
+    from rayemr.hive.planner import build_physical
+
+    mb = 1 << 20
+    scans = (scan("a"), scan("b"))
+    sp = {"a": splits(*[40 * mb] * 6), "b": splits(30 * mb)}  # 270 MiB in 7 splits
+    plan = QueryPlan(scans, "SELECT 1", ("x",))
+
+    def staged(**kw) -> list[str]:
+        return [s.description for s in build_physical(plan, sp, **kw).stages]
+
+    one = ["small job: scan and finish in one task"]
+    assert staged(small_job_bytes=16 * mb, small_parquet_bytes=512 * mb) == one
+    # over the budget, or small jobs off, or a map-only write: staged as before
+    assert staged(small_job_bytes=16 * mb, small_parquet_bytes=256 * mb) != one
+    assert staged(small_job_bytes=0, small_parquet_bytes=512 * mb) != one
+    assert staged(small_job_bytes=16 * mb, small_parquet_bytes=512 * mb, map_only=True) != one
+    text = ScanSpec("b", "default.b", "/x", StorageFormat.of("textfile"), (("a", "int"),),
+                    ("a",))
+    mixed = QueryPlan((scans[0], text), "SELECT 1", ("x",))
+    assert [s.description for s in build_physical(
+        mixed, sp, small_job_bytes=16 * mb, small_parquet_bytes=512 * mb).stages] != one
+
+
+def test_small_parquet_setting():
+    assert sizing.small_parquet_bytes({}) == 512 * 1024 * 1024
+    assert sizing.small_parquet_bytes({"rayemr.hive.smalljob.parquet.maxbytes": "0"}) == 0
+    with pytest.raises(UserError, match="rayemr.hive.smalljob.parquet.maxbytes must be an"):
+        sizing.small_parquet_bytes({"rayemr.hive.smalljob.parquet.maxbytes": "lots"})
