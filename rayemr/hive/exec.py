@@ -37,6 +37,12 @@ def acquire(threads: int = 1) -> duckdb.DuckDBPyConnection:
     return con
 
 
+def task_memory(limit: Optional[int]):
+    """A block whose DuckDB work holds at most ``limit`` bytes per connection and spills
+    beyond (:func:`rayemr.hive.sandbox.task_memory`)."""
+    return sandbox.task_memory(limit)
+
+
 def release(con: duckdb.DuckDBPyConnection) -> None:
     """Give back a connection from :func:`acquire`: its file grants, registered Arrow data,
     temporary views and tables are dropped before anyone else uses it."""

@@ -29,8 +29,10 @@ import shutil
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterator, Optional
 
 import duckdb
 from fsspec import AbstractFileSystem
@@ -208,6 +210,25 @@ class Connection:
     gate: SplitFiles
     threads: int
     views: set[str] = field(default_factory=set)
+    #: the memory_limit set on it (None: DuckDB's default, 80% of the machine's memory)
+    memory: Optional[int] = None
+
+
+#: The memory a task's DuckDB work may hold (bytes), set for the task's duration by
+#: :func:`task_memory`; beyond it DuckDB's joins, aggregates and sorts spill to the
+#: connection's temp_directory instead of growing.
+_TASK_MEMORY: ContextVar[Optional[int]] = ContextVar("rayemr_task_memory", default=None)
+
+
+@contextmanager
+def task_memory(limit: Optional[int]) -> Iterator[None]:
+    """Connections acquired in the block get ``memory_limit`` = ``limit`` bytes (None or 0:
+    DuckDB's default)."""
+    token = _TASK_MEMORY.set(limit or None)
+    try:
+        yield
+    finally:
+        _TASK_MEMORY.reset(token)
 
 
 _private_tmp: str | None = None
@@ -281,6 +302,11 @@ class Pool:
         elif entry.threads != n:
             entry.con.execute(f"SET threads = {n}")
             entry.threads = n
+        memory = _TASK_MEMORY.get()
+        if entry.memory != memory:
+            entry.con.execute(f"SET memory_limit = '{int(memory)}B'" if memory
+                              else "RESET memory_limit")
+            entry.memory = memory
         with self._lock:
             self._busy[id(entry.con)] = entry
         return entry.con

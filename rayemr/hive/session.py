@@ -402,6 +402,9 @@ class HiveSession:
     def run_graph(self, graph, *, cancel=None, progress=None, log_lines=None, committer=None):
         from rayemr.engine import run_graph
 
+        from rayemr.hive import sizing
+
+        sizing.int_setting(self.hiveconf, "rayemr.hive.task.memory.mb", 0)  # checked here
         conf = {k: v for k, v in self.hiveconf.items()}
         conf.setdefault("rayemr.engine.yarn.applications",
                         EXECUTION_ENGINES[self.execution_engine()])

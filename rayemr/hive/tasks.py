@@ -30,6 +30,13 @@ def _threads(ctx: Any) -> int:
         return 1
 
 
+def _memory(ctx: Any) -> int:
+    """Bytes each of this task's DuckDB connections may hold before spilling to disk
+    (``rayemr.hive.task.memory.mb``; 0 or unset: DuckDB's default, 80% of the node's
+    memory); checked by the session before any task runs."""
+    return max(0, int(ctx.conf.get("rayemr.hive.task.memory.mb") or 0)) * 1024 * 1024
+
+
 def scan_task(spec: ScanSpec, ctx: Any, inputs: dict) -> pa.Table:
     split = inputs["split"]
     table = hexec.scan_split(spec, split, _threads(ctx))
@@ -135,6 +142,11 @@ def run_operators(ops: tuple[Operator, ...], ctx: Any, inputs: dict) -> pa.Table
     split, or a fragment over upstream outputs and tables read here), then TRANSFORM, then
     the File Output Operator. Reduce Output and Fetch are the engine's (the stage's
     ``output`` and ``collect``)."""
+    with hexec.task_memory(_memory(ctx)):
+        return _run_operators(ops, ctx, inputs)
+
+
+def _run_operators(ops: tuple[Operator, ...], ctx: Any, inputs: dict) -> pa.Table:
     own = next((op.scan for op in ops if isinstance(op, TableScan) and not op.inline), None)
     inline = tuple((op.scan, op.splits) for op in ops if isinstance(op, TableScan) and op.inline)
     rows = None
