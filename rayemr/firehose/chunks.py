@@ -15,7 +15,23 @@ from typing import Sequence
 import numpy as np
 import pyarrow as pa
 
+from rayemr.core.native import optional
 from rayemr.firehose.requests import record_id
+
+_native_sizes = optional("rayemr.firehose._puts", "sizes")
+
+
+def sizes(datas: Sequence[bytes]) -> tuple[np.ndarray, int]:
+    """The sizes of records (int64) and their sum: one C pass over a list of bytes."""
+    if _native_sizes is not None and type(datas) is list:
+        try:
+            packed, total = _native_sizes(datas)
+        except TypeError:  # not all bytes: counted below
+            pass
+        else:
+            return np.frombuffer(packed, "<u4").astype(np.int64), total
+    lens = np.fromiter(map(len, datas), np.int64, len(datas))
+    return lens, int(lens.sum())
 
 
 class Record:

@@ -32,7 +32,7 @@ import pyarrow as pa
 
 from rayemr.firehose import prefixes as px, publish, routing
 from rayemr.firehose.buffers import MiB, Buffer, Buffers
-from rayemr.firehose.chunks import Chunk, Owed, Record
+from rayemr.firehose.chunks import Chunk, Owed, Record, sizes
 from rayemr.firehose.compress import EXTENSIONS, compress
 from rayemr.firehose.config import StreamConfig
 from rayemr.firehose.convert import Converter
@@ -236,8 +236,8 @@ class DeliveryStream:
         """The records that fit in the stream's buffers, each one's slot among them (None:
         refused, "Slow down.") and, when all fit, their sizes; at least one is always taken."""
         room = self.settings.max_buffered_bytes - self.buffered_bytes()
-        lens = np.fromiter(map(len, datas), np.int64, len(datas))
-        if int(lens.sum()) <= room:
+        lens, total = sizes(datas)
+        if total <= room:
             return (datas if type(datas) is list else list(datas)), range(len(datas)), lens
         accepted: list[bytes] = []
         slots: list[int | None] = []

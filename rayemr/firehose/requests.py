@@ -14,6 +14,7 @@ import operator
 from dataclasses import dataclass
 from typing import Any, Iterator, Mapping, Sequence
 
+from rayemr.core.native import optional
 from rayemr.firehose.errors import InvalidArgumentException, ValidationException
 
 MAX_BATCH_RECORDS = 500
@@ -71,11 +72,16 @@ def batch_data(records: Any) -> list[bytes]:
 
 
 _DATA = operator.itemgetter("Data")
+#: The C helpers of a put (``rayemr/firehose/_puts.c``), or None: the Python below.
+_native_plain = optional("rayemr.firehose._puts", "plain_datas")
+_native_responses = optional("rayemr.firehose._puts", "record_responses")
 
 
 def _plain_data(records: Sequence[Any]) -> tuple[list[bytes], int] | None:
-    """Every ``Data`` and their total size when all are bytes within the record limit (C-level
-    passes), else None."""
+    """Every ``Data`` and their total size when all are bytes within the record limit (one C
+    pass, or C-level passes), else None."""
+    if _native_plain is not None:
+        return _native_plain(records, MAX_RECORD_BYTES) if type(records) is list else None
     if set(map(type, records)) != {dict}:
         return None
     try:
@@ -128,6 +134,8 @@ def record_ids(epoch_ms: int, seqs: Sequence[int | None]) -> list[str | None]:
 def record_responses(epoch_ms: int, first: int, n: int) -> list[dict[str, str]]:
     """PutRecordBatch's ``RequestResponses`` of ``n`` records that all were taken, their
     sequence numbers from ``first``: ``[{"RecordId": ...}, ...]`` built in one pass."""
+    if _native_responses is not None and 0 <= epoch_ms < 1 << 64 and 0 <= first < 1 << 63:
+        return _native_responses(epoch_ms, first, n)
     out: list[dict[str, str]] = []
     for head, low, m in _runs(epoch_ms, first, first + n):
         out.extend([{"RecordId": head + s} for s in _LOW[low:low + m]])

@@ -36,6 +36,7 @@ from typing import Iterable, Iterator, Mapping, Sequence
 import numpy as np
 
 from rayemr import fs as emrfs
+from rayemr.core.native import optional
 from rayemr.firehose import logfile
 
 RECORDS, INTENT, DONE, SOURCED, POSITIONS = 1, 4, 5, 6, 7
@@ -44,6 +45,8 @@ _FRAME = struct.Struct("<IIB")
 _REC_HEAD = struct.Struct("<QdI16s")
 _SEQ_HEAD = struct.Struct("<IQI")  # header length, lowest seq, bits
 SEGMENT_BYTES = 64 * 1024 * 1024
+#: One frame built (copied and checksummed without the GIL) by ``rayemr/firehose/_puts.c``.
+_native_frame = optional("rayemr.firehose._puts", "frame")
 
 
 @dataclass
@@ -107,12 +110,19 @@ class WriteAheadLog:
         head = _REC_HEAD.pack(first_seq, arrival, len(datas), token)
         lengths = (struct.pack(f"<{len(datas)}I", *map(len, datas)) if lens is None
                    else lens.astype("<u4").tobytes())
-        parts: tuple[bytes, ...] = (head, lengths, *datas)
         kind = RECORDS
         if positions:
             doc = _positions_doc(positions)
-            parts, kind = (struct.pack("<I", len(doc)), doc, *parts), SOURCED
-        return self._append(kind, b"".join(parts), first_seq + len(datas) - 1)
+            head, kind = struct.pack("<I", len(doc)) + doc + head, SOURCED
+        max_seq = first_seq + len(datas) - 1
+        if _native_frame is not None and type(datas) is list:
+            try:
+                frame = _native_frame(kind, head, lengths, datas)
+            except TypeError:  # a record that is not bytes: joined below
+                pass
+            else:
+                return self._write((frame,), max_seq)
+        return self._append(kind, b"".join((head, lengths, *datas)), max_seq)
 
     def append_positions(self, positions: Mapping[str, int]) -> None:
         """Log how far each source shard was logged (before old segments go)."""
@@ -133,17 +143,22 @@ class WriteAheadLog:
     def _append(self, kind: int, payload: bytes, max_seq: int = -1) -> int:
         """Write one frame (flushed to the OS; on disk once ``durable``); returns its ticket."""
         head = _FRAME.pack(len(payload), zlib.crc32(payload), kind)
+        return self._write((head, payload), max_seq)
+
+    def _write(self, parts: tuple[bytes, ...], max_seq: int = -1) -> int:
+        """Write one frame given in ``parts`` (its header first); see ``_append``."""
+        size = sum(map(len, parts))
         with emrfs.storage_errors(self.url):
             if not self.local:  # one object per frame: durable on return
                 number = (self._segments[-1][0] + 1) if self._segments else 1
-                self.fs.pipe_file(self._name(number), head + payload)
+                self.fs.pipe_file(self._name(number), b"".join(parts))
                 self._segments.append((number, max_seq))
                 return 0
             with self._writing:  # frames go one after the other, whatever the thread
                 if self._file is None or self._size >= self.segment_bytes:
                     self._roll()
-                self._file.append((head, payload), self.segment_bytes)
-                self._size += len(head) + len(payload)
+                self._file.append(parts, self.segment_bytes)
+                self._size += size
                 number, high = self._segments[-1]
                 self._segments[-1] = (number, max(high, max_seq))
                 with self._cond:

@@ -1,0 +1,257 @@
+/* The per-put work of a Firehose delivery stream, in C: what every PutRecordBatch pays
+ * before it is answered, so a producer's calls stay cheap while the stream converts.
+ *
+ * plain_datas(records, max_record) -> (datas, total) | None
+ *     The ``Data`` of every record of a PutRecordBatch when ``records`` is a list of dicts
+ *     whose ``Data`` are bytes of at most ``max_record`` bytes (the common case): a new list of
+ *     those bytes and their total size. None otherwise: the caller checks record by record
+ *     (conversions, AWS's errors). The Python fallback is rayemr.firehose.requests._plain_data.
+ *
+ * sizes(datas) -> (lens, total)
+ *     The sizes of a list of bytes as little-endian uint32 values back to back (what the
+ *     write-ahead log stores; numpy.frombuffer(lens, "<u4") reads them) and their sum.
+ *
+ * frame(kind, head, lens, datas) -> bytes
+ *     One write-ahead log frame: ``<I length><I crc32><B kind>`` then the payload ``head``,
+ *     ``lens`` and every record of ``datas`` back to back; the CRC is zlib's crc32 of the
+ *     payload. Copying and the CRC run without the GIL. The Python fallback is
+ *     rayemr.firehose.wal's join and zlib.crc32.
+ *
+ * record_responses(epoch_ms, first, n) -> list
+ *     PutRecordBatch's RequestResponses for ``n`` records taken with sequence numbers from
+ *     ``first``: ``[{"RecordId": "%016x%024x" % (epoch_ms, seq)}, ...]``. The Python fallback
+ *     is rayemr.firehose.requests.record_responses.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+#include <zlib.h>
+
+static PyObject *DATA_KEY;   /* "Data" */
+static PyObject *RECORD_ID;  /* "RecordId" */
+
+static PyObject *
+plain_datas(PyObject *self, PyObject *args)
+{
+    PyObject *records;
+    Py_ssize_t max_record;
+    if (!PyArg_ParseTuple(args, "On", &records, &max_record))
+        return NULL;
+    if (!PyList_CheckExact(records))
+        Py_RETURN_NONE;
+    Py_ssize_t n = PyList_GET_SIZE(records);
+    PyObject *out = PyList_New(n);
+    if (out == NULL)
+        return NULL;
+    Py_ssize_t total = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *r = PyList_GET_ITEM(records, i);
+        if (!PyDict_CheckExact(r))
+            goto fallback;
+        PyObject *data = PyDict_GetItemWithError(r, DATA_KEY);  /* borrowed */
+        if (data == NULL) {
+            if (PyErr_Occurred()) {
+                Py_DECREF(out);
+                return NULL;
+            }
+            goto fallback;
+        }
+        if (!PyBytes_CheckExact(data) || PyBytes_GET_SIZE(data) > max_record)
+            goto fallback;
+        total += PyBytes_GET_SIZE(data);
+        Py_INCREF(data);
+        PyList_SET_ITEM(out, i, data);
+    }
+    return Py_BuildValue("(Nn)", out, total);
+fallback:
+    Py_DECREF(out);
+    Py_RETURN_NONE;
+}
+
+static int
+store_u32(char *at, Py_ssize_t value)
+{
+    if (value < 0 || (uint64_t)value > UINT32_MAX) {
+        PyErr_SetString(PyExc_OverflowError, "a record is larger than 4 GiB");
+        return -1;
+    }
+    uint32_t v = (uint32_t)value;
+    at[0] = (char)(v & 0xff);
+    at[1] = (char)((v >> 8) & 0xff);
+    at[2] = (char)((v >> 16) & 0xff);
+    at[3] = (char)((v >> 24) & 0xff);
+    return 0;
+}
+
+static PyObject *
+sizes(PyObject *self, PyObject *datas)
+{
+    if (!PyList_CheckExact(datas)) {
+        PyErr_SetString(PyExc_TypeError, "sizes() takes a list of bytes");
+        return NULL;
+    }
+    Py_ssize_t n = PyList_GET_SIZE(datas);
+    PyObject *lens = PyBytes_FromStringAndSize(NULL, 4 * n);
+    if (lens == NULL)
+        return NULL;
+    char *at = PyBytes_AS_STRING(lens);
+    Py_ssize_t total = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *d = PyList_GET_ITEM(datas, i);
+        if (!PyBytes_CheckExact(d)) {
+            Py_DECREF(lens);
+            PyErr_SetString(PyExc_TypeError, "sizes() takes a list of bytes");
+            return NULL;
+        }
+        if (store_u32(at + 4 * i, PyBytes_GET_SIZE(d)) < 0) {
+            Py_DECREF(lens);
+            return NULL;
+        }
+        total += PyBytes_GET_SIZE(d);
+    }
+    return Py_BuildValue("(Nn)", lens, total);
+}
+
+static PyObject *
+frame(PyObject *self, PyObject *args)
+{
+    int kind;
+    Py_buffer head, lens;
+    PyObject *datas;
+    if (!PyArg_ParseTuple(args, "iy*y*O", &kind, &head, &lens, &datas))
+        return NULL;
+    PyObject *result = NULL;
+    PyObject *items = NULL;  /* a tuple: its bytes stay alive while the GIL is released */
+    if (kind < 0 || kind > 255) {
+        PyErr_SetString(PyExc_ValueError, "a frame kind is one byte");
+        goto done;
+    }
+    items = PySequence_Tuple(datas);
+    if (items == NULL)
+        goto done;
+    Py_ssize_t n = PyTuple_GET_SIZE(items);
+    Py_ssize_t payload = head.len + lens.len;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *d = PyTuple_GET_ITEM(items, i);
+        if (!PyBytes_CheckExact(d)) {
+            PyErr_SetString(PyExc_TypeError, "frame() records must be bytes");
+            goto done;
+        }
+        payload += PyBytes_GET_SIZE(d);
+    }
+    if ((uint64_t)payload > UINT32_MAX) {
+        PyErr_SetString(PyExc_OverflowError, "a frame is larger than 4 GiB");
+        goto done;
+    }
+    result = PyBytes_FromStringAndSize(NULL, 9 + payload);
+    if (result == NULL)
+        goto done;
+    char *out = PyBytes_AS_STRING(result);
+    uLong crc;
+    Py_BEGIN_ALLOW_THREADS
+    char *at = out + 9;
+    memcpy(at, head.buf, (size_t)head.len);
+    at += head.len;
+    memcpy(at, lens.buf, (size_t)lens.len);
+    at += lens.len;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *d = PyTuple_GET_ITEM(items, i);
+        Py_ssize_t size = PyBytes_GET_SIZE(d);
+        memcpy(at, PyBytes_AS_STRING(d), (size_t)size);
+        at += size;
+    }
+    /* zlib's crc32 takes an unsigned int length: a frame may be larger, so go in steps */
+    crc = crc32(0L, Z_NULL, 0);
+    const unsigned char *p = (const unsigned char *)out + 9;
+    Py_ssize_t left = payload;
+    while (left > 0) {
+        uInt step = left > (1 << 30) ? (1u << 30) : (uInt)left;
+        crc = crc32(crc, p, step);
+        p += step;
+        left -= step;
+    }
+    Py_END_ALLOW_THREADS
+    store_u32(out, payload);
+    store_u32(out + 4, (Py_ssize_t)(uint32_t)crc);
+    out[8] = (char)kind;
+done:
+    Py_XDECREF(items);
+    PyBuffer_Release(&head);
+    PyBuffer_Release(&lens);
+    return result;
+}
+
+static const char HEX[] = "0123456789abcdef";
+
+static void
+hex_into(char *at, uint64_t value, int digits)
+{
+    for (int i = digits - 1; i >= 0; i--) {
+        at[i] = HEX[value & 0xf];
+        value >>= 4;
+    }
+}
+
+static PyObject *
+record_responses(PyObject *self, PyObject *args)
+{
+    unsigned long long epoch_ms, first;
+    Py_ssize_t n;
+    if (!PyArg_ParseTuple(args, "KKn", &epoch_ms, &first, &n))
+        return NULL;
+    if (n < 0) {
+        PyErr_SetString(PyExc_ValueError, "n must not be negative");
+        return NULL;
+    }
+    PyObject *out = PyList_New(n);
+    if (out == NULL)
+        return NULL;
+    char id[40];
+    hex_into(id, epoch_ms, 16);
+    /* the sequence number is 24 hex digits: 96 bits; its top 32 are zero below 2**64 */
+    memset(id + 16, '0', 8);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        hex_into(id + 24, (uint64_t)(first + (unsigned long long)i), 16);
+        PyObject *s = PyUnicode_FromStringAndSize(id, 40);
+        if (s == NULL) {
+            Py_DECREF(out);
+            return NULL;
+        }
+        PyObject *d = PyDict_New();
+        if (d == NULL || PyDict_SetItem(d, RECORD_ID, s) < 0) {
+            Py_XDECREF(d);
+            Py_DECREF(s);
+            Py_DECREF(out);
+            return NULL;
+        }
+        Py_DECREF(s);
+        PyList_SET_ITEM(out, i, d);
+    }
+    return out;
+}
+
+static PyMethodDef methods[] = {
+    {"plain_datas", plain_datas, METH_VARARGS,
+     "plain_datas(records, max_record) -> (datas, total) or None"},
+    {"sizes", sizes, METH_O, "sizes(datas) -> (little-endian uint32 sizes, total)"},
+    {"frame", frame, METH_VARARGS, "frame(kind, head, lens, datas) -> one log frame"},
+    {"record_responses", record_responses, METH_VARARGS,
+     "record_responses(epoch_ms, first, n) -> [{'RecordId': ...}, ...]"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_puts",
+    "A Firehose put's per-record work in C (see rayemr/firehose/_puts.c).", -1, methods,
+};
+
+PyMODINIT_FUNC
+PyInit__puts(void)
+{
+    DATA_KEY = PyUnicode_InternFromString("Data");
+    RECORD_ID = PyUnicode_InternFromString("RecordId");
+    if (DATA_KEY == NULL || RECORD_ID == NULL)
+        return NULL;
+    return PyModule_Create(&module);
+}

@@ -1,0 +1,112 @@
+"""The C helpers of a Firehose put (``rayemr/firehose/_puts.c``) against their Python fallbacks,
+and the write-ahead log reading back what either wrote."""
+from __future__ import annotations
+
+import struct
+import zlib
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rayemr.core import native
+from rayemr.firehose import chunks, requests, wal
+from rayemr.firehose.requests import MAX_RECORD_BYTES
+
+_puts = native.built("rayemr.firehose._puts")  # fails when not built
+if _puts is None:
+    pytest.skip(native.PURE_REASON, allow_module_level=True)
+
+records = st.lists(st.binary(max_size=300), min_size=1, max_size=40)
+
+
+def python_plain(items):
+    saved = requests._native_plain
+    requests._native_plain = None
+    try:
+        return requests._plain_data(items)
+    finally:
+        requests._native_plain = saved
+
+
+@settings(max_examples=200, deadline=None)
+@given(records)
+def test_plain_datas_equal_the_python_path(datas):
+    batch = [{"Data": d} for d in datas]
+    assert _puts.plain_datas(batch, MAX_RECORD_BYTES) == python_plain(batch)
+    got, total = _puts.plain_datas(batch, MAX_RECORD_BYTES)
+    assert all(a is b for a, b in zip(got, datas)) and total == sum(map(len, datas))
+
+
+@pytest.mark.parametrize("batch", [
+    [{"Data": b"x"}, {"Data": "text"}],  # a str: converted record by record
+    [{"Data": b"x"}, {"data": b"y"}],  # no Data: AWS's error, record by record
+    [{"Data": b"x"}, ("Data", b"y")],  # not a dict
+    [{"Data": bytearray(b"x")}],
+    [{"Data": b"x" * (MAX_RECORD_BYTES + 1)}],  # over the limit: refused record by record
+])
+def test_plain_datas_hand_anything_else_to_the_record_by_record_path(batch):
+    assert _puts.plain_datas(batch, MAX_RECORD_BYTES) is None
+    assert python_plain(batch) is None
+
+
+def test_plain_datas_take_a_record_at_the_limit():
+    batch = [{"Data": b"x" * MAX_RECORD_BYTES}]
+    assert _puts.plain_datas(batch, MAX_RECORD_BYTES) == ([batch[0]["Data"]], MAX_RECORD_BYTES)
+
+
+@settings(max_examples=200, deadline=None)
+@given(records)
+def test_sizes_are_the_records_lengths(datas):
+    packed, total = _puts.sizes(datas)
+    assert np.frombuffer(packed, "<u4").tolist() == [len(d) for d in datas]
+    assert total == sum(map(len, datas))
+    lens, n = chunks.sizes(datas)
+    assert lens.dtype == np.int64 and lens.tolist() == [len(d) for d in datas] and n == total
+
+
+def test_sizes_refuse_what_is_not_a_list_of_bytes():
+    with pytest.raises(TypeError):
+        _puts.sizes([b"x", "y"])
+    lens, n = chunks.sizes([b"ab", bytearray(b"cde")])  # the fallback counts them
+    assert lens.tolist() == [2, 3] and n == 5
+
+
+@settings(max_examples=200, deadline=None)
+@given(records, st.binary(max_size=40), st.sampled_from([wal.RECORDS, wal.SOURCED]))
+def test_frame_is_header_crc_and_payload(datas, head, kind):
+    lens = struct.pack(f"<{len(datas)}I", *map(len, datas))
+    frame = _puts.frame(kind, head, lens, datas)
+    payload = head + lens + b"".join(datas)
+    assert frame == struct.pack("<IIB", len(payload), zlib.crc32(payload), kind) + payload
+
+
+def test_frame_refuses_records_that_are_not_bytes():
+    with pytest.raises(TypeError):
+        _puts.frame(1, b"", b"", [b"x", memoryview(b"y")])
+
+
+@pytest.mark.parametrize("epoch_ms,first,n", [
+    (1_700_000_000_000, 0, 3), (1_700_000_000_123, 4094, 5), (0, 2**40 - 2, 4),
+    (2**63, 2**62, 2), (1, 7, 0)])
+def test_record_responses_equal_the_python_path(epoch_ms, first, n):
+    expected = [{"RecordId": requests.record_id(epoch_ms, s)} for s in range(first, first + n)]
+    assert _puts.record_responses(epoch_ms, first, n) == expected
+    assert requests.record_responses(epoch_ms, first, n) == expected
+
+
+def test_the_log_reads_back_frames_of_both_paths(tmp_path, monkeypatch):
+    log = wal.WriteAheadLog(str(tmp_path / "log"), sync="flush")
+    log.append_records(0, 1.5, [b'{"a":1}', b"", b"xyz"], token=b"t" * 16)
+    log.append_records(3, 2.5, [b"sourced"], positions={"shard-1": 7})
+    log.append_records(4, 3.5, [b"not", bytearray(b"bytes")])  # the native frame refuses it
+    monkeypatch.setattr(wal, "_native_frame", None)
+    log.append_records(6, 4.5, [b"python"], positions={"shard-1": 9})
+    log.close()
+    replay = wal.WriteAheadLog(str(tmp_path / "log")).replay()
+    assert replay.records == {0: (1.5, b'{"a":1}'), 1: (1.5, b""), 2: (1.5, b"xyz"),
+                              3: (2.5, b"sourced"), 4: (3.5, b"not"), 5: (3.5, b"bytes"),
+                              6: (4.5, b"python")}
+    assert replay.batches == {b"t" * 16: (0, 1.5, 3)} and replay.positions == {"shard-1": 9}
+    assert replay.torn == 0
