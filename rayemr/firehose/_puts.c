@@ -17,6 +17,13 @@
  *     payload. Copying and the CRC run without the GIL. The Python fallback is
  *     rayemr.firehose.wal's join and zlib.crc32.
  *
+ * join_plain(records) -> (text, ascii) | None
+ *     A routing round's records as one text for Arrow's JSON reader, one record a line, if
+ *     every record is ``{...}`` with no newline in it, or every one ``{...}\n`` with no other
+ *     newline (the "plain" layout of rayemr.firehose.ndjson): the records joined with
+ *     newlines, and whether the text is all ASCII. None otherwise. The scan and the copy run
+ *     without the GIL. The Python fallback is rayemr.firehose.ndjson._plain and bytes.isascii.
+ *
  * record_responses(epoch_ms, first, n) -> list
  *     PutRecordBatch's RequestResponses for ``n`` records taken with sequence numbers from
  *     ``first``: ``[{"RecordId": "%016x%024x" % (epoch_ms, seq)}, ...]``. The Python fallback
@@ -182,6 +189,82 @@ done:
     return result;
 }
 
+/* 0: not plain; 1: "{...}" with no newline; 2: "{...}\n" with no other newline */
+static int
+plain_kind(const char *p, Py_ssize_t n)
+{
+    if (n < 2 || p[0] != '{')
+        return 0;
+    if (p[n - 1] == '}')
+        return memchr(p, '\n', (size_t)n) == NULL ? 1 : 0;
+    if (n >= 3 && p[n - 1] == '\n' && p[n - 2] == '}')
+        return memchr(p, '\n', (size_t)(n - 1)) == NULL ? 2 : 0;
+    return 0;
+}
+
+static int
+all_ascii(const char *p, Py_ssize_t n)
+{
+    unsigned char acc = 0;
+    for (Py_ssize_t i = 0; i < n; i++)
+        acc |= (unsigned char)p[i];
+    return acc < 0x80;
+}
+
+static PyObject *
+join_plain(PyObject *self, PyObject *records)
+{
+    PyObject *items = PySequence_Tuple(records);  /* keeps every record alive without the GIL */
+    if (items == NULL)
+        return NULL;
+    Py_ssize_t n = PyTuple_GET_SIZE(items);
+    Py_ssize_t size = n > 0 ? n - 1 : 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *d = PyTuple_GET_ITEM(items, i);
+        if (!PyBytes_CheckExact(d)) {
+            Py_DECREF(items);
+            Py_RETURN_NONE;
+        }
+        size += PyBytes_GET_SIZE(d);
+    }
+    if (n == 0) {
+        Py_DECREF(items);
+        Py_RETURN_NONE;
+    }
+    PyObject *text = PyBytes_FromStringAndSize(NULL, size);
+    if (text == NULL) {
+        Py_DECREF(items);
+        return NULL;
+    }
+    int ok = 1, ascii = 1, kind = -1;
+    Py_BEGIN_ALLOW_THREADS
+    char *at = PyBytes_AS_STRING(text);
+    for (Py_ssize_t i = 0; i < n && ok; i++) {
+        PyObject *d = PyTuple_GET_ITEM(items, i);
+        const char *p = PyBytes_AS_STRING(d);
+        Py_ssize_t len = PyBytes_GET_SIZE(d);
+        int k = plain_kind(p, len);
+        if (k == 0 || (kind != -1 && k != kind)) {
+            ok = 0;
+            break;
+        }
+        kind = k;
+        if (ascii)
+            ascii = all_ascii(p, len);
+        if (i)
+            *at++ = '\n';
+        memcpy(at, p, (size_t)len);
+        at += len;
+    }
+    Py_END_ALLOW_THREADS
+    Py_DECREF(items);
+    if (!ok) {
+        Py_DECREF(text);
+        Py_RETURN_NONE;
+    }
+    return Py_BuildValue("(NO)", text, ascii ? Py_True : Py_False);
+}
+
 static const char HEX[] = "0123456789abcdef";
 
 static void
@@ -236,6 +319,8 @@ static PyMethodDef methods[] = {
      "plain_datas(records, max_record) -> (datas, total) or None"},
     {"sizes", sizes, METH_O, "sizes(datas) -> (little-endian uint32 sizes, total)"},
     {"frame", frame, METH_VARARGS, "frame(kind, head, lens, datas) -> one log frame"},
+    {"join_plain", join_plain, METH_O,
+     "join_plain(records) -> (newline-joined text, ascii) or None"},
     {"record_responses", record_responses, METH_VARARGS,
      "record_responses(epoch_ms, first, n) -> [{'RecordId': ...}, ...]"},
     {NULL, NULL, 0, NULL},

@@ -36,6 +36,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.json as pa_json
 
+from rayemr.core.native import optional
+
 KEY = "\x00"
 _OPEN = b'{"\\u0000":'
 _SEPARATOR = b'}\n{"\\u0000":'
@@ -44,13 +46,20 @@ _FORGED = b"\\u0000"
 JQ_DEPTH = 9990
 THREADED_BYTES = 1 << 20
 _ERRORS = (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError)
+#: The plain layout's join and checks in one pass without the GIL (``_puts.c``), or None.
+_native_join = optional("rayemr.firehose._puts", "join_plain")
 
 
 class Joined(NamedTuple):
-    """Records joined for Arrow: the text, and whether each is in a wrapper."""
+    """Records joined for Arrow: the text, whether each is in a wrapper, and whether the text
+    is all ASCII (None: not known yet)."""
 
     text: bytes
     wrapped: bool
+    ascii: bool | None = None
+
+    def is_ascii(self) -> bool:
+        return self.text.isascii() if self.ascii is None else self.ascii
 
 
 def joinable(records: Sequence[bytes], lens: np.ndarray | None = None) -> Joined | None:
@@ -58,9 +67,14 @@ def joinable(records: Sequence[bytes], lens: np.ndarray | None = None) -> Joined
     are none or a record could forge a wrapper; ``lens``: their sizes, if known."""
     if not records:
         return None
-    plain = _plain(records, lens)
-    if plain is not None:
-        return Joined(plain, False)
+    if _native_join is not None:  # the same layout, checked and joined without the GIL
+        native = _native_join(records)
+        if native is not None:
+            return Joined(native[0], False, native[1])
+    else:
+        plain = _plain(records, lens)
+        if plain is not None:
+            return Joined(plain, False)
     parts = list(records)  # one join: the first and last records take the ends along
     parts[0], parts[-1] = _OPEN + parts[0], parts[-1] + b"}"
     if len(parts) == 1:

@@ -117,7 +117,7 @@ class Partitioner:
         joined = ndjson.joinable(records, lens)
         if joined is None or not ndjson.shallow(records, lens):
             return None
-        if not joined.text.isascii():  # ASCII is UTF-8 (one C pass; decoding copies)
+        if not joined.is_ascii():  # ASCII is UTF-8 (one C pass; decoding copies)
             try:
                 joined.text.decode("utf-8")  # jq would see U+FFFD where Arrow sees other text
             except UnicodeDecodeError:

@@ -110,3 +110,45 @@ def test_the_log_reads_back_frames_of_both_paths(tmp_path, monkeypatch):
                               6: (4.5, b"python")}
     assert replay.batches == {b"t" * 16: (0, 1.5, 3)} and replay.positions == {"shard-1": 9}
     assert replay.torn == 0
+
+
+def python_join(items):
+    from rayemr.firehose import ndjson
+
+    return ndjson._plain(items)
+
+
+texts = st.lists(st.text(alphabet="{}\n aé\"", max_size=8).map(str.encode), min_size=1,
+                 max_size=8)
+
+
+@settings(max_examples=500, deadline=None)
+@given(texts)
+def test_join_plain_takes_what_the_python_check_takes_when_each_record_is_one_line(datas):
+    got = _puts.join_plain(datas)
+    want = python_join(datas)
+    if got is not None:  # never more than the Python check takes, and the same text
+        assert got == (want, want.isascii())
+    strict = all(len(d) >= 2 and d.startswith(b"{") and d.endswith(b"}") and b"\n" not in d
+                 for d in datas) or all(
+        len(d) >= 3 and d.startswith(b"{") and d.endswith(b"}\n") and d.count(b"\n") == 1
+        for d in datas)
+    assert (got is not None) == strict
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.dictionaries(st.text(max_size=5), st.integers() | st.text(max_size=5),
+                                max_size=3), min_size=1, max_size=20), st.booleans())
+def test_join_plain_joins_json_lines(docs, newline):
+    import json
+
+    datas = [(json.dumps(d) + ("\n" if newline else "")).encode() for d in docs]
+    text, ascii_only = _puts.join_plain(datas)
+    assert text == b"\n".join(datas) == python_join(datas)
+    assert ascii_only == text.isascii()
+
+
+def test_join_plain_refuses_other_records():
+    assert _puts.join_plain([b"{}", b"[]"]) is None
+    assert _puts.join_plain([b"{}", bytearray(b"{}")]) is None
+    assert _puts.join_plain([]) is None
