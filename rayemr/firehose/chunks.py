@@ -58,24 +58,26 @@ class Chunk:
     """Records in columns (see the module docstring): ``lens`` are their incoming sizes; a
     converted chunk may keep its rows and drop the bytes (``datas`` None)."""
 
-    __slots__ = ("seqs", "arrivals", "datas", "rows", "lens")
+    __slots__ = ("seqs", "arrivals", "datas", "rows", "lens", "_nbytes")
 
     def __init__(self, seqs: np.ndarray, arrivals: np.ndarray, datas: list[bytes] | None,
-                 rows: pa.Table | None = None, lens: np.ndarray | None = None) -> None:
+                 rows: pa.Table | None = None, lens: np.ndarray | None = None,
+                 nbytes: int | None = None) -> None:
         self.seqs, self.arrivals, self.datas, self.rows = seqs, arrivals, datas, rows
         if lens is None:
             assert datas is not None, "a chunk without its bytes needs their sizes"
             lens = np.fromiter(map(len, datas), np.int64, len(datas))
         self.lens = lens
+        self._nbytes = nbytes  # the sum of lens, once known
 
     @classmethod
     def arrived(cls, first: int, arrival: float, datas: list[bytes],
-                lens: np.ndarray | None = None) -> Chunk:
+                lens: np.ndarray | None = None, nbytes: int | None = None) -> Chunk:
         """A put's records: consecutive sequence numbers, one arrival time (``lens``: their
-        sizes, if known)."""
+        sizes, and ``nbytes`` their sum, if known)."""
         n = len(datas)
         return cls(np.arange(first, first + n, dtype=np.int64), np.full(n, arrival), datas,
-                   lens=lens)
+                   lens=lens, nbytes=nbytes)
 
     @classmethod
     def of(cls, records: Sequence[Record]) -> Chunk:
@@ -102,7 +104,9 @@ class Chunk:
 
     @property
     def nbytes(self) -> int:
-        return int(self.lens.sum())
+        if self._nbytes is None:
+            self._nbytes = int(self.lens.sum())
+        return self._nbytes
 
     def take(self, positions: Sequence[int] | np.ndarray, rows: pa.Table | None = None,
              row_positions: np.ndarray | None = None, *, keep_data: bool = True) -> Chunk:

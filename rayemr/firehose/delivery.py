@@ -161,11 +161,11 @@ class DeliveryStream:
             return PutResult(int(arrival * 1000), first, range(n))
         now = self.clock()
         self.metrics["IncomingPutRequests"] += 1
-        accepted, slots, lens = self._admit(datas)
+        accepted, slots, lens, total = self._admit(datas)
         first = self.next_seq
         ticket = 0
         if accepted:
-            chunk = Chunk.arrived(first, now, accepted, lens)
+            chunk = Chunk.arrived(first, now, accepted, lens, total)
             ticket = self.wal.append_records(first, now, accepted, token, lens=chunk.lens)
             self.next_seq += len(accepted)
             if token and len(accepted) == len(slots):
@@ -232,13 +232,15 @@ class DeliveryStream:
         self.pending_bytes += chunk.nbytes
 
     def _admit(self, datas: Sequence[bytes]
-               ) -> tuple[list[bytes], Sequence[int | None], np.ndarray | None]:
+               ) -> tuple[list[bytes], Sequence[int | None], np.ndarray | None, int | None]:
         """The records that fit in the stream's buffers, each one's slot among them (None:
-        refused, "Slow down.") and, when all fit, their sizes; at least one is always taken."""
+        refused, "Slow down.") and, when all fit, their sizes and total; at least one is
+        always taken."""
         room = self.settings.max_buffered_bytes - self.buffered_bytes()
         lens, total = sizes(datas)
         if total <= room:
-            return (datas if type(datas) is list else list(datas)), range(len(datas)), lens
+            return ((datas if type(datas) is list else list(datas)), range(len(datas)), lens,
+                    total)
         accepted: list[bytes] = []
         slots: list[int | None] = []
         for data in datas:
@@ -248,7 +250,7 @@ class DeliveryStream:
             room -= len(data)
             slots.append(len(accepted))
             accepted.append(data)
-        return accepted, slots, None
+        return accepted, slots, None, None
 
     def _remember(self, token: bytes, put: tuple[int, float, int]) -> None:
         self.batches[token] = put
