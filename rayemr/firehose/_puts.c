@@ -24,6 +24,11 @@
  *     newlines, and whether the text is all ASCII. None otherwise. The scan and the copy run
  *     without the GIL. The Python fallback is rayemr.firehose.ndjson._plain and bytes.isascii.
  *
+ * write_held(fd, data, offset)
+ *     ``os.pwrite`` of all of ``data`` with the GIL held: for a log frame written over a
+ *     segment's preallocated zeros (a copy into the page cache), so a producer does not let go
+ *     of the GIL mid-put and wait for the flusher to hand it back (rayemr.firehose.logfile).
+ *
  * record_responses(epoch_ms, first, n) -> list
  *     PutRecordBatch's RequestResponses for ``n`` records taken with sequence numbers from
  *     ``first``: ``[{"RecordId": "%016x%024x" % (epoch_ms, seq)}, ...]``. The Python fallback
@@ -34,6 +39,8 @@
 #include <stdint.h>
 #include <string.h>
 #include <zlib.h>
+#include <unistd.h>
+#include <errno.h>
 
 static PyObject *DATA_KEY;   /* "Data" */
 static PyObject *RECORD_ID;  /* "RecordId" */
@@ -264,6 +271,33 @@ join_plain(PyObject *self, PyObject *records)
     return Py_BuildValue("(NO)", text, ascii ? Py_True : Py_False);
 }
 
+static PyObject *
+write_held(PyObject *self, PyObject *args)
+{
+    int fd;
+    Py_buffer data;
+    long long offset;
+    if (!PyArg_ParseTuple(args, "iy*L", &fd, &data, &offset))
+        return NULL;
+    /* the GIL stays held: see the module comment */
+    const char *p = data.buf;
+    Py_ssize_t left = data.len;
+    while (left > 0) {
+        ssize_t n = pwrite(fd, p, (size_t)left, (off_t)offset);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            PyBuffer_Release(&data);
+            return PyErr_SetFromErrno(PyExc_OSError);
+        }
+        p += n;
+        left -= n;
+        offset += n;
+    }
+    PyBuffer_Release(&data);
+    Py_RETURN_NONE;
+}
+
 static const char HEX[] = "0123456789abcdef";
 
 static void
@@ -318,6 +352,8 @@ static PyMethodDef methods[] = {
      "plain_datas(records, max_record) -> (datas, total) or None"},
     {"sizes", sizes, METH_O, "sizes(datas) -> (little-endian uint32 sizes, total)"},
     {"frame", frame, METH_VARARGS, "frame(kind, head, lens, datas) -> one log frame"},
+    {"write_held", write_held, METH_VARARGS,
+     "write_held(fd, data, offset): pwrite all of data, the GIL held"},
     {"join_plain", join_plain, METH_O,
      "join_plain(records) -> (newline-joined text, ascii) or None"},
     {"record_responses", record_responses, METH_VARARGS,

@@ -15,6 +15,10 @@ from __future__ import annotations
 
 import os
 
+from rayemr.core.native import optional
+
+_write_held = optional("rayemr.firehose._puts", "write_held")
+
 PREALLOC_MIN = 1 << 20
 PREALLOC_MAX = 16 << 20
 _ZEROS = bytes(PREALLOC_MIN)
@@ -41,6 +45,13 @@ class LogFile:
         end = self.size + total
         if self.preallocate and end > self.allocated:
             self._grow(end, limit)
+        if self.preallocate and len(parts) == 1 and _write_held is not None:
+            # into zeros already on disk: a copy into the page cache, tens of microseconds,
+            # so the GIL stays held (a producer that let go of it here could wait for the
+            # flusher to hand it back); a growing file's write allocates and lets go of it
+            _write_held(self.fd, parts[0], self.size)
+            self.size = end
+            return
         written = os.pwritev(self.fd, parts, self.size)
         if written < total:  # a short write: the rest in one piece
             rest = b"".join(parts)[written:]

@@ -152,3 +152,18 @@ def test_join_plain_refuses_other_records():
     assert _puts.join_plain([b"{}", b"[]"]) is None
     assert _puts.join_plain([b"{}", bytearray(b"{}")]) is None
     assert _puts.join_plain([]) is None
+
+
+def test_write_held_writes_everything_at_the_offset(tmp_path):
+    import os
+
+    path = tmp_path / "f"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT)
+    try:
+        _puts.write_held(fd, b"\0" * 16, 0)
+        _puts.write_held(fd, memoryview(b"abc"), 5)
+        assert path.read_bytes() == b"\0" * 5 + b"abc" + b"\0" * 8
+    finally:
+        os.close(fd)
+    with pytest.raises(OSError):
+        _puts.write_held(fd, b"x", 0)  # closed
