@@ -4,8 +4,8 @@
    rayemr's Firehose (in-process backend, write-ahead log on local disk, JQ partitioning by
    event type, conversion with the table's schema, Parquet objects into a local lake, partitions
    registered) vs pyarrow's own ``json.read_json`` + ``parquet.write_table`` on the same bytes
-   (one table, no partitioning), both warmed up and timed the same way (best of ``--repeat``,
-   runs interleaved); every answer checked (rows and sum of user_id per event type, read
+   (one table, no partitioning), both warmed up and timed the same way (best and median of
+   ``--repeat``, runs interleaved); every answer checked (rows and sum of user_id per event type, read
    back); CPU time (the process's, over the same span) is reported too. rayemr runs with one
    producer and with four (puts of 500 records from threads:
    concurrent puts share the log's sync), and with the log flushed but not synced
@@ -268,18 +268,21 @@ def main() -> None:
             times[mode].append(r_time)
             cpus[mode].append(r_cpu)
     p_time, p_cpu = min(p_times), statistics.median(p_cpus)
+    p_median = statistics.median(p_times)
     ray_times = ray_throughput(records, args.repeat) if args.ray else []
     lat = sorted(latency(args.latency_rounds))
     m_time = moto_throughput(records[:args.moto_records])
     print(f"records {len(records)} ({mb:.1f} MB JSON), best of {args.repeat}, "
           f"load average {load_start:.1f} at the start, {os.getloadavg()[0]:.1f} at the end")
     print(f"pyarrow read_json + write_table: {p_time:.2f}s ({len(records) / p_time:,.0f} rec/s)"
-          f", CPU {p_cpu:.2f}s (median)")
+          f", median {p_median:.2f}s, CPU {p_cpu:.2f}s (median)")
     for (producers, sync), r_times in times.items():
         r_time, r_cpu = min(r_times), statistics.median(cpus[(producers, sync)])
+        r_median = statistics.median(r_times)
         print(f"rayemr Firehose JSON->Parquet, partitioned Hive table, {producers} producer(s), "
               f"log {sync}: {r_time:.2f}s ({len(records) / r_time:,.0f} rec/s), "
-              f"ratio {p_time / r_time:.2f}x; CPU {r_cpu:.2f}s (median), "
+              f"ratio {p_time / r_time:.2f}x; median {r_median:.2f}s, ratio of medians "
+              f"{p_median / r_median:.2f}x; CPU {r_cpu:.2f}s (median), "
               f"CPU ratio {p_cpu / r_cpu:.2f}x")
     if ray_times:
         r_time = min(ray_times)
