@@ -54,19 +54,26 @@ plain_datas(PyObject *self, PyObject *args)
         return NULL;
     if (!PyList_CheckExact(records))
         Py_RETURN_NONE;
-    Py_ssize_t n = PyList_GET_SIZE(records);
-    PyObject *out = PyList_New(n);
-    if (out == NULL)
+    /* a snapshot: a dict's lookup may run a key's own __eq__, which could change the list */
+    PyObject *items = PyList_AsTuple(records);
+    if (items == NULL)
         return NULL;
+    Py_ssize_t n = PyTuple_GET_SIZE(items);
+    PyObject *out = PyList_New(n);
+    if (out == NULL) {
+        Py_DECREF(items);
+        return NULL;
+    }
     Py_ssize_t total = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *r = PyList_GET_ITEM(records, i);
+        PyObject *r = PyTuple_GET_ITEM(items, i);
         if (!PyDict_CheckExact(r))
             goto fallback;
         PyObject *data = PyDict_GetItemWithError(r, DATA_KEY);  /* borrowed */
         if (data == NULL) {
             if (PyErr_Occurred()) {
                 Py_DECREF(out);
+                Py_DECREF(items);
                 return NULL;
             }
             goto fallback;
@@ -77,9 +84,11 @@ plain_datas(PyObject *self, PyObject *args)
         Py_INCREF(data);
         PyList_SET_ITEM(out, i, data);
     }
+    Py_DECREF(items);
     return Py_BuildValue("(Nn)", out, total);
 fallback:
     Py_DECREF(out);
+    Py_DECREF(items);
     Py_RETURN_NONE;
 }
 

@@ -167,3 +167,18 @@ def test_write_held_writes_everything_at_the_offset(tmp_path):
         os.close(fd)
     with pytest.raises(OSError):
         _puts.write_held(fd, b"x", 0)  # closed
+
+
+def test_plain_datas_survive_a_key_that_empties_the_batch_while_it_is_read():
+    batch: list = []
+
+    class Sly(str):
+        def __hash__(self):
+            return hash("Data")
+
+        def __eq__(self, other):
+            batch.clear()  # runs during the lookup of "Data"
+            return False
+
+    batch.extend([{Sly("x"): b"1", "Data": b"a"}, {"Data": b"b"}])
+    assert _puts.plain_datas(batch, MAX_RECORD_BYTES) == ([b"a", b"b"], 2)
