@@ -48,6 +48,11 @@ THREADED_BYTES = 1 << 20
 _ERRORS = (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError)
 #: The plain layout's join and checks in one pass without the GIL (``_puts.c``), or None.
 _native_join = optional("rayemr.firehose._puts", "join_plain")
+#: Flat records read straight into Arrow's buffers without the GIL (``_rows.c``), or None.
+_flat_columns = optional("rayemr.firehose._rows", "flat_columns")
+#: The column types ``_rows.c`` reads, and how it names them.
+_FLAT_KINDS = {pa.string(): 0, pa.int64(): 1, pa.int32(): 2, pa.int16(): 3, pa.int8(): 4,
+               pa.float64(): 5, pa.bool_(): 6, pa.timestamp("us"): 7}
 
 
 class Joined(NamedTuple):
@@ -123,6 +128,29 @@ def shallow(records: Sequence[bytes], lens: np.ndarray | None = None) -> bool:
     return all(r.count(b"[") + r.count(b"{") < JQ_DEPTH for r in records if len(r) >= JQ_DEPTH)
 
 
+def read_flat(text: bytes, n: int, schema: pa.Schema) -> pa.Table | None:
+    """Plain-layout text of ``n`` flat records with ``schema``'s columns and no other keys, in
+    the simple spellings ``_rows.c`` reads, straight into Arrow's buffers: the table Arrow's
+    JSON reader gives for them, about five times faster; None for anything else (the caller
+    asks Arrow)."""
+    if _flat_columns is None:
+        return None
+    kinds = tuple(_FLAT_KINDS.get(f.type, -1) for f in schema)
+    if -1 in kinds or not all(f.name.isascii() for f in schema):
+        return None
+    columns = _flat_columns(text, n, tuple(f.name.encode() for f in schema), kinds)
+    if columns is None:
+        return None
+    arrays = []
+    for field, (validity, values, offsets, nulls) in zip(schema, columns):
+        buffers = [None if validity is None else pa.py_buffer(validity)]
+        if offsets is not None:
+            buffers.append(pa.py_buffer(offsets))
+        buffers.append(pa.py_buffer(values))
+        arrays.append(pa.Array.from_buffers(field.type, n, buffers, null_count=nulls))
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
 def read_records(records: Sequence[bytes], schema: pa.Schema, *,
                  unexpected: str = "ignore") -> pa.Table | None:
     """One row per record with ``schema``'s columns (plus the keys Arrow found beyond them with
@@ -136,6 +164,10 @@ def read_joined(joined: Joined, n: int, schema: pa.Schema, *,
                 unexpected: str = "ignore") -> pa.Table | None:
     """``read_records`` over records already joined by ``joinable``."""
     text = joined.text
+    if not joined.wrapped and _flat_columns is not None:
+        flat = read_flat(text, n, schema)
+        if flat is not None:
+            return flat
     # unexpected keys are inferred at every level: a member a record added to its wrapper
     # must show up as a column of its own
     opts = pa_json.ParseOptions(
