@@ -10,8 +10,9 @@
    producer and with four (puts of 500 records from threads:
    concurrent puts share the log's sync), and with the log flushed but not synced
    (survives the process, not the machine; pyarrow's file is not synced either). With
-   ``--ray``, also through the default client backend: the stream a Ray actor, every put an
-   actor call (1 producer, log synced).
+   ``--ray``, also through the default client backend: the stream a Ray actor, every put sent
+   to its host's put port (``rayemr.firehose.direct``; the actor asked once where it is), 1
+   producer, log synced.
 2. Latency from PutRecordBatch to rows visible in a Hive ``SELECT`` with a 1 s buffer interval
    (p50/p90 over several batches).
 3. The same PutRecordBatch load against moto's Firehose (in-process ``mock_aws``, S3
@@ -143,7 +144,7 @@ def per_event_type(session, table: str) -> dict[str, tuple[int, int]]:
 
 def ray_throughput(records: list[bytes], repeat: int) -> list[float]:
     """The default client backend: the stream is a Ray actor (a local Ray instance of 2 CPUs,
-    started here) and every put is an actor call; 1 producer, log synced. Seconds per run
+    started here), every put sent to its host's put port; 1 producer, log synced. Seconds per run
     (each run a new stream into a new table), every answer checked."""
     import ray
 
@@ -244,7 +245,7 @@ def main() -> None:
     ap.add_argument("--moto-records", type=int, default=20_000)
     ap.add_argument("--repeat", type=int, default=3, help="best of this many runs each")
     ap.add_argument("--ray", action="store_true",
-                    help="also through the default client backend (Ray actor calls)")
+                    help="also through the default client backend (a stream actor on Ray)")
     args = ap.parse_args()
     for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         os.environ.setdefault(k, "bench")
@@ -286,7 +287,8 @@ def main() -> None:
               f"CPU ratio {p_cpu / r_cpu:.2f}x")
     if ray_times:
         r_time = min(ray_times)
-        print(f"rayemr Firehose over Ray (actor calls), 1 producer, log fsync: {r_time:.2f}s "
+        print(f"rayemr Firehose on Ray (a stream actor, puts to its put port), 1 producer, "
+              f"log fsync: {r_time:.2f}s "
               f"({len(records) / r_time:,.0f} rec/s), ratio {p_time / r_time:.2f}x")
     print(f"PutRecordBatch -> visible in Hive, 1 s interval: p50 {statistics.median(lat):.2f}s "
           f"p90 {lat[math.ceil(len(lat) * .9) - 1]:.2f}s max {lat[-1]:.2f}s ({len(lat)} rounds)")

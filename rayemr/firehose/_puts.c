@@ -11,6 +11,12 @@
  *     The sizes of a list of bytes as little-endian uint32 values back to back (what the
  *     write-ahead log stores; numpy.frombuffer(lens, "<u4") reads them) and their sum.
  *
+ * split(body, lens) -> list
+ *     The records sent back to back in ``body``, whose sizes ``lens`` holds as little-endian
+ *     uint32 values (a put received on a stream's put port, rayemr.firehose.direct); ValueError
+ *     if the sizes do not add up to the body. The Python fallback is rayemr.firehose.direct's
+ *     loop of slices.
+ *
  * frame(kind, head, lens, datas) -> bytes
  *     One write-ahead log frame: ``<I length><I crc32><B kind>`` then the payload ``head``,
  *     ``lens`` and every record of ``datas`` back to back; the CRC is zlib's crc32 of the
@@ -134,6 +140,53 @@ sizes(PyObject *self, PyObject *datas)
         total += PyBytes_GET_SIZE(d);
     }
     return Py_BuildValue("(Nn)", lens, total);
+}
+
+static PyObject *
+split(PyObject *self, PyObject *args)
+{
+    Py_buffer body, lens;
+    if (!PyArg_ParseTuple(args, "y*y*", &body, &lens))
+        return NULL;
+    PyObject *out = NULL;
+    if (lens.len % 4 != 0) {
+        PyErr_SetString(PyExc_ValueError, "the sizes are not whole uint32 values");
+        goto done;
+    }
+    Py_ssize_t n = lens.len / 4, pos = 0;
+    const unsigned char *l = (const unsigned char *)lens.buf;
+    for (Py_ssize_t i = 0; i < n; i++) {  /* first: they must add up to the body */
+        uint32_t size = (uint32_t)l[4 * i] | ((uint32_t)l[4 * i + 1] << 8)
+            | ((uint32_t)l[4 * i + 2] << 16) | ((uint32_t)l[4 * i + 3] << 24);
+        if ((Py_ssize_t)size > body.len - pos) {
+            PyErr_SetString(PyExc_ValueError, "the sizes add up to more than the body");
+            goto done;
+        }
+        pos += size;
+    }
+    if (pos != body.len) {
+        PyErr_SetString(PyExc_ValueError, "the sizes add up to less than the body");
+        goto done;
+    }
+    out = PyList_New(n);
+    if (out == NULL)
+        goto done;
+    pos = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        uint32_t size = (uint32_t)l[4 * i] | ((uint32_t)l[4 * i + 1] << 8)
+            | ((uint32_t)l[4 * i + 2] << 16) | ((uint32_t)l[4 * i + 3] << 24);
+        PyObject *d = PyBytes_FromStringAndSize((const char *)body.buf + pos, size);
+        if (d == NULL) {
+            Py_CLEAR(out);
+            goto done;
+        }
+        PyList_SET_ITEM(out, i, d);
+        pos += size;
+    }
+done:
+    PyBuffer_Release(&body);
+    PyBuffer_Release(&lens);
+    return out;
 }
 
 static PyObject *
@@ -361,6 +414,8 @@ static PyMethodDef methods[] = {
      "plain_datas(records, max_record) -> (datas, total) or None"},
     {"sizes", sizes, METH_O, "sizes(datas) -> (little-endian uint32 sizes, total)"},
     {"frame", frame, METH_VARARGS, "frame(kind, head, lens, datas) -> one log frame"},
+    {"split", split, METH_VARARGS,
+     "split(body, lens) -> the records of body, their sizes little-endian uint32 values"},
     {"write_held", write_held, METH_VARARGS,
      "write_held(fd, data, offset): pwrite all of data, the GIL held"},
     {"join_plain", join_plain, METH_O,

@@ -14,6 +14,7 @@ from typing import Any, Sequence
 
 from rayemr.firehose.config import StreamConfig
 from rayemr.firehose.delivery import DeliveryStream
+from rayemr.firehose.direct import Endpoint, PutServer
 from rayemr.firehose.requests import PutResult
 from rayemr.firehose.errors import InternalFailureException
 from rayemr.firehose.settings import FirehoseSettings
@@ -39,6 +40,7 @@ class StreamHost:
         self.stream = DeliveryStream(config, version, created_ms, settings, route_inline=False)
         self.stream.recover()
         self._failure: str | None = None
+        self._puts: PutServer | None = None
         self._thread = threading.Thread(target=self._run, daemon=True,
                                         name=f"firehose-{config.name}")
         self._thread.start()
@@ -115,6 +117,15 @@ class StreamHost:
     def ping(self) -> bool:
         return True
 
+    def put_endpoint(self) -> Endpoint:
+        """Where this host takes puts without an actor call (``rayemr.firehose.direct``): a
+        port on its node, opened on first use; the answer holds the secret that opens it, so
+        only Ray hands it out."""
+        with self._lock:
+            if self._puts is None:
+                self._puts = PutServer(self.put, _node_address(), self.stream.config.name)
+            return self._puts.endpoint
+
     def put(self, datas: Sequence[bytes], token: bytes = b"") -> PutResult:
         """Log and take a put; answered once its records are on disk (group commit: the
         fsync happens outside the lock, shared with the puts that arrive meanwhile)."""
@@ -144,11 +155,18 @@ class StreamHost:
         if self.source is not None:
             out.update(self.source.status())
         out.update(_placement())
+        if self._puts is not None:
+            counts = dict(self._puts.counts)
+            out.update({"DirectPuts": counts["puts"], "DirectPutConnections": counts["connections"],
+                        "DirectPutConnectionsRefused": counts["refused"],
+                        "DirectPutRequestsRefused": counts["rejected"]})
         return out
 
     def stop(self, delete: bool = False) -> None:
         """Stop: deliver what is buffered (also when the stream is deleted: every acknowledged
         record is delivered), then close the log (and delete it with the stream)."""
+        if self._puts is not None:  # no more puts: what was acknowledged is delivered below
+            self._puts.close()
         if self.source is not None:  # first: what it logs is delivered below
             self.source.stop(delete)
         self._stop.set()
@@ -157,6 +175,14 @@ class StreamHost:
         with self._routing, self._lock:
             self.stream.flush_all()
             self.stream.close(delete)
+
+
+def _node_address() -> str:
+    """The address other nodes reach this process at: its Ray node's (loopback without Ray)."""
+    ray = sys.modules.get("ray")
+    if ray is None or not ray.is_initialized():
+        return "127.0.0.1"
+    return ray.util.get_node_ip_address()
 
 
 def _placement() -> dict[str, Any]:

@@ -3,13 +3,18 @@
 On Ray every delivery stream is a detached, restartable actor (``max_restarts=-1``) named
 ``firehose-<name>-<created ms>`` in rayemr's namespace, spread over the cluster's nodes and
 taking no CPU slot; calls are retried by Ray across a restart (``max_task_retries=-1``), and a
-put carries a token so a retried put is not logged twice. The control plane itself is a
+put carries a token so a retried put is not logged twice. Puts skip the actor call: they go to
+the host's put port (``DirectPuts``, ``rayemr.firehose.direct``), asked of the actor once. The control plane itself is a
 detached actor (``rayemr-firehose-control``), so every process sees the same streams.
 """
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
+from rayemr.firehose.direct import Endpoint, PutConnection, ProtocolError
+from rayemr.firehose.errors import FirehoseError, ServiceUnavailableException
 from rayemr.firehose.host import StreamHost
 
 CONTROL_ACTOR = "rayemr-firehose-control"
@@ -60,18 +65,103 @@ class RayPool:
     def stop(self, handle: Any, delete: bool) -> None:
         import ray
 
+        with self._lock:
+            line = self._lines.pop(handle._actor_id, None)
+        if line is not None:
+            line.close()
         try:
             _unwrap(lambda: ray.get(handle.stop.remote(delete)))
         finally:
             ray.kill(handle, no_restart=True)
 
+    def __init__(self, direct: bool = True) -> None:
+        self.direct = direct
+        self._lines: dict[Any, DirectPuts] = {}
+        self._lock = threading.Lock()
+
     def call(self, handle: Any, method: str, *args: Any) -> Any:
         import ray
 
+        if method == "put" and self.direct:
+            return self._line(handle).put(*args)
         return _unwrap(lambda: ray.get(getattr(handle, method).remote(*args)))
+
+    def _line(self, handle: Any) -> DirectPuts:
+        key = handle._actor_id
+        with self._lock:
+            line = self._lines.get(key)
+            if line is None:
+                line = self._lines[key] = DirectPuts(handle)
+            return line
 
     def ref(self, handle: Any) -> Any:
         return handle
+
+
+class DirectPuts:
+    """Puts to one Ray-hosted stream over its host's put port (``rayemr.firehose.direct``):
+    the endpoint asked of the actor once, a connection per concurrent caller kept open. A
+    connection that breaks (the actor restarted, its node died) is dropped, the endpoint asked
+    again -- Ray waits for the restarted actor -- and the put sent again with its token, so the
+    stream logs it once; an actor that is gone for good raises Ray's error, as a call would."""
+
+    ATTEMPTS = 5
+
+    def __init__(self, handle: Any) -> None:
+        self._handle = handle
+        self._endpoint: Endpoint | None = None
+        self._idle: list[PutConnection] = []
+        self._lock = threading.Lock()
+
+    def put(self, datas: Any, token: bytes) -> Any:
+        for attempt in range(self.ATTEMPTS):
+            conn = self._connection(fresh=attempt > 0)
+            try:
+                result = conn.put(datas, token)
+            except (OSError, ProtocolError, ValueError):
+                conn.close()
+                if attempt == self.ATTEMPTS - 1:
+                    raise ServiceUnavailableException(
+                        "the delivery stream's host cannot be reached; retry the call") from None
+                time.sleep(min(1.0, 0.05 * 2 ** attempt))
+                continue
+            except FirehoseError:  # the stream's answer, read whole: the connection goes on
+                self._release(conn)
+                raise
+            except BaseException:
+                conn.close()  # its answer may be unread: never reused
+                raise
+            self._release(conn)
+            return result
+        raise AssertionError("unreachable")
+
+    def _release(self, conn: PutConnection) -> None:
+        with self._lock:
+            self._idle.append(conn)
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
+
+    def _connection(self, fresh: bool) -> PutConnection:
+        import ray
+
+        with self._lock:
+            if not fresh and self._idle:
+                return self._idle.pop()
+            if fresh:  # the host may have moved: every kept connection is suspect
+                for conn in self._idle:
+                    conn.close()
+                self._idle.clear()
+                self._endpoint = None
+            endpoint = self._endpoint
+        if endpoint is None:
+            endpoint = _unwrap(lambda: ray.get(self._handle.put_endpoint.remote()))
+            with self._lock:
+                self._endpoint = endpoint
+        return PutConnection(endpoint)
 
 
 class ActorProxy:

@@ -6,6 +6,7 @@ runs on is removed, while records are being put; afterwards every acknowledged r
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import replace
 
 import boto3
@@ -49,6 +50,7 @@ def test_stream_on_ray_delivers_and_reports_metrics(ray_local, lake):
         assert sorted(_records_in(bucket, "r/"), key=int) == [str(i) for i in range(50)]
         m = c.metrics(name)[name]
         assert m["IncomingRecords"] == 50 and m["DeliveredRecords"] == 50
+        assert m["DirectPuts"] == 1 and m["DirectPutConnections"] == 1  # no actor call
         assert m["DeliveryLatencyP50"] is not None
         from rayemr.yarn.rest import route
 
@@ -188,11 +190,20 @@ def test_kinesis_source_survives_a_killed_delivery_actor(ray_local, lake, tmp_pa
         acked: list[str] = []
 
         def produce(first: int, n: int) -> None:
+            """As a Kinesis producer does: records refused by a shard's write limit (1,000
+            records a second) are put again until taken."""
             for i in range(first, first + n, 100):
                 batch = [str(v) for v in range(i, i + 100)]
-                out = k.put_records(StreamName="src", Records=[
-                    {"Data": f"{v}\n".encode(), "PartitionKey": v} for v in batch])
-                acked.extend(v for v, r in zip(batch, out["Records"]) if "SequenceNumber" in r)
+                for _ in range(100):
+                    out = k.put_records(StreamName="src", Records=[
+                        {"Data": f"{v}\n".encode(), "PartitionKey": v} for v in batch])
+                    acked.extend(v for v, r in zip(batch, out["Records"])
+                                 if "SequenceNumber" in r)
+                    batch = [v for v, r in zip(batch, out["Records"])
+                             if "SequenceNumber" not in r]
+                    if not batch:
+                        break
+                    time.sleep(0.1)
 
         produce(0, 1500)
         wait_for(lambda: c.metrics(name)[name]["IncomingRecords"] >= 500, 120)

@@ -182,3 +182,17 @@ def test_plain_datas_survive_a_key_that_empties_the_batch_while_it_is_read():
 
     batch.extend([{Sly("x"): b"1", "Data": b"a"}, {"Data": b"b"}])
     assert _puts.plain_datas(batch, MAX_RECORD_BYTES) == ([b"a", b"b"], 2)
+
+
+@settings(max_examples=200, deadline=None)
+@given(records)
+def test_split_gives_back_the_records_as_the_python_path_does(datas):
+    from rayemr.firehose import direct
+
+    body, lens = b"".join(datas), struct.pack(f"<{len(datas)}I", *map(len, datas))
+    assert _puts.split(body, lens) == direct._split(body, lens) == datas
+    for bad in (body + b"x", body[:-1] if body else b"x"):  # sizes that do not add up
+        with pytest.raises(ValueError):
+            _puts.split(bad, lens)
+    with pytest.raises(ValueError):
+        _puts.split(body, lens + b"\x01")  # not whole uint32 values
