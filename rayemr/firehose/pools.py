@@ -4,20 +4,23 @@ On Ray every delivery stream is a detached, restartable actor (``max_restarts=-1
 ``firehose-<name>-<created ms>`` in rayemr's namespace, spread over the cluster's nodes and
 taking no CPU slot; calls are retried by Ray across a restart (``max_task_retries=-1``), and a
 put carries a token so a retried put is not logged twice. Puts skip the actor call: they go to
-the host's put port (``DirectPuts``, ``rayemr.firehose.direct``), asked of the actor once. The control plane itself is a
-detached actor (``rayemr-firehose-control``), so every process sees the same streams.
+the host's put port (``DirectPuts``, ``rayemr.firehose.direct``), asked of the actor once. The
+control plane itself is a detached actor (``rayemr-firehose-control``), so every process sees
+the same streams.
 """
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from typing import Any
 
 from rayemr.firehose.direct import Endpoint, PutConnection, ProtocolError
-from rayemr.firehose.errors import FirehoseError, ServiceUnavailableException
+from rayemr.firehose.errors import FirehoseError
 from rayemr.firehose.host import StreamHost
 
 CONTROL_ACTOR = "rayemr-firehose-control"
+log = logging.getLogger(__name__)
 
 
 class LocalPool:
@@ -45,7 +48,13 @@ def _unwrap(fn, *args: Any) -> Any:
 
 
 class RayPool:
-    """Hosts as restartable Ray actors (see the module docstring)."""
+    """Hosts as restartable Ray actors (see the module docstring); ``direct=False`` sends
+    puts as actor calls too."""
+
+    def __init__(self, direct: bool = True) -> None:
+        self.direct = direct
+        self._lines: dict[Any, DirectPuts] = {}
+        self._lock = threading.Lock()
 
     def start(self, spec: tuple) -> Any:
         import ray
@@ -74,11 +83,6 @@ class RayPool:
         finally:
             ray.kill(handle, no_restart=True)
 
-    def __init__(self, direct: bool = True) -> None:
-        self.direct = direct
-        self._lines: dict[Any, DirectPuts] = {}
-        self._lock = threading.Lock()
-
     def call(self, handle: Any, method: str, *args: Any) -> Any:
         import ray
 
@@ -103,7 +107,9 @@ class DirectPuts:
     the endpoint asked of the actor once, a connection per concurrent caller kept open. A
     connection that breaks (the actor restarted, its node died) is dropped, the endpoint asked
     again -- Ray waits for the restarted actor -- and the put sent again with its token, so the
-    stream logs it once; an actor that is gone for good raises Ray's error, as a call would."""
+    stream logs it once; an actor that is gone for good raises Ray's error, as a call would.
+    If the port cannot be reached at all (a firewall between the nodes), puts fall back to
+    actor calls, with a warning."""
 
     ATTEMPTS = 5
 
@@ -112,18 +118,20 @@ class DirectPuts:
         self._endpoint: Endpoint | None = None
         self._idle: list[PutConnection] = []
         self._lock = threading.Lock()
+        self.through_ray = False  # the port was out of reach: actor calls
 
     def put(self, datas: Any, token: bytes) -> Any:
-        for attempt in range(self.ATTEMPTS):
-            conn = self._connection(fresh=attempt > 0)
+        for attempt in range(self.ATTEMPTS if not self.through_ray else 0):
+            if attempt:
+                time.sleep(min(1.0, 0.05 * 2 ** attempt))
+            try:
+                conn = self._connection(fresh=attempt > 0)
+            except (OSError, ProtocolError):  # not reachable now; maybe never
+                continue
             try:
                 result = conn.put(datas, token)
             except (OSError, ProtocolError, ValueError):
-                conn.close()
-                if attempt == self.ATTEMPTS - 1:
-                    raise ServiceUnavailableException(
-                        "the delivery stream's host cannot be reached; retry the call") from None
-                time.sleep(min(1.0, 0.05 * 2 ** attempt))
+                conn.close()  # broken mid-put: sent again, with its token, on a new one
                 continue
             except FirehoseError:  # the stream's answer, read whole: the connection goes on
                 self._release(conn)
@@ -133,7 +141,13 @@ class DirectPuts:
                 raise
             self._release(conn)
             return result
-        raise AssertionError("unreachable")
+        if not self.through_ray:
+            self.through_ray = True
+            log.warning("the put port of a delivery stream's host cannot be reached; its puts "
+                        "go through Ray actor calls from now on")
+        import ray
+
+        return _unwrap(lambda: ray.get(self._handle.put.remote(datas, token)))
 
     def _release(self, conn: PutConnection) -> None:
         with self._lock:

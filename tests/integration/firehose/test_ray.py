@@ -62,6 +62,34 @@ def test_stream_on_ray_delivers_and_reports_metrics(ray_local, lake):
         _cleanup(c, name)
 
 
+def test_puts_go_through_ray_when_the_put_port_is_out_of_reach(ray_local, lake, monkeypatch):
+    """A firewall between the nodes: the client cannot connect to the host's put port, so
+    its puts fall back to actor calls (once, with a warning) and are delivered all the same."""
+    from rayemr.firehose import pools
+
+    def blocked(endpoint):
+        raise ConnectionRefusedError(f"{endpoint.host}:{endpoint.port} refused")
+
+    monkeypatch.setattr(pools, "PutConnection", blocked)
+    monkeypatch.setattr(pools.DirectPuts, "ATTEMPTS", 2)
+    settings, _, bucket = lake
+    c = client("ray", settings)
+    name = f"fw-{bucket[-6:]}"
+    try:
+        c.create_delivery_stream(DeliveryStreamName=name, ExtendedS3DestinationConfiguration=s3_dest(
+            bucket, Prefix="fw/", BufferingHints={"SizeInMBs": 1, "IntervalInSeconds": 1}))
+        for k in range(3):
+            r = c.put_record_batch(DeliveryStreamName=name,
+                                   Records=[{"Data": f"{k}-{i}\n".encode()} for i in range(10)])
+            assert r["FailedPutCount"] == 0
+        wait_for(lambda: len(_records_in(bucket, "fw/")) >= 30, 30, interval=0.2)
+        assert len(set(_records_in(bucket, "fw/"))) == 30
+        m = c.metrics(name)[name]
+        assert m["IncomingRecords"] == 30 and m["DirectPuts"] == 0
+    finally:
+        _cleanup(c, name)
+
+
 MiB = 1024 * 1024
 PAD = "x" * 2000  # records of ~2 KB: objects of several MiB, published as multipart uploads
 
