@@ -5,6 +5,7 @@ runs on is removed, while records are being put; afterwards every acknowledged r
 (duplicates counted), no object is partial, and no multipart upload is left incomplete."""
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from dataclasses import replace
@@ -36,13 +37,22 @@ def _cleanup(c, name):
         pass
 
 
-def test_stream_on_ray_delivers_and_reports_metrics(ray_local, lake):
+@contextlib.contextmanager
+def _ray_stream(lake, prefix: str):
+    """(client, name, bucket) of a stream on Ray into ``prefix``, 1 s interval; deleted after."""
     settings, _, bucket = lake
     c = client("ray", settings)
-    name = f"ray-{bucket[-6:]}"
+    name = f"{prefix}-{bucket[-6:]}"
     try:
         c.create_delivery_stream(DeliveryStreamName=name, ExtendedS3DestinationConfiguration=s3_dest(
-            bucket, Prefix="r/", BufferingHints={"SizeInMBs": 1, "IntervalInSeconds": 1}))
+            bucket, Prefix=f"{prefix}/", BufferingHints={"SizeInMBs": 1, "IntervalInSeconds": 1}))
+        yield c, name, bucket
+    finally:
+        _cleanup(c, name)
+
+
+def test_stream_on_ray_delivers_and_reports_metrics(ray_local, lake):
+    with _ray_stream(lake, "r") as (c, name, bucket):
         r = c.put_record_batch(DeliveryStreamName=name,
                                Records=[{"Data": f"{i}\n".encode()} for i in range(50)])
         assert r["FailedPutCount"] == 0
@@ -58,8 +68,6 @@ def test_stream_on_ray_delivers_and_reports_metrics(ray_local, lake):
         assert doc["name"] == name and doc["DeliveredRecords"] == 50
         listed = route(None, "/ws/v1/cluster/firehose", {})["deliveryStreams"]["deliveryStream"]
         assert name in [s["name"] for s in listed]
-    finally:
-        _cleanup(c, name)
 
 
 def test_puts_go_through_ray_when_the_put_port_is_out_of_reach(ray_local, lake, monkeypatch):
@@ -72,12 +80,7 @@ def test_puts_go_through_ray_when_the_put_port_is_out_of_reach(ray_local, lake, 
 
     monkeypatch.setattr(pools, "PutConnection", blocked)
     monkeypatch.setattr(pools.DirectPuts, "ATTEMPTS", 2)
-    settings, _, bucket = lake
-    c = client("ray", settings)
-    name = f"fw-{bucket[-6:]}"
-    try:
-        c.create_delivery_stream(DeliveryStreamName=name, ExtendedS3DestinationConfiguration=s3_dest(
-            bucket, Prefix="fw/", BufferingHints={"SizeInMBs": 1, "IntervalInSeconds": 1}))
+    with _ray_stream(lake, "fw") as (c, name, bucket):
         for k in range(3):
             r = c.put_record_batch(DeliveryStreamName=name,
                                    Records=[{"Data": f"{k}-{i}\n".encode()} for i in range(10)])
@@ -86,8 +89,6 @@ def test_puts_go_through_ray_when_the_put_port_is_out_of_reach(ray_local, lake, 
         assert len(set(_records_in(bucket, "fw/"))) == 30
         m = c.metrics(name)[name]
         assert m["IncomingRecords"] == 30 and m["DirectPuts"] == 0
-    finally:
-        _cleanup(c, name)
 
 
 MiB = 1024 * 1024
