@@ -196,3 +196,15 @@ def test_split_gives_back_the_records_as_the_python_path_does(datas):
             _puts.split(bad, lens)
     with pytest.raises(ValueError):
         _puts.split(body, lens + b"\x01")  # not whole uint32 values
+
+
+@settings(max_examples=200, deadline=None)
+@given(records)
+def test_a_put_request_s_sizes_are_the_python_path_s(datas):
+    from rayemr.firehose import direct
+
+    expected = (struct.pack(f"<{len(datas)}I", *map(len, datas)), sum(map(len, datas)))
+    assert direct.sizes(datas) == direct._sizes(datas) == expected
+    assert direct.sizes(tuple(datas)) == expected  # not a list: the Python path
+    lens, total = direct.sizes(datas)
+    assert direct.split(b"".join(datas), lens) == datas and total == len(b"".join(datas))
