@@ -16,7 +16,7 @@ from rayemr.firehose.config import check_name
 from rayemr.firehose.errors import (
     InvalidArgumentException, ResourceInUseException, ResourceNotFoundException,
     ServiceUnavailableException, ValidationException)
-from rayemr.firehose.requests import batch_data, record_data
+from rayemr.firehose.requests import PutResult, batch_data, record_data
 
 OPERATIONS = ("CreateDeliveryStream", "DeleteDeliveryStream", "DescribeDeliveryStream",
               "ListDeliveryStreams", "PutRecord", "PutRecordBatch", "UpdateDestination",
@@ -102,17 +102,20 @@ class FirehoseService:
             raise ResourceInUseException(f"Firehose {name} is {status}, not ACTIVE")
         return handle
 
-    def _put(self, name: str, datas: list[bytes]):
+    def _put(self, name: str, datas: list[bytes]) -> PutResult:
+        """The put's result, maybe not yet settled (``PutResult.settle``): the answer is built
+        while its records go to disk, and settled before it is returned."""
         # unique per call, not secret: the random module (reseeded in a forked child)
         # spares a system call per put
         token = random.getrandbits(128).to_bytes(16, "little")
         try:
-            return self.pool.call(self._route(name), "put", datas, token)
+            return self.pool.call(self._route(name), "put_deferred", datas, token)
         except ResourceNotFoundException:
             raise
         except Exception as exc:  # noqa: BLE001 - a stale route: ask the control plane again
             if _is_dead_actor(exc):
-                return self.pool.call(self._route(name, refresh=True), "put", datas, token)
+                return self.pool.call(self._route(name, refresh=True), "put_deferred", datas,
+                                      token)
             raise
 
     def _put_record(self, p: Mapping[str, Any]) -> dict:
@@ -120,14 +123,19 @@ class FirehoseService:
         data = record_data(p.get("Record"), "record")
         result = self._put(name, [data])
         if result.errors is not None and result.errors[0] is not None:
+            result.settle()
             raise ServiceUnavailableException(result.errors[0][1])
-        return {"RecordId": result.record_ids[0], "Encrypted": False}
+        answer = {"RecordId": result.record_ids[0], "Encrypted": False}
+        result.settle()
+        return answer
 
     def _put_record_batch(self, p: Mapping[str, Any]) -> dict:
         name = check_name(p.get("DeliveryStreamName"))
         result = self._put(name, batch_data(p.get("Records")))
-        return {"FailedPutCount": result.failed, "Encrypted": False,
-                "RequestResponses": result.responses()}
+        answer = {"FailedPutCount": result.failed, "Encrypted": False,
+                  "RequestResponses": result.responses()}
+        result.settle()  # the records on disk before the answer leaves
+        return answer
 
     # -- rayemr's own -----------------------------------------------------------------------------
     def metrics(self, name: str | None = None) -> dict[str, dict[str, Any]]:

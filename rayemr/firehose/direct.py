@@ -179,7 +179,8 @@ def decode_result(doc: dict[str, Any]) -> PutResult:
 
 # -- the server (in the stream's host) --------------------------------------------------------------
 class PutServer:
-    """Takes puts for ``put(datas, token) -> PutResult`` on ``host`` (a free port)."""
+    """Takes puts for ``put(datas, token) -> PutResult`` on ``host`` (a free port); each
+    result is settled (``PutResult.settle``) before it is answered."""
 
     def __init__(self, put: Callable[[list[bytes], bytes], PutResult], host: str,
                  name: str = "stream") -> None:
@@ -269,7 +270,9 @@ class PutServer:
             return False
         datas = split(_read(conn, total), raw_sizes)
         try:
-            doc = encode_result(self._put(datas, token))
+            result = self._put(datas, token)
+            doc = encode_result(result)  # while its records go to disk
+            result.settle()
             with self._lock:
                 self.counts["puts"] += 1
         except FirehoseError as exc:

@@ -6,6 +6,7 @@ actor, its process or its node dies, and ``__init__`` recovers from the write-ah
 """
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 import threading
@@ -15,8 +16,9 @@ from typing import Any, Sequence
 from rayemr.firehose.config import StreamConfig
 from rayemr.firehose.delivery import DeliveryStream
 from rayemr.firehose.direct import Endpoint, PutServer
-from rayemr.firehose.requests import PutResult
-from rayemr.firehose.errors import InternalFailureException
+from rayemr.firehose.requests import PutResult, settled
+from rayemr.core.errors import RayEmrError
+from rayemr.firehose.errors import FirehoseError, InternalFailureException
 from rayemr.firehose.settings import FirehoseSettings
 
 log = logging.getLogger(__name__)
@@ -123,21 +125,48 @@ class StreamHost:
         only Ray hands it out."""
         with self._lock:
             if self._puts is None:
-                self._puts = PutServer(self.put, _node_address(), self.stream.config.name)
+                self._puts = PutServer(self.put_deferred, _node_address(),
+                                       self.stream.config.name)
             return self._puts.endpoint
 
     def put(self, datas: Sequence[bytes], token: bytes = b"") -> PutResult:
         """Log and take a put; answered once its records are on disk (group commit: the
         fsync happens outside the lock, shared with the puts that arrive meanwhile)."""
+        result = self.put_deferred(datas, token)
+        result.settle()
+        result.settle = settled  # nothing left to wait for (and the answer may cross Ray)
+        return result
+
+    def put_deferred(self, datas: Sequence[bytes], token: bytes = b"") -> PutResult:
+        """Log and take a put, its records on their way to disk: its ``settle()`` waits for
+        them (InternalFailureException if they could not be written), so the caller can
+        build its answer meanwhile -- and must settle before it answers."""
         try:
             with self._lock:
                 result = self.stream.put(datas, token)
                 if self.stream.route_wanted:
                     self._wake.set()
-            self.stream.wal.durable(result.ticket)
-        except OSError as exc:
-            raise InternalFailureException(f"could not log the records: {exc}") from None
+        except FirehoseError:
+            raise
+        except (OSError, RayEmrError) as exc:
+            raise self._log_failed(exc) from None
+        if result.ticket:
+            result.settle = functools.partial(self._durable, result.ticket)
         return result
+
+    def _durable(self, ticket: int) -> None:
+        try:
+            self.stream.wal.durable(ticket)
+        except (OSError, RayEmrError) as exc:
+            raise self._log_failed(exc) from None
+
+    def _log_failed(self, exc: BaseException) -> InternalFailureException:
+        """AWS's answer to a put whose records could not be logged (the cause, with the log's
+        path, goes to this process's log, not to the caller)."""
+        log.warning("delivery stream %s: could not log a put: %s", self.stream.config.name, exc)
+        return InternalFailureException(
+            "the records could not be written to the stream's write-ahead log "
+            f"({type(exc).__name__}); the call is not acknowledged: retry it")
 
     def update(self, config: StreamConfig, version: int) -> None:
         with self._routing, self._lock:

@@ -48,8 +48,10 @@ class LogFile:
         if self.preallocate and len(parts) == 1 and _write_held is not None:
             # into zeros already on disk: a copy into the page cache, tens of microseconds,
             # so the GIL stays held (a producer that let go of it here could wait for the
-            # flusher to hand it back); a growing file's write allocates and lets go of it
-            _write_held(self.fd, parts[0], self.size)
+            # flusher to hand it back); a growing file's write allocates and lets go of it.
+            # Its writeback starts at once: the sync after the put's other work (its answer
+            # built meanwhile) then finds the data on its way to the disk
+            _write_held(self.fd, parts[0], self.size, True)
             self.size = end
             return
         written = os.pwritev(self.fd, parts, self.size)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import base64
 import collections.abc
 import operator
-from dataclasses import dataclass
-from typing import Any, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from rayemr.core.native import optional
 from rayemr.firehose.errors import InvalidArgumentException, ValidationException
@@ -153,17 +153,24 @@ def _runs(epoch_ms: int, start: int, stop: int) -> Iterator[tuple[str, int, int]
         s += m
 
 
+def settled() -> None:
+    """A put already on disk: nothing to wait for."""
+
+
 @dataclass
 class PutResult:
     """A put's answer, compact (it may cross Ray): record ``i`` has the id
     ``record_id(epoch_ms, first + slots[i])`` (``slots[i]`` None: refused, its reason in
-    ``errors[i]``); ``errors`` is None when every record was taken."""
+    ``errors[i]``); ``errors`` is None when every record was taken. ``settle()`` returns once
+    the put's records are on disk (``StreamHost.put_deferred``: the caller builds its answer
+    meanwhile, and must settle before answering); a no-op for a put already there."""
 
     epoch_ms: int
     first: int
     slots: Sequence[int | None]  # range(n) when every record was taken
     errors: list[tuple[str, str] | None] | None = None
     ticket: int = 0  # the log frame that must be on disk before the answer (``wal.durable``)
+    settle: Callable[[], None] = field(default=settled, compare=False, repr=False)
 
     @property
     def failed(self) -> int:

@@ -7,6 +7,7 @@ import base64
 import io
 import json
 import re
+import threading
 import time
 
 import boto3
@@ -225,3 +226,40 @@ def test_streams_survive_a_restart_of_the_service(fh, lake):
         assert list(_objects(bucket).values()) == [b"durable\n"]
     finally:
         again.close()
+
+
+def test_a_put_is_answered_only_once_its_records_are_on_disk(fh, monkeypatch, tmp_path):
+    """The answer is built while the put's log frame syncs (``PutResult.settle``), and leaves
+    only after the sync; a sync that fails answers AWS's InternalFailure, not the records'
+    ids."""
+    from rayemr.firehose import logfile
+
+    c, _, bucket = fh
+    c.create_delivery_stream(DeliveryStreamName="d",
+                             ExtendedS3DestinationConfiguration=s3_dest(bucket, Prefix="d/"))
+    _, _, host = c._service.control.route("d")
+    gate, real, failing = threading.Event(), logfile.datasync, []
+
+    def slow_or_failing(fd):
+        gate.wait(30)
+        if failing:
+            raise OSError(5, "Input/output error")
+        real(fd)
+
+    monkeypatch.setattr(logfile, "datasync", slow_or_failing)
+    answers = []
+    put = threading.Thread(target=lambda: answers.append(c.put_record_batch(
+        DeliveryStreamName="d", Records=[{"Data": b"a\n"}, {"Data": b"b\n"}])))
+    put.start()
+    wait_for(lambda: host.stream.wal._syncing, 10, what="the put's sync")
+    time.sleep(0.2)
+    assert answers == []  # logged, synced only once the gate opens: not answered yet
+    gate.set()
+    put.join(30)
+    assert answers[0]["FailedPutCount"] == 0 and len(answers[0]["RequestResponses"]) == 2
+
+    failing.append(True)
+    with pytest.raises(c.exceptions.InternalFailure) as caught:
+        c.put_record(DeliveryStreamName="d", Record={"Data": b"c\n"})
+    assert caught.value.response["Error"]["Code"] == "InternalFailure"
+    assert "not acknowledged" in str(caught.value) and str(tmp_path) not in str(caught.value)

@@ -162,7 +162,8 @@ def test_write_held_writes_everything_at_the_offset(tmp_path):
     try:
         _puts.write_held(fd, b"\0" * 16, 0)
         _puts.write_held(fd, memoryview(b"abc"), 5)
-        assert path.read_bytes() == b"\0" * 5 + b"abc" + b"\0" * 8
+        _puts.write_held(fd, b"de", 8, True)  # its writeback started at once
+        assert path.read_bytes() == b"\0" * 5 + b"abcde" + b"\0" * 6
     finally:
         os.close(fd)
     with pytest.raises(OSError):
