@@ -13,12 +13,12 @@ import threading
 import time
 from typing import Any, Sequence
 
+from rayemr.core.errors import RayEmrError
 from rayemr.firehose.config import StreamConfig
 from rayemr.firehose.delivery import DeliveryStream
 from rayemr.firehose.direct import Endpoint, PutServer
-from rayemr.firehose.requests import PutResult, settled
-from rayemr.core.errors import RayEmrError
 from rayemr.firehose.errors import FirehoseError, InternalFailureException
+from rayemr.firehose.requests import PutResult, settled
 from rayemr.firehose.settings import FirehoseSettings
 
 log = logging.getLogger(__name__)
