@@ -293,7 +293,8 @@ class ResourceManager:
     # -- RPCs -------------------------------------------------------------------------------
     def ready(self) -> dict:
         return {"cluster_ts": self.core.cluster_ts, "rest_url": self.rest_url,
-                "state_dir": self.state_dir, "recovered": self.recovered}
+                "state_dir": self.state_dir, "recovered": self.recovered,
+                "started": self.started}
 
     def submit(self, spec: ApplicationSpec, blob: bytes | None) -> str:
         with self._lock:

@@ -152,7 +152,10 @@ def test_resource_manager_restart_mid_run_keeps_queues_and_apps(yarn_local):
     job = client.submit(ApplicationSpec("waves"), programs.run_waves, {"n": 24, "task_s": 0.2})
     wait_for(lambda: _running_tasks(client, job), 60)
     before = client.queue("default")
+    first = call_rm("ready")
     ray.kill(ray.get_actor(RM_NAME, namespace=NAMESPACE), no_restart=False)
+    # ray.kill returns before the actor is gone: a call made at once may still reach it
+    wait_for(lambda: call_rm("ready")["started"] != first["started"], 60)
     report = client.status(job)  # the client waits for the restarted RM
     assert report.state == AppState.RUNNING
     info = call_rm("ready")  # rides out the restart, like every client call
