@@ -26,6 +26,13 @@ every request is checked as the API checks one:
 The connection is authenticated, not encrypted: like Ray's own traffic between nodes, it trusts
 the cluster's network not to alter bytes in flight.
 
+A client on the host's own machine connects to a Unix socket instead (a round trip of a 66 KB
+put takes half the time of one through TCP on loopback): the server also listens at a path it
+makes itself (``puts.sock`` in a new folder of random name, the folder open to its owner only,
+the socket too), named in the endpoint beside the machine's identity (``machine_id``). The
+handshake and the checks are the same on both; a client elsewhere, or one that cannot reach the
+path (another container), uses TCP.
+
 Wire format (little-endian). Handshake: server ``b"RFP1"`` + nonce (32); client MAC (32) +
 nonce (32); server MAC (32). Request: ``b"PUT1"``, records ``n`` (u32), bytes in all (u32),
 token (16), ``n`` sizes (u32 each), the records back to back. Answer: ``b"ANS1"``, length (u32),
@@ -38,9 +45,13 @@ import hashlib
 import hmac
 import json
 import logging
+import os
 import secrets
+import shutil
 import socket
 import struct
+import sys
+import tempfile
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
@@ -77,15 +88,75 @@ def _mac(secret: bytes, side: bytes, server_nonce: bytes, client_nonce: bytes) -
 
 @dataclass(frozen=True)
 class Endpoint:
-    """Where a stream's host takes puts, and the secret that opens it (never in a repr)."""
+    """Where a stream's host takes puts, and the secret that opens it (never in a repr);
+    ``unix_path``: its Unix socket, for clients on ``machine`` (see ``machine_id``)."""
 
     host: str
     port: int
     secret: bytes = field(repr=False)
+    unix_path: str = ""
+    machine: str = ""
+
+
+_MACHINE: list[str] = []
+
+
+def machine_id() -> str:
+    """This machine's identity: its host name and, on Linux, this boot's id (two machines
+    may share a name; a path is only worth trying on the machine that made it)."""
+    if not _MACHINE:
+        try:
+            with open("/proc/sys/kernel/random/boot_id") as f:
+                boot = f.read().strip()
+        except OSError:
+            boot = ""
+        _MACHINE.append(f"{socket.gethostname()}/{boot}")
+    return _MACHINE[0]
+
+
+#: The longest Unix socket path every platform takes (``sun_path`` is 104 bytes on macOS).
+_MAX_UNIX_PATH = 100
+
+
+def _socket_folder() -> str | None:
+    """A new folder, open to its owner only, for a put socket: in the Ray session's folder
+    (removed with the session) when this process is a Ray worker, else the temporary folder;
+    None without Unix sockets or where the path would be too long."""
+    if not hasattr(socket, "AF_UNIX"):
+        return None
+    parents = [tempfile.gettempdir()]
+    ray = sys.modules.get("ray")
+    node = getattr(getattr(getattr(ray, "_private", None), "worker", None), "_global_node",
+                   None) if ray is not None else None
+    if node is not None:
+        try:
+            parents.insert(0, node.get_session_dir_path())
+        except Exception:  # noqa: BLE001 - not a Ray worker after all
+            pass
+    for parent in parents:
+        # "rayemr-fh-" + 8 random characters + "/puts.sock"
+        if len(os.path.join(parent, "rayemr-fh-xxxxxxxx", "puts.sock")) <= _MAX_UNIX_PATH:
+            try:
+                return tempfile.mkdtemp(prefix="rayemr-fh-", dir=parent)  # mode 0700
+            except OSError:
+                continue
+    return None
 
 
 class ProtocolError(Exception):
     """The peer broke the wire format; the connection is closed."""
+
+
+def set_timeout(sock: socket.socket, seconds: float) -> None:
+    """Make each receive or send on ``sock`` fail (``OSError``: EAGAIN) after ``seconds``
+    without progress, as ``settimeout`` does, but with the socket left blocking: the kernel
+    keeps the timer (``SO_RCVTIMEO``/``SO_SNDTIMEO``), so a call is one system call instead of
+    a ``poll`` and the call (Python's timeout polls before every receive and send)."""
+    sock.settimeout(None)
+    whole = int(seconds)
+    value = struct.pack("@ll", whole, int((seconds - whole) * 1e6))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, value)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, value)
 
 
 def _read(sock: socket.socket, n: int) -> bytes:
@@ -179,11 +250,12 @@ def decode_result(doc: dict[str, Any]) -> PutResult:
 
 # -- the server (in the stream's host) --------------------------------------------------------------
 class PutServer:
-    """Takes puts for ``put(datas, token) -> PutResult`` on ``host`` (a free port); each
-    result is settled (``PutResult.settle``) before it is answered."""
+    """Takes puts for ``put(datas, token) -> PutResult`` on ``host`` (a free port) and, with
+    ``unix``, on a Unix socket for clients on this machine; each result is settled
+    (``PutResult.settle``) before it is answered."""
 
     def __init__(self, put: Callable[[list[bytes], bytes], PutResult], host: str,
-                 name: str = "stream") -> None:
+                 name: str = "stream", *, unix: bool = True) -> None:
         self._put = put
         self._name = name
         self._secret = secrets.token_bytes(32)
@@ -193,10 +265,35 @@ class PutServer:
         self._open: set[socket.socket] = set()
         self._lock = threading.Lock()
         self._closed = threading.Event()
-        self.endpoint = Endpoint(host, self._sock.getsockname()[1], self._secret)
+        self._folder, self._unix = self._listen_unix() if unix else (None, None)
+        self.endpoint = Endpoint(host, self._sock.getsockname()[1], self._secret,
+                                 self._unix.getsockname() if self._unix else "",
+                                 machine_id() if self._unix else "")
         self.counts = {"connections": 0, "refused": 0, "puts": 0, "rejected": 0}
-        threading.Thread(target=self._accept, daemon=True,
-                         name=f"firehose-{name}-puts").start()
+        for listener in filter(None, (self._sock, self._unix)):
+            threading.Thread(target=self._accept, args=(listener,), daemon=True,
+                             name=f"firehose-{name}-puts").start()
+
+    @staticmethod
+    def _listen_unix() -> tuple[str | None, socket.socket | None]:
+        """The server's Unix socket (in a folder of its own), or (None, None) where there is
+        none to be had: TCP serves every client then."""
+        folder = _socket_folder()
+        if folder is None:
+            return None, None
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            path = os.path.join(folder, "puts.sock")
+            sock.bind(path)
+            os.chmod(path, 0o600)
+            sock.listen()
+            sock.settimeout(0.5)
+        except OSError as exc:
+            sock.close()
+            shutil.rmtree(folder, ignore_errors=True)
+            log.debug("no Unix socket for puts (%s); TCP only", exc)
+            return None, None
+        return folder, sock
 
     def __repr__(self) -> str:
         return f"PutServer({self.endpoint.host}:{self.endpoint.port})"
@@ -204,14 +301,17 @@ class PutServer:
     def close(self) -> None:
         self._closed.set()
         self._sock.close()
+        if self._unix is not None:
+            self._unix.close()
+            shutil.rmtree(self._folder, ignore_errors=True)
         with self._lock:
             for conn in list(self._open):
                 _shut(conn)
 
-    def _accept(self) -> None:
+    def _accept(self, listener: socket.socket) -> None:
         while not self._closed.is_set():
             try:
-                conn, _ = self._sock.accept()
+                conn, _ = listener.accept()
             except socket.timeout:
                 continue
             except OSError:
@@ -229,8 +329,9 @@ class PutServer:
 
     def _serve(self, conn: socket.socket) -> None:
         try:
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            conn.settimeout(HANDSHAKE_S)
+            if conn.family != socket.AF_UNIX:
+                conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            set_timeout(conn, HANDSHAKE_S)
             server_nonce = secrets.token_bytes(NONCE)
             conn.sendall(HELLO + server_nonce)
             reply = _read(conn, MAC + NONCE)
@@ -239,7 +340,7 @@ class PutServer:
                                                  client_nonce)):
                 raise ProtocolError("the client does not hold the secret")
             conn.sendall(_mac(self._secret, b"server", server_nonce, client_nonce))
-            conn.settimeout(IDLE_S)
+            set_timeout(conn, IDLE_S)
             while self._request(conn):
                 pass
         except (ProtocolError, OSError) as exc:  # a broken or hostile peer: drop it
@@ -289,6 +390,21 @@ class PutServer:
         conn.sendall(_ANSWER.pack(ANSWER, len(body)) + body)
 
 
+def _connect(endpoint: Endpoint, timeout: float) -> socket.socket:
+    """A connection to the endpoint: its Unix socket from the same machine, else TCP."""
+    if endpoint.unix_path and endpoint.machine == machine_id():
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(timeout)
+            sock.connect(endpoint.unix_path)
+            return sock
+        except OSError:  # not reachable from here (another container): TCP
+            sock.close()
+    sock = socket.create_connection((endpoint.host, endpoint.port), timeout=timeout)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
+
+
 def _shut(conn: socket.socket) -> None:
     try:
         conn.shutdown(socket.SHUT_RDWR)
@@ -303,9 +419,9 @@ class PutConnection:
 
     def __init__(self, endpoint: Endpoint, timeout: float = ANSWER_S) -> None:
         self.endpoint = endpoint
-        self._sock = socket.create_connection((endpoint.host, endpoint.port), timeout=timeout)
+        self._sock = _connect(endpoint, timeout)
         try:
-            self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            set_timeout(self._sock, timeout)
             hello = _read(self._sock, len(HELLO) + NONCE)
             if hello[:len(HELLO)] != HELLO:
                 raise ProtocolError("the endpoint is not a Firehose put server")

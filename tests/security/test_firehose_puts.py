@@ -179,3 +179,53 @@ def test_puts_over_the_port_are_delivered(stream):
     assert c.metrics("s")["s"]["DirectPuts"] == 30
     for conn in conns:
         conn.close()
+
+
+def test_a_client_on_this_machine_uses_the_unix_socket_open_to_its_owner_only(stream):
+    import os
+    import stat
+
+    c, _, ep, _ = stream
+    assert ep.unix_path and ep.machine == direct.machine_id()
+    assert stat.S_IMODE(os.stat(ep.unix_path).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(os.path.dirname(ep.unix_path)).st_mode) == 0o700
+    conn = PutConnection(ep)
+    assert conn._sock.family == socket.AF_UNIX
+    assert conn.put([b"u\n"], b"u" * 16).failed == 0
+    assert incoming(c) == 1
+    conn.close()
+
+
+@pytest.mark.parametrize("change", [{"machine": "elsewhere/0"},
+                                    {"unix_path": "/nonexistent/rayemr-fh/puts.sock"}],
+                         ids=["another machine", "a path out of reach"])
+def test_a_client_that_cannot_use_the_unix_socket_uses_tcp(stream, change):
+    import dataclasses
+
+    c, _, ep, _ = stream
+    conn = PutConnection(dataclasses.replace(ep, **change))
+    assert conn._sock.family in (socket.AF_INET, socket.AF_INET6)
+    assert conn.put([b"t\n"], b"t" * 16).failed == 0
+    assert incoming(c) == 1
+    conn.close()
+
+
+def test_the_unix_socket_asks_for_the_secret_too(stream):
+    c, _, ep, _ = stream
+    with pytest.raises((ProtocolError, ConnectionError)):
+        PutConnection(direct.Endpoint(ep.host, ep.port, b"x" * 32, ep.unix_path, ep.machine))
+    junk = socket.socket(socket.AF_UNIX)
+    junk.connect(ep.unix_path)
+    junk.sendall(b"PUT1" + b"\0" * 200)
+    assert closed(junk)
+    assert incoming(c) == 0
+
+
+def test_a_closed_server_leaves_no_socket_behind():
+    import os
+
+    server = direct.PutServer(lambda datas, token: None, "127.0.0.1", "x")
+    path = server.endpoint.unix_path
+    assert os.path.exists(path)
+    server.close()
+    assert not os.path.exists(os.path.dirname(path))
