@@ -11,6 +11,7 @@ import logging
 import sys
 import threading
 import time
+import warnings
 from typing import Any, Sequence
 
 from rayemr.core.errors import RayEmrError
@@ -222,4 +223,9 @@ def _placement() -> dict[str, Any]:
     ctx = ray.get_runtime_context()
     if ctx.get_actor_id() is None:
         return {}
-    return {"HostNode": ctx.get_node_id(), "HostRestarted": ctx.was_current_actor_reconstructed}
+    with warnings.catch_warnings():
+        # the property reads Ray's own deprecated ``actor_id``: a warning about Ray's code
+        # that would reach the user's console
+        warnings.simplefilter("ignore", DeprecationWarning)
+        restarted = ctx.was_current_actor_reconstructed
+    return {"HostNode": ctx.get_node_id(), "HostRestarted": restarted}

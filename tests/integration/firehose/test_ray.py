@@ -70,6 +70,30 @@ def test_stream_on_ray_delivers_and_reports_metrics(ray_local, lake):
         assert name in [s["name"] for s in listed]
 
 
+def test_a_hosts_placement_warns_nobody(ray_local):
+    """Where a host runs and whether Ray restarted it, read without Ray's deprecation warning
+    (its own property reads a deprecated field), which would reach the user's console."""
+    import ray
+
+    @ray.remote(num_cpus=0)
+    class Probe:
+        def placement(self):
+            import warnings
+
+            from rayemr.firehose.host import _placement
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")
+                return _placement()
+
+    probe = Probe.remote()
+    try:
+        got = ray.get(probe.placement.remote())
+    finally:
+        ray.kill(probe)
+    assert got["HostRestarted"] is False and got["HostNode"]
+
+
 def test_puts_go_through_ray_when_the_put_port_is_out_of_reach(ray_local, lake, monkeypatch):
     """A firewall between the nodes: the client cannot connect to the host's put port, so
     its puts fall back to actor calls (once, with a warning) and are delivered all the same."""
