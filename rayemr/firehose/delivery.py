@@ -599,6 +599,7 @@ class DeliveryStream:
         n = len(seqs)
         self.metrics["RecoveredRecords"] += n
         self.metrics["Recoveries"] += 1
+        self.wal.open()  # the segment the next puts go to, prepared now rather than in a put
         if n:
             log.info("delivery stream %s: %d record(s) recovered from the log",
                      self.config.name, n)

@@ -92,6 +92,7 @@ class StreamHost:
                 with self._routing:
                     self._round()
                 self._failure = None
+                self.stream.wal.prepare_ahead()  # no lock of the stream's held: puts go on
             except Exception as exc:  # noqa: BLE001 - keep the buffers, retry next tick
                 with self._lock:
                     self.stream.metrics["FlushErrors"] += 1

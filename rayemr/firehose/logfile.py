@@ -8,6 +8,13 @@ zeros (1 MiB at first, doubling up to ``PREALLOC_MAX``); appends overwrite those
 first sync after the step (``fdatasync`` still commits whatever metadata the data needs, so
 durability never depends on the step). Closing the file cuts it back to what was appended.
 
+A new segment of a synced log is prepared in full before its first frame (``prepare``: its
+zeros written and synced under a temporary name, then renamed into place and the folder synced,
+so the segment's name is on disk too): its appends then never grow it, and no put waits for a
+growth step. The log prepares its first segment when it is opened and the next one ahead, off
+the puts' path (``rayemr.firehose.wal``). The steps above remain for a frame bigger than what
+is left.
+
 A crash leaves zeros after the last frame: a reader stops at a frame header of zeros (no frame
 has type 0; see ``is_padding``).
 """
@@ -30,11 +37,12 @@ class LogFile:
     """An open local segment (see the module docstring); ``preallocate=False`` writes at the
     end only (a log that is never synced gains nothing from zeros)."""
 
-    def __init__(self, path: str, *, preallocate: bool = True) -> None:
+    def __init__(self, path: str, *, preallocate: bool = True, prepared: bool = False) -> None:
         self.path = path
         self.fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
-        self.size = os.fstat(self.fd).st_size  # appended so far
-        self.allocated = self.size
+        self.allocated = os.fstat(self.fd).st_size
+        # appended so far: nothing in a prepared file (its bytes are the zeros of ``prepare``)
+        self.size = 0 if prepared else self.allocated
         self.preallocate = preallocate
 
     def append(self, parts: tuple[bytes, ...], limit: int) -> None:
@@ -79,6 +87,42 @@ class LogFile:
                 os.ftruncate(self.fd, self.size)
         finally:
             os.close(self.fd)
+
+
+def prepare(path: str, size: int) -> None:
+    """Make ``path`` a file of ``size`` zeros on disk: written and synced, its size included
+    (``fdatasync`` after a file grows commits the metadata needed to read it back). An existing
+    file is overwritten. Not yet visible under a segment's name: see ``install``."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        pos = 0
+        while pos < size:
+            pos += os.pwrite(fd, _ZEROS[:min(len(_ZEROS), size - pos)], pos)
+        datasync(fd)
+    finally:
+        os.close(fd)
+
+
+def install(prepared: str, path: str) -> None:
+    """Rename a ``prepare``d file to ``path`` and sync the folder: the name is on disk before
+    any frame in the file is acknowledged."""
+    os.replace(prepared, path)
+    sync_folder(os.path.dirname(path) or ".")
+
+
+def sync_folder(path: str) -> None:
+    """Make the folder's entries (a file created or renamed in it) durable; a no-op where a
+    folder cannot be opened or synced (Windows)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def is_padding(length: int, crc: int, kind: int) -> bool:

@@ -17,9 +17,12 @@ An intent or done entry is a small JSON header and the records' sequence numbers
 from the lowest (a partition's buffer holds every n-th record, which ranges would not shrink).
 
 On a local disk the log is a series of segment files appended to and synced before a put is
-acknowledged (``sync="fsync"``: ``fdatasync`` of a file grown ahead in zeros, see
+acknowledged (``sync="fsync"``: ``fdatasync`` of a segment prepared in zeros, see
 ``rayemr.firehose.logfile``; ``"flush"`` trusts the OS cache: survives the process, not the
-machine). The sync is a group commit: a put appends under the stream's lock, then waits
+machine). A synced log prepares the segment it appends to when it is opened (``open``), and the
+next one ahead (``prepare_ahead``, from the stream's flusher thread): when the open segment is
+half full and the log was idle since the last look, or once it is nine-tenths full, so a
+segment's zeros are written while no put waits for them. The sync is a group commit: a put appends under the stream's lock, then waits
 outside it in ``durable`` while one waiter fsyncs for every frame appended so far, so
 concurrent puts share one fsync. An intent is on disk before its object is published. On S3 every append is its own object (one PUT each, atomic), so a lost node loses
 nothing. Segments are deleted oldest first once every record in them is done.
@@ -27,6 +30,8 @@ nothing. Segments are deleted oldest first once every record in them is done.
 from __future__ import annotations
 
 import json
+import logging
+import os
 import struct
 import threading
 import zlib
@@ -39,12 +44,17 @@ from rayemr import fs as emrfs
 from rayemr.core.native import optional
 from rayemr.firehose import logfile
 
+log = logging.getLogger(__name__)
+
 RECORDS, INTENT, DONE, SOURCED, POSITIONS = 1, 4, 5, 6, 7
 _JSON_INTENT, _JSON_DONE = 2, 3  # earlier logs: sequence numbers as JSON ranges
 _FRAME = struct.Struct("<IIB")
 _REC_HEAD = struct.Struct("<QdI16s")
 _SEQ_HEAD = struct.Struct("<IQI")  # header length, lowest seq, bits
 SEGMENT_BYTES = 64 * 1024 * 1024
+#: How full the open segment is when the next one is prepared: if the log was idle since the
+#: last look, or in any case.
+AHEAD_IDLE, AHEAD_ALWAYS = 0.5, 0.9
 #: One frame built (copied and checksummed without the GIL) by ``rayemr/firehose/_puts.c``.
 _native_frame = optional("rayemr.firehose._puts", "frame")
 
@@ -81,6 +91,10 @@ class WriteAheadLog:
         self._writing = threading.Lock()
         self._appended = self._synced = 0
         self._syncing = False
+        # the next segment, prepared ahead (a path outside the segments' names) or None
+        self._ahead: str | None = None
+        self._ahead_lock = threading.Lock()
+        self._ahead_seen = -1  # frames appended at the last look (idle if unchanged)
 
     def __repr__(self) -> str:
         return f"WriteAheadLog({self.url!r})"
@@ -207,9 +221,70 @@ class WriteAheadLog:
             self.sync()  # the old segment's frames are on disk before it is closed
         number = (self._segments[-1][0] + 1) if self._segments else 1
         self.fs.makedirs(self.root, exist_ok=True)
-        self._swap(logfile.LogFile(self._name(number), preallocate=self.fsyncs))
+        path = self._name(number)
+        if self.fsyncs:
+            self._install(path)
+        self._swap(logfile.LogFile(path, preallocate=self.fsyncs, prepared=self.fsyncs))
         self._size = 0
         self._segments.append((number, -1))
+
+    # -- segments prepared ahead (a synced local log) ------------------------------------------
+    def open(self) -> None:
+        """Ready the segment the next appends go to (prepared, on a synced local log), so the
+        first put does not wait for it; after ``replay``, before the first append."""
+        if self.local:
+            with self._writing:
+                if self._file is None:
+                    self._roll()
+
+    def prepare_ahead(self) -> bool:
+        """Prepare the next segment if it will be wanted soon (see the module docstring);
+        called off the puts' path (the flusher thread), any lock but the log's own not held.
+        Returns whether it prepared one; a failure (a full disk) is logged, and the segment is
+        then prepared when it is wanted, where the error reaches the put that wants it."""
+        if not self.fsyncs or self._ahead is not None or self._file is None:
+            return False
+        appended = self._appended
+        idle, self._ahead_seen = appended == self._ahead_seen, appended
+        used = self._size / self.segment_bytes
+        if used < AHEAD_ALWAYS and not (idle and used >= AHEAD_IDLE):
+            return False
+        with self._ahead_lock:
+            if self._ahead is not None:
+                return False
+            path = self._ahead_path()
+            try:
+                logfile.prepare(path, self.segment_bytes)
+            except OSError as exc:
+                _remove(path)
+                log.warning("%r: could not prepare the next segment: %s", self, exc)
+                return False
+            self._ahead = path
+        return True
+
+    def _ahead_path(self) -> str:
+        return f"{self.root}/next-segment.prep"
+
+    def _install(self, path: str) -> None:
+        """Make ``path`` a prepared segment: the one prepared ahead (waiting for it if it is
+        being prepared), else one prepared now."""
+        with self._ahead_lock:
+            ahead, self._ahead = self._ahead, None
+            with emrfs.storage_errors(self.url):
+                if ahead is None:
+                    ahead = self._ahead_path()
+                    try:
+                        logfile.prepare(ahead, self.segment_bytes)
+                    except BaseException:
+                        _remove(ahead)
+                        raise
+                logfile.install(ahead, path)
+
+    def _drop_ahead(self) -> None:
+        with self._ahead_lock:
+            if self._ahead is not None:
+                _remove(self._ahead)
+                self._ahead = None
 
     def _swap(self, new: logfile.LogFile | None) -> None:
         """Replace (and close) the open segment; ``durable`` never sees a closed one (a
@@ -280,6 +355,8 @@ class WriteAheadLog:
         if self._file is not None:
             self.sync()
             self._swap(None)
+        if self.local:
+            self._drop_ahead()
 
     def destroy(self) -> None:
         """Delete the whole log (the stream was deleted)."""
@@ -288,6 +365,13 @@ class WriteAheadLog:
             if self.fs.exists(self.root):
                 self.fs.rm(self.root, recursive=True)
         self._segments = []
+
+
+def _remove(path: str) -> None:
+    try:
+        os.remove(path)
+    except OSError:
+        pass
 
 
 def _apply(kind: int, payload: bytes, out: Replay) -> int:

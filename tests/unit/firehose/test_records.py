@@ -314,12 +314,78 @@ def test_source_positions_are_logged_with_records_and_survive_truncation(tmp_pat
     assert list(_objects(tmp_path / "lake").values()) == [b"a\nb\nc\nd\n"]
 
 
+def test_a_synced_log_prepares_its_segment_when_opened_and_appends_never_grow_it(tmp_path):
+    """The segment a synced log appends to is a file of zeros made before the first put
+    (its name synced too); frames overwrite the zeros, replay stops at them, close cuts them."""
+    w = WriteAheadLog(str(tmp_path / "wal"), segment_bytes=1 << 20)
+    w.open()
+    seg = tmp_path / "wal" / "wal-000000000001.log"
+    assert seg.stat().st_size == 1 << 20 and seg.read_bytes() == bytes(1 << 20)
+    assert not list((tmp_path / "wal").glob("*.prep"))  # renamed into place
+    w.durable(w.append_records(0, 1.0, [b"a", b"bb"]))
+    assert seg.stat().st_size == 1 << 20  # written into the zeros
+    assert WriteAheadLog(str(tmp_path / "wal")).replay().records == {0: (1.0, b"a"),
+                                                                    1: (1.0, b"bb")}
+    w.close()
+    assert 0 < seg.stat().st_size < 100
+    unsynced = WriteAheadLog(str(tmp_path / "flushed"), sync="flush")
+    unsynced.open()
+    assert (tmp_path / "flushed" / "wal-000000000001.log").stat().st_size == 0  # no zeros
+    unsynced.close()
+
+
+def test_the_next_segment_is_prepared_ahead_when_idle_and_half_full_or_nearly_full(tmp_path):
+    w = WriteAheadLog(str(tmp_path / "wal"), segment_bytes=64 << 10)
+    w.open()
+    ahead = tmp_path / "wal" / "next-segment.prep"
+    assert not w.prepare_ahead() and not ahead.exists()  # empty
+    w.append_records(0, 1.0, [b"x" * (36 << 10)])  # over half full
+    assert not w.prepare_ahead()  # puts came since the last look: not idle
+    assert w.prepare_ahead() and ahead.stat().st_size == 64 << 10  # idle since
+    assert not w.prepare_ahead()  # one at a time
+    w.append_records(1, 2.0, [b"y" * (40 << 10)])  # past the end (the segment grows)
+    w.durable(w.append_records(2, 2.0, [b"y"]))  # so the next frame rolls
+    assert not ahead.exists()  # it became segment 2
+    assert (tmp_path / "wal" / "wal-000000000002.log").stat().st_size == 64 << 10
+    w.append_records(3, 3.0, [b"z" * (60 << 10)])
+    assert w.prepare_ahead()  # nine-tenths full: prepared even while busy
+    w.close()
+    assert not ahead.exists()  # not left behind by a closed log
+    assert sorted(WriteAheadLog(str(tmp_path / "wal")).replay().records) == [0, 1, 2, 3]
+
+
+def test_a_segment_that_cannot_be_prepared_fails_the_put_and_leaves_nothing(tmp_path,
+                                                                            monkeypatch):
+    from rayemr.firehose import logfile
+
+    w = WriteAheadLog(str(tmp_path / "wal"), segment_bytes=64 << 10)
+    w.open()
+    w.append_records(0, 1.0, [b"x" * (64 << 10)])  # full: the next frame rolls
+    real = logfile.prepare
+
+    def full(path, size):
+        with open(path, "wb") as f:
+            f.write(bytes(10))
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(logfile, "prepare", full)
+    assert not w.prepare_ahead()  # logged; tried again when the segment is wanted
+    with pytest.raises(Exception, match="No space left"):
+        w.append_records(1, 1.0, [b"y" * (10 << 10)])  # must roll: fails, not acknowledged
+    assert sorted(p.name for p in (tmp_path / "wal").iterdir()) == ["wal-000000000001.log"]
+    monkeypatch.setattr(logfile, "prepare", real)
+    w.durable(w.append_records(1, 1.0, [b"y" * (10 << 10)]))  # room again: it goes on
+    w.close()
+    assert sorted(WriteAheadLog(str(tmp_path / "wal")).replay().records) == [0, 1]
+
+
 def test_concurrent_puts_share_an_fsync_and_none_is_answered_before_it(tmp_path, monkeypatch):
     """Group commit: while one fsync runs, puts that arrive append and wait; the next fsync
     covers all of them, and no waiter returns before an fsync covering its frame."""
     from rayemr.firehose import logfile
 
     w = WriteAheadLog(str(tmp_path / "wal"))  # sync="fsync"
+    w.open()  # its segment prepared (and synced) before the puts, as a stream opens it
     gate, fsyncs = threading.Event(), []
     real = logfile.datasync
 
