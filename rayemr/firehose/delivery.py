@@ -88,7 +88,7 @@ class DeliveryStream:
         self.clock = clock
         self.rng = rng or random.Random()
         self.wal = WriteAheadLog(settings.wal_url(config.name, created_ms),
-                                 sync=settings.wal_sync)
+                                 sync=settings.wal_sync, segment_bytes=settings.wal_segment_bytes)
         self.sink = Sink(settings.metastore_path, settings.warehouse, settings.emrfs)
         self.next_seq = 0
         self.owed = Owed()  # obligations not yet met (bits of _BIT) by seq

@@ -19,6 +19,11 @@ from rayemr.fs.config import EmrfsConfig
 from rayemr.hive.metastore import default_home
 
 
+#: Bounds of ``wal_segment_bytes`` (a frame bigger than what is left of a segment grows it, so
+#: a put of 4 MiB fits any; a segment is prepared and replayed whole).
+MIN_SEGMENT_BYTES, MAX_SEGMENT_BYTES = 1 << 20, 1 << 30
+
+
 @dataclass(frozen=True)
 class FirehoseSettings:
     location: str = ""
@@ -29,6 +34,9 @@ class FirehoseSettings:
     region: str = "us-east-1"
     account: str = "123456789012"
     wal_sync: str = "fsync"
+    #: Size of a write-ahead log segment; a synced log keeps its open one prepared in full
+    #: (zeros on disk), so this is also the disk each stream holds at least.
+    wal_segment_bytes: int = 64 * 1024 * 1024
     active_partition_limit: int = 500
     #: Bytes a stream may hold in buffers before puts fail per record ("Slow down.").
     max_buffered_bytes: int = 512 * 1024 * 1024
@@ -48,6 +56,9 @@ class FirehoseSettings:
             raise ConfigError(f"wal_sync {self.wal_sync!r}: expected fsync or flush")
         if self.kinesis_backend not in ("ray", "local"):
             raise ConfigError(f"kinesis_backend {self.kinesis_backend!r}: expected ray or local")
+        if not MIN_SEGMENT_BYTES <= self.wal_segment_bytes <= MAX_SEGMENT_BYTES:
+            raise ConfigError(f"wal_segment_bytes {self.wal_segment_bytes}: expected "
+                              f"{MIN_SEGMENT_BYTES} (1 MiB) to {MAX_SEGMENT_BYTES} (1 GiB)")
         if self.active_partition_limit < 1:
             raise ConfigError("active_partition_limit must be at least 1")
         object.__setattr__(self, "lambdas", tuple(
@@ -91,11 +102,12 @@ PROPERTIES = {
     "rayemr.firehose.region": "region",
     "rayemr.firehose.account-id": "account",
     "rayemr.firehose.wal-sync": "wal_sync",
+    "rayemr.firehose.wal-segment-bytes": "wal_segment_bytes",
     "rayemr.firehose.active-partition-limit": "active_partition_limit",
     "rayemr.firehose.max-buffered-bytes": "max_buffered_bytes",
 }
 _LAMBDA = "rayemr.firehose.lambda."
-_INTEGERS = ("active_partition_limit", "max_buffered_bytes")
+_INTEGERS = ("active_partition_limit", "max_buffered_bytes", "wal_segment_bytes")
 
 
 def from_properties(props: Mapping[str, str] | None = None, *, source: str = "firehose-site",
