@@ -41,6 +41,7 @@ from typing import Iterable, Iterator, Mapping, Sequence
 import numpy as np
 
 from rayemr import fs as emrfs
+from rayemr.core.errors import RayEmrError
 from rayemr.core.native import optional
 from rayemr.firehose import logfile
 
@@ -231,11 +232,17 @@ class WriteAheadLog:
     # -- segments prepared ahead (a synced local log) ------------------------------------------
     def open(self) -> None:
         """Ready the segment the next appends go to (prepared, on a synced local log), so the
-        first put does not wait for it; after ``replay``, before the first append."""
-        if self.local:
-            with self._writing:
-                if self._file is None:
+        first put does not wait for it; after ``replay``, before the first append. A failure
+        (a full disk) is logged, not raised: the stream starts and delivers what it holds, and
+        the first append tries again, where the error reaches the put."""
+        if not self.local:
+            return
+        with self._writing:
+            if self._file is None:
+                try:
                     self._roll()
+                except (OSError, RayEmrError) as exc:
+                    log.warning("%r: could not open a segment: %s", self, exc)
 
     def prepare_ahead(self) -> bool:
         """Prepare the next segment if it will be wanted soon (see the module docstring);

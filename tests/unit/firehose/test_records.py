@@ -377,6 +377,16 @@ def test_a_segment_that_cannot_be_prepared_fails_the_put_and_leaves_nothing(tmp_
     w.durable(w.append_records(1, 1.0, [b"y" * (10 << 10)]))  # room again: it goes on
     w.close()
     assert sorted(WriteAheadLog(str(tmp_path / "wal")).replay().records) == [0, 1]
+    monkeypatch.setattr(logfile, "prepare", full)
+    restarted = WriteAheadLog(str(tmp_path / "wal"), segment_bytes=64 << 10)
+    assert sorted(restarted.replay().records) == [0, 1]
+    restarted.open()  # logged, not raised: a host still starts and delivers what it holds
+    with pytest.raises(Exception, match="No space left"):
+        restarted.append_records(2, 1.0, [b"z"])
+    monkeypatch.setattr(logfile, "prepare", real)
+    restarted.durable(restarted.append_records(2, 1.0, [b"z"]))
+    restarted.close()
+    assert sorted(WriteAheadLog(str(tmp_path / "wal")).replay().records) == [0, 1, 2]
 
 
 def test_concurrent_puts_share_an_fsync_and_none_is_answered_before_it(tmp_path, monkeypatch):
