@@ -19,12 +19,13 @@ from the lowest (a partition's buffer holds every n-th record, which ranges woul
 On a local disk the log is a series of segment files appended to and synced before a put is
 acknowledged (``sync="fsync"``: ``fdatasync`` of a segment prepared in zeros, see
 ``rayemr.firehose.logfile``; ``"flush"`` trusts the OS cache: survives the process, not the
-machine). A synced log prepares the segment it appends to when it is opened (``open``), and the
-next one ahead (``prepare_ahead``, from the stream's flusher thread): when the open segment is
-half full and the log was idle since the last look, or once it is nine-tenths full, so a
-segment's zeros are written while no put waits for them. The sync is a group commit: a put appends under the stream's lock, then waits
-outside it in ``durable`` while one waiter fsyncs for every frame appended so far, so
-concurrent puts share one fsync. An intent is on disk before its object is published. On S3 every append is its own object (one PUT each, atomic), so a lost node loses
+machine). A synced log prepares the segment it appends to when it is opened (``open``, which
+also deletes the segments a replay found without a frame), and the next one ahead
+(``prepare_ahead``, from the stream's flusher thread): when the open segment is half full and
+the log was idle since the last look, or once it is nine-tenths full, so a segment's zeros are
+written while no put waits for them. The sync is a group commit: a put appends under the
+stream's lock, then waits outside it in ``durable`` while one waiter fsyncs for every frame
+appended so far, so concurrent puts share one fsync. An intent is on disk before its object is published. On S3 every append is its own object (one PUT each, atomic), so a lost node loses
 nothing. Segments are deleted oldest first once every record in them is done.
 """
 from __future__ import annotations
@@ -96,6 +97,7 @@ class WriteAheadLog:
         self._ahead: str | None = None
         self._ahead_lock = threading.Lock()
         self._ahead_seen = -1  # frames appended at the last look (idle if unchanged)
+        self._empty: list[int] = []  # segments replay found without a frame
 
     def __repr__(self) -> str:
         return f"WriteAheadLog({self.url!r})"
@@ -239,10 +241,25 @@ class WriteAheadLog:
             return
         with self._writing:
             if self._file is None:
+                self._drop_empty()
                 try:
                     self._roll()
                 except (OSError, RayEmrError) as exc:
                     log.warning("%r: could not open a segment: %s", self, exc)
+
+    def _drop_empty(self) -> None:
+        """Delete the segments ``replay`` found without a frame (a host that stopped or died
+        before its first put leaves one, its zeros included): they hold nothing."""
+        empty, self._empty = set(self._empty), []
+        for number in sorted(empty):
+            try:
+                self.fs.rm(self._name(number))
+            except FileNotFoundError:
+                pass
+            except OSError as exc:
+                log.warning("%r: could not delete an empty segment: %s", self, exc)
+                continue
+            self._segments = [s for s in self._segments if s[0] != number]
 
     def prepare_ahead(self) -> bool:
         """Prepare the next segment if it will be wanted soon (see the module docstring);
@@ -309,11 +326,15 @@ class WriteAheadLog:
         out = Replay()
         self._segments = []
         with emrfs.storage_errors(self.url):
+            self._empty = []
             for number in self._list():
-                high = -1
+                high, frames = -1, 0
                 for kind, payload in self._frames(self.fs.cat_file(self._name(number)), out):
                     high = max(high, _apply(kind, payload, out))
+                    frames += 1
                 self._segments.append((number, high))
+                if not frames:
+                    self._empty.append(number)
         out.next_seq = max(out.records, default=-1) + 1
         for number, high in self._segments:
             out.next_seq = max(out.next_seq, high + 1)

@@ -597,3 +597,27 @@ def test_a_batch_of_objects_is_published_once_all_its_intents_are_on_disk(tmp_pa
     rows = sorted(r["i"] for v in _objects(tmp_path / "lake").values()
                   for r in pq.read_table(io.BytesIO(v)).to_pylist())
     assert rows == sorted(list(range(5)) * 3)
+
+
+def test_segments_left_without_a_frame_are_deleted_when_the_log_opens_again(tmp_path):
+    """A host that died before its first put leaves a prepared segment of zeros; the next
+    one deletes it (and keeps every segment that holds a frame, intents and done included)."""
+    root = tmp_path / "wal"
+    w = WriteAheadLog(str(root), segment_bytes=1 << 20)
+    w.open()
+    w.durable(w.append_records(0, 1.0, [b"a"]))
+    w.append_intent("file:///x", "data", [0])
+    w._file = None  # died: nothing closed, the segment keeps its zeros
+    for _ in range(3):  # restarted three times, each dying before a put
+        again = WriteAheadLog(str(root), segment_bytes=1 << 20)
+        assert sorted(again.replay().records) == [0]
+        again.open()
+        again._file = None
+    assert len(list(root.glob("wal-*.log"))) == 2  # the one with frames, the newest
+    last = WriteAheadLog(str(root), segment_bytes=1 << 20)
+    replay = last.replay()
+    assert sorted(replay.records) == [0] and "file:///x" in replay.intents
+    last.open()
+    last.close()
+    assert sorted(p.name for p in root.glob("wal-*.log")) == [
+        "wal-000000000001.log", "wal-000000000002.log"]
