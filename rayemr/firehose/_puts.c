@@ -39,6 +39,17 @@
  *     ``fdatasync`` that follows the put's other work finds the data on its way; a hint only:
  *     durability still comes from that ``fdatasync``, which reports any error.
  *
+ * recv_request(fd, max_records, max_call, max_record) -> tuple
+ *     One request of a put port's wire format (rayemr.firehose.direct) read from the blocking
+ *     socket ``fd``, every receive without the GIL: the head (``b"PUT1"``, records, bytes in
+ *     all, token), then -- if the head is within the limits -- the records' sizes, then -- if
+ *     none is over ``max_record`` and they add up -- the body, split into its records. Returns
+ *     ``(0,)`` if the peer closed before a head began; ``(1, magic, n, total, token)`` if the
+ *     magic or the head's limits are wrong (nothing more read); ``(2, magic, n, total, token,
+ *     sizes)`` if the sizes are (the body not read); ``(3, magic, n, total, token, sizes,
+ *     records)``; ``(4, got, wanted)`` if the peer closed within a request. OSError from a
+ *     receive (its timeout included). The Python fallback is rayemr.firehose.direct's reads.
+ *
  * record_responses(epoch_ms, first, n) -> list
  *     PutRecordBatch's RequestResponses for ``n`` records taken with sequence numbers from
  *     ``first``: ``[{"RecordId": "%016x%024x" % (epoch_ms, seq)}, ...]``. The Python fallback
@@ -53,6 +64,7 @@
 #include <zlib.h>
 #include <unistd.h>
 #include <errno.h>
+#include <sys/socket.h>
 
 static PyObject *DATA_KEY;   /* "Data" */
 static PyObject *RECORD_ID;  /* "RecordId" */
@@ -422,6 +434,125 @@ record_responses(PyObject *self, PyObject *args)
     return out;
 }
 
+/* Read exactly n bytes without the GIL: 0, or 1 if the peer closed first (*got: how many came),
+ * or -1 with errno set. */
+static int
+recv_exact(int fd, char *buf, Py_ssize_t n, Py_ssize_t *got)
+{
+    Py_ssize_t at = 0;
+    int rc = 0, err = 0;
+    Py_BEGIN_ALLOW_THREADS
+    while (at < n) {
+        ssize_t k = recv(fd, buf + at, (size_t)(n - at), 0);
+        if (k > 0) {
+            at += k;
+        } else if (k == 0) {
+            rc = 1;
+            break;
+        } else if (errno != EINTR) {
+            rc = -1;
+            err = errno;
+            break;
+        }
+    }
+    Py_END_ALLOW_THREADS
+    *got = at;
+    if (rc < 0)
+        errno = err;
+    return rc;
+}
+
+static inline uint32_t
+load_u32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16)
+        | ((uint32_t)p[3] << 24);
+}
+
+static PyObject *
+recv_request(PyObject *self, PyObject *args)
+{
+    int fd;
+    Py_ssize_t max_records, max_call, max_record, got;
+    if (!PyArg_ParseTuple(args, "innn", &fd, &max_records, &max_call, &max_record))
+        return NULL;
+    unsigned char head[28];  /* magic 4, n 4, total 4, token 16 */
+    int rc = recv_exact(fd, (char *)head, sizeof(head), &got);
+    if (rc < 0)
+        return PyErr_SetFromErrno(PyExc_OSError);
+    if (rc > 0)  /* closed between requests, or within a head: the client is done */
+        return Py_BuildValue("(i)", 0);
+    uint32_t n = load_u32(head + 4), total = load_u32(head + 8);
+    PyObject *magic = PyBytes_FromStringAndSize((const char *)head, 4);
+    PyObject *token = PyBytes_FromStringAndSize((const char *)head + 12, 16);
+    PyObject *sizes = NULL, *body = NULL, *out = NULL;
+    if (magic == NULL || token == NULL)
+        goto done;
+    if (memcmp(head, "PUT1", 4) != 0 || n < 1 || (Py_ssize_t)n > max_records
+            || (Py_ssize_t)total > max_call) {
+        out = Py_BuildValue("(iOIIO)", 1, magic, n, total, token);
+        goto done;
+    }
+    sizes = PyBytes_FromStringAndSize(NULL, 4 * (Py_ssize_t)n);
+    if (sizes == NULL)
+        goto done;
+    rc = recv_exact(fd, PyBytes_AS_STRING(sizes), 4 * (Py_ssize_t)n, &got);
+    if (rc < 0) {
+        PyErr_SetFromErrno(PyExc_OSError);
+        goto done;
+    }
+    if (rc > 0) {
+        out = Py_BuildValue("(inn)", 4, got, 4 * (Py_ssize_t)n);
+        goto done;
+    }
+    const unsigned char *l = (const unsigned char *)PyBytes_AS_STRING(sizes);
+    uint64_t sum = 0;
+    int over = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t size = load_u32(l + 4 * i);
+        if ((Py_ssize_t)size > max_record)
+            over = 1;
+        sum += size;
+    }
+    if (over || sum != total) {
+        out = Py_BuildValue("(iOIIOO)", 2, magic, n, total, token, sizes);
+        goto done;
+    }
+    body = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)total);
+    if (body == NULL)
+        goto done;
+    rc = recv_exact(fd, PyBytes_AS_STRING(body), (Py_ssize_t)total, &got);
+    if (rc < 0) {
+        PyErr_SetFromErrno(PyExc_OSError);
+        goto done;
+    }
+    if (rc > 0) {
+        out = Py_BuildValue("(inn)", 4, got, (Py_ssize_t)total);
+        goto done;
+    }
+    PyObject *records = PyList_New(n);
+    if (records == NULL)
+        goto done;
+    const char *at = PyBytes_AS_STRING(body);
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t size = load_u32(l + 4 * i);
+        PyObject *d = PyBytes_FromStringAndSize(at, size);
+        if (d == NULL) {
+            Py_DECREF(records);
+            goto done;
+        }
+        PyList_SET_ITEM(records, i, d);
+        at += size;
+    }
+    out = Py_BuildValue("(iOIIOON)", 3, magic, n, total, token, sizes, records);
+done:
+    Py_XDECREF(magic);
+    Py_XDECREF(token);
+    Py_XDECREF(sizes);
+    Py_XDECREF(body);
+    return out;
+}
+
 static PyMethodDef methods[] = {
     {"plain_datas", plain_datas, METH_VARARGS,
      "plain_datas(records, max_record) -> (datas, total) or None"},
@@ -433,6 +564,8 @@ static PyMethodDef methods[] = {
      "write_held(fd, data, offset, start_writeback=False): pwrite all of data, the GIL held"},
     {"join_plain", join_plain, METH_O,
      "join_plain(records) -> (newline-joined text, ascii) or None"},
+    {"recv_request", recv_request, METH_VARARGS,
+     "recv_request(fd, max_records, max_call, max_record) -> a put port's request"},
     {"record_responses", record_responses, METH_VARARGS,
      "record_responses(epoch_ms, first, n) -> [{'RecordId': ...}, ...]"},
     {NULL, NULL, 0, NULL},

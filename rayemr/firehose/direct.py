@@ -248,6 +248,58 @@ def decode_result(doc: dict[str, Any]) -> PutResult:
     return PutResult(int(doc["epoch_ms"]), int(doc["first"]), list(doc["slots"]), errors)
 
 
+@dataclass(frozen=True)
+class Request:
+    """A put request read whole and within every limit: its records and token."""
+
+    datas: list[bytes]
+    token: bytes
+
+
+def read_request(conn: socket.socket) -> Request | tuple[str, str] | None:
+    """The next request on ``conn``: the request, or AWS's error code and message if it breaks
+    a limit (its body left unread), or None if the client closed the connection between
+    requests. ProtocolError for anything but a request, OSError from the socket. In one C call
+    when the extension is built (every receive without the GIL), else in Python."""
+    if _native_recv is None:
+        return _read_request(conn)
+    got = _native_recv(conn.fileno(), MAX_BATCH_RECORDS, MAX_CALL_BYTES, MAX_RECORD_BYTES)
+    if got[0] == 0:
+        return None
+    if got[0] == 4:
+        raise ProtocolError(f"connection closed after {got[1]} of {got[2]} bytes")
+    magic, n, total, token = got[1:5]
+    if magic != REQUEST:
+        raise ProtocolError("not a put request")
+    if got[0] == 3:
+        return Request(got[6], token)
+    why = check_head(n, total) if got[0] == 1 else check_sizes(total, np.frombuffer(got[5], "<u4"))
+    if why is None:  # the C checks and these disagree: never, but never trust it either
+        raise ProtocolError("a request the checks could not place")
+    return why
+
+
+def _read_request(conn: socket.socket) -> Request | tuple[str, str] | None:
+    """``read_request`` in Python."""
+    try:
+        head = _read(conn, _REQUEST.size)
+    except ProtocolError:
+        return None  # closed between requests: the client is done
+    magic, n, total, token = _REQUEST.unpack(head)
+    if magic != REQUEST:
+        raise ProtocolError("not a put request")
+    why = check_head(n, total)
+    if why is None:  # at most 500 sizes to read
+        raw_sizes = _read(conn, 4 * n)
+        why = check_sizes(total, np.frombuffer(raw_sizes, "<u4"))
+        if why is None:
+            return Request(split(_read(conn, total), raw_sizes), token)
+    return why
+
+
+_native_recv = optional("rayemr.firehose._puts", "recv_request")
+
+
 # -- the server (in the stream's host) --------------------------------------------------------------
 class PutServer:
     """Takes puts for ``put(datas, token) -> PutResult`` on ``host`` (a free port) and, with
@@ -352,24 +404,15 @@ class PutServer:
 
     def _request(self, conn: socket.socket) -> bool:
         """Serve one request; False once the client is done (or must be dropped)."""
-        try:
-            head = _read(conn, _REQUEST.size)
-        except ProtocolError:
+        got = read_request(conn)
+        if got is None:
             return False  # closed between requests: the client is done
-        magic, n, total, token = _REQUEST.unpack(head)
-        if magic != REQUEST:
-            raise ProtocolError("not a put request")
-        why = check_head(n, total)
-        raw_sizes = b""
-        if why is None:  # at most 500 sizes to read
-            raw_sizes = _read(conn, 4 * n)
-            why = check_sizes(total, np.frombuffer(raw_sizes, "<u4"))
-        if why is not None:  # refused whole, its body unread: the connection cannot go on
+        if isinstance(got, tuple):  # refused whole, its body unread: the connection cannot go on
             with self._lock:
                 self.counts["rejected"] += 1
-            self._answer(conn, {"error": why[0], "message": why[1]})
+            self._answer(conn, {"error": got[0], "message": got[1]})
             return False
-        datas = split(_read(conn, total), raw_sizes)
+        datas, token = got.datas, got.token
         try:
             result = self._put(datas, token)
             doc = encode_result(result)  # while its records go to disk

@@ -3,6 +3,7 @@ and the write-ahead log reading back what either wrote."""
 from __future__ import annotations
 
 import struct
+import threading
 import zlib
 
 import numpy as np
@@ -209,3 +210,90 @@ def test_a_put_request_s_sizes_are_the_python_path_s(datas):
     assert direct.sizes(tuple(datas)) == expected  # not a list: the Python path
     lens, total = direct.sizes(datas)
     assert direct.split(b"".join(datas), lens) == datas and total == len(b"".join(datas))
+
+
+def _both_readers(wire: bytes, close: bool = True):
+    """What the C reader and the Python one make of the same bytes on a socket: results or
+    the type of what they raised, for each request until the client is done."""
+    import socket
+
+    from rayemr.firehose import direct
+
+    def run(reader):
+        a, b = socket.socketpair()
+
+        def send():  # from a thread: a big request does not fit in the socket's buffer
+            try:
+                b.sendall(wire)
+                if close:
+                    b.shutdown(socket.SHUT_WR)
+            except OSError:  # the reader gave up first
+                pass
+
+        sender = threading.Thread(target=send)
+        sender.start()
+        try:
+            direct.set_timeout(a, 1.0)
+            out = []
+            while True:
+                try:
+                    got = reader(a)
+                except (direct.ProtocolError, OSError) as exc:
+                    out.append(type(exc).__name__)
+                    return out
+                out.append(got)
+                if not isinstance(got, direct.Request):
+                    return out
+        finally:
+            a.close()
+            sender.join(5)
+            b.close()
+
+    native_out = run(direct.read_request)
+    saved, direct._native_recv = direct._native_recv, None
+    try:
+        python_out = run(direct.read_request)
+    finally:
+        direct._native_recv = saved
+    return native_out, python_out
+
+
+def _request(datas, token=b"t" * 16, magic=b"PUT1", n=None, total=None, sizes=None):
+    sizes = sizes if sizes is not None else [len(d) for d in datas]
+    return (struct.pack("<4sII16s", magic, len(datas) if n is None else n,
+                        sum(map(len, datas)) if total is None else total, token)
+            + struct.pack(f"<{len(sizes)}I", *sizes) + b"".join(datas))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(records, min_size=1, max_size=3))
+def test_a_put_port_request_is_read_by_c_as_by_python(batches):
+    from rayemr.firehose import direct
+
+    wire = b"".join(_request(d, token=bytes([i]) * 16) for i, d in enumerate(batches))
+    native_out, python_out = _both_readers(wire)
+    assert native_out == python_out
+    assert native_out == [direct.Request(d, bytes([i]) * 16) for i, d in enumerate(batches)] + [None]
+
+
+@pytest.mark.parametrize("wire, expected", [
+    (_request([b"x"], magic=b"GET1"), ["ProtocolError"]),
+    (_request([b"x"], n=0, sizes=[]), [("ValidationException", None)]),
+    (_request([b"x"] * 501), [("ValidationException", None)]),
+    (_request([b"x"], total=5 << 20), [("InvalidArgumentException", None)]),
+    (_request([b"x" * (MAX_RECORD_BYTES + 1)]), [("ValidationException", None)]),
+    (_request([b"abc"], sizes=[2]), [("SerializationException", None)]),
+    (_request([b"abc"])[:-1], ["ProtocolError"]),  # closed within the body
+    (_request([b"abc"])[:30], ["ProtocolError"]),  # closed within the sizes
+    (_request([b"abc"])[:10], [None]),  # closed within a head: done
+    (b"", [None]),
+])
+def test_bad_put_port_requests_are_refused_by_c_as_by_python(wire, expected):
+    native_out, python_out = _both_readers(wire)
+    assert native_out == python_out
+    assert [(o[0], None) if isinstance(o, tuple) else o for o in native_out] == expected
+
+
+def test_a_put_port_read_times_out_in_c_as_in_python():
+    native_out, python_out = _both_readers(_request([b"abc"])[:-1], close=False)
+    assert native_out == python_out == ["BlockingIOError"]
